@@ -1,0 +1,78 @@
+# headroom: `make` builds build/ngx_http_headroom_module.so, `make test` runs
+# every test, `make run` starts the gateway on 127.0.0.1:8787. Each installs
+# the Debian packages it needs first (with sudo when not root).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+BUILD   := $(CURDIR)/build
+NGX_SRC := /usr/share/nginx/src
+NGINX   := /usr/sbin/nginx
+MODULE  := $(BUILD)/ngx_http_headroom_module.so
+JOBS    := $(shell nproc 2>/dev/null || echo 2)
+
+# Debian's own hardening flags, as its nginx was built with.
+NGX_CC_OPT := -g -O2 -fstack-protector-strong -Wformat -Werror=format-security \
+              -fPIC -D_FORTIFY_SOURCE=2
+NGX_LD_OPT := -Wl,-z,relro -Wl,-z,now -fPIC
+
+APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev \
+                cmake g++ make libgtest-dev libbenchmark-dev \
+                perl curl ca-certificates
+
+.PHONY: all deps core module test unit t run bench clean
+
+all: module
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null \
+	        | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make: installing Debian packages:$$missing"; \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+core: deps
+	@[ -f $(BUILD)/cmake/CMakeCache.txt ] || \
+	    cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD)/cmake -j$(JOBS)
+
+$(BUILD)/nginx/objs/Makefile: config | core
+	rm -rf $(BUILD)/nginx
+	cp -r $(NGX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && source ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
+	    || { tail -20 configure.log; exit 1; }
+
+module: core $(BUILD)/nginx/objs/Makefile
+	@# the core library is not a dependency nginx's Makefile knows of
+	rm -f $(BUILD)/nginx/objs/ngx_http_headroom_module.so
+	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_headroom_module.so $(MODULE)
+
+test: unit t
+
+unit: core
+	cd $(BUILD)/cmake && ctest --output-on-failure
+
+t: module
+	prove -I t/lib t/
+
+run: module
+	conf-examples/render-gateway $(BUILD)/run $(MODULE)
+	exec $(NGINX) -p $(BUILD)/run/ -c conf/nginx.conf -g 'daemon off;'
+
+bench: core
+	$(BUILD)/cmake/bench_pipeline --benchmark_repetitions=5 \
+	    --benchmark_report_aggregates_only=true
+
+clean:
+	rm -rf $(BUILD)

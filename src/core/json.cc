@@ -1,0 +1,295 @@
+#include "core/json.h"
+
+#include <yajl/yajl_parse.h>
+
+#include <new>
+#include <utility>
+
+namespace headroom::json {
+
+namespace {
+
+// Builds the tree from yajl's events. Callbacks run inside C code, so no
+// exception may leave them: failures are recorded and the parse cancelled.
+struct Builder {
+    std::size_t max_depth;
+    Value root;
+    bool have_root = false;
+    std::vector<Value*> open;  // containers being filled, innermost last
+    std::string key;           // the key waiting for its value
+    ParseError error = ParseError::None;
+
+    // Stores `v` where the grammar puts it and returns its address. Only the
+    // innermost container grows, so outer addresses stay valid.
+    Value* place(Value&& v) {
+        if (open.empty()) {
+            root = std::move(v);
+            have_root = true;
+            return &root;
+        }
+        Value* top = open.back();
+        if (top->kind == Kind::Array) {
+            top->items.push_back(std::move(v));
+            return &top->items.back();
+        }
+        top->members.push_back(Member{std::move(key), std::move(v)});
+        key.clear();
+        return &top->members.back().value;
+    }
+
+    template <typename F>
+    int guarded(F&& f) {
+        try {
+            return f();
+        } catch (const std::bad_alloc&) {
+            error = ParseError::OutOfMemory;
+        } catch (...) {
+            error = ParseError::OutOfMemory;
+        }
+        return 0;
+    }
+
+    int scalar(Kind k, const char* p, std::size_t n) {
+        return guarded([&] {
+            Value v;
+            v.kind = k;
+            if (p != nullptr) {
+                v.text.assign(p, n);
+            }
+            place(std::move(v));
+            return 1;
+        });
+    }
+
+    int open_container(Kind k) {
+        return guarded([&] {
+            if (open.size() >= max_depth) {
+                error = ParseError::TooDeep;
+                return 0;
+            }
+            Value v;
+            v.kind = k;
+            open.push_back(place(std::move(v)));
+            return 1;
+        });
+    }
+
+    int close_container() {
+        open.pop_back();
+        return 1;
+    }
+};
+
+Builder& B(void* ctx) { return *static_cast<Builder*>(ctx); }
+
+int on_null(void* ctx) { return B(ctx).scalar(Kind::Null, nullptr, 0); }
+
+int on_boolean(void* ctx, int b) {
+    return B(ctx).scalar(b ? Kind::True : Kind::False, nullptr, 0);
+}
+
+int on_number(void* ctx, const char* s, std::size_t n) {
+    return B(ctx).scalar(Kind::Number, s, n);
+}
+
+int on_string(void* ctx, const unsigned char* s, std::size_t n) {
+    return B(ctx).scalar(Kind::String, reinterpret_cast<const char*>(s), n);
+}
+
+int on_start_map(void* ctx) { return B(ctx).open_container(Kind::Object); }
+
+int on_map_key(void* ctx, const unsigned char* s, std::size_t n) {
+    Builder& b = B(ctx);
+    return b.guarded([&] {
+        b.key.assign(reinterpret_cast<const char*>(s), n);
+        return 1;
+    });
+}
+
+int on_end(void* ctx) { return B(ctx).close_container(); }
+
+int on_start_array(void* ctx) { return B(ctx).open_container(Kind::Array); }
+
+const yajl_callbacks kCallbacks = {
+    on_null,   on_boolean,   nullptr, nullptr,        on_number, on_string,
+    on_start_map, on_map_key, on_end, on_start_array, on_end,
+};
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Reads the four hex digits at text[i..i+4).
+bool read_hex4(std::string_view text, std::size_t i, unsigned& out) {
+    if (i + 4 > text.size()) return false;
+    out = 0;
+    for (std::size_t k = i; k < i + 4; ++k) {
+        int d = hex_digit(text[k]);
+        if (d < 0) return false;
+        out = out << 4 | static_cast<unsigned>(d);
+    }
+    return true;
+}
+
+const char kHex[] = "0123456789abcdef";
+
+void append_escaped(std::string_view s, std::string& out) {
+    out.push_back('"');
+    std::size_t run = 0;  // start of the pending run of bytes needing no escape
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        default:
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+}
+
+}  // namespace
+
+const Value* Value::find(std::string_view k) const {
+    if (kind != Kind::Object) return nullptr;
+    for (auto it = members.rbegin(); it != members.rend(); ++it) {
+        if (it->key == k) return &it->value;
+    }
+    return nullptr;
+}
+
+Value* Value::find(std::string_view k) {
+    return const_cast<Value*>(static_cast<const Value&>(*this).find(k));
+}
+
+ParseResult parse(std::string_view text, std::size_t max_depth) {
+    ParseResult result;
+
+    if (has_lone_surrogate_escape(text)) {
+        result.error = ParseError::LoneSurrogate;
+        return result;
+    }
+
+    Builder b;
+    b.max_depth = max_depth;
+
+    yajl_handle h = yajl_alloc(&kCallbacks, nullptr, &b);
+    if (h == nullptr) {
+        result.error = ParseError::OutOfMemory;
+        return result;
+    }
+
+    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+    yajl_status st = yajl_parse(h, bytes, text.size());
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    if (st == yajl_status_client_canceled) {
+        result.error = b.error;
+    } else if (st != yajl_status_ok) {
+        result.error = ParseError::Invalid;
+        unsigned char* msg = yajl_get_error(h, 0, bytes, text.size());
+        if (msg != nullptr) {
+            result.message = reinterpret_cast<const char*>(msg);
+            while (!result.message.empty() &&
+                   (result.message.back() == '\n' || result.message.back() == ' ')) {
+                result.message.pop_back();
+            }
+            yajl_free_error(h, msg);
+        }
+    } else if (!b.have_root) {
+        result.error = ParseError::Invalid;
+        result.message = "no JSON value";
+    } else {
+        result.value = std::move(b.root);
+    }
+
+    yajl_free(h);
+    return result;
+}
+
+void serialize(const Value& v, std::string& out) {
+    switch (v.kind) {
+    case Kind::Null: out.append("null"); break;
+    case Kind::False: out.append("false"); break;
+    case Kind::True: out.append("true"); break;
+    case Kind::Number: out.append(v.text); break;
+    case Kind::String: append_escaped(v.text, out); break;
+    case Kind::Array:
+        out.push_back('[');
+        for (std::size_t i = 0; i < v.items.size(); ++i) {
+            if (i != 0) out.push_back(',');
+            serialize(v.items[i], out);
+        }
+        out.push_back(']');
+        break;
+    case Kind::Object:
+        out.push_back('{');
+        for (std::size_t i = 0; i < v.members.size(); ++i) {
+            if (i != 0) out.push_back(',');
+            append_escaped(v.members[i].key, out);
+            out.push_back(':');
+            serialize(v.members[i].value, out);
+        }
+        out.push_back('}');
+        break;
+    }
+}
+
+std::string serialize(const Value& v) {
+    std::string out;
+    serialize(v, out);
+    return out;
+}
+
+bool has_lone_surrogate_escape(std::string_view text) {
+    std::size_t i = text.find('\\');
+    while (i != std::string_view::npos && i + 1 < text.size()) {
+        unsigned cp = 0;
+        if (text[i + 1] != 'u' || !read_hex4(text, i + 2, cp)) {
+            // Any other escape (including "\\\\") is two bytes long.
+            i = text.find('\\', i + 2);
+            continue;
+        }
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return true;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            unsigned low = 0;
+            bool paired = i + 12 <= text.size() && text[i + 6] == '\\' &&
+                          text[i + 7] == 'u' && read_hex4(text, i + 8, low) &&
+                          low >= 0xDC00 && low <= 0xDFFF;
+            if (!paired) return true;
+            i = text.find('\\', i + 12);
+            continue;
+        }
+        i = text.find('\\', i + 6);
+    }
+    return false;
+}
+
+const char* parse_error_name(ParseError e) {
+    switch (e) {
+    case ParseError::None: return "none";
+    case ParseError::Invalid: return "invalid_json";
+    case ParseError::TooDeep: return "too_deep";
+    case ParseError::LoneSurrogate: return "lone_surrogate";
+    case ParseError::OutOfMemory: return "out_of_memory";
+    }
+    return "invalid_json";
+}
+
+}  // namespace headroom::json

@@ -1,0 +1,71 @@
+// A JSON document tree that keeps what a byte-faithful rewrite needs: object
+// key order (duplicates included), number text exactly as written, and
+// string contents as decoded UTF-8 bytes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace headroom::json {
+
+enum class Kind : unsigned char { Null, False, True, Number, String, Array, Object };
+
+struct Member;
+
+struct Value {
+    Kind kind = Kind::Null;
+    std::string text;            // Number: literal text; String: decoded bytes.
+    std::vector<Value> items;    // Array elements.
+    std::vector<Member> members; // Object members in input order.
+
+    bool is_string() const { return kind == Kind::String; }
+    bool is_array() const { return kind == Kind::Array; }
+    bool is_object() const { return kind == Kind::Object; }
+
+    // The last member named `key`, as most JSON readers (and so providers)
+    // resolve duplicates; nullptr when absent or not an object.
+    const Value* find(std::string_view key) const;
+    Value* find(std::string_view key);
+
+    // True when this is a string equal to `s`.
+    bool equals(std::string_view s) const { return is_string() && text == s; }
+};
+
+struct Member {
+    std::string key;
+    Value value;
+};
+
+enum class ParseError {
+    None,
+    Invalid,        // not well-formed JSON (yajl said so)
+    TooDeep,        // nesting beyond the configured limit
+    LoneSurrogate,  // a \uD800-\uDFFF escape without its pair: yajl would
+                    // rewrite it, so we refuse rather than alter it
+    OutOfMemory,
+};
+
+struct ParseResult {
+    ParseError error = ParseError::None;
+    std::string message;  // yajl's description when error == Invalid
+    Value value;
+
+    bool ok() const { return error == ParseError::None; }
+};
+
+// Parses exactly one JSON value (surrounding whitespace allowed).
+ParseResult parse(std::string_view text, std::size_t max_depth);
+
+// Appends the compact serialization of `v` to `out`.
+void serialize(const Value& v, std::string& out);
+std::string serialize(const Value& v);
+
+// True when `text` holds a \u escape of a UTF-16 surrogate that is not part
+// of a high+low pair.
+bool has_lone_surrogate_escape(std::string_view text);
+
+const char* parse_error_name(ParseError e);
+
+}  // namespace headroom::json

@@ -1,0 +1,65 @@
+#include "core/pipeline.h"
+
+#include <new>
+
+#include "core/json.h"
+#include "core/tool_outputs.h"
+#include "core/transforms/minify_json.h"
+
+namespace headroom {
+
+namespace {
+
+Result passthrough(Result r, const char* reason, std::string detail = {}) {
+    r.outcome = Outcome::Passthrough;
+    r.reason = reason;
+    r.detail = std::move(detail);
+    r.body.clear();
+    return r;
+}
+
+Result run(std::string_view path, std::string_view body, const Options& options) {
+    Result r;
+
+    json::ParseResult parsed = json::parse(body, options.max_depth);
+    if (!parsed.ok()) {
+        return passthrough(std::move(r), json::parse_error_name(parsed.error),
+                           std::move(parsed.message));
+    }
+    json::Value& doc = parsed.value;
+
+    r.shape = detect_shape(path, doc);
+    if (r.shape == Shape::Unknown) return passthrough(std::move(r), "unknown_shape");
+
+    for_each_tool_output(r.shape, doc, [&](ToolOutput& out) {
+        ++r.tool_outputs;
+        if (options.minify_tool_json && transforms::minify_json(out.text, options.max_depth)) {
+            ++r.minified;
+        }
+    });
+
+    if (r.minified == 0) return passthrough(std::move(r), "no_change");
+
+    r.body.reserve(body.size());
+    json::serialize(doc, r.body);
+    if (r.body.size() >= body.size()) return passthrough(std::move(r), "not_smaller");
+
+    r.outcome = Outcome::Rewritten;
+    r.reason = "optimized";
+    return r;
+}
+
+}  // namespace
+
+Result process(std::string_view path, std::string_view body, const Options& options) noexcept {
+    try {
+        return run(path, body, options);
+    } catch (const std::bad_alloc&) {
+        return passthrough(Result{}, "out_of_memory");
+    } catch (...) {
+        // No allocation here: this function must not throw.
+        return passthrough(Result{}, "internal_error");
+    }
+}
+
+}  // namespace headroom

@@ -1,0 +1,20 @@
+// Which provider API a request body speaks, decided from the URI path and
+// confirmed by the body. Anything not recognised is Unknown and passes
+// through untouched.
+#pragma once
+
+#include <string_view>
+
+#include "core/json.h"
+
+namespace headroom {
+
+enum class Shape { Unknown, OpenAIChat, OpenAIResponses, AnthropicMessages };
+
+// `path` is the request path without the query string; prefixes such as
+// "/openai/v1" or "/api/v1" are allowed, so only the end is matched.
+Shape detect_shape(std::string_view path, const json::Value& body);
+
+const char* shape_name(Shape s);
+
+}  // namespace headroom

@@ -1,0 +1,32 @@
+#include "core/transforms/minify_json.h"
+
+#include "core/json.h"
+
+namespace headroom::transforms {
+
+namespace {
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+bool minify_json(std::string& text, std::size_t max_depth) {
+    // Cheap rejection before parsing: only objects and arrays qualify, so
+    // that a bare "42" or "true" stays the text the tool wrote.
+    std::size_t first = 0;
+    while (first < text.size() && is_json_space(text[first])) ++first;
+    if (first == text.size() || (text[first] != '{' && text[first] != '[')) return false;
+
+    json::ParseResult parsed = json::parse(text, max_depth);
+    if (!parsed.ok()) return false;
+
+    std::string compact;
+    compact.reserve(text.size());
+    json::serialize(parsed.value, compact);
+    if (compact.size() >= text.size()) return false;
+
+    text.swap(compact);
+    return true;
+}
+
+}  // namespace headroom::transforms

@@ -1,0 +1,607 @@
+
+/*
+ * headroom: the request body path.
+ *
+ * A precontent phase handler reads the whole body before the content
+ * handler runs, as mirror_request_body does. The rewrite is then done
+ * before proxy_pass builds its request, whatever proxy_request_buffering
+ * says, and before any subrequest can share the body.
+ *
+ * The request body filter collects the body in its own memory. At the
+ * last buffer it hands the bytes to the core and passes on one buffer:
+ * the rewritten body with a new Content-Length, or the original bytes.
+ */
+
+
+#include "ngx_http_headroom_module.h"
+
+
+#define NGX_HTTP_HEADROOM_COLLECT   0
+#define NGX_HTTP_HEADROOM_PASS      1
+#define NGX_HTTP_HEADROOM_DONE      2
+
+#define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
+
+
+typedef struct {
+    u_char                  *data;
+    size_t                   len;
+    size_t                   size;
+    headroom_result_t        result;
+    off_t                    length;       /* what we sent, or -1 */
+    ngx_uint_t               state;
+    unsigned                 started:1;
+} ngx_http_headroom_ctx_t;
+
+
+static ngx_int_t ngx_http_headroom_read_handler(ngx_http_request_t *r);
+static void ngx_http_headroom_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_keep_length(ngx_http_request_t *r);
+static ngx_http_headroom_ctx_t *ngx_http_headroom_create_ctx(
+    ngx_http_request_t *r);
+static const char *ngx_http_headroom_skip_reason(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_headroom_is_json(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_headroom_is_encoded(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_headroom_collect(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_headroom_append(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_headroom_pass(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_chain_t *rest, const char *reason);
+static ngx_int_t ngx_http_headroom_finish(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+static ngx_int_t ngx_http_headroom_set_content_length(ngx_http_request_t *r,
+    off_t n);
+static void ngx_http_headroom_result_cleanup(void *data);
+
+
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+ngx_int_t
+ngx_http_headroom_body_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_headroom_read_handler;
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_headroom_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_read_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_http_headroom_ctx_t       *ctx;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    if (r != r->main || r->discard_body) {
+        return NGX_DECLINED;
+    }
+
+    if (r->request_body) {
+        /* read before, by us (resuming here) or by another module */
+        return ngx_http_headroom_keep_length(r) == NGX_OK
+               ? NGX_DECLINED : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    if (!hlcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_headroom_create_ctx(r);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_HEADROOM_COLLECT) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_headroom_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_headroom_body_read(ngx_http_request_t *r)
+{
+    if (ngx_http_headroom_keep_length(r) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* keep the body across internal redirects, then resume the phases */
+
+    r->preserve_body = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/*
+ * HTTP/2 sets content_length_n to the bytes received after the body filters
+ * ran, when the client sent no content-length: the rewritten length is put
+ * back once the whole body is in, before any content handler reads it.
+ */
+
+static ngx_int_t
+ngx_http_headroom_keep_length(ngx_http_request_t *r)
+{
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    if (ctx == NULL
+        || ctx->length < 0
+        || ctx->length == r->headers_in.content_length_n)
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "headroom: content length %O reset to %O",
+                   r->headers_in.content_length_n, ctx->length);
+
+    return ngx_http_headroom_set_content_length(r, ctx->length);
+}
+
+
+static ngx_http_headroom_ctx_t *
+ngx_http_headroom_create_ctx(ngx_http_request_t *r)
+{
+    const char               *reason;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_headroom_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->length = -1;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_headroom_module);
+
+    if (r->method != NGX_HTTP_POST) {
+        ctx->state = NGX_HTTP_HEADROOM_PASS;
+        return ctx;
+    }
+
+    reason = ngx_http_headroom_skip_reason(r);
+
+    if (reason) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: passthrough: %s", reason);
+        ctx->state = NGX_HTTP_HEADROOM_PASS;
+        return ctx;
+    }
+
+    ctx->state = NGX_HTTP_HEADROOM_COLLECT;
+
+    return ctx;
+}
+
+
+static const char *
+ngx_http_headroom_skip_reason(ngx_http_request_t *r)
+{
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    if (!ngx_http_headroom_is_json(r)) {
+        return "not_json";
+    }
+
+    if (ngx_http_headroom_is_encoded(r)) {
+        return "content_encoding";
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    if (r->headers_in.content_length_n > (off_t) hlcf->max_body_size) {
+        return "too_large";
+    }
+
+    return NULL;
+}
+
+
+/* application/json, in any case, with or without parameters */
+
+static ngx_uint_t
+ngx_http_headroom_is_json(ngx_http_request_t *r)
+{
+    u_char     c;
+    ngx_str_t  *v;
+
+    static const char  type[] = "application/json";
+
+    if (r->headers_in.content_type == NULL) {
+        return 0;
+    }
+
+    v = &r->headers_in.content_type->value;
+
+    if (v->len < sizeof(type) - 1
+        || ngx_strncasecmp(v->data, (u_char *) type, sizeof(type) - 1) != 0)
+    {
+        return 0;
+    }
+
+    if (v->len == sizeof(type) - 1) {
+        return 1;
+    }
+
+    c = v->data[sizeof(type) - 1];
+
+    return c == ';' || c == ' ' || c == '\t';
+}
+
+
+/* nginx never decodes request bodies; an encoded one is passed on as is */
+
+static ngx_uint_t
+ngx_http_headroom_is_encoded(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof("Content-Encoding") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
+                               sizeof("Content-Encoding") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        if (h[i].value.len == sizeof("identity") - 1
+            && ngx_strncasecmp(h[i].value.data, (u_char *) "identity",
+                               sizeof("identity") - 1)
+               == 0)
+        {
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_headroom_ctx_t       *ctx;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    if (r != r->main) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    if (ctx == NULL) {
+        /* the body is read by someone before our phase handler ran */
+
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+        if (!hlcf->enable) {
+            return ngx_http_next_request_body_filter(r, in);
+        }
+
+        ctx = ngx_http_headroom_create_ctx(r);
+
+        if (ctx == NULL) {
+            return ngx_http_next_request_body_filter(r, in);
+        }
+    }
+
+    if (ctx->state == NGX_HTTP_HEADROOM_COLLECT) {
+        return ngx_http_headroom_collect(r, ctx, in);
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
+static ngx_int_t
+ngx_http_headroom_collect(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_buf_t                     *b;
+    ngx_uint_t                     last;
+    ngx_chain_t                   *cl;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    if (!ctx->started) {
+        ctx->started = 1;
+
+        if (r->request_body_no_buffering) {
+            /* the headers may be gone with the old length already */
+            return ngx_http_headroom_pass(r, ctx, in, "unbuffered");
+        }
+
+        r->request_body->filter_need_buffering = 1;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b) && ngx_buf_size(b) != 0) {
+            return ngx_http_headroom_pass(r, ctx, cl, "body_in_file");
+        }
+
+        if ((size_t) (b->last - b->pos) > hlcf->max_body_size - ctx->len) {
+            return ngx_http_headroom_pass(r, ctx, cl, "too_large");
+        }
+
+        if (ngx_http_headroom_append(r, ctx, b) != NGX_OK) {
+            return ngx_http_headroom_pass(r, ctx, cl, "no_memory");
+        }
+
+        if (b->last_buf) {
+            last = 1;
+        }
+    }
+
+    if (last) {
+        return ngx_http_headroom_finish(r, ctx);
+    }
+
+    if (in == NULL) {
+        return ngx_http_next_request_body_filter(r, NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+/* copies the buffer into ctx->data and marks it consumed */
+
+static ngx_int_t
+ngx_http_headroom_append(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
+    ngx_buf_t *b)
+{
+    size_t                         n, size;
+    u_char                        *data;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    n = b->last - b->pos;
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    if (ctx->size - ctx->len < n) {
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+        if (ctx->size == 0 && r->headers_in.content_length_n > 0) {
+            size = (size_t) r->headers_in.content_length_n;
+
+        } else {
+            size = ngx_max(ctx->size * 2, NGX_HTTP_HEADROOM_MIN_ALLOC);
+        }
+
+        size = ngx_max(size, ctx->len + n);
+        size = ngx_min(size, ngx_max(hlcf->max_body_size, ctx->len + n));
+
+        data = ngx_palloc(r->pool, size);
+        if (data == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->len) {
+            ngx_memcpy(data, ctx->data, ctx->len);
+        }
+
+        if (ctx->data) {
+            ngx_pfree(r->pool, ctx->data);
+        }
+
+        ctx->data = data;
+        ctx->size = size;
+    }
+
+    ngx_memcpy(ctx->data + ctx->len, b->pos, n);
+    ctx->len += n;
+    b->pos = b->last;
+
+    return NGX_OK;
+}
+
+
+/* gives up: what was collected and the rest go on untouched */
+
+static ngx_int_t
+ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
+    ngx_chain_t *rest, const char *reason)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "headroom: passthrough: %s", reason);
+
+    ctx->state = NGX_HTTP_HEADROOM_PASS;
+
+    if (ctx->len == 0) {
+        return ngx_http_next_request_body_filter(r, rest);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || cl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = ctx->data;
+    b->last = ctx->data + ctx->len;
+    b->memory = 1;
+
+    cl->buf = b;
+    cl->next = rest;
+
+    return ngx_http_next_request_body_filter(r, cl);
+}
+
+
+static ngx_int_t
+ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
+{
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    headroom_result_t   *res;
+    ngx_pool_cleanup_t  *cln;
+    headroom_options_t   options;
+
+    ctx->state = NGX_HTTP_HEADROOM_DONE;
+
+    /* the last_buf flag is ours to send now: no buffer, no body */
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    if (ctx->len == 0) {
+        /* a special buffer: an empty one in memory is an [alert] */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: passthrough: empty");
+        return ngx_http_next_request_body_filter(r, &out);
+    }
+
+    b->memory = 1;
+
+    res = &ctx->result;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (cln == NULL) {
+        res->outcome = HEADROOM_PASSTHROUGH;
+        res->reason = "no_memory";
+        res->detail = "";
+        res->shape = "unknown";
+
+    } else {
+        headroom_options_init(&options);
+
+        headroom_process(&options, (const char *) r->uri.data, r->uri.len,
+                         ctx->data, ctx->len, res);
+
+        cln->handler = ngx_http_headroom_result_cleanup;
+        cln->data = res;
+    }
+
+    if (res->outcome == HEADROOM_REWRITTEN
+        && ngx_http_headroom_set_content_length(r, res->body_len) == NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: optimized: %s, %uz -> %uz bytes, "
+                      "%uz of %uz tool outputs minified",
+                      res->shape, ctx->len, res->body_len, res->minified,
+                      res->tool_outputs);
+
+        b->pos = (u_char *) res->body;
+        b->last = (u_char *) res->body + res->body_len;
+
+        ctx->length = res->body_len;
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: passthrough: %s%s%s (%s, %uz bytes)",
+                      res->outcome == HEADROOM_REWRITTEN
+                      ? "no_memory" : res->reason,
+                      res->detail[0] ? ": " : "", res->detail,
+                      res->shape, ctx->len);
+
+        b->pos = ctx->data;
+        b->last = ctx->data + ctx->len;
+    }
+
+    return ngx_http_next_request_body_filter(r, &out);
+}
+
+
+/* both the number proxy_pass reads and the header $content_length reads */
+
+static ngx_int_t
+ngx_http_headroom_set_content_length(ngx_http_request_t *r, off_t n)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.content_length;
+
+    if (h) {
+        p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(p, "%O", n) - p;
+        h->value.data = p;
+    }
+
+    r->headers_in.content_length_n = n;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_result_cleanup(void *data)
+{
+    headroom_result_free(data);
+}

@@ -1,0 +1,30 @@
+
+/*
+ * headroom: rewrites LLM API request bodies in flight.
+ */
+
+
+#ifndef _NGX_HTTP_HEADROOM_MODULE_H_INCLUDED_
+#define _NGX_HTTP_HEADROOM_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "headroom.h"
+
+
+typedef struct {
+    ngx_flag_t            enable;
+    size_t                max_body_size;
+} ngx_http_headroom_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_headroom_module;
+
+
+ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
+
+
+#endif /* _NGX_HTTP_HEADROOM_MODULE_H_INCLUDED_ */

@@ -1,0 +1,66 @@
+// The shim: translates between the C interface and the core, and makes sure
+// nothing thrown inside the core reaches nginx.
+#include "shim/headroom.h"
+
+#include <new>
+#include <string_view>
+
+#include "core/pipeline.h"
+
+namespace {
+
+headroom::Options to_options(const headroom_options_t* in) {
+    headroom::Options o;
+    if (in != nullptr) {
+        o.max_depth = in->max_depth;
+        o.minify_tool_json = in->minify_tool_json != 0;
+    }
+    return o;
+}
+
+void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) {
+    out->outcome = r.outcome == headroom::Outcome::Rewritten ? HEADROOM_REWRITTEN
+                                                             : HEADROOM_PASSTHROUGH;
+    out->reason = r.reason;
+    out->detail = r.detail.c_str();
+    out->shape = headroom::shape_name(r.shape);
+    out->body = reinterpret_cast<const unsigned char*>(r.body.data());
+    out->body_len = r.body.size();
+    out->tool_outputs = r.tool_outputs;
+    out->minified = r.minified;
+    out->owner = const_cast<void*>(owner);
+}
+
+}  // namespace
+
+extern "C" {
+
+void headroom_options_init(headroom_options_t* options) {
+    headroom::Options defaults;
+    options->max_depth = defaults.max_depth;
+    options->minify_tool_json = defaults.minify_tool_json ? 1 : 0;
+}
+
+void headroom_process(const headroom_options_t* options, const char* path, size_t path_len,
+                      const unsigned char* body, size_t body_len, headroom_result_t* result) {
+    auto* r = new (std::nothrow) headroom::Result;
+    if (r == nullptr) {
+        *result = headroom_result_t{HEADROOM_PASSTHROUGH, "out_of_memory", "", "unknown",
+                                    nullptr, 0, 0, 0, nullptr};
+        return;
+    }
+    *r = headroom::process(std::string_view(path, path_len),
+                           std::string_view(reinterpret_cast<const char*>(body), body_len),
+                           to_options(options));
+    fill(result, *r, r);
+}
+
+void headroom_result_free(headroom_result_t* result) {
+    if (result == nullptr) return;
+    delete static_cast<headroom::Result*>(result->owner);
+    result->owner = nullptr;
+    result->body = nullptr;
+    result->body_len = 0;
+}
+
+}  // extern "C"

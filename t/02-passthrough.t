@@ -1,0 +1,254 @@
+# Fail-open: whatever headroom does not rewrite reaches the upstream
+# byte-identical, with the reason logged at info.
+use strict;
+use warnings;
+use lib 't/lib';
+use HeadroomTest;
+use Bodies;
+
+our $SMALL = records(3);
+our $BIG   = records(750);
+
+run_blocks();
+
+__DATA__
+
+=== malformed JSON
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+substr(chat(pretty($main::SMALL)), 0, -7) . "]]}x"
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: invalid_json: parse error
+
+=== not UTF-8
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\xff/; $b
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: invalid_json
+
+=== a lone surrogate escape is never rewritten
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\\ud83d/; $b
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: lone_surrogate
+
+=== unknown API shape
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request
+POST /v1/embeddings
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: unknown_shape
+
+=== body shape does not match the URI
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request
+POST /v1/responses
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: unknown_shape
+
+=== nothing to rewrite
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat("plain text output\n  with indentation that is not JSON")
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: no_change (openai_chat
+
+=== not a JSON content type
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_headers
+Content-Type: text/plain
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: not_json
+
+=== a look-alike content type
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_headers
+Content-Type: application/jsonl
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: not_json
+
+=== encoded bodies are not touched
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_headers
+Content-Encoding: gzip
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: content_encoding
+
+=== larger than headroom_max_body_size, length known up front
+--- config
+location /v1/ {
+    headroom on;
+    headroom_max_body_size 100k;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::BIG))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: too_large
+
+=== larger than headroom_max_body_size, found while reading a chunked body
+--- config
+location /v1/ {
+    headroom on;
+    headroom_max_body_size 100k;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- client
+chunked
+--- request_body eval
+chat(pretty($main::BIG))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: too_large
+
+=== larger than headroom_max_body_size over HTTP/2 without a length
+--- config
+location /v1/ {
+    headroom on;
+    headroom_max_body_size 100k;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- client
+http2_unknown_length
+--- request_body eval
+chat(pretty($main::BIG))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: too_large
+
+=== larger than client_max_body_size gets nginx's 413
+--- config
+client_max_body_size 10k;
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::BIG))
+--- response_status
+413
+--- upstream_requests
+0
+
+=== headroom off in a nested location
+--- config
+location /v1/ {
+    headroom on;
+    location /v1/raw/ {
+        headroom off;
+        proxy_pass http://$TEST_UPSTREAM;
+    }
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request
+POST /v1/raw/chat/completions
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- no_error_log
+headroom:
+
+=== off by default
+--- config
+location /v1/ {
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- no_error_log
+headroom:
+
+=== other methods are untouched
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request
+PUT /v1/chat/completions
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- no_error_log
+headroom:
+
+=== a GET without a body
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request
+GET /v1/models
+--- request_body
+--- upstream_body_unchanged
+
+=== an empty JSON POST
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: empty

@@ -1,0 +1,72 @@
+package Bodies;
+
+# Request bodies for the tests. Expected outputs are built independently of
+# headroom: the same data encoded compact by JSON::PP.
+
+use strict;
+use warnings;
+
+use JSON::PP;
+use Exporter qw(import);
+
+our @EXPORT = qw(records pretty compact jstr chat anthropic responses);
+
+my $PRETTY  = JSON::PP->new->utf8->canonical->pretty;
+my $COMPACT = JSON::PP->new->utf8->canonical;
+my $STRING  = JSON::PP->new->utf8->allow_nonref;
+
+# An API-style array of $n records: numbers, nested objects, unicode.
+sub records {
+    my ($n) = @_;
+    return [ map {
+        {
+            id       => 10_000_000 + $_,
+            name     => "package-$_",
+            version  => "1." . ($_ % 17) . ".0",
+            status   => $_ % 50 ? 'ok' : 'error',
+            latency  => $_ * 1.5,
+            owner    => { team => 'platform', email => "dev$_\@example.com" },
+            tags     => [ 'a', 'b', "caf\x{e9}" ],
+            note     => "line one\nline \"two\"",
+        }
+    } 1 .. $n ];
+}
+
+sub pretty  { $PRETTY->encode($_[0]) }
+sub compact { $COMPACT->encode($_[0]) }
+sub jstr    { $STRING->encode($_[0]) }
+
+# An OpenAI chat request whose last message is a tool output.
+sub chat {
+    my ($tool_text) = @_;
+    return '{"model":"gpt-4o","messages":['
+        . '{"role":"system","content":"You are terse."},'
+        . '{"role":"user","content":"List the packages, {\"as\": \"json\"}"},'
+        . '{"role":"assistant","content":null,"tool_calls":[{"id":"call_1",'
+        . '"type":"function","function":{"name":"list","arguments":"{\"all\": true}"}}]},'
+        . '{"role":"tool","tool_call_id":"call_1","content":' . jstr($tool_text) . '}'
+        . '],"temperature":0.20,"seed":123456789012345678901,"stream":false}';
+}
+
+sub anthropic {
+    my ($tool_text) = @_;
+    return '{"model":"claude-sonnet-4-5","max_tokens":1024,'
+        . '"system":[{"type":"text","text":"Be brief."}],'
+        . '"thinking":{"type":"enabled","budget_tokens":2048},'
+        . '"messages":[{"role":"user","content":"Find them"},'
+        . '{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1",'
+        . '"name":"list","input":{"all":true}}]},'
+        . '{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1",'
+        . '"content":[{"type":"text","text":' . jstr($tool_text) . '}]}]}],'
+        . '"context_management":{"edits":[{"type":"clear_tool_uses_20250919"}]}}';
+}
+
+sub responses {
+    my ($tool_text) = @_;
+    return '{"model":"gpt-5","input":[{"role":"user","content":"Find them"},'
+        . '{"type":"function_call","call_id":"c1","name":"list","arguments":"{}"},'
+        . '{"type":"function_call_output","call_id":"c1","output":'
+        . jstr($tool_text) . '}],"store":false}';
+}
+
+1;

@@ -1,0 +1,102 @@
+#include "core/json.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using headroom::json::Kind;
+using headroom::json::parse;
+using headroom::json::ParseError;
+using headroom::json::serialize;
+
+namespace {
+
+std::string roundtrip(const std::string& in) {
+    auto r = parse(in, 512);
+    EXPECT_TRUE(r.ok()) << in << ": " << r.message;
+    return serialize(r.value);
+}
+
+}  // namespace
+
+TEST(Json, CompactInputRoundTripsByteForByte) {
+    const std::string cases[] = {
+        R"({"b":1,"a":2,"b":3})",  // key order and duplicates kept
+        R"([12345678901234567890123,-0.0e+10,1E400,0.1000,-0])",  // number text kept
+        R"({"nested":{"x":[true,false,null,[],{}]},"e":""})",
+        R"("just a string")",
+        "42",
+    };
+    for (const auto& c : cases) {
+        EXPECT_EQ(roundtrip(c), c);
+    }
+}
+
+TEST(Json, WhitespaceIsDropped) {
+    EXPECT_EQ(roundtrip(" {\n  \"a\" : [ 1 ,\t2 ] ,\r\n \"b\" : { } }\n "),
+              R"({"a":[1,2],"b":{}})");
+}
+
+TEST(Json, EscapesAreNormalisedWithoutChangingMeaning) {
+    EXPECT_EQ(roundtrip(R"(["caf\u00e9","a\/b","\u001f","tab\there"])"),
+              "[\"caf\xC3\xA9\",\"a/b\",\"\\u001f\",\"tab\\there\"]");
+    EXPECT_EQ(roundtrip(R"(["nul\u0000byte"])"), R"(["nul\u0000byte"])");
+    EXPECT_EQ(roundtrip(R"(["quote\"back\\slash\b\f\n\r"])"),
+              R"(["quote\"back\\slash\b\f\n\r"])");
+    // A surrogate pair becomes the 4-byte UTF-8 of U+1F600.
+    EXPECT_EQ(roundtrip(R"(["\ud83d\ude00"])"), "[\"\xF0\x9F\x98\x80\"]");
+    // Raw UTF-8 stays raw.
+    EXPECT_EQ(roundtrip("[\"\xE4\xB8\xAD\xE6\x96\x87\"]"), "[\"\xE4\xB8\xAD\xE6\x96\x87\"]");
+}
+
+TEST(Json, LoneSurrogatesAreRefusedNotAltered) {
+    EXPECT_EQ(parse(R"(["\ud800"])", 512).error, ParseError::LoneSurrogate);
+    EXPECT_EQ(parse(R"(["\udc00x"])", 512).error, ParseError::LoneSurrogate);
+    EXPECT_EQ(parse(R"(["\uD83D\u0041"])", 512).error, ParseError::LoneSurrogate);
+    EXPECT_EQ(parse(R"(["\ud83d"])", 512).error, ParseError::LoneSurrogate);
+    // An escaped backslash followed by "ud800" is plain text.
+    auto r = parse(R"(["\\ud800"])", 512);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value.items[0].text, "\\ud800");
+}
+
+TEST(Json, MalformedInputIsRejected) {
+    const char* bad[] = {
+        "",        "   ",           "{",          R"({"a":1,})", R"({"a" 1})",
+        "[1] [2]", R"({"a":1} x)", "/* c */ {}", "[01]",      "[1.]",
+        "{'a':1}", "[\"\x80\"]",   "[\"\xC3\"]", "nul",       "[\"unterminated]",
+    };
+    for (const char* b : bad) {
+        auto r = parse(b, 512);
+        EXPECT_EQ(r.error, ParseError::Invalid) << "input: " << b;
+    }
+    EXPECT_FALSE(parse("{", 512).message.empty());
+}
+
+TEST(Json, DepthIsBounded) {
+    std::string deep(600, '[');
+    deep += std::string(600, ']');
+    EXPECT_EQ(parse(deep, 512).error, ParseError::TooDeep);
+    EXPECT_TRUE(parse(deep, 600).ok());
+    std::string ok(512, '[');
+    ok += std::string(512, ']');
+    EXPECT_TRUE(parse(ok, 512).ok());
+}
+
+TEST(Json, FindReturnsTheLastDuplicate) {
+    auto r = parse(R"({"role":"user","role":"tool"})", 512);
+    ASSERT_TRUE(r.ok());
+    ASSERT_NE(r.value.find("role"), nullptr);
+    EXPECT_EQ(r.value.find("role")->text, "tool");
+    EXPECT_EQ(r.value.find("missing"), nullptr);
+    EXPECT_EQ(r.value.find("role")->find("x"), nullptr);  // not an object
+}
+
+TEST(Json, KindsAreRecorded) {
+    auto r = parse(R"([null,true,false,1,"s",[],{}])", 512);
+    ASSERT_TRUE(r.ok());
+    const Kind kinds[] = {Kind::Null,   Kind::True,  Kind::False, Kind::Number,
+                          Kind::String, Kind::Array, Kind::Object};
+    ASSERT_EQ(r.value.items.size(), 7u);
+    for (size_t i = 0; i < 7; ++i) EXPECT_EQ(r.value.items[i].kind, kinds[i]);
+}

@@ -1,0 +1,130 @@
+#include "core/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/json.h"
+
+using headroom::Options;
+using headroom::Outcome;
+using headroom::process;
+using headroom::Shape;
+namespace json = headroom::json;
+
+namespace {
+
+// A pretty-printed JSON document as it sits inside a JSON string.
+const char* kPrettyEscaped = R"({\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n})";
+const char* kCompactEscaped = R"({\"items\":[1,2],\"ok\":true})";
+
+std::string sub(std::string s, const std::string& from, const std::string& to) {
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
+        s.replace(p, from.size(), to);
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST(Pipeline, OpenAIChatToolMessageIsMinifiedAndNothingElse) {
+    // The user message holds the same pretty JSON: human text is never touched.
+    std::string in = sub(
+        R"({"model":"gpt-4o","messages":[{"role":"user","content":"P"},)"
+        R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"P"}}]},)"
+        R"({"role":"tool","tool_call_id":"c1","content":"P"},)"
+        R"({"role":"tool","tool_call_id":"c2","content":[{"type":"text","text":"P"},{"type":"image_url","text":"P"}]}],"stream":true,"x_unknown":{"keep":[1.50]}})",
+        "P", kPrettyEscaped);
+    std::string want = sub(
+        R"({"model":"gpt-4o","messages":[{"role":"user","content":"P"},)"
+        R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"P"}}]},)"
+        R"({"role":"tool","tool_call_id":"c1","content":"C"},)"
+        R"({"role":"tool","tool_call_id":"c2","content":[{"type":"text","text":"C"},{"type":"image_url","text":"P"}]}],"stream":true,"x_unknown":{"keep":[1.50]}})",
+        "P", kPrettyEscaped);
+    want = sub(want, "C", kCompactEscaped);
+
+    auto r = process("/v1/chat/completions", in, Options{});
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    EXPECT_EQ(r.shape, Shape::OpenAIChat);
+    EXPECT_EQ(r.tool_outputs, 2u);
+    EXPECT_EQ(r.minified, 2u);
+    EXPECT_STREQ(r.reason, "optimized");
+    EXPECT_EQ(r.body, want);
+}
+
+TEST(Pipeline, ResponsesFunctionCallOutput) {
+    std::string in = sub(
+        R"({"model":"gpt-5","input":[{"role":"user","content":"P"},)"
+        R"({"type":"function_call","call_id":"c","name":"f","arguments":"P"},)"
+        R"({"type":"function_call_output","call_id":"c","output":"P"}]})",
+        "P", kPrettyEscaped);
+    auto r = process("/v1/responses", in, Options{});
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    EXPECT_EQ(r.minified, 1u);
+    std::string want = sub(in, std::string(R"("output":")") + kPrettyEscaped,
+                           std::string(R"("output":")") + kCompactEscaped);
+    EXPECT_EQ(r.body, want);
+}
+
+TEST(Pipeline, AnthropicToolResultStringAndBlocks) {
+    std::string in = sub(
+        R"({"model":"claude","max_tokens":10,"system":"P","messages":[)"
+        R"({"role":"user","content":[{"type":"text","text":"P"}]},)"
+        R"({"role":"assistant","content":[{"type":"thinking","thinking":"P","signature":"s"},{"type":"tool_use","id":"t","name":"f","input":{"q":"P"}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"P"},)"
+        R"({"type":"tool_result","tool_use_id":"u","is_error":true,"content":[{"type":"text","text":"P"}]}]}],"context_management":{"edits":[]}})",
+        "P", kPrettyEscaped);
+    auto r = process("/v1/messages", in, Options{});
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    EXPECT_EQ(r.shape, Shape::AnthropicMessages);
+    EXPECT_EQ(r.minified, 2u);
+
+    // Parsing the output equals parsing the input everywhere but the two
+    // tool results, which parse to the same documents.
+    auto a = json::parse(in, 512), b = json::parse(r.body, 512);
+    ASSERT_TRUE(a.ok() && b.ok());
+    auto& last_in = a.value.find("messages")->items[2].find("content")->items;
+    auto& last_out = b.value.find("messages")->items[2].find("content")->items;
+    EXPECT_EQ(json::serialize(*json::parse(last_in[0].find("content")->text, 512).value.find("items")),
+              json::serialize(*json::parse(last_out[0].find("content")->text, 512).value.find("items")));
+    last_in[0].find("content")->text = last_out[0].find("content")->text;
+    last_in[1].find("content")->items[0].find("text")->text =
+        last_out[1].find("content")->items[0].find("text")->text;
+    EXPECT_EQ(json::serialize(a.value), json::serialize(b.value));
+}
+
+TEST(Pipeline, PassthroughReasons) {
+    Options o;
+    EXPECT_STREQ(process("/v1/chat/completions", "{not json", o).reason, "invalid_json");
+    EXPECT_STREQ(process("/v1/embeddings", R"({"input":"x"})", o).reason, "unknown_shape");
+    EXPECT_STREQ(process("/v1/chat/completions", R"({"messages":[{"role":"tool","content":"plain"}]})", o).reason,
+                 "no_change");
+    EXPECT_STREQ(process("/v1/chat/completions", R"({"messages":["\udead"]})", o).reason,
+                 "lone_surrogate");
+    std::string deep = R"({"messages":[)" + std::string(600, '[') + std::string(600, ']') + "]}";
+    EXPECT_STREQ(process("/v1/chat/completions", deep, o).reason, "too_deep");
+
+    auto r = process("/v1/chat/completions", "[1,", o);
+    EXPECT_EQ(r.outcome, Outcome::Passthrough);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_FALSE(r.detail.empty());
+}
+
+TEST(Pipeline, DisabledTransformChangesNothing) {
+    std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}]})", "P", kPrettyEscaped);
+    Options o;
+    o.minify_tool_json = false;
+    auto r = process("/v1/chat/completions", in, o);
+    EXPECT_EQ(r.outcome, Outcome::Passthrough);
+    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_EQ(r.tool_outputs, 1u);
+}
+
+TEST(Pipeline, SameInputSameBytes) {
+    std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}],"z":1,"a":2})", "P",
+                         kPrettyEscaped);
+    auto a = process("/v1/chat/completions", in, Options{});
+    auto b = process("/v1/chat/completions", in, Options{});
+    ASSERT_EQ(a.outcome, Outcome::Rewritten);
+    EXPECT_EQ(a.body, b.body);
+}

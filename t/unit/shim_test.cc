@@ -1,0 +1,55 @@
+// The C interface as nginx sees it.
+#include "shim/headroom.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+namespace {
+
+headroom_result_t run(const char* path, const std::string& body) {
+    headroom_options_t o;
+    headroom_options_init(&o);
+    headroom_result_t r;
+    headroom_process(&o, path, std::strlen(path),
+                     reinterpret_cast<const unsigned char*>(body.data()), body.size(), &r);
+    return r;
+}
+
+}  // namespace
+
+TEST(Shim, DefaultsAreSane) {
+    headroom_options_t o;
+    headroom_options_init(&o);
+    EXPECT_EQ(o.max_depth, 512u);
+    EXPECT_EQ(o.minify_tool_json, 1);
+}
+
+TEST(Shim, RewriteGivesBytesUntilFreed) {
+    std::string body =
+        R"({"messages":[{"role":"tool","tool_call_id":"a","content":"{\n  \"a\": 1\n}"}]})";
+    headroom_result_t r = run("/v1/chat/completions", body);
+    ASSERT_EQ(r.outcome, HEADROOM_REWRITTEN) << r.reason;
+    EXPECT_STREQ(r.shape, "openai_chat");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.body), r.body_len),
+              R"({"messages":[{"role":"tool","tool_call_id":"a","content":"{\"a\":1}"}]})");
+    EXPECT_EQ(r.minified, 1u);
+    headroom_result_free(&r);
+    EXPECT_EQ(r.body, nullptr);
+    headroom_result_free(&r);  // twice is harmless
+}
+
+TEST(Shim, PassthroughAlwaysHasStrings) {
+    headroom_result_t r = run("/v1/chat/completions", "\x01\x02");
+    EXPECT_EQ(r.outcome, HEADROOM_PASSTHROUGH);
+    EXPECT_STREQ(r.reason, "invalid_json");
+    ASSERT_NE(r.detail, nullptr);
+    ASSERT_NE(r.shape, nullptr);
+    EXPECT_EQ(r.body_len, 0u);
+    headroom_result_free(&r);
+
+    headroom_result_t e = run("", "");
+    EXPECT_EQ(e.outcome, HEADROOM_PASSTHROUGH);
+    headroom_result_free(&e);
+}
