@@ -9,6 +9,53 @@ namespace headroom::json {
 
 namespace {
 
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Reads the four hex digits at text[i..i+4).
+bool read_hex4(std::string_view text, std::size_t i, unsigned& out) {
+    if (i + 4 > text.size()) return false;
+    out = 0;
+    for (std::size_t k = i; k < i + 4; ++k) {
+        int d = hex_digit(text[k]);
+        if (d < 0) return false;
+        out = out << 4 | static_cast<unsigned>(d);
+    }
+    return true;
+}
+
+const char kHex[] = "0123456789abcdef";
+
+void append_escaped(std::string_view s, std::string& out) {
+    out.push_back('"');
+    std::size_t run = 0;  // start of the pending run of bytes needing no escape
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        default:
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+}
+
 // Builds the tree from yajl's events. Callbacks run inside C code, so no
 // exception may leave them: failures are recorded and the parse cancelled.
 struct Builder {
@@ -110,57 +157,102 @@ int on_end(void* ctx) { return B(ctx).close_container(); }
 
 int on_start_array(void* ctx) { return B(ctx).open_container(Kind::Array); }
 
+// Writes yajl's events straight out as compact JSON.
+struct Writer {
+    std::size_t max_depth;
+    std::string& out;
+    std::vector<bool> need_comma;  // per open container
+    bool after_key = false;
+    ParseError error = ParseError::None;
+
+    void before_value() {
+        if (after_key) {
+            after_key = false;
+        } else if (!need_comma.empty()) {
+            if (need_comma.back()) out.push_back(',');
+            need_comma.back() = true;
+        }
+    }
+
+    template <typename F>
+    int guarded(F&& f) {
+        try {
+            f();
+            return 1;
+        } catch (...) {
+            error = ParseError::OutOfMemory;
+        }
+        return 0;
+    }
+
+    int raw(const char* p, std::size_t n) {
+        return guarded([&] {
+            before_value();
+            out.append(p, n);
+        });
+    }
+
+    int open_container(char c) {
+        if (need_comma.size() >= max_depth) {
+            error = ParseError::TooDeep;
+            return 0;
+        }
+        return guarded([&] {
+            before_value();
+            out.push_back(c);
+            need_comma.push_back(false);
+        });
+    }
+
+    int close_container(char c) {
+        return guarded([&] {
+            need_comma.pop_back();
+            out.push_back(c);
+        });
+    }
+};
+
+Writer& W(void* ctx) { return *static_cast<Writer*>(ctx); }
+
+int w_null(void* ctx) { return W(ctx).raw("null", 4); }
+
+int w_boolean(void* ctx, int b) { return b ? W(ctx).raw("true", 4) : W(ctx).raw("false", 5); }
+
+int w_number(void* ctx, const char* s, std::size_t n) { return W(ctx).raw(s, n); }
+
+int w_string(void* ctx, const unsigned char* s, std::size_t n) {
+    Writer& w = W(ctx);
+    return w.guarded([&] {
+        w.before_value();
+        append_escaped(std::string_view(reinterpret_cast<const char*>(s), n), w.out);
+    });
+}
+
+int w_map_key(void* ctx, const unsigned char* s, std::size_t n) {
+    Writer& w = W(ctx);
+    return w.guarded([&] {
+        if (w.need_comma.back()) w.out.push_back(',');
+        w.need_comma.back() = true;
+        append_escaped(std::string_view(reinterpret_cast<const char*>(s), n), w.out);
+        w.out.push_back(':');
+        w.after_key = true;
+    });
+}
+
+int w_start_map(void* ctx) { return W(ctx).open_container('{'); }
+int w_end_map(void* ctx) { return W(ctx).close_container('}'); }
+int w_start_array(void* ctx) { return W(ctx).open_container('['); }
+int w_end_array(void* ctx) { return W(ctx).close_container(']'); }
+
+const yajl_callbacks kWriterCallbacks = {
+    w_null,      w_boolean, nullptr,       nullptr,     w_number,    w_string,
+    w_start_map, w_map_key, w_end_map, w_start_array, w_end_array,
+};
+
 const yajl_callbacks kCallbacks = {
     on_null,   on_boolean,   nullptr, nullptr,        on_number, on_string,
     on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Reads the four hex digits at text[i..i+4).
-bool read_hex4(std::string_view text, std::size_t i, unsigned& out) {
-    if (i + 4 > text.size()) return false;
-    out = 0;
-    for (std::size_t k = i; k < i + 4; ++k) {
-        int d = hex_digit(text[k]);
-        if (d < 0) return false;
-        out = out << 4 | static_cast<unsigned>(d);
-    }
-    return true;
-}
-
-const char kHex[] = "0123456789abcdef";
-
-void append_escaped(std::string_view s, std::string& out) {
-    out.push_back('"');
-    std::size_t run = 0;  // start of the pending run of bytes needing no escape
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\b': out.append("\\b"); break;
-        case '\f': out.append("\\f"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
-        default:
-            out.append("\\u00");
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0xf]);
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out.push_back('"');
-}
 
 }  // namespace
 
@@ -176,9 +268,44 @@ Value* Value::find(std::string_view k) {
     return const_cast<Value*>(static_cast<const Value&>(*this).find(k));
 }
 
+namespace {
+
+// Runs yajl over `text`. `stopped` is where the callbacks record why they
+// cancelled the parse.
+ParseError run_yajl(const yajl_callbacks& callbacks, void* ctx, std::string_view text,
+                    const ParseError& stopped, std::string* message) {
+    yajl_handle h = yajl_alloc(&callbacks, nullptr, ctx);
+    if (h == nullptr) return ParseError::OutOfMemory;
+
+    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+    yajl_status st = yajl_parse(h, bytes, text.size());
+    if (st == yajl_status_ok) st = yajl_complete_parse(h);
+
+    ParseError error = ParseError::None;
+    if (st == yajl_status_client_canceled) {
+        error = stopped;
+    } else if (st != yajl_status_ok) {
+        error = ParseError::Invalid;
+        unsigned char* msg = message ? yajl_get_error(h, 0, bytes, text.size()) : nullptr;
+        if (msg != nullptr) {
+            try {
+                message->assign(reinterpret_cast<const char*>(msg));
+                while (!message->empty() && (message->back() == '\n' || message->back() == ' ')) {
+                    message->pop_back();
+                }
+            } catch (...) {
+            }
+            yajl_free_error(h, msg);
+        }
+    }
+    yajl_free(h);
+    return error;
+}
+
+}  // namespace
+
 ParseResult parse(std::string_view text, std::size_t max_depth) {
     ParseResult result;
-
     if (has_lone_surrogate_escape(text)) {
         result.error = ParseError::LoneSurrogate;
         return result;
@@ -186,41 +313,26 @@ ParseResult parse(std::string_view text, std::size_t max_depth) {
 
     Builder b;
     b.max_depth = max_depth;
+    result.error = run_yajl(kCallbacks, &b, text, b.error, &result.message);
+    if (!result.ok()) return result;
 
-    yajl_handle h = yajl_alloc(&kCallbacks, nullptr, &b);
-    if (h == nullptr) {
-        result.error = ParseError::OutOfMemory;
-        return result;
-    }
-
-    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-    yajl_status st = yajl_parse(h, bytes, text.size());
-    if (st == yajl_status_ok) {
-        st = yajl_complete_parse(h);
-    }
-
-    if (st == yajl_status_client_canceled) {
-        result.error = b.error;
-    } else if (st != yajl_status_ok) {
-        result.error = ParseError::Invalid;
-        unsigned char* msg = yajl_get_error(h, 0, bytes, text.size());
-        if (msg != nullptr) {
-            result.message = reinterpret_cast<const char*>(msg);
-            while (!result.message.empty() &&
-                   (result.message.back() == '\n' || result.message.back() == ' ')) {
-                result.message.pop_back();
-            }
-            yajl_free_error(h, msg);
-        }
-    } else if (!b.have_root) {
+    if (!b.have_root) {
         result.error = ParseError::Invalid;
         result.message = "no JSON value";
     } else {
         result.value = std::move(b.root);
     }
-
-    yajl_free(h);
     return result;
+}
+
+ParseError minify(std::string_view text, std::size_t max_depth, std::string& out) {
+    if (has_lone_surrogate_escape(text)) return ParseError::LoneSurrogate;
+
+    std::size_t start = out.size();
+    Writer w{max_depth, out, {}, false, ParseError::None};
+    ParseError e = run_yajl(kWriterCallbacks, &w, text, w.error, nullptr);
+    if (e == ParseError::None && out.size() == start) e = ParseError::Invalid;
+    return e;
 }
 
 void serialize(const Value& v, std::string& out) {

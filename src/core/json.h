@@ -62,6 +62,11 @@ ParseResult parse(std::string_view text, std::size_t max_depth);
 void serialize(const Value& v, std::string& out);
 std::string serialize(const Value& v);
 
+// Writes the compact serialization of the single JSON value in `text` to
+// `out` without building a tree: what parse() then serialize() would give,
+// at a fraction of the cost. Fails as parse() would; `out` is then partial.
+ParseError minify(std::string_view text, std::size_t max_depth, std::string& out);
+
 // True when `text` holds a \u escape of a UTF-16 surrogate that is not part
 // of a high+low pair.
 bool has_lone_surrogate_escape(std::string_view text);

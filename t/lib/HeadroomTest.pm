@@ -38,6 +38,8 @@ use Test::More;
 use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(run_blocks blocks json_string);
+our @EXPORT_OK = qw(start_recorder recorded free_port read_message
+                    alive write_all);
 
 my $ROOT   = abs_path(dirname(__FILE__) . '/../..');
 my $MODULE = "$ROOT/build/ngx_http_headroom_module.so";
@@ -146,43 +148,57 @@ sub start_recorder {
     if ($pid == 0) {
         # prove waits for EOF on the test's stdout: do not hold it
         open STDOUT, '>', '/dev/null';
-        my $n = 0;
-        local $SIG{ALRM} = sub { die "timeout\n" };
+        local $SIG{CHLD} = 'IGNORE';
         my $sel = IO::Select->new($srv);
         while (1) {
             POSIX::_exit(0) if getppid() != $parent;
             next unless $sel->can_read(0.5);
             my $c = $srv->accept or next;
-            eval {
-                while (1) {
-                    alarm 10;
-                    my ($head, $body) = read_message($c, 0);
-                    alarm 0;
-                    last unless defined $head;
-                    $n++;
-                    my $file = sprintf "%s/%04d", $dir, $n;
-                    open my $fh, '>:raw', "$file.tmp" or die;
-                    print $fh $head, $body;
-                    close $fh;
-                    rename "$file.tmp", "$file.req";
-                    my $resp = qq({"id":"resp-$n","object":"recorded"});
-                    my $close = $head =~ /^Connection:\s*close/mi;
-                    syswrite $c, "HTTP/1.1 200 OK$CRLF"
-                        . "Content-Type: application/json$CRLF"
-                        . "X-Upstream-Received: " . length($body) . $CRLF
-                        . "Content-Length: " . length($resp) . $CRLF
-                        . ($close ? "Connection: close$CRLF" : '')
-                        . $CRLF . $resp;
-                    last if $close;
-                }
-            };
-            alarm 0;
+            # one process a connection: keepalive connections from several
+            # workers are served at once
+            my $child = fork;
+            if (defined $child && $child == 0) {
+                close $srv;
+                serve_connection($c, $dir);
+                POSIX::_exit(0);
+            }
             close $c;
         }
         POSIX::_exit(0);
     }
     close $srv;
     return ($pid, $port);
+}
+
+sub serve_connection {
+    my ($c, $dir) = @_;
+    my $n = 0;
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    eval {
+        while (1) {
+            alarm 10;
+            my ($head, $body) = read_message($c, 0);
+            alarm 0;
+            last unless defined $head;
+            # named by arrival time, so that recorded() lists them in order
+            my $file = sprintf "%s/%017.6f-%d-%d", $dir, Time::HiRes::time(), $$, ++$n;
+            open my $fh, '>:raw', "$file.tmp" or die;
+            print $fh $head, $body;
+            close $fh;
+            rename "$file.tmp", "$file.req";
+            my $resp = qq({"id":"resp-$$-$n","object":"recorded"});
+            my $close = $head =~ /^Connection:\s*close/mi;
+            syswrite $c, "HTTP/1.1 200 OK$CRLF"
+                . "Content-Type: application/json$CRLF"
+                . "X-Upstream-Received: " . length($body) . $CRLF
+                . "Content-Length: " . length($resp) . $CRLF
+                . ($close ? "Connection: close$CRLF" : '')
+                . $CRLF . $resp;
+            last if $close;
+        }
+    };
+    alarm 0;
+    close $c;
 }
 
 # Takes the requests the recorder saw since the last call, as [head, body]

@@ -100,3 +100,30 @@ TEST(Json, KindsAreRecorded) {
     ASSERT_EQ(r.value.items.size(), 7u);
     for (size_t i = 0; i < 7; ++i) EXPECT_EQ(r.value.items[i].kind, kinds[i]);
 }
+
+TEST(Json, MinifyEqualsParseThenSerialize) {
+    const std::string inputs[] = {
+        " {\n  \"b\" : [ 1 , {\"x\" : null} , [ ] , { } ] ,\n  \"a\" : \"caf\\u00e9\\n\" ,\n \"b\": -1.5e3 } ",
+        "[ true , false , \"\\ud83d\\ude00\" , 12345678901234567890123 ]",
+        "\"just text\"",
+        "  7  ",
+        "{\"k\":{\"k\":{\"k\":[[[]]]}}}",
+    };
+    for (const auto& in : inputs) {
+        std::string out;
+        ASSERT_EQ(headroom::json::minify(in, 512, out), ParseError::None) << in;
+        EXPECT_EQ(out, roundtrip(in)) << in;
+    }
+}
+
+TEST(Json, MinifyFailsAsParseDoes) {
+    std::string out;
+    EXPECT_EQ(headroom::json::minify("[1,", 512, out), ParseError::Invalid);
+    EXPECT_EQ(headroom::json::minify("   ", 512, out), ParseError::Invalid);
+    EXPECT_EQ(headroom::json::minify("[\"\\ud800\"]", 512, out), ParseError::LoneSurrogate);
+    std::string deep = std::string(600, '[') + std::string(600, ']');
+    EXPECT_EQ(headroom::json::minify(deep, 512, out), ParseError::TooDeep);
+    std::string appended = "prefix:";
+    EXPECT_EQ(headroom::json::minify("[ 1 ]", 512, appended), ParseError::None);
+    EXPECT_EQ(appended, "prefix:[1]");
+}

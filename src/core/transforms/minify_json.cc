@@ -17,12 +17,9 @@ bool minify_json(std::string& text, std::size_t max_depth) {
     while (first < text.size() && is_json_space(text[first])) ++first;
     if (first == text.size() || (text[first] != '{' && text[first] != '[')) return false;
 
-    json::ParseResult parsed = json::parse(text, max_depth);
-    if (!parsed.ok()) return false;
-
     std::string compact;
     compact.reserve(text.size());
-    json::serialize(parsed.value, compact);
+    if (json::minify(text, max_depth, compact) != json::ParseError::None) return false;
     if (compact.size() >= text.size()) return false;
 
     text.swap(compact);
