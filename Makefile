@@ -8,6 +8,7 @@ SHELL := /bin/bash
 BUILD   := $(CURDIR)/build
 NGX_SRC := /usr/share/nginx/src
 NGINX   := /usr/sbin/nginx
+NGX_CONFIGURE_FLAGS :=
 MODULE  := $(BUILD)/ngx_http_headroom_module.so
 JOBS    := $(shell nproc 2>/dev/null || echo 2)
 
@@ -18,7 +19,7 @@ NGX_LD_OPT := -Wl,-z,relro -Wl,-z,now -fPIC
 
 APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev \
                 cmake g++ make libgtest-dev libbenchmark-dev \
-                perl curl ca-certificates
+                perl curl openssl ca-certificates
 
 .PHONY: all deps core module test unit t run bench clean
 
@@ -43,10 +44,15 @@ core: deps
 	    cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD)/cmake -j$(JOBS)
 
+# Debian's tree carries the flags its nginx was built with in conf_flags;
+# another source tree (OpenResty's bundle/nginx-*, say) is configured with
+# --with-compat plus NGX_CONFIGURE_FLAGS, which must match that build.
 $(BUILD)/nginx/objs/Makefile: config | core
 	rm -rf $(BUILD)/nginx
 	cp -r $(NGX_SRC) $(BUILD)/nginx
-	cd $(BUILD)/nginx && source ./conf_flags && \
+	cd $(BUILD)/nginx && \
+	    if [ -f conf_flags ]; then source ./conf_flags; \
+	    else NGX_CONF_FLAGS=(--with-compat $(NGX_CONFIGURE_FLAGS)); fi && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
 	        --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
 	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \

@@ -21,6 +21,9 @@ Result passthrough(Result r, const char* reason, std::string detail = {}) {
 Result run(std::string_view path, std::string_view body, const Options& options) {
     Result r;
 
+    // Cheap first: most gateway traffic may be other endpoints.
+    if (shape_from_path(path) == Shape::Unknown) return passthrough(std::move(r), "unknown_shape");
+
     json::ParseResult parsed = json::parse(body, options.max_depth);
     if (!parsed.ok()) {
         return passthrough(std::move(r), json::parse_error_name(parsed.error),

@@ -9,6 +9,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
            s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+}  // namespace
+
 Shape shape_from_path(std::string_view path) {
     if (ends_with(path, "/chat/completions")) return Shape::OpenAIChat;
     if (ends_with(path, "/responses")) return Shape::OpenAIResponses;
@@ -19,8 +21,6 @@ Shape shape_from_path(std::string_view path) {
     }
     return Shape::Unknown;
 }
-
-}  // namespace
 
 Shape detect_shape(std::string_view path, const json::Value& body) {
     if (!body.is_object()) return Shape::Unknown;

@@ -217,6 +217,10 @@ ngx_http_headroom_skip_reason(ngx_http_request_t *r)
         return "not_json";
     }
 
+    if (!headroom_path_may_rewrite((const char *) r->uri.data, r->uri.len)) {
+        return "unknown_shape";
+    }
+
     if (ngx_http_headroom_is_encoded(r)) {
         return "content_encoding";
     }

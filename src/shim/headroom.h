@@ -42,6 +42,12 @@ typedef struct {
 void headroom_options_init(headroom_options_t *options);
 
 /*
+ * Non-zero when requests to `path` (without its query string) may be
+ * rewritten: bodies for other paths need not be read at all.
+ */
+int headroom_path_may_rewrite(const char *path, size_t path_len);
+
+/*
  * Rewrites one request body. `path` is the request path without its query
  * string. Always fills `result`; on any failure the outcome is
  * HEADROOM_PASSTHROUGH with the reason. Call headroom_result_free() after.

@@ -41,6 +41,10 @@ void headroom_options_init(headroom_options_t* options) {
     options->minify_tool_json = defaults.minify_tool_json ? 1 : 0;
 }
 
+int headroom_path_may_rewrite(const char* path, size_t path_len) {
+    return headroom::shape_from_path(std::string_view(path, path_len)) != headroom::Shape::Unknown;
+}
+
 void headroom_process(const headroom_options_t* options, const char* path, size_t path_len,
                       const unsigned char* body, size_t body_len, headroom_result_t* result) {
     auto* r = new (std::nothrow) headroom::Result;

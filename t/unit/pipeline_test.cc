@@ -128,3 +128,10 @@ TEST(Pipeline, SameInputSameBytes) {
     ASSERT_EQ(a.outcome, Outcome::Rewritten);
     EXPECT_EQ(a.body, b.body);
 }
+
+TEST(Pipeline, UnknownPathIsNotParsed) {
+    // Invalid JSON on an unknown path: the reason shows it was never parsed.
+    auto r = process("/v1/embeddings", "{not json", Options{});
+    EXPECT_EQ(r.outcome, Outcome::Passthrough);
+    EXPECT_STREQ(r.reason, "unknown_shape");
+}

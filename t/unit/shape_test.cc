@@ -51,3 +51,11 @@ TEST(Shape, Names) {
     EXPECT_STREQ(shape_name(Shape::AnthropicMessages), "anthropic_messages");
     EXPECT_STREQ(shape_name(Shape::Unknown), "unknown");
 }
+
+TEST(Shape, FromPathAlone) {
+    EXPECT_EQ(headroom::shape_from_path("/v1/chat/completions"), Shape::OpenAIChat);
+    EXPECT_EQ(headroom::shape_from_path("/v1/responses"), Shape::OpenAIResponses);
+    EXPECT_EQ(headroom::shape_from_path("/v1/messages"), Shape::AnthropicMessages);
+    EXPECT_EQ(headroom::shape_from_path("/v1/embeddings"), Shape::Unknown);
+    EXPECT_EQ(headroom::shape_from_path(""), Shape::Unknown);
+}

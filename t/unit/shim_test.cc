@@ -53,3 +53,10 @@ TEST(Shim, PassthroughAlwaysHasStrings) {
     EXPECT_EQ(e.outcome, HEADROOM_PASSTHROUGH);
     headroom_result_free(&e);
 }
+
+TEST(Shim, PathMayRewrite) {
+    EXPECT_TRUE(headroom_path_may_rewrite("/v1/chat/completions", 20));
+    EXPECT_TRUE(headroom_path_may_rewrite("/v1/messages", 12));
+    EXPECT_FALSE(headroom_path_may_rewrite("/v1/embeddings", 14));
+    EXPECT_FALSE(headroom_path_may_rewrite("", 0));
+}
