@@ -123,15 +123,15 @@ ngx_http_headroom_read_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The body is in. Phases resume at our handler, which then finds
+ * r->request_body and puts the rewritten length back (keep_length).
+ */
+
 static void
 ngx_http_headroom_body_read(ngx_http_request_t *r)
 {
-    if (ngx_http_headroom_keep_length(r) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    /* keep the body across internal redirects, then resume the phases */
+    /* keep the body across internal redirects */
 
     r->preserve_body = 1;
 
