@@ -9,16 +9,16 @@ use Bodies;
 our $SMALL = records(3);
 our $BIG   = records(750);    # a ~306 KB request
 
-run_blocks();
-
-__DATA__
-
-=== body in one buffer
---- config
+run_blocks(default_config => <<'CONFIG');
 location /v1/ {
     headroom on;
     proxy_pass http://$TEST_UPSTREAM;
 }
+CONFIG
+
+__DATA__
+
+=== body in one buffer
 --- request_body eval
 chat(pretty($main::SMALL))
 --- upstream_body eval
@@ -28,11 +28,6 @@ headroom: optimized: openai_chat
 1 of 1 tool outputs minified
 
 === 300 KB body, larger than client_body_buffer_size
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_body eval
 my $b = chat(pretty($main::BIG)); die "too small" if length($b) < 300_000; $b
 --- upstream_body eval
@@ -53,11 +48,6 @@ chat(pretty($main::BIG))
 chat(compact($main::BIG))
 
 === chunked request body
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- client
 chunked
 --- request_body eval
@@ -66,11 +56,6 @@ chat(pretty($main::BIG))
 chat(compact($main::BIG))
 
 === Expect: 100-continue
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- client
 expect
 --- request_body eval
@@ -79,11 +64,6 @@ chat(pretty($main::BIG))
 chat(compact($main::BIG))
 
 === HTTP/2 with a content-length
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- client
 http2
 --- request_body eval
@@ -92,11 +72,6 @@ chat(pretty($main::BIG))
 chat(compact($main::BIG))
 
 === HTTP/2 without a content-length
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- client
 http2_unknown_length
 --- request_body eval
@@ -105,11 +80,6 @@ chat(pretty($main::BIG))
 chat(compact($main::BIG))
 
 === three requests on one keepalive connection
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- client
 keepalive 3
 --- request_body eval
@@ -179,11 +149,6 @@ chat(compact($main::SMALL))
 "^X-Content-Length: " . length(chat(compact($main::SMALL))) . "\r?\$"
 
 === Anthropic with ?beta=true, thinking and context_management kept
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request
 POST /v1/messages?beta=true
 --- request_body eval
@@ -196,11 +161,6 @@ anthropic(compact($main::SMALL))
 headroom: optimized: anthropic_messages
 
 === OpenAI Responses function_call_output
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request
 POST /v1/responses
 --- request_body eval

@@ -9,16 +9,16 @@ use Bodies;
 our $SMALL = records(3);
 our $BIG   = records(750);
 
-run_blocks();
-
-__DATA__
-
-=== malformed JSON
---- config
+run_blocks(default_config => <<'CONFIG');
 location /v1/ {
     headroom on;
     proxy_pass http://$TEST_UPSTREAM;
 }
+CONFIG
+
+__DATA__
+
+=== malformed JSON
 --- request_body eval
 substr(chat(pretty($main::SMALL)), 0, -7) . "]]}x"
 --- upstream_body_unchanged
@@ -26,11 +26,6 @@ substr(chat(pretty($main::SMALL)), 0, -7) . "]]}x"
 headroom: passthrough: invalid_json: parse error
 
 === not UTF-8
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_body eval
 my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\xff/; $b
 --- upstream_body_unchanged
@@ -38,11 +33,6 @@ my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\xff/; $b
 headroom: passthrough: invalid_json
 
 === a lone surrogate escape is never rewritten
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_body eval
 my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\\ud83d/; $b
 --- upstream_body_unchanged
@@ -50,11 +40,6 @@ my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\\ud83d/; $b
 headroom: passthrough: lone_surrogate
 
 === unknown API shape
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request
 POST /v1/embeddings
 --- request_body eval
@@ -64,11 +49,6 @@ chat(pretty($main::SMALL))
 headroom: passthrough: unknown_shape
 
 === body shape does not match the URI
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request
 POST /v1/responses
 --- request_body eval
@@ -78,11 +58,6 @@ chat(pretty($main::SMALL))
 headroom: passthrough: unknown_shape
 
 === nothing to rewrite
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_body eval
 chat("plain text output\n  with indentation that is not JSON")
 --- upstream_body_unchanged
@@ -90,11 +65,6 @@ chat("plain text output\n  with indentation that is not JSON")
 headroom: passthrough: no_change (openai_chat
 
 === not a JSON content type
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_headers
 Content-Type: text/plain
 --- request_body eval
@@ -104,11 +74,6 @@ chat(pretty($main::SMALL))
 headroom: passthrough: not_json
 
 === a look-alike content type
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_headers
 Content-Type: application/jsonl
 --- request_body eval
@@ -118,11 +83,6 @@ chat(pretty($main::SMALL))
 headroom: passthrough: not_json
 
 === encoded bodies are not touched
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_headers
 Content-Encoding: gzip
 --- request_body eval
@@ -218,11 +178,6 @@ chat(pretty($main::SMALL))
 headroom:
 
 === other methods are untouched
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request
 PUT /v1/chat/completions
 --- request_body eval
@@ -232,22 +187,12 @@ chat(pretty($main::SMALL))
 headroom:
 
 === a GET without a body
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request
 GET /v1/models
 --- request_body
 --- upstream_body_unchanged
 
 === an empty JSON POST
---- config
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
 --- request_body
 --- upstream_body_unchanged
 --- error_log

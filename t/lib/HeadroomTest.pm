@@ -8,8 +8,9 @@ package HeadroomTest;
 #
 # Block sections (`--- name`; `--- name eval` evaluates the text as Perl):
 #   main_config, http_config, config   nginx.conf pieces; config goes in the
-#                                      server{}; $TEST_UPSTREAM is the
-#                                      recorder's host:port
+#                                      server{} (default: run_blocks's
+#                                      default_config); $TEST_UPSTREAM is
+#                                      the recorder's host:port
 #   request          "METHOD URI" (default "POST /v1/chat/completions")
 #   request_headers  extra header lines (Content-Type defaults to JSON)
 #   request_body     the body bytes
@@ -433,8 +434,14 @@ sub send_http2 {
 
 # --- running ----------------------------------------------------------------
 
+# run_blocks(default_config => TEXT): TEXT is the config of blocks that
+# have none.
 sub run_blocks {
+    my (%opts) = @_;
     my @blocks = blocks();
+    for my $b (@blocks) {
+        $b->{config} //= $opts{default_config};
+    }
     my $top = tempdir('headroom-t-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
     chmod 0755, $top;
     my $updir = "$top/upstream";
