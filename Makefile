@@ -17,13 +17,19 @@ NGX_CC_OPT := -g -O2 -fstack-protector-strong -Wformat -Werror=format-security \
               -fPIC -D_FORTIFY_SOURCE=2
 NGX_LD_OPT := -Wl,-z,relro -Wl,-z,now -fPIC
 
+# The rank files come from this npm package (MIT), pinned.
+TIKTOKEN_NPM := tiktoken@1.0.22
+ENCODINGS    := o200k_base cl100k_base
+TOKENIZERS   := $(BUILD)/tokenizers
+NPM_DIR      := $(BUILD)/npm
+
 APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev \
-                cmake g++ make libgtest-dev libbenchmark-dev \
+                cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
                 perl curl openssl ca-certificates
 
-.PHONY: all deps core module test unit t run bench clean
+.PHONY: all deps core module tokenizers test unit t run bench clean
 
-all: module
+all: module tokenizers
 
 deps:
 	@missing=""; \
@@ -38,10 +44,17 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null; \
 	fi
+	@command -v npm >/dev/null || { \
+	    echo "make: installing Debian packages: nodejs npm"; \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	        --no-install-recommends nodejs npm >/dev/null; }
 
 core: deps
 	@[ -f $(BUILD)/cmake/CMakeCache.txt ] || \
-	    cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	    cmake -S . -B $(BUILD)/cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	        -DHEADROOM_TOKENIZER_DIR=$(TOKENIZERS) >/dev/null
 	cmake --build $(BUILD)/cmake -j$(JOBS)
 
 # Debian's tree carries the flags its nginx was built with in conf_flags;
@@ -64,12 +77,27 @@ module: core $(BUILD)/nginx/objs/Makefile
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_headroom_module.so $(MODULE)
 
+# Rank files: fetched once from npm, converted by headroom-mkrank. The
+# package's license travels with them.
+$(NPM_DIR)/node_modules/tiktoken/package.json: | deps
+	npm install --prefix $(NPM_DIR) --no-audit --no-fund --no-save \
+	    --loglevel=error $(TIKTOKEN_NPM)
+
+tokenizers: core $(NPM_DIR)/node_modules/tiktoken/package.json
+	@mkdir -p $(TOKENIZERS)
+	@for e in $(ENCODINGS); do \
+	    [ $(TOKENIZERS)/$$e.tok -nt $(NPM_DIR)/node_modules/tiktoken/package.json ] \
+	    || $(BUILD)/cmake/headroom-mkrank $$e \
+	        $(NPM_DIR)/node_modules/tiktoken/encoders/$$e.json $(TOKENIZERS)/$$e.tok; \
+	done
+	@cp src/core/tokenizer/LICENSE.tiktoken $(TOKENIZERS)/LICENSE
+
 test: unit t
 
 unit: core
 	cd $(BUILD)/cmake && ctest --output-on-failure
 
-t: module
+t: all
 	prove -I t/lib t/
 
 run: module
