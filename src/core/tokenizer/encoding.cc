@@ -28,10 +28,15 @@ std::uint64_t hash_bytes(const char* p, std::size_t n) {
         n -= 8;
     }
     std::uint64_t w = 0;
-    std::memcpy(&w, p, n);
+    for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
     h = (h ^ w) * 0xff51afd7ed558ccdull;
     h ^= h >> 32;
     return h;
+}
+
+std::size_t short_index(std::string_view b) {
+    auto u = [&](std::size_t i) { return static_cast<std::size_t>(static_cast<unsigned char>(b[i])); };
+    return b.size() == 1 ? u(0) : 256 + (u(0) << 8 | u(1));
 }
 
 pcre2_code* code(void* p) { return static_cast<pcre2_code*>(p); }
@@ -50,45 +55,72 @@ constexpr std::size_t kScanLimit = 128;
 
 }  // namespace
 
+// Matches always start where the previous one ended (the patterns cover
+// every character), so they are compiled anchored.
+bool Encoding::compile(std::string_view pattern, Regex& out, std::string& error) {
+    int rc = 0;
+    PCRE2_SIZE at = 0;
+    pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED, &rc, &at, nullptr);
+    if (re == nullptr) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(rc, msg, sizeof msg);
+        error = "pattern does not compile: " + std::string(reinterpret_cast<char*>(msg));
+        return false;
+    }
+    out.code = re;
+    out.jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
+    return true;
+}
+
 std::shared_ptr<const Encoding> Encoding::from_bytes(std::string bytes, std::string& error) {
     std::shared_ptr<Encoding> e(new Encoding());
     e->bytes_ = std::move(bytes);
     if (!read_rank_file(e->bytes_, e->view_, error)) return nullptr;
 
-    std::size_t cap = 1;
-    while (cap < std::size_t(e->view_.token_count) * 5 / 2) cap <<= 1;
-    e->slots_.assign(cap, kNoRank);
-    e->mask_ = cap - 1;
-    for (std::uint32_t r = 0; r < e->view_.token_count; ++r) {
-        std::string_view t = e->view_.token(r);
-        std::uint64_t i = hash_bytes(t.data(), t.size()) & e->mask_;
-        while (e->slots_[i] != kNoRank) {
-            if (e->view_.token(e->slots_[i]) == t) {
-                error = "rank file lists a token twice";
-                return nullptr;
-            }
-            i = (i + 1) & e->mask_;
-        }
-        e->slots_[i] = r;
+    const std::uint32_t n = e->view_.token_count;
+    e->offsets_.resize(std::size_t(n) + 1);
+    for (std::uint32_t r = 0; r <= n; ++r) {
+        const unsigned char* p = e->view_.offsets + 4 * std::size_t(r);
+        e->offsets_[r] = std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 |
+                         std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
     }
 
-    std::string pattern;
-    if (!align_unicode(e->view_.pattern, pattern, error)) {
+    auto duplicate = [&] {
+        error = "rank file lists a token twice";
+        return nullptr;
+    };
+    e->short_ranks_.assign(256 + 65536, kNoRank);
+    std::size_t cap = 1;
+    while (cap < std::size_t(n) * 5 / 2) cap <<= 1;
+    e->slots_.assign(cap, Slot{});
+    e->mask_ = cap - 1;
+    for (std::uint32_t r = 0; r < n; ++r) {
+        std::string_view t = e->token(r);
+        if (t.size() <= 2) {
+            std::uint32_t& slot = e->short_ranks_[short_index(t)];
+            if (slot != kNoRank) return duplicate();
+            slot = r;
+            continue;
+        }
+        std::uint64_t h = hash_bytes(t.data(), t.size());
+        std::uint64_t i = h & e->mask_;
+        while (e->slots_[i].rank != kNoRank) {
+            if (e->token(e->slots_[i].rank) == t) return duplicate();
+            i = (i + 1) & e->mask_;
+        }
+        e->slots_[i] = Slot{r, e->offsets_[r], static_cast<std::uint16_t>(t.size()),
+                            static_cast<std::uint16_t>(h >> 48)};
+    }
+
+    std::string aligned;
+    if (!align_unicode(e->view_.pattern, aligned, error)) {
         error = "pattern cannot be aligned with tiktoken's Unicode: " + error;
         return nullptr;
     }
-    int rc = 0;
-    PCRE2_SIZE at = 0;
-    pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   PCRE2_UTF | PCRE2_UCP, &rc, &at, nullptr);
-    if (re == nullptr) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(rc, msg, sizeof msg);
-        error = "pattern does not compile: " + std::string(reinterpret_cast<char*>(msg));
+    if (!compile(e->view_.pattern, e->plain_, error) || !compile(aligned, e->aligned_, error)) {
         return nullptr;
     }
-    e->regex_ = re;
-    e->jit_ = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
     return e;
 }
 
@@ -105,14 +137,22 @@ std::shared_ptr<const Encoding> Encoding::load(const std::string& path, std::str
     return e;
 }
 
-Encoding::~Encoding() { pcre2_code_free(code(regex_)); }
+Encoding::~Encoding() {
+    pcre2_code_free(code(plain_.code));
+    pcre2_code_free(code(aligned_.code));
+}
 
 std::uint32_t Encoding::rank(std::string_view b) const {
-    std::uint64_t i = hash_bytes(b.data(), b.size()) & mask_;
-    for (;;) {
-        std::uint32_t r = slots_[i];
-        if (r == kNoRank || view_.token(r) == b) return r;
-        i = (i + 1) & mask_;
+    if (b.size() <= 2) return b.empty() ? kNoRank : short_ranks_[short_index(b)];
+    std::uint64_t h = hash_bytes(b.data(), b.size());
+    const auto check = static_cast<std::uint16_t>(h >> 48);
+    for (std::uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+        const Slot& slot = slots_[i];
+        if (slot.rank == kNoRank) return kNoRank;
+        if (slot.check == check && slot.length == b.size() &&
+            std::memcmp(view_.data + slot.offset, b.data(), b.size()) == 0) {
+            return slot.rank;
+        }
     }
 }
 
@@ -121,28 +161,89 @@ std::size_t Encoding::count(std::string_view text) const {
     return count_valid(repair_utf8(text));
 }
 
-std::size_t Encoding::count_valid(std::string_view s) const {
-    pcre2_code* re = code(regex_);
-    MatchData m(re);
+namespace {
+
+// One anchored match at `off`: its end, or `off` when nothing matches.
+std::size_t match_at(pcre2_code* re, bool jit, pcre2_match_data* md, std::string_view s,
+                     std::size_t off) {
     const auto* subject = reinterpret_cast<PCRE2_SPTR>(s.data());
+    int rc = jit ? pcre2_jit_match(re, subject, s.size(), off, 0, md, nullptr)
+                 : PCRE2_ERROR_JIT_STACKLIMIT;
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+        rc = pcre2_match(re, subject, s.size(), off, PCRE2_NO_UTF_CHECK, md, nullptr);
+    }
+    if (rc == PCRE2_ERROR_NOMATCH) return off;
+    if (rc < 0) throw std::runtime_error("pre-tokenization failed");
+    return pcre2_get_ovector_pointer(md)[1];
+}
+
+// True when s[from, to) plus the character after holds a byte that starts
+// a code point of U+0800 or more: where the two patterns may differ.
+bool high_code_points(std::string_view s, std::size_t from, std::size_t to) {
+    std::size_t end = std::min(s.size(), to + 4);
+    for (std::size_t i = from; i < end; ++i) {
+        if (static_cast<unsigned char>(s[i]) >= 0xE0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+namespace {
+
+// Pieces that are not a single token recur (numbers, ids, words of logs):
+// their counts are remembered for the rest of the text. An entry points at
+// an earlier occurrence in the same text, so a hit is checked byte for byte.
+class PieceMemo {
+public:
+    template <typename F>
+    std::size_t tokens(std::string_view text, std::size_t off, std::size_t len, F&& compute) {
+        if (slots_.empty()) slots_.resize(kSlots);
+        std::string_view piece = text.substr(off, len);
+        Slot& slot = slots_[hash_bytes(piece.data(), len) & (kSlots - 1)];
+        if (slot.length == len && text.compare(slot.offset, len, piece) == 0) return slot.tokens;
+        std::size_t n = compute(piece);
+        slot = Slot{off, static_cast<std::uint32_t>(len), static_cast<std::uint32_t>(n)};
+        return n;
+    }
+
+private:
+    static constexpr std::size_t kSlots = 4096;
+    struct Slot {
+        std::size_t offset = 0;
+        std::uint32_t length = 0;  // 0: empty
+        std::uint32_t tokens = 0;
+    };
+    std::vector<Slot> slots_;
+};
+
+}  // namespace
+
+std::size_t Encoding::count_valid(std::string_view s) const {
+    MatchData m(code(aligned_.code));  // sized for the larger pattern
+    PieceMemo memo;
     std::size_t tokens = 0, off = 0;
     while (off < s.size()) {
-        int rc = jit_ ? pcre2_jit_match(re, subject, s.size(), off, 0, m.md, nullptr)
-                      : PCRE2_ERROR_JIT_STACKLIMIT;
-        if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-            rc = pcre2_match(re, subject, s.size(), off, PCRE2_NO_UTF_CHECK, m.md, nullptr);
+        std::size_t end = match_at(code(plain_.code), plain_.jit, m.md, s, off);
+        if (end == off || high_code_points(s, off, end)) {
+            end = match_at(code(aligned_.code), aligned_.jit, m.md, s, off);
         }
-        if (rc == PCRE2_ERROR_NOMATCH) break;  // tiktoken drops unmatched text
-        if (rc < 0) throw std::runtime_error("pre-tokenization failed");
-        const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(m.md);
-        if (ov[1] == ov[0]) {
-            // Cannot happen with tiktoken's patterns; step a character.
-            off = ov[1] + 1;
+        if (end == off) {
+            // Unreachable with tiktoken's patterns, which match every
+            // character; tiktoken would skip it unencoded.
+            ++off;
             while (off < s.size() && (static_cast<unsigned char>(s[off]) & 0xC0) == 0x80) ++off;
             continue;
         }
-        tokens += piece_tokens(s.substr(ov[0], ov[1] - ov[0]));
-        off = ov[1];
+        std::string_view piece = s.substr(off, end - off);
+        if (piece.size() <= 1 || rank(piece) != kNoRank) {
+            tokens += 1;
+        } else {
+            tokens += memo.tokens(s, off, piece.size(), [&](std::string_view p) {
+                return p.size() <= kScanLimit ? merge_count_scan(p) : merge_count_heap(p);
+            });
+        }
+        off = end;
     }
     return tokens;
 }
@@ -156,14 +257,16 @@ std::size_t Encoding::piece_tokens(std::string_view piece) const {
 // a token; the parts left are the tokens.
 std::size_t Encoding::merge_count_scan(std::string_view piece) const {
     const std::size_t n = piece.size();
-    if (n < 2) return n;
-    // starts[i]: where part i begins; ranks[i]: rank of parts i and i+1 joined.
-    std::vector<std::size_t> starts(n + 1);
-    std::vector<std::uint32_t> ranks(n + 1, kNoRank);
+    if (n < 2 || n > kScanLimit) return n < 2 ? n : merge_count_heap(piece);
+    // starts[i]: where part i begins (starts[parts] == n); ranks[i]: rank
+    // of parts i and i + 1 joined.
+    std::size_t starts[kScanLimit + 1];
+    std::uint32_t ranks[kScanLimit + 1];
     for (std::size_t i = 0; i <= n; ++i) starts[i] = i;
     for (std::size_t i = 0; i + 1 < n; ++i) ranks[i] = rank(piece.substr(i, 2));
+    ranks[n - 1] = ranks[n] = kNoRank;
 
-    std::size_t parts = n;  // parts are starts[0 .. parts), ending at starts[parts]
+    std::size_t parts = n;
     auto joined_rank = [&](std::size_t i) {
         return i + 2 <= parts ? rank(piece.substr(starts[i], starts[i + 2] - starts[i])) : kNoRank;
     };
@@ -177,8 +280,11 @@ std::size_t Encoding::merge_count_scan(std::string_view piece) const {
             }
         }
         if (best_rank == kNoRank) return parts;
-        starts.erase(starts.begin() + best + 1);
-        ranks.erase(ranks.begin() + best + 1);
+        // Part best + 1 joins part best.
+        for (std::size_t k = best + 1; k < parts; ++k) {
+            starts[k] = starts[k + 1];
+            ranks[k] = ranks[k + 1];
+        }
         --parts;
         ranks[best] = joined_rank(best);
         if (best > 0) ranks[best - 1] = joined_rank(best - 1);

@@ -42,15 +42,39 @@ public:
     std::size_t merge_count_heap(std::string_view piece) const;
 
 private:
+    struct Regex {
+        void* code = nullptr;  // pcre2_code_8
+        bool jit = false;
+    };
+
     Encoding() = default;
+    static bool compile(std::string_view pattern, Regex& out, std::string& error);
     std::size_t count_valid(std::string_view utf8) const;
+
+    std::string_view token(std::uint32_t rank) const {
+        return {view_.data + offsets_[rank], offsets_[rank + 1] - offsets_[rank]};
+    }
 
     std::string bytes_;
     RankFileView view_;
-    std::vector<std::uint32_t> slots_;  // open addressing: rank, or kNoRank
+    std::vector<std::uint32_t> offsets_;  // decoded from the file
+    // Ranks of all 1- and 2-byte strings, looked up directly: the first
+    // pairs of every merge.
+    std::vector<std::uint32_t> short_ranks_;
+    // Open addressing for longer tokens. A slot holds where the token's
+    // bytes are, so a probe touches the slot and the bytes only; `check` is
+    // more of the hash, so it rarely compares bytes in vain.
+    struct Slot {
+        std::uint32_t rank = kNoRank;
+        std::uint32_t offset = 0;
+        std::uint16_t length = 0;
+        std::uint16_t check = 0;
+    };
+    std::vector<Slot> slots_;
     std::uint64_t mask_ = 0;
-    void* regex_ = nullptr;  // pcre2_code_8
-    bool jit_ = false;
+    // tiktoken's pattern as written, and aligned to Unicode 16: they differ
+    // only on code points from U+0800 up, so the first serves text below.
+    Regex plain_, aligned_;
 };
 
 }  // namespace headroom::tokenizer

@@ -1,5 +1,8 @@
 #include "core/tokenizer/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace headroom::tokenizer {
 
 namespace {
@@ -45,6 +48,14 @@ std::size_t sequence_at(std::string_view s, std::size_t i, std::size_t& bad) {
 std::size_t valid_utf8_prefix(std::string_view s) {
     std::size_t i = 0, bad = 0;
     while (i < s.size()) {
+        // Eight ASCII bytes at a time: most text is mostly ASCII.
+        while (i + 8 <= s.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= s.size()) break;
         std::size_t n = sequence_at(s, i, bad);
         if (n == 0) return i;
         i += n;
