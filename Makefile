@@ -27,9 +27,12 @@ APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev \
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
                 perl curl openssl ca-certificates
 
-.PHONY: all deps core module tokenizers test unit t run bench clean
+.PHONY: all deps core cli module tokenizers test unit t run bench clean
 
-all: module tokenizers
+all: module cli tokenizers
+
+cli: core
+	cp $(BUILD)/cmake/headroom $(BUILD)/headroom
 
 deps:
 	@missing=""; \
@@ -104,8 +107,10 @@ run: module
 	conf-examples/render-gateway $(BUILD)/run $(MODULE)
 	exec $(NGINX) -p $(BUILD)/run/ -c conf/nginx.conf -g 'daemon off;'
 
-bench: core
+bench: core tokenizers
 	$(BUILD)/cmake/bench_pipeline --benchmark_repetitions=5 \
+	    --benchmark_report_aggregates_only=true
+	$(BUILD)/cmake/bench_tokenizer --benchmark_repetitions=5 \
 	    --benchmark_report_aggregates_only=true
 
 clean:

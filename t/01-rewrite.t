@@ -23,9 +23,10 @@ __DATA__
 chat(pretty($main::SMALL))
 --- upstream_body eval
 chat(compact($main::SMALL))
---- error_log
-headroom: optimized: openai_chat
-1 of 1 tool outputs minified
+--- error_log eval
+"headroom: optimized: openai_chat\n"
+. "tool output tokens " . tokens(pretty($main::SMALL)) . " -> "
+. tokens(compact($main::SMALL)) . " (o200k_base), 1 of 1 tool outputs minified"
 
 === 300 KB body, larger than client_body_buffer_size
 --- request_body eval
@@ -199,3 +200,24 @@ chat(pretty($main::SMALL))
 chat(compact($main::SMALL))
 --- upstream_requests
 2
+
+=== the model picks the encoding; configured rules come first
+--- http_config
+headroom_model_encoding gpt-4o-legacy cl100k_base;
+--- request_body eval
+my $b = chat(pretty($main::SMALL)); $b =~ s/"gpt-4o"/"gpt-4o-legacy-2"/; $b
+--- upstream_body eval
+my $b = chat(compact($main::SMALL)); $b =~ s/"gpt-4o"/"gpt-4o-legacy-2"/; $b
+--- error_log eval
+"tool output tokens " . tokens(pretty($main::SMALL), 'cl100k_base') . " -> "
+. tokens(compact($main::SMALL), 'cl100k_base') . " (cl100k_base)"
+
+=== models without a public tokenizer are estimated
+--- request
+POST /v1/messages
+--- request_body eval
+anthropic(pretty($main::SMALL))
+--- upstream_body eval
+anthropic(compact($main::SMALL))
+--- error_log
+(o200k_base, estimated)

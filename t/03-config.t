@@ -38,10 +38,38 @@ headroom on;
 --- config_error
 "headroom" directive is not allowed here
 
+=== headroom_model_encoding takes a known encoding
+--- http_config
+headroom_model_encoding claude p50k_base;
+--- config_error
+"headroom_model_encoding" takes o200k_base or cl100k_base, not "p50k_base"
+
+=== headroom_model_encoding takes two arguments
+--- http_config
+headroom_model_encoding claude;
+--- config_error
+invalid number of arguments in "headroom_model_encoding" directive
+
+=== headroom_tokenizers must hold the rank files when headroom is on
+--- http_config
+headroom_tokenizers /nonexistent/tokenizers;
+--- config
+location / { headroom on; }
+--- config_error
+headroom_tokenizers "/nonexistent/tokenizers": cannot open /nonexistent/tokenizers/o200k_base.tok
+
+=== headroom_tokenizers belongs in http
+--- config
+headroom_tokenizers /tmp;
+--- config_error
+"headroom_tokenizers" directive is not allowed here
+
 === a good configuration passes nginx -t
 --- http_config
 headroom on;
 headroom_max_body_size 8m;
+headroom_model_encoding my-model cl100k_base;
+headroom_model_encoding other- o200k_base;
 --- config
 location /v1/ {
     headroom off;

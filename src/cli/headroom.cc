@@ -1,6 +1,7 @@
 // headroom: the command-line tool.
 //   headroom count [--model M | --encoding E] [--tokenizers DIR] [FILE]
 //   headroom compress [--uri PATH] [--tokenizers DIR] [FILE]
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -9,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "core/pipeline.h"
 #include "core/tokenizer/encoding.h"
 #include "core/tokenizer/models.h"
+#include "core/tokenizer/tokenizers.h"
 
 #ifndef HEADROOM_TOKENIZER_DIR
 #define HEADROOM_TOKENIZER_DIR "/usr/share/headroom/tokenizers"
@@ -92,6 +95,54 @@ int count(const Args& a) {
     return 0;
 }
 
+// Runs the module's pipeline on a captured request body. stdout gets the
+// bytes the module would forward; stderr one line of figures. A body the
+// module could not read at all is an error here: nothing on stdout.
+int compress(const Args& a) {
+    std::string error, body;
+    if (!read_input(a.file, body, error)) {
+        std::cerr << "headroom: " << error << "\n";
+        return 1;
+    }
+    auto tokenizers = headroom::tokenizer::Tokenizers::load(tokenizer_dir(a), {}, error);
+    if (tokenizers == nullptr) {
+        std::cerr << "headroom: " << error << "\n";
+        return 1;
+    }
+    headroom::Options options;
+    options.tokenizers = tokenizers.get();
+    std::string path = a.uri.substr(0, a.uri.find('?'));
+    headroom::Result r = headroom::process(path, body, options);
+
+    std::string_view reason = r.reason;
+    if (r.outcome == headroom::Outcome::Passthrough && reason != "no_change" &&
+        reason != "not_smaller") {
+        std::cerr << "headroom: cannot compress: " << reason << (r.detail.empty() ? "" : ": ")
+                  << r.detail << " (" << path << ")\n";
+        return 1;
+    }
+
+    const std::string& out = r.outcome == headroom::Outcome::Rewritten ? r.body : body;
+    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+    std::cout.flush();
+    if (!std::cout) {
+        std::cerr << "headroom: cannot write the output\n";
+        return 1;
+    }
+
+    double saved = r.tokens_before ? 100.0 * double(r.tokens_before - r.tokens_after) /
+                                         double(r.tokens_before)
+                                   : 0.0;
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.1f%%", saved);
+    std::cerr << "headroom: " << reason << " " << headroom::shape_name(r.shape) << ": tokens "
+              << r.tokens_before << " -> " << r.tokens_after << " (-" << pct << ", " << r.encoding
+              << (r.tokens_estimated ? ", estimated" : "") << ") in " << r.tool_outputs
+              << " tool outputs; bytes " << body.size() << " -> " << out.size()
+              << "; transforms: minify_json x" << r.minified << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,6 +172,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (a.command == "count") return count(a);
+        if (a.command == "compress") return compress(a);
         return usage_error("unknown command " + a.command);
     } catch (const std::exception& e) {
         std::cerr << "headroom: " << e.what() << "\n";

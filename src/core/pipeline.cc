@@ -3,6 +3,7 @@
 #include <new>
 
 #include "core/json.h"
+#include "core/tokenizer/tokenizers.h"
 #include "core/tool_outputs.h"
 #include "core/transforms/minify_json.h"
 
@@ -34,10 +35,37 @@ Result run(std::string_view path, std::string_view body, const Options& options)
     r.shape = detect_shape(path, doc);
     if (r.shape == Shape::Unknown) return passthrough(std::move(r), "unknown_shape");
 
+    // The size that decides: tokens of the request's model, else bytes.
+    const tokenizer::Encoding* encoding = nullptr;
+    if (options.tokenizers != nullptr) {
+        const json::Value* model = doc.find("model");
+        auto pick = options.tokenizers->for_model(model && model->is_string() ? model->text : "");
+        encoding = pick.encoding;
+        r.tokens_estimated = !pick.exact;
+        r.encoding = encoding ? encoding->name().c_str() : "";
+    }
+    auto size_of = [&](const std::string& text) {
+        return encoding ? encoding->count(text) : text.size();
+    };
+
     for_each_tool_output(r.shape, doc, [&](ToolOutput& out) {
         ++r.tool_outputs;
-        if (options.minify_tool_json && transforms::minify_json(out.text, options.max_depth)) {
-            ++r.minified;
+        std::size_t before = size_of(out.text);
+        std::size_t after = before;
+        if (options.minify_tool_json) {
+            if (auto compact = transforms::minify_json(out.text, options.max_depth)) {
+                // A rewrite is kept only with strictly fewer tokens.
+                std::size_t size = size_of(*compact);
+                if (size < before) {
+                    out.text.swap(*compact);
+                    after = size;
+                    ++r.minified;
+                }
+            }
+        }
+        if (encoding != nullptr) {
+            r.tokens_before += before;
+            r.tokens_after += after;
         }
     });
 

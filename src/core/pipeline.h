@@ -25,6 +25,13 @@ struct Result {
     std::string body;
     std::size_t tool_outputs = 0;  // tool outputs seen
     std::size_t minified = 0;      // tool outputs minified
+
+    // Tokens of the tool outputs (the text headroom may change), as
+    // received and as sent, in `encoding`; 0 when not counted.
+    std::size_t tokens_before = 0;
+    std::size_t tokens_after = 0;
+    const char* encoding = "";      // "o200k_base", "cl100k_base", or "" (bytes)
+    bool tokens_estimated = false;  // the model's tokenizer is not public
 };
 
 // Never throws: every failure is a Passthrough with its reason.

@@ -499,11 +499,12 @@ ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
 static ngx_int_t
 ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
-    ngx_buf_t           *b;
-    ngx_chain_t          out;
-    headroom_result_t   *res;
-    ngx_pool_cleanup_t  *cln;
-    headroom_options_t   options;
+    ngx_buf_t                      *b;
+    ngx_chain_t                     out;
+    headroom_result_t              *res;
+    ngx_pool_cleanup_t             *cln;
+    headroom_options_t              options;
+    ngx_http_headroom_main_conf_t  *hmcf;
 
     ctx->state = NGX_HTTP_HEADROOM_DONE;
 
@@ -539,7 +540,10 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         res->shape = "unknown";
 
     } else {
+        hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
         headroom_options_init(&options);
+        options.tokenizers = hmcf->tokenizers;
 
         headroom_process(&options, (const char *) r->uri.data, r->uri.len,
                          ctx->data, ctx->len, res);
@@ -553,9 +557,12 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "headroom: optimized: %s, %uz -> %uz bytes, "
+                      "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified",
-                      res->shape, ctx->len, res->body_len, res->minified,
-                      res->tool_outputs);
+                      res->shape, ctx->len, res->body_len,
+                      res->tokens_before, res->tokens_after, res->encoding,
+                      res->tokens_estimated ? ", estimated" : "",
+                      res->minified, res->tool_outputs);
 
         b->pos = (u_char *) res->body;
         b->last = (u_char *) res->body + res->body_len;

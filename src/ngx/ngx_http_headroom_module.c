@@ -11,6 +11,16 @@
 #define NGX_HTTP_HEADROOM_MAX_BODY_SIZE  (32 * 1024 * 1024)
 
 
+static ngx_int_t ngx_http_headroom_init(ngx_conf_t *cf);
+static void *ngx_http_headroom_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_http_headroom_load_tokenizers(ngx_conf_t *cf,
+    ngx_http_headroom_main_conf_t *hmcf);
+static void ngx_http_headroom_free_tokenizers(void *data);
+static char *ngx_http_headroom_enable(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_headroom_model_encoding(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void *ngx_http_headroom_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -27,7 +37,7 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
 
     { ngx_string("headroom"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      ngx_http_headroom_enable,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, enable),
       NULL },
@@ -39,16 +49,30 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, max_body_size),
       &ngx_http_headroom_size_post },
 
+    { ngx_string("headroom_tokenizers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_headroom_main_conf_t, tokenizers_dir),
+      NULL },
+
+    { ngx_string("headroom_model_encoding"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_headroom_model_encoding,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_headroom_module_ctx = {
     NULL,                                  /* preconfiguration */
-    ngx_http_headroom_body_init,           /* postconfiguration */
+    ngx_http_headroom_init,                /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_headroom_create_main_conf,    /* create main configuration */
+    ngx_http_headroom_init_main_conf,      /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -72,6 +96,172 @@ ngx_module_t  ngx_http_headroom_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_headroom_init(ngx_conf_t *cf)
+{
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
+
+    if (hmcf->used && ngx_http_headroom_load_tokenizers(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_headroom_body_init(cf);
+}
+
+
+static void *
+ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_headroom_main_conf_t));
+    if (hmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hmcf->tokenizers_dir = { 0, NULL };
+     *     hmcf->model_rules = NULL;
+     *     hmcf->used = 0;
+     *     hmcf->tokenizers = NULL;
+     */
+
+    return hmcf;
+}
+
+
+static char *
+ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_headroom_main_conf_t *hmcf = conf;
+
+    if (hmcf->tokenizers_dir.data == NULL) {
+        hmcf->tokenizers_dir.data = (u_char *) headroom_default_tokenizer_dir();
+        hmcf->tokenizers_dir.len = ngx_strlen(hmcf->tokenizers_dir.data);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The rank files are read once, in the master before it forks: every
+ * worker shares them read-only.
+ */
+
+static ngx_int_t
+ngx_http_headroom_load_tokenizers(ngx_conf_t *cf,
+    ngx_http_headroom_main_conf_t *hmcf)
+{
+    u_char               error[512];
+    ngx_str_t           *rule;
+    ngx_uint_t           i, n;
+    const char         **rules;
+    ngx_pool_cleanup_t  *cln;
+
+    n = hmcf->model_rules ? hmcf->model_rules->nelts : 0;
+
+    rules = ngx_palloc(cf->pool, (n + 1) * sizeof(char *));
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+
+    if (rules == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    rule = n ? hmcf->model_rules->elts : NULL;
+
+    for (i = 0; i < n; i++) {
+        rules[i] = (const char *) rule[i].data;    /* NUL-terminated */
+    }
+
+    hmcf->tokenizers = headroom_tokenizers_load(
+                           (const char *) hmcf->tokenizers_dir.data,
+                           rules, n / 2, (char *) error, sizeof(error));
+
+    if (hmcf->tokenizers == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "headroom_tokenizers \"%V\": %s",
+                           &hmcf->tokenizers_dir, error);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_headroom_free_tokenizers;
+    cln->data = hmcf->tokenizers;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_free_tokenizers(void *data)
+{
+    headroom_tokenizers_free(data);
+}
+
+
+/* "headroom on" anywhere is what makes the rank files worth loading */
+
+static char *
+ngx_http_headroom_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                           *rv;
+    ngx_http_headroom_loc_conf_t   *hlcf = conf;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && hlcf->enable) {
+        hmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_headroom_module);
+        hmcf->used = 1;
+    }
+
+    return rv;
+}
+
+
+static char *
+ngx_http_headroom_model_encoding(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_headroom_main_conf_t *hmcf = conf;
+
+    ngx_str_t  *value, *pair;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[2].data, "o200k_base") != 0
+        && ngx_strcmp(value[2].data, "cl100k_base") != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_model_encoding\" takes o200k_base or "
+                           "cl100k_base, not \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->model_rules == NULL) {
+        hmcf->model_rules = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
+        if (hmcf->model_rules == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pair = ngx_array_push_n(hmcf->model_rules, 2);
+    if (pair == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pair[0] = value[1];
+    pair[1] = value[2];
+
+    return NGX_CONF_OK;
+}
 
 
 static void *

@@ -16,6 +16,14 @@
 
 
 typedef struct {
+    ngx_str_t               tokenizers_dir;
+    ngx_array_t            *model_rules;    /* ngx_str_t: prefix, encoding */
+    ngx_flag_t              used;           /* some "headroom on" */
+    headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
+} ngx_http_headroom_main_conf_t;
+
+
+typedef struct {
     ngx_flag_t            enable;
     size_t                max_body_size;
 } ngx_http_headroom_loc_conf_t;

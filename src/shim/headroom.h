@@ -19,9 +19,14 @@ typedef enum {
 } headroom_outcome_e;
 
 
+/* Token counters, loaded once and shared read-only by every request. */
+typedef struct headroom_tokenizers_s  headroom_tokenizers_t;
+
+
 typedef struct {
-    size_t                max_depth;
-    int                   minify_tool_json;
+    size_t                        max_depth;
+    int                           minify_tool_json;
+    const headroom_tokenizers_t  *tokenizers;   /* NULL: bytes decide */
 } headroom_options_t;
 
 
@@ -34,8 +39,26 @@ typedef struct {
     size_t                body_len;
     size_t                tool_outputs;
     size_t                minified;
+    size_t                tokens_before; /* in tool outputs, as received */
+    size_t                tokens_after;  /* in tool outputs, as sent */
+    const char           *encoding;      /* "" when tokens were not counted */
+    int                   tokens_estimated;
     void                 *owner;         /* internal */
 } headroom_result_t;
+
+
+/*
+ * Loads DIR/o200k_base.tok and DIR/cl100k_base.tok. `rules` holds `nrules`
+ * pairs of strings (model prefix, encoding) tried before the built-in
+ * ones. NULL on failure, with the reason in `error`.
+ */
+headroom_tokenizers_t *headroom_tokenizers_load(const char *dir,
+    const char *const *rules, size_t nrules, char *error, size_t error_len);
+
+void headroom_tokenizers_free(headroom_tokenizers_t *tokenizers);
+
+/* The directory `make` put the rank files in. */
+const char *headroom_default_tokenizer_dir(void);
 
 
 /* Fills in the defaults. */

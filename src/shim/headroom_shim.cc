@@ -2,18 +2,33 @@
 // nothing thrown inside the core reaches nginx.
 #include "shim/headroom.h"
 
+#include <algorithm>
+#include <cstring>
 #include <new>
 #include <string_view>
 
 #include "core/pipeline.h"
+#include "core/tokenizer/tokenizers.h"
+
+struct headroom_tokenizers_s {
+    std::shared_ptr<const headroom::tokenizer::Tokenizers> tokenizers;
+};
 
 namespace {
+
+void copy_error(const std::string& msg, char* error, size_t error_len) {
+    if (error == nullptr || error_len == 0) return;
+    size_t n = std::min(msg.size(), error_len - 1);
+    std::memcpy(error, msg.data(), n);
+    error[n] = '\0';
+}
 
 headroom::Options to_options(const headroom_options_t* in) {
     headroom::Options o;
     if (in != nullptr) {
         o.max_depth = in->max_depth;
         o.minify_tool_json = in->minify_tool_json != 0;
+        o.tokenizers = in->tokenizers ? in->tokenizers->tokenizers.get() : nullptr;
     }
     return o;
 }
@@ -28,6 +43,10 @@ void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) 
     out->body_len = r.body.size();
     out->tool_outputs = r.tool_outputs;
     out->minified = r.minified;
+    out->tokens_before = r.tokens_before;
+    out->tokens_after = r.tokens_after;
+    out->encoding = r.encoding;
+    out->tokens_estimated = r.tokens_estimated ? 1 : 0;
     out->owner = const_cast<void*>(owner);
 }
 
@@ -39,7 +58,30 @@ void headroom_options_init(headroom_options_t* options) {
     headroom::Options defaults;
     options->max_depth = defaults.max_depth;
     options->minify_tool_json = defaults.minify_tool_json ? 1 : 0;
+    options->tokenizers = nullptr;
 }
+
+headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* const* rules,
+                                                size_t nrules, char* error, size_t error_len) {
+    try {
+        std::vector<headroom::tokenizer::ModelRule> list;
+        for (size_t i = 0; i < nrules; ++i) list.push_back({rules[2 * i], rules[2 * i + 1]});
+        std::string why;
+        auto t = headroom::tokenizer::Tokenizers::load(dir, std::move(list), why);
+        if (t == nullptr) {
+            copy_error(why, error, error_len);
+            return nullptr;
+        }
+        return new headroom_tokenizers_t{std::move(t)};
+    } catch (...) {
+        copy_error("out of memory", error, error_len);
+        return nullptr;
+    }
+}
+
+void headroom_tokenizers_free(headroom_tokenizers_t* tokenizers) { delete tokenizers; }
+
+const char* headroom_default_tokenizer_dir(void) { return HEADROOM_TOKENIZER_DIR; }
 
 int headroom_path_may_rewrite(const char* path, size_t path_len) {
     return headroom::shape_from_path(std::string_view(path, path_len)) != headroom::Shape::Unknown;
@@ -50,7 +92,7 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
     auto* r = new (std::nothrow) headroom::Result;
     if (r == nullptr) {
         *result = headroom_result_t{HEADROOM_PASSTHROUGH, "out_of_memory", "", "unknown",
-                                    nullptr, 0, 0, 0, nullptr};
+                                    nullptr, 0, 0, 0, 0, 0, "", 0, nullptr};
         return;
     }
     *r = headroom::process(std::string_view(path, path_len),

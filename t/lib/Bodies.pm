@@ -6,10 +6,11 @@ package Bodies;
 use strict;
 use warnings;
 
+use Encode qw(decode);
 use JSON::PP;
 use Exporter qw(import);
 
-our @EXPORT = qw(records pretty compact jstr chat anthropic responses);
+our @EXPORT = qw(records pretty compact jstr chat anthropic responses tokens);
 
 my $PRETTY  = JSON::PP->new->utf8->canonical->pretty;
 my $COMPACT = JSON::PP->new->utf8->canonical;
@@ -34,7 +35,23 @@ sub records {
 
 sub pretty  { $PRETTY->encode($_[0]) }
 sub compact { $COMPACT->encode($_[0]) }
-sub jstr    { $STRING->encode($_[0]) }
+# A JSON string literal (UTF-8 bytes) of UTF-8 bytes $_[0].
+sub jstr    { $STRING->encode(decode('UTF-8', $_[0], Encode::FB_CROAK)) }
+
+# Tokens in $text by headroom's own counter (proven equal to tiktoken's by
+# t/06-tokenizer.t).
+sub tokens {
+    my ($text, $encoding) = @_;
+    $encoding //= 'o200k_base';
+    open my $fh, '>:raw', "/tmp/headroom-tokens-$$" or die;
+    print $fh $text;
+    close $fh;
+    my $n = `build/headroom count --encoding $encoding /tmp/headroom-tokens-$$`;
+    unlink "/tmp/headroom-tokens-$$";
+    die "headroom count failed" if $?;
+    chomp $n;
+    return $n;
+}
 
 # An OpenAI chat request whose last message is a tool output.
 sub chat {

@@ -77,6 +77,7 @@ std::shared_ptr<const Encoding> Encoding::from_bytes(std::string bytes, std::str
     std::shared_ptr<Encoding> e(new Encoding());
     e->bytes_ = std::move(bytes);
     if (!read_rank_file(e->bytes_, e->view_, error)) return nullptr;
+    e->name_ = std::string(e->view_.name);
 
     const std::uint32_t n = e->view_.token_count;
     e->offsets_.resize(std::size_t(n) + 1);

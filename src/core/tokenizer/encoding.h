@@ -26,7 +26,7 @@ public:
     Encoding(const Encoding&) = delete;
     Encoding& operator=(const Encoding&) = delete;
 
-    std::string_view name() const { return view_.name; }
+    const std::string& name() const { return name_; }
 
     // Tokens in `text` encoded as ordinary text (special-token strings count
     // as the text they are). Invalid UTF-8 counts as U+FFFD, as a
@@ -56,6 +56,7 @@ private:
     }
 
     std::string bytes_;
+    std::string name_;
     RankFileView view_;
     std::vector<std::uint32_t> offsets_;  // decoded from the file
     // Ranks of all 1- and 2-byte strings, looked up directly: the first

@@ -10,20 +10,18 @@ bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '
 
 }  // namespace
 
-bool minify_json(std::string& text, std::size_t max_depth) {
+std::optional<std::string> minify_json(std::string_view text, std::size_t max_depth) {
     // Cheap rejection before parsing: only objects and arrays qualify, so
     // that a bare "42" or "true" stays the text the tool wrote.
     std::size_t first = 0;
     while (first < text.size() && is_json_space(text[first])) ++first;
-    if (first == text.size() || (text[first] != '{' && text[first] != '[')) return false;
+    if (first == text.size() || (text[first] != '{' && text[first] != '[')) return std::nullopt;
 
     std::string compact;
     compact.reserve(text.size());
-    if (json::minify(text, max_depth, compact) != json::ParseError::None) return false;
-    if (compact.size() >= text.size()) return false;
-
-    text.swap(compact);
-    return true;
+    if (json::minify(text, max_depth, compact) != json::ParseError::None) return std::nullopt;
+    if (compact.size() >= text.size()) return std::nullopt;
+    return compact;
 }
 
 }  // namespace headroom::transforms

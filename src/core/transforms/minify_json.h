@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace headroom::transforms {
 
-// Replaces `text` with its compact form and returns true when `text` is a
-// JSON object or array and the compact form is strictly shorter.
-bool minify_json(std::string& text, std::size_t max_depth);
+// The compact form of `text` when `text` is a JSON object or array and the
+// compact form has fewer bytes; the caller decides whether to keep it.
+std::optional<std::string> minify_json(std::string_view text, std::size_t max_depth);
 
 }  // namespace headroom::transforms

@@ -1,0 +1,107 @@
+// The pipeline decides in tokens of the request's model.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "core/pipeline.h"
+#include "core/tokenizer/rank_file.h"
+#include "core/tokenizer/tokenizers.h"
+
+namespace tk = headroom::tokenizer;
+using headroom::Options;
+using headroom::Outcome;
+using headroom::process;
+
+namespace {
+
+const char* kPretty = R"({\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n})";
+
+std::string chat(const std::string& model, const std::string& tool_text_escaped) {
+    return R"({"model":")" + model + R"(","messages":[{"role":"tool","tool_call_id":"a","content":")" +
+           tool_text_escaped + R"("}]})";
+}
+
+std::shared_ptr<const tk::Tokenizers> real() {
+    std::string error;
+    auto t = tk::Tokenizers::load(HEADROOM_TOKENIZER_DIR, {}, error);
+    EXPECT_NE(t, nullptr) << error;
+    return t;
+}
+
+}  // namespace
+
+TEST(PipelineTokens, CountsToolOutputsInTheModelsEncoding) {
+    auto t = real();
+    ASSERT_NE(t, nullptr);
+    Options o;
+    o.tokenizers = t.get();
+    auto r = process("/v1/chat/completions", chat("gpt-4o", kPretty), o);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    EXPECT_STREQ(r.encoding, "o200k_base");
+    EXPECT_FALSE(r.tokens_estimated);
+    const tk::Encoding* e = t->find("o200k_base");
+    EXPECT_EQ(r.tokens_before, e->count("{\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n}"));
+    EXPECT_EQ(r.tokens_after, e->count(R"({"items":[1,2],"ok":true})"));
+    EXPECT_LT(r.tokens_after, r.tokens_before);
+
+    auto c = process("/v1/chat/completions", chat("gpt-4-0613", kPretty), o);
+    EXPECT_STREQ(c.encoding, "cl100k_base");
+    auto claude = process("/v1/messages",
+                          R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":[)"
+                          R"({"type":"tool_result","tool_use_id":"t","content":")" +
+                              std::string(kPretty) + R"("}]}]})",
+                          o);
+    EXPECT_TRUE(claude.tokens_estimated);
+    EXPECT_STREQ(claude.encoding, "o200k_base");
+    EXPECT_GT(claude.tokens_before, 0u);
+}
+
+TEST(PipelineTokens, UnchangedOutputsStillCount) {
+    auto t = real();
+    ASSERT_NE(t, nullptr);
+    Options o;
+    o.tokenizers = t.get();
+    auto r = process("/v1/chat/completions", chat("gpt-5", "plain words here"), o);
+    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_EQ(r.tokens_before, 3u);
+    EXPECT_EQ(r.tokens_after, 3u);
+}
+
+TEST(PipelineTokens, KeepsTheOriginalUnlessStrictlyFewerTokens) {
+    // A toy vocabulary in which the pretty text is one token and the
+    // compact one several: fewer bytes, more tokens, so no rewrite.
+    tk::RankTable toy{"o200k_base", "(?s).+", {}};
+    for (int b = 0; b < 256; ++b) toy.tokens.push_back(std::string(1, static_cast<char>(b)));
+    toy.tokens.push_back("[ 1, 2 ]");
+    char dir[] = "/tmp/headroom-toy-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    for (const char* name : {"o200k_base", "cl100k_base"}) {
+        toy.name = name;
+        std::ofstream(std::string(dir) + "/" + name + ".tok", std::ios::binary)
+            << tk::write_rank_file(toy);
+    }
+    std::string error;
+    auto t = tk::Tokenizers::load(dir, {}, error);
+    ASSERT_NE(t, nullptr) << error;
+    Options o;
+    o.tokenizers = t.get();
+    auto r = process("/v1/chat/completions", chat("gpt-4o", "[ 1, 2 ]"), o);
+    EXPECT_EQ(r.outcome, Outcome::Passthrough);
+    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_EQ(r.tokens_before, 1u);
+    EXPECT_EQ(r.tokens_after, 1u);
+    for (const char* name : {"o200k_base", "cl100k_base"}) {
+        std::remove((std::string(dir) + "/" + name + ".tok").c_str());
+    }
+    std::remove(dir);
+}
+
+TEST(PipelineTokens, RulesMustNameALoadedEncoding) {
+    std::string error;
+    EXPECT_EQ(tk::Tokenizers::load(HEADROOM_TOKENIZER_DIR, {{"claude", "p50k_base"}}, error), nullptr);
+    EXPECT_NE(error.find("p50k_base"), std::string::npos);
+    EXPECT_EQ(tk::Tokenizers::load("/nonexistent", {}, error), nullptr);
+    EXPECT_NE(error.find("/nonexistent/o200k_base.tok"), std::string::npos) << error;
+}
