@@ -13,12 +13,15 @@ RUN make clean && make
 
 FROM debian:bookworm
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nginx libyajl2 \
+    && apt-get install -y --no-install-recommends nginx libyajl2 libpcre2-8-0 \
        ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/ngx_http_headroom_module.so /usr/lib/nginx/modules/
+COPY --from=build /src/build/tokenizers/ /usr/share/headroom/tokenizers/
+COPY --from=build /src/build/headroom /usr/bin/headroom
 COPY conf-examples/gateway.conf conf-examples/render-gateway /opt/headroom/
-ENV HEADROOM_LISTEN=0.0.0.0:8787
+ENV HEADROOM_LISTEN=0.0.0.0:8787 \
+    HEADROOM_TOKENIZERS=/usr/share/headroom/tokenizers
 EXPOSE 8787
 CMD /opt/headroom/render-gateway /var/lib/headroom \
         /usr/lib/nginx/modules/ngx_http_headroom_module.so \

@@ -3,10 +3,12 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "core/json.h"
 #include "core/pipeline.h"
+#include "core/tokenizer/tokenizers.h"
 
 namespace {
 
@@ -32,6 +34,19 @@ std::string chat_body(std::size_t target) {
            tool + R"("}]})";
 }
 
+// As the module runs it: every size decision in tokens.
+headroom::Options module_options() {
+    static const auto tokenizers = [] {
+        std::string error;
+        auto t = headroom::tokenizer::Tokenizers::load(HEADROOM_TOKENIZER_DIR, {}, error);
+        if (!t) throw std::runtime_error(error);
+        return t;
+    }();
+    headroom::Options o;
+    o.tokenizers = tokenizers.get();
+    return o;
+}
+
 void BM_Parse(benchmark::State& state) {
     std::string body = chat_body(static_cast<std::size_t>(state.range(0)));
     for (auto _ : state) {
@@ -43,7 +58,7 @@ void BM_Parse(benchmark::State& state) {
 
 void BM_Pipeline(benchmark::State& state) {
     std::string body = chat_body(static_cast<std::size_t>(state.range(0)));
-    headroom::Options options;
+    headroom::Options options = module_options();
     for (auto _ : state) {
         auto r = headroom::process("/v1/chat/completions", body, options);
         benchmark::DoNotOptimize(r);
@@ -53,7 +68,7 @@ void BM_Pipeline(benchmark::State& state) {
 
 void BM_PassthroughUnknownShape(benchmark::State& state) {
     std::string body = chat_body(static_cast<std::size_t>(state.range(0)));
-    headroom::Options options;
+    headroom::Options options = module_options();
     for (auto _ : state) {
         auto r = headroom::process("/v1/embeddings", body, options);
         benchmark::DoNotOptimize(r);

@@ -61,7 +61,8 @@ my $log = stop_gateway($gw);
 kill 'TERM', $rec_pid;
 waitpid $rec_pid, 0;
 
-like $log, qr/headroom: optimized: openai_chat/, 'the gateway logs what headroom did';
+like $log, qr/headroom: optimized: openai_chat, \d+ -> \d+ bytes, tool output tokens \d+ -> \d+ \(o200k_base\)/,
+    'the gateway counts tokens and logs what headroom did';
 unlike $log, qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert, emerg, crit or crash';
 
 done_testing();
