@@ -97,7 +97,7 @@ tokenizers: core $(NPM_DIR)/node_modules/tiktoken/package.json
 
 test: unit t
 
-unit: core
+unit: core tokenizers
 	cd $(BUILD)/cmake && ctest --output-on-failure
 
 t: all

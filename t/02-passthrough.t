@@ -9,12 +9,7 @@ use Bodies;
 our $SMALL = records(3);
 our $BIG   = records(750);
 
-run_blocks(default_config => <<'CONFIG');
-location /v1/ {
-    headroom on;
-    proxy_pass http://$TEST_UPSTREAM;
-}
-CONFIG
+run_blocks();
 
 __DATA__
 

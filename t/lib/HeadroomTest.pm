@@ -8,9 +8,9 @@ package HeadroomTest;
 #
 # Block sections (`--- name`; `--- name eval` evaluates the text as Perl):
 #   main_config, http_config, config   nginx.conf pieces; config goes in the
-#                                      server{} (default: run_blocks's
-#                                      default_config); $TEST_UPSTREAM is
-#                                      the recorder's host:port
+#                                      server{} (default: headroom on in
+#                                      /v1/ before the recorder);
+#                                      $TEST_UPSTREAM is its host:port
 #   request          "METHOD URI" (default "POST /v1/chat/completions")
 #   request_headers  extra header lines (Content-Type defaults to JSON)
 #   request_body     the body bytes
@@ -434,13 +434,20 @@ sub send_http2 {
 
 # --- running ----------------------------------------------------------------
 
-# run_blocks(default_config => TEXT): TEXT is the config of blocks that
-# have none.
+# The config of blocks that have none: headroom on in front of the
+# recorder. run_blocks(default_config => TEXT) replaces it.
+my $DEFAULT_CONFIG = <<'CONFIG';
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+CONFIG
+
 sub run_blocks {
     my (%opts) = @_;
     my @blocks = blocks();
     for my $b (@blocks) {
-        $b->{config} //= $opts{default_config};
+        $b->{config} //= $opts{default_config} // $DEFAULT_CONFIG;
     }
     my $top = tempdir('headroom-t-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
     chmod 0755, $top;
