@@ -12,11 +12,13 @@ my $loghub = '../shared/corpus/loghub';
 my $made = `NODE_PATH=build/npm/node_modules node t/tokenizer/reference.js $dir/cases.bin $loghub 2>&1`;
 is $?, 0, 'the reference tokenizer wrote the cases' or diag $made;
 my ($cases, $bytes, $logs) = $made =~ /^(\d+) cases, (\d+) bytes, (\d+) loghub files/m;
-ok $cases > 10_000, "many cases ($cases, $bytes bytes)";
-if (-d $loghub) {
+if (-d $loghub || $ENV{CI}) {
+    # CI always has shared/ beside the clone: the logs must be in.
     is $logs, 32, 'every loghub log and its structured CSV is in';
+    ok $cases > 30_000, "many cases ($cases, $bytes bytes)";
 } else {
-    diag "$loghub is missing: the logs are not in this run";
+    diag "$loghub is missing: this run has no logs (CI has them)";
+    ok $cases > 5_000, "many cases without the logs ($cases, $bytes bytes)";
 }
 
 my $out = `build/cmake/tokenizer_compare $dir/cases.bin build/tokenizers 2>&1`;
