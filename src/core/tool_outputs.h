@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/json.h"
 #include "core/shape.h"
@@ -15,8 +16,14 @@ namespace headroom {
 struct ToolOutput {
     std::string& text;          // the output's text, to read or replace
     std::size_t message_index;  // position in messages[] / input[]
+    // The tool that produced it, from the matching call in the request; ""
+    // when the call is not there.
+    std::string_view tool_name;
+    // The text of the last user message before the call: the question the
+    // output answers. Fixed in the history, so a later turn sees the same.
+    std::string_view question;
 };
-
+// The views live only during the visit.
 using ToolOutputVisitor = std::function<void(ToolOutput&)>;
 
 // Calls `visit` for each tool output text, in document order. Outputs made
