@@ -216,3 +216,16 @@ anthropic(pretty($main::SMALL))
 anthropic(compact($main::SMALL))
 --- error_log
 (o200k_base, estimated)
+
+=== protect patterns that match no tool change nothing
+--- config
+location /v1/ {
+    headroom on;
+    headroom_protect_tools Read "mcp__*" lis;
+    headroom_min_tokens 10;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body eval
+chat(compact($main::SMALL))

@@ -192,3 +192,40 @@ GET /v1/models
 --- upstream_body_unchanged
 --- error_log
 headroom: passthrough: empty
+
+=== outputs of protected tools are never changed
+--- config
+location /v1/ {
+    headroom on;
+    headroom_protect_tools Read l?st;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: no_change (openai_chat
+
+=== protection set at server level reaches nested locations
+--- config
+headroom_protect_tools "li*";
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+
+=== outputs under headroom_min_tokens are left alone
+--- config
+location /v1/ {
+    headroom on;
+    headroom_min_tokens 100000;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+chat(pretty($main::SMALL))
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: no_change (openai_chat

@@ -64,12 +64,33 @@ headroom_tokenizers /tmp;
 --- config_error
 "headroom_tokenizers" directive is not allowed here
 
+=== headroom_min_tokens takes a number
+--- config
+headroom_min_tokens many;
+--- config_error
+"headroom_min_tokens" directive invalid number
+
+=== headroom_protect_tools takes patterns
+--- config
+headroom_protect_tools;
+--- config_error
+invalid number of arguments in "headroom_protect_tools" directive
+
+=== headroom_protect_tools once a level
+--- config
+headroom_protect_tools a;
+headroom_protect_tools b;
+--- config_error
+"headroom_protect_tools" directive is duplicate
+
 === a good configuration passes nginx -t
 --- http_config
 headroom on;
 headroom_max_body_size 8m;
 headroom_model_encoding my-model cl100k_base;
 headroom_model_encoding other- o200k_base;
+headroom_min_tokens 0;
+headroom_protect_tools Read "mcp__*" "*secret*";
 --- config
 location /v1/ {
     headroom off;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace headroom {
 
@@ -14,6 +16,12 @@ struct Options {
     // recursion (and stack) on hostile input.
     std::size_t max_depth = 512;
     bool minify_tool_json = true;
+    // Tool outputs smaller than this (in tokens, or bytes without
+    // tokenizers) are left as they are: too little to gain.
+    std::size_t min_tokens = 200;
+    // Outputs of tools whose name matches one of these globs (fnmatch) are
+    // never changed.
+    std::vector<std::string> protect_tools;
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     const tokenizer::Tokenizers* tokenizers = nullptr;

@@ -1,5 +1,7 @@
 #include "core/pipeline.h"
 
+#include <fnmatch.h>
+
 #include <new>
 
 #include "core/json.h"
@@ -17,6 +19,15 @@ Result passthrough(Result r, const char* reason, std::string detail = {}) {
     r.detail = std::move(detail);
     r.body.clear();
     return r;
+}
+
+bool is_protected(std::string_view tool, const Options& options) {
+    if (tool.empty() || options.protect_tools.empty()) return false;
+    std::string name(tool);
+    for (const auto& glob : options.protect_tools) {
+        if (fnmatch(glob.c_str(), name.c_str(), 0) == 0) return true;
+    }
+    return false;
 }
 
 Result run(std::string_view path, std::string_view body, const Options& options) {
@@ -52,7 +63,15 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         ++r.tool_outputs;
         std::size_t before = size_of(out.text);
         std::size_t after = before;
-        if (options.minify_tool_json) {
+        bool eligible = true;
+        if (before < options.min_tokens) {
+            ++r.small;
+            eligible = false;
+        } else if (is_protected(out.tool_name, options)) {
+            ++r.protected_;
+            eligible = false;
+        }
+        if (eligible && options.minify_tool_json) {
             if (auto compact = transforms::minify_json(out.text, options.max_depth)) {
                 // A rewrite is kept only with strictly fewer tokens.
                 std::size_t size = size_of(*compact);

@@ -25,6 +25,8 @@ struct Result {
     std::string body;
     std::size_t tool_outputs = 0;  // tool outputs seen
     std::size_t minified = 0;      // tool outputs minified
+    std::size_t small = 0;         // left alone: under min_tokens
+    std::size_t protected_ = 0;    // left alone: a protected tool
 
     // Tokens of the tool outputs (the text headroom may change), as
     // received and as sent, in `encoding`; 0 when not counted.

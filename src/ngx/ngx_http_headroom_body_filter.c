@@ -504,6 +504,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     headroom_result_t              *res;
     ngx_pool_cleanup_t             *cln;
     headroom_options_t              options;
+    ngx_http_headroom_loc_conf_t   *hlcf;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     ctx->state = NGX_HTTP_HEADROOM_DONE;
@@ -542,8 +543,16 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     } else {
         hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
         headroom_options_init(&options);
         options.tokenizers = hmcf->tokenizers;
+        options.min_tokens = (size_t) hlcf->min_tokens;
+
+        if (hlcf->protect_tools) {
+            options.protect_tools = hlcf->protect_tools->elts;
+            options.nprotect_tools = hlcf->protect_tools->nelts;
+        }
 
         headroom_process(&options, (const char *) r->uri.data, r->uri.len,
                          ctx->data, ctx->len, res);

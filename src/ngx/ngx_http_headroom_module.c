@@ -10,6 +10,9 @@
 /* Anthropic's request limit; larger bodies pass through untouched. */
 #define NGX_HTTP_HEADROOM_MAX_BODY_SIZE  (32 * 1024 * 1024)
 
+/* Smaller tool outputs are not worth changing. */
+#define NGX_HTTP_HEADROOM_MIN_TOKENS     200
+
 
 static ngx_int_t ngx_http_headroom_init(ngx_conf_t *cf);
 static void *ngx_http_headroom_create_main_conf(ngx_conf_t *cf);
@@ -20,6 +23,8 @@ static void ngx_http_headroom_free_tokenizers(void *data);
 static char *ngx_http_headroom_enable(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_headroom_model_encoding(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_headroom_protect_tools(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static void *ngx_http_headroom_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -48,6 +53,20 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, max_body_size),
       &ngx_http_headroom_size_post },
+
+    { ngx_string("headroom_min_tokens"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, min_tokens),
+      NULL },
+
+    { ngx_string("headroom_protect_tools"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_headroom_protect_tools,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("headroom_tokenizers"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -264,6 +283,50 @@ ngx_http_headroom_model_encoding(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* glob patterns (fnmatch) of tools whose outputs are never changed */
+
+static char *
+ngx_http_headroom_protect_tools(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ngx_str_t    *value;
+    ngx_uint_t    i;
+    const char  **glob;
+
+    if (hlcf->protect_tools != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    hlcf->protect_tools = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                           sizeof(const char *));
+    if (hlcf->protect_tools == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_protect_tools\" takes non-empty "
+                               "patterns");
+            return NGX_CONF_ERROR;
+        }
+
+        glob = ngx_array_push(hlcf->protect_tools);
+        if (glob == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *glob = (const char *) value[i].data;    /* NUL-terminated */
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void *
 ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
 {
@@ -276,6 +339,8 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
 
     conf->enable = NGX_CONF_UNSET;
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
+    conf->min_tokens = NGX_CONF_UNSET;
+    conf->protect_tools = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -290,6 +355,9 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               NGX_HTTP_HEADROOM_MAX_BODY_SIZE);
+    ngx_conf_merge_value(conf->min_tokens, prev->min_tokens,
+                         NGX_HTTP_HEADROOM_MIN_TOKENS);
+    ngx_conf_merge_ptr_value(conf->protect_tools, prev->protect_tools, NULL);
 
     return NGX_CONF_OK;
 }

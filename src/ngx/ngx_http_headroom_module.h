@@ -26,6 +26,8 @@ typedef struct {
 typedef struct {
     ngx_flag_t            enable;
     size_t                max_body_size;
+    ngx_int_t             min_tokens;
+    ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
 } ngx_http_headroom_loc_conf_t;
 
 

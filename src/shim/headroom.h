@@ -27,6 +27,9 @@ typedef struct {
     size_t                        max_depth;
     int                           minify_tool_json;
     const headroom_tokenizers_t  *tokenizers;   /* NULL: bytes decide */
+    size_t                        min_tokens;   /* smaller outputs stay */
+    const char *const            *protect_tools;  /* fnmatch globs */
+    size_t                        nprotect_tools;
 } headroom_options_t;
 
 

@@ -29,6 +29,8 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.max_depth = in->max_depth;
         o.minify_tool_json = in->minify_tool_json != 0;
         o.tokenizers = in->tokenizers ? in->tokenizers->tokenizers.get() : nullptr;
+        o.min_tokens = in->min_tokens;
+        for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
     }
     return o;
 }
@@ -59,6 +61,9 @@ void headroom_options_init(headroom_options_t* options) {
     options->max_depth = defaults.max_depth;
     options->minify_tool_json = defaults.minify_tool_json ? 1 : 0;
     options->tokenizers = nullptr;
+    options->min_tokens = defaults.min_tokens;
+    options->protect_tools = nullptr;
+    options->nprotect_tools = 0;
 }
 
 headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* const* rules,
@@ -95,9 +100,13 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
                                     nullptr, 0, 0, 0, 0, 0, "", 0, nullptr};
         return;
     }
-    *r = headroom::process(std::string_view(path, path_len),
-                           std::string_view(reinterpret_cast<const char*>(body), body_len),
-                           to_options(options));
+    try {
+        *r = headroom::process(std::string_view(path, path_len),
+                               std::string_view(reinterpret_cast<const char*>(body), body_len),
+                               to_options(options));
+    } catch (...) {  // copying the options failed; process() itself never throws
+        r->reason = "out_of_memory";
+    }
     fill(result, *r, r);
 }
 

@@ -14,6 +14,13 @@ namespace json = headroom::json;
 
 namespace {
 
+// These tests use small outputs: no size floor.
+headroom::Options any_size() {
+    headroom::Options o;
+    o.min_tokens = 0;
+    return o;
+}
+
 // A pretty-printed JSON document as it sits inside a JSON string.
 const char* kPrettyEscaped = R"({\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n})";
 const char* kCompactEscaped = R"({\"items\":[1,2],\"ok\":true})";
@@ -43,7 +50,7 @@ TEST(Pipeline, OpenAIChatToolMessageIsMinifiedAndNothingElse) {
         "P", kPrettyEscaped);
     want = sub(want, "C", kCompactEscaped);
 
-    auto r = process("/v1/chat/completions", in, Options{});
+    auto r = process("/v1/chat/completions", in, any_size());
     ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
     EXPECT_EQ(r.shape, Shape::OpenAIChat);
     EXPECT_EQ(r.tool_outputs, 2u);
@@ -58,7 +65,7 @@ TEST(Pipeline, ResponsesFunctionCallOutput) {
         R"({"type":"function_call","call_id":"c","name":"f","arguments":"P"},)"
         R"({"type":"function_call_output","call_id":"c","output":"P"}]})",
         "P", kPrettyEscaped);
-    auto r = process("/v1/responses", in, Options{});
+    auto r = process("/v1/responses", in, any_size());
     ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
     EXPECT_EQ(r.minified, 1u);
     std::string want = sub(in, std::string(R"("output":")") + kPrettyEscaped,
@@ -74,7 +81,7 @@ TEST(Pipeline, AnthropicToolResultStringAndBlocks) {
         R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"P"},)"
         R"({"type":"tool_result","tool_use_id":"u","is_error":true,"content":[{"type":"text","text":"P"}]}]}],"context_management":{"edits":[]}})",
         "P", kPrettyEscaped);
-    auto r = process("/v1/messages", in, Options{});
+    auto r = process("/v1/messages", in, any_size());
     ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
     EXPECT_EQ(r.shape, Shape::AnthropicMessages);
     EXPECT_EQ(r.minified, 2u);
@@ -94,7 +101,7 @@ TEST(Pipeline, AnthropicToolResultStringAndBlocks) {
 }
 
 TEST(Pipeline, PassthroughReasons) {
-    Options o;
+    Options o = any_size();
     EXPECT_STREQ(process("/v1/chat/completions", "{not json", o).reason, "invalid_json");
     EXPECT_STREQ(process("/v1/embeddings", R"({"input":"x"})", o).reason, "unknown_shape");
     EXPECT_STREQ(process("/v1/chat/completions", R"({"messages":[{"role":"tool","content":"plain"}]})", o).reason,
@@ -112,7 +119,7 @@ TEST(Pipeline, PassthroughReasons) {
 
 TEST(Pipeline, DisabledTransformChangesNothing) {
     std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}]})", "P", kPrettyEscaped);
-    Options o;
+    Options o = any_size();
     o.minify_tool_json = false;
     auto r = process("/v1/chat/completions", in, o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
@@ -123,15 +130,42 @@ TEST(Pipeline, DisabledTransformChangesNothing) {
 TEST(Pipeline, SameInputSameBytes) {
     std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}],"z":1,"a":2})", "P",
                          kPrettyEscaped);
-    auto a = process("/v1/chat/completions", in, Options{});
-    auto b = process("/v1/chat/completions", in, Options{});
+    auto a = process("/v1/chat/completions", in, any_size());
+    auto b = process("/v1/chat/completions", in, any_size());
     ASSERT_EQ(a.outcome, Outcome::Rewritten);
     EXPECT_EQ(a.body, b.body);
 }
 
 TEST(Pipeline, UnknownPathIsNotParsed) {
     // Invalid JSON on an unknown path: the reason shows it was never parsed.
-    auto r = process("/v1/embeddings", "{not json", Options{});
+    auto r = process("/v1/embeddings", "{not json", any_size());
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
     EXPECT_STREQ(r.reason, "unknown_shape");
+}
+
+TEST(Pipeline, SmallAndProtectedOutputsAreLeftAlone) {
+    std::string in = sub(R"({"messages":[)"
+                         R"({"role":"assistant","tool_calls":[{"id":"r","function":{"name":"Read"}},)"
+                         R"({"id":"s","function":{"name":"mcp__secrets__get"}},{"id":"g","function":{"name":"grep"}}]},)"
+                         R"({"role":"tool","tool_call_id":"r","content":"P"},)"
+                         R"({"role":"tool","tool_call_id":"s","content":"P"},)"
+                         R"({"role":"tool","tool_call_id":"g","content":"P"}]})",
+                         "P", kPrettyEscaped);
+    Options o = any_size();
+    o.protect_tools = {"Read", "mcp__secrets__*"};
+    auto r = process("/v1/chat/completions", in, o);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten);
+    EXPECT_EQ(r.protected_, 2u);
+    EXPECT_EQ(r.minified, 1u);
+    // Only grep's output changed.
+    EXPECT_NE(r.body.find(std::string(R"("tool_call_id":"r","content":")") + kPrettyEscaped), std::string::npos);
+    EXPECT_NE(r.body.find(std::string(R"("tool_call_id":"s","content":")") + kPrettyEscaped), std::string::npos);
+    EXPECT_NE(r.body.find(std::string(R"("tool_call_id":"g","content":")") + kCompactEscaped), std::string::npos);
+
+    Options floor;  // the default floor is above this tiny output
+    auto small = process("/v1/chat/completions", in, floor);
+    EXPECT_EQ(small.outcome, Outcome::Passthrough);
+    EXPECT_STREQ(small.reason, "no_change");
+    EXPECT_EQ(small.small, 3u);
+    EXPECT_EQ(Options{}.min_tokens, 200u);
 }

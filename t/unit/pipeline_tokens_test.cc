@@ -16,6 +16,13 @@ using headroom::process;
 
 namespace {
 
+// These tests use small outputs: no size floor.
+headroom::Options any_size() {
+    headroom::Options o;
+    o.min_tokens = 0;
+    return o;
+}
+
 const char* kPretty = R"({\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n})";
 
 std::string chat(const std::string& model, const std::string& tool_text_escaped) {
@@ -35,7 +42,7 @@ std::shared_ptr<const tk::Tokenizers> real() {
 TEST(PipelineTokens, CountsToolOutputsInTheModelsEncoding) {
     auto t = real();
     ASSERT_NE(t, nullptr);
-    Options o;
+    Options o = any_size();
     o.tokenizers = t.get();
     auto r = process("/v1/chat/completions", chat("gpt-4o", kPretty), o);
     ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
@@ -61,7 +68,7 @@ TEST(PipelineTokens, CountsToolOutputsInTheModelsEncoding) {
 TEST(PipelineTokens, UnchangedOutputsStillCount) {
     auto t = real();
     ASSERT_NE(t, nullptr);
-    Options o;
+    Options o = any_size();
     o.tokenizers = t.get();
     auto r = process("/v1/chat/completions", chat("gpt-5", "plain words here"), o);
     EXPECT_STREQ(r.reason, "no_change");
@@ -85,7 +92,7 @@ TEST(PipelineTokens, KeepsTheOriginalUnlessStrictlyFewerTokens) {
     std::string error;
     auto t = tk::Tokenizers::load(dir, {}, error);
     ASSERT_NE(t, nullptr) << error;
-    Options o;
+    Options o = any_size();
     o.tokenizers = t.get();
     auto r = process("/v1/chat/completions", chat("gpt-4o", "[ 1, 2 ]"), o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);

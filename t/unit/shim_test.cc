@@ -11,6 +11,7 @@ namespace {
 headroom_result_t run(const char* path, const std::string& body) {
     headroom_options_t o;
     headroom_options_init(&o);
+    o.min_tokens = 0;  // small test bodies
     headroom_result_t r;
     headroom_process(&o, path, std::strlen(path),
                      reinterpret_cast<const unsigned char*>(body.data()), body.size(), &r);
@@ -24,6 +25,9 @@ TEST(Shim, DefaultsAreSane) {
     headroom_options_init(&o);
     EXPECT_EQ(o.max_depth, 512u);
     EXPECT_EQ(o.minify_tool_json, 1);
+    EXPECT_EQ(o.min_tokens, 200u);
+    EXPECT_EQ(o.nprotect_tools, 0u);
+    EXPECT_EQ(o.tokenizers, nullptr);
 }
 
 TEST(Shim, RewriteGivesBytesUntilFreed) {
@@ -59,4 +63,22 @@ TEST(Shim, PathMayRewrite) {
     EXPECT_TRUE(headroom_path_may_rewrite("/v1/messages", 12));
     EXPECT_FALSE(headroom_path_may_rewrite("/v1/embeddings", 14));
     EXPECT_FALSE(headroom_path_may_rewrite("", 0));
+}
+
+TEST(Shim, ProtectedToolsPassThrough) {
+    std::string body =
+        R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"Read"}}]},)"
+        R"({"role":"tool","tool_call_id":"a","content":"{\n  \"a\": 1\n}"}]})";
+    const char* globs[] = {"Re*"};
+    headroom_options_t o;
+    headroom_options_init(&o);
+    o.min_tokens = 0;
+    o.protect_tools = globs;
+    o.nprotect_tools = 1;
+    headroom_result_t r;
+    headroom_process(&o, "/v1/chat/completions", 20,
+                     reinterpret_cast<const unsigned char*>(body.data()), body.size(), &r);
+    EXPECT_EQ(r.outcome, HEADROOM_PASSTHROUGH);
+    EXPECT_STREQ(r.reason, "no_change");
+    headroom_result_free(&r);
 }
