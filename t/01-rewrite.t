@@ -9,7 +9,8 @@ use Bodies;
 our $SMALL = records(3);
 our $BIG   = records(750);    # a ~306 KB request
 
-run_blocks();
+# The body path, checked with the lossless transform: exact bytes.
+run_blocks(http_config => 'headroom_crush_json off;');
 
 __DATA__
 

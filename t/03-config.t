@@ -83,6 +83,18 @@ headroom_protect_tools b;
 --- config_error
 "headroom_protect_tools" directive is duplicate
 
+=== headroom_json_max_items must be positive
+--- config
+headroom_json_max_items 0;
+--- config_error
+"headroom_json_max_items" directive must be at least 1
+
+=== headroom_crush_json takes on or off
+--- config
+headroom_crush_json maybe;
+--- config_error
+invalid value "maybe" in "headroom_crush_json" directive
+
 === a good configuration passes nginx -t
 --- http_config
 headroom on;
@@ -91,6 +103,10 @@ headroom_model_encoding my-model cl100k_base;
 headroom_model_encoding other- o200k_base;
 headroom_min_tokens 0;
 headroom_protect_tools Read "mcp__*" "*secret*";
+headroom_crush_json on;
+headroom_json_max_items 50;
+headroom_json_keep_first 10;
+headroom_json_keep_last 0;
 --- config
 location /v1/ {
     headroom off;

@@ -67,13 +67,13 @@ is $code, 2, 'an unknown option exits 2';
 like $out, qr/headroom compress/, '--help prints the usage';
 
 # compress: exactly the module's pipeline.
-my $data = records(40);
+my $data = records(25);    # under headroom_json_max_items: minified only
 my $body = write_file('body', chat(pretty($data)));
 ($code, $out, $err) = run("compress $body");
 is $code, 0, 'compress exits 0';
 ok $out eq chat(compact($data)), 'stdout is the rewritten body';
 my ($before, $after) = (tokens(pretty($data)), tokens(compact($data)));
-like $err, qr/^headroom: optimized openai_chat: tokens $before -> $after \(-[\d.]+%, o200k_base\) in 1 tool outputs; bytes \d+ -> \d+; transforms: minify_json x1$/,
+like $err, qr/^headroom: optimized openai_chat: tokens $before -> $after \(-[\d.]+%, o200k_base\) in 1 tool outputs; bytes \d+ -> \d+; transforms: minify_json x1, crush_json x0 \(0 items omitted\)$/,
     'stderr has the figures';
 
 ($code, $out) = run('compress --uri /v1/messages?beta=true', anthropic(pretty($data)));
@@ -81,6 +81,12 @@ is $code, 0, 'Anthropic with a query string';
 ok $out eq anthropic(compact($data)), 'minified';
 ($code, $out) = run('compress --uri /v1/responses', responses(pretty($data)));
 ok $out eq responses(compact($data)), 'Responses minified';
+
+my $long = records(300);
+($code, $out, $err) = run('compress', chat(pretty($long)));
+is $code, 0, 'a long array is crushed';
+like $out, qr/headroom_omitted/, 'with markers';
+like $err, qr/transforms: minify_json x0, crush_json x1 \(\d+ items omitted\)$/, 'and says so';
 
 my $plain = chat('nothing to do here');
 ($code, $out, $err) = run('compress', $plain);

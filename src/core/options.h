@@ -16,6 +16,11 @@ struct Options {
     // recursion (and stack) on hostile input.
     std::size_t max_depth = 512;
     bool minify_tool_json = true;
+    // Lossy: long arrays in JSON outputs keep what an answer needs.
+    bool crush_json = true;
+    std::size_t json_max_items = 30;
+    std::size_t json_keep_first = 5;
+    std::size_t json_keep_last = 3;
     // Tool outputs smaller than this (in tokens, or bytes without
     // tokenizers) are left as they are: too little to gain.
     std::size_t min_tokens = 200;

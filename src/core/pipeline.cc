@@ -3,10 +3,12 @@
 #include <fnmatch.h>
 
 #include <new>
+#include <optional>
 
 #include "core/json.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/tool_outputs.h"
+#include "core/transforms/crush_json.h"
 #include "core/transforms/minify_json.h"
 
 namespace headroom {
@@ -71,13 +73,29 @@ Result run(std::string_view path, std::string_view body, const Options& options)
             ++r.protected_;
             eligible = false;
         }
-        if (eligible && options.minify_tool_json) {
-            if (auto compact = transforms::minify_json(out.text, options.max_depth)) {
-                // A rewrite is kept only with strictly fewer tokens.
-                std::size_t size = size_of(*compact);
-                if (size < before) {
-                    out.text.swap(*compact);
-                    after = size;
+        // One candidate per output: crushed JSON (compact too), else the
+        // minified form. A rewrite is kept only with strictly fewer tokens.
+        std::optional<std::string> candidate;
+        std::size_t omitted = 0;
+        if (eligible && options.crush_json) {
+            transforms::CrushJsonLimits limits{options.json_max_items, options.json_keep_first,
+                                               options.json_keep_last, options.max_depth};
+            if (auto c = transforms::crush_json(out.text, out.question, limits)) {
+                candidate = std::move(c->text);
+                omitted = c->omitted;
+            }
+        } else if (eligible && options.minify_tool_json) {
+            candidate = transforms::minify_json(out.text, options.max_depth);
+        }
+        if (candidate) {
+            std::size_t size = size_of(*candidate);
+            if (size < before) {
+                out.text.swap(*candidate);
+                after = size;
+                if (omitted > 0) {
+                    ++r.crushed;
+                    r.omitted += omitted;
+                } else {
                     ++r.minified;
                 }
             }
@@ -88,7 +106,7 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         }
     });
 
-    if (r.minified == 0) return passthrough(std::move(r), "no_change");
+    if (r.minified == 0 && r.crushed == 0) return passthrough(std::move(r), "no_change");
 
     r.body.reserve(body.size());
     json::serialize(doc, r.body);

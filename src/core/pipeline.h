@@ -24,7 +24,9 @@ struct Result {
     Shape shape = Shape::Unknown;
     std::string body;
     std::size_t tool_outputs = 0;  // tool outputs seen
-    std::size_t minified = 0;      // tool outputs minified
+    std::size_t minified = 0;      // tool outputs minified (lossless)
+    std::size_t crushed = 0;       // tool outputs with items left out
+    std::size_t omitted = 0;       // items left out, in all outputs
     std::size_t small = 0;         // left alone: under min_tokens
     std::size_t protected_ = 0;    // left alone: a protected tool
 

@@ -548,6 +548,10 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         headroom_options_init(&options);
         options.tokenizers = hmcf->tokenizers;
         options.min_tokens = (size_t) hlcf->min_tokens;
+        options.crush_json = hlcf->crush_json;
+        options.json_max_items = (size_t) hlcf->json_max_items;
+        options.json_keep_first = (size_t) hlcf->json_keep_first;
+        options.json_keep_last = (size_t) hlcf->json_keep_last;
 
         if (hlcf->protect_tools) {
             options.protect_tools = hlcf->protect_tools->elts;
@@ -567,11 +571,13 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "headroom: optimized: %s, %uz -> %uz bytes, "
                       "tool output tokens %uz -> %uz (%s%s), "
-                      "%uz of %uz tool outputs minified",
+                      "%uz of %uz tool outputs minified, "
+                      "%uz crushed (%uz items omitted)",
                       res->shape, ctx->len, res->body_len,
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",
-                      res->minified, res->tool_outputs);
+                      res->minified, res->tool_outputs, res->crushed,
+                      res->omitted);
 
         b->pos = (u_char *) res->body;
         b->last = (u_char *) res->body + res->body_len;

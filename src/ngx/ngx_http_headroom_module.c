@@ -33,8 +33,16 @@ static char *ngx_http_headroom_check_size(ngx_conf_t *cf, void *post,
     void *data);
 
 
+static char *ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post,
+    void *data);
+
+
 static ngx_conf_post_t  ngx_http_headroom_size_post = {
     ngx_http_headroom_check_size
+};
+
+static ngx_conf_post_t  ngx_http_headroom_positive_post = {
+    ngx_http_headroom_check_positive
 };
 
 
@@ -59,6 +67,34 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, min_tokens),
+      NULL },
+
+    { ngx_string("headroom_crush_json"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, crush_json),
+      NULL },
+
+    { ngx_string("headroom_json_max_items"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, json_max_items),
+      &ngx_http_headroom_positive_post },
+
+    { ngx_string("headroom_json_keep_first"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, json_keep_first),
+      NULL },
+
+    { ngx_string("headroom_json_keep_last"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, json_keep_last),
       NULL },
 
     { ngx_string("headroom_protect_tools"),
@@ -340,6 +376,10 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
     conf->min_tokens = NGX_CONF_UNSET;
+    conf->crush_json = NGX_CONF_UNSET;
+    conf->json_max_items = NGX_CONF_UNSET;
+    conf->json_keep_first = NGX_CONF_UNSET;
+    conf->json_keep_last = NGX_CONF_UNSET;
     conf->protect_tools = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -358,6 +398,23 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->min_tokens, prev->min_tokens,
                          NGX_HTTP_HEADROOM_MIN_TOKENS);
     ngx_conf_merge_ptr_value(conf->protect_tools, prev->protect_tools, NULL);
+    ngx_conf_merge_value(conf->crush_json, prev->crush_json, 1);
+    ngx_conf_merge_value(conf->json_max_items, prev->json_max_items, 30);
+    ngx_conf_merge_value(conf->json_keep_first, prev->json_keep_first, 5);
+    ngx_conf_merge_value(conf->json_keep_last, prev->json_keep_last, 3);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1) {
+        return "must be at least 1";
+    }
 
     return NGX_CONF_OK;
 }

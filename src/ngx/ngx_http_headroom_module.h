@@ -27,6 +27,10 @@ typedef struct {
     ngx_flag_t            enable;
     size_t                max_body_size;
     ngx_int_t             min_tokens;
+    ngx_flag_t            crush_json;
+    ngx_int_t             json_max_items;
+    ngx_int_t             json_keep_first;
+    ngx_int_t             json_keep_last;
     ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
 } ngx_http_headroom_loc_conf_t;
 

@@ -28,6 +28,10 @@ typedef struct {
     int                           minify_tool_json;
     const headroom_tokenizers_t  *tokenizers;   /* NULL: bytes decide */
     size_t                        min_tokens;   /* smaller outputs stay */
+    int                           crush_json;
+    size_t                        json_max_items;
+    size_t                        json_keep_first;
+    size_t                        json_keep_last;
     const char *const            *protect_tools;  /* fnmatch globs */
     size_t                        nprotect_tools;
 } headroom_options_t;
@@ -41,7 +45,9 @@ typedef struct {
     const unsigned char  *body;          /* valid until headroom_result_free */
     size_t                body_len;
     size_t                tool_outputs;
-    size_t                minified;
+    size_t                minified;      /* lossless rewrites */
+    size_t                crushed;       /* outputs with items left out */
+    size_t                omitted;       /* items left out */
     size_t                tokens_before; /* in tool outputs, as received */
     size_t                tokens_after;  /* in tool outputs, as sent */
     const char           *encoding;      /* "" when tokens were not counted */

@@ -30,6 +30,10 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.minify_tool_json = in->minify_tool_json != 0;
         o.tokenizers = in->tokenizers ? in->tokenizers->tokenizers.get() : nullptr;
         o.min_tokens = in->min_tokens;
+        o.crush_json = in->crush_json != 0;
+        o.json_max_items = in->json_max_items;
+        o.json_keep_first = in->json_keep_first;
+        o.json_keep_last = in->json_keep_last;
         for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
     }
     return o;
@@ -45,6 +49,8 @@ void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) 
     out->body_len = r.body.size();
     out->tool_outputs = r.tool_outputs;
     out->minified = r.minified;
+    out->crushed = r.crushed;
+    out->omitted = r.omitted;
     out->tokens_before = r.tokens_before;
     out->tokens_after = r.tokens_after;
     out->encoding = r.encoding;
@@ -62,6 +68,10 @@ void headroom_options_init(headroom_options_t* options) {
     options->minify_tool_json = defaults.minify_tool_json ? 1 : 0;
     options->tokenizers = nullptr;
     options->min_tokens = defaults.min_tokens;
+    options->crush_json = defaults.crush_json ? 1 : 0;
+    options->json_max_items = defaults.json_max_items;
+    options->json_keep_first = defaults.json_keep_first;
+    options->json_keep_last = defaults.json_keep_last;
     options->protect_tools = nullptr;
     options->nprotect_tools = 0;
 }
@@ -97,7 +107,7 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
     auto* r = new (std::nothrow) headroom::Result;
     if (r == nullptr) {
         *result = headroom_result_t{HEADROOM_PASSTHROUGH, "out_of_memory", "", "unknown",
-                                    nullptr, 0, 0, 0, 0, 0, "", 0, nullptr};
+                                    nullptr, 0, 0, 0, 0, 0, 0, 0, "", 0, nullptr};
         return;
     }
     try {

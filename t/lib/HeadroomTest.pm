@@ -435,7 +435,8 @@ sub send_http2 {
 # --- running ----------------------------------------------------------------
 
 # The config of blocks that have none: headroom on in front of the
-# recorder. run_blocks(default_config => TEXT) replaces it.
+# recorder. run_blocks(default_config => TEXT) replaces it;
+# run_blocks(http_config => TEXT) goes before every block's http_config.
 my $DEFAULT_CONFIG = <<'CONFIG';
 location /v1/ {
     headroom on;
@@ -448,6 +449,8 @@ sub run_blocks {
     my @blocks = blocks();
     for my $b (@blocks) {
         $b->{config} //= $opts{default_config} // $DEFAULT_CONFIG;
+        $b->{http_config} = join "\n", grep { defined }
+            $opts{http_config}, $b->{http_config};
     }
     my $top = tempdir('headroom-t-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
     chmod 0755, $top;

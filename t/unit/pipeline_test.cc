@@ -121,6 +121,7 @@ TEST(Pipeline, DisabledTransformChangesNothing) {
     std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}]})", "P", kPrettyEscaped);
     Options o = any_size();
     o.minify_tool_json = false;
+    o.crush_json = false;
     auto r = process("/v1/chat/completions", in, o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
     EXPECT_STREQ(r.reason, "no_change");
@@ -168,4 +169,25 @@ TEST(Pipeline, SmallAndProtectedOutputsAreLeftAlone) {
     EXPECT_STREQ(small.reason, "no_change");
     EXPECT_EQ(small.small, 3u);
     EXPECT_EQ(Options{}.min_tokens, 200u);
+}
+
+TEST(Pipeline, LongArraysAreCrushedUnlessCrushingIsOff) {
+    std::string arr = "[";
+    for (int i = 0; i < 100; ++i) arr += std::string(i ? ", " : "") + "{\\\"n\\\": " + std::to_string(i) + "}";
+    arr += "]";
+    std::string in = R"({"messages":[{"role":"tool","content":")" + arr + R"("}]})";
+    auto crushed = process("/v1/chat/completions", in, any_size());
+    ASSERT_EQ(crushed.outcome, Outcome::Rewritten) << crushed.reason;
+    EXPECT_EQ(crushed.crushed, 1u);
+    EXPECT_EQ(crushed.minified, 0u);
+    EXPECT_GT(crushed.omitted, 80u);
+    EXPECT_NE(crushed.body.find("headroom_omitted"), std::string::npos);
+
+    Options lossless = any_size();
+    lossless.crush_json = false;
+    auto minified = process("/v1/chat/completions", in, lossless);
+    ASSERT_EQ(minified.outcome, Outcome::Rewritten);
+    EXPECT_EQ(minified.crushed, 0u);
+    EXPECT_EQ(minified.minified, 1u);
+    EXPECT_EQ(minified.body.find("headroom_omitted"), std::string::npos);
 }

@@ -1,0 +1,303 @@
+#include "core/transforms/crush_json.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "core/content_hash.h"
+#include "core/json.h"
+
+namespace headroom::transforms {
+
+namespace {
+
+using json::Kind;
+using json::Value;
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// `word` in `text` (both lower case) as a whole word or a word's start.
+bool has_word(std::string_view text, std::string_view word) {
+    for (std::size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
+        if (at == 0 || !is_word_char(text[at - 1])) return true;
+    }
+    return false;
+}
+
+const char* const kFailureWords[] = {"error", "exception", "fail", "fatal", "timeout",
+                                     "timed out", "denied", "refused", "panic", "traceback",
+                                     "critical", "unauthorized", "forbidden"};
+
+bool failure_text(std::string_view s) {
+    std::string l = lower(s);
+    for (const char* w : kFailureWords) {
+        if (has_word(l, w)) return true;
+    }
+    return false;
+}
+
+bool number_in(const Value& v, double lo, double hi) {
+    if (v.kind != Kind::Number) return false;
+    double x = std::strtod(v.text.c_str(), nullptr);
+    return x >= lo && x <= hi;
+}
+
+bool nonzero_number(const Value& v) {
+    return v.kind == Kind::Number && std::strtod(v.text.c_str(), nullptr) != 0.0;
+}
+
+bool has_error_signal(const Value& v, int depth) {
+    if (depth > 8) return false;
+    switch (v.kind) {
+    case Kind::String: return failure_text(v.text);
+    case Kind::Array:
+        for (const Value& i : v.items) {
+            if (has_error_signal(i, depth + 1)) return true;
+        }
+        return false;
+    case Kind::Object:
+        for (const auto& m : v.members) {
+            std::string key = lower(m.key);
+            const Value& x = m.value;
+            if ((key == "error" || key == "errors" || key == "exception" || key == "stderr") &&
+                x.kind != Kind::Null && x.kind != Kind::False &&
+                !(x.is_string() && x.text.empty()) && !(x.is_array() && x.items.empty())) {
+                return true;
+            }
+            if ((key == "status" || key == "status_code" || key == "statuscode" ||
+                 key == "http_status" || key == "code") && number_in(x, 400, 599)) {
+                return true;
+            }
+            if ((key == "exit_code" || key == "exitcode" || key == "returncode" ||
+                 key == "exit_status" || key == "rc") && nonzero_number(x)) {
+                return true;
+            }
+            if ((key == "ok" || key == "success" || key == "passed") && x.kind == Kind::False) return true;
+            if (has_error_signal(x, depth + 1)) return true;
+        }
+        return false;
+    default: return false;
+    }
+}
+
+// Terms of the question selective enough to pick items by.
+std::vector<std::string> question_terms(std::string_view question) {
+    static const std::set<std::string> kStop = {
+        "the", "and", "for", "with", "what", "which", "this", "that", "from", "have", "does",
+        "show", "list", "find", "give", "tell", "about", "into", "there", "their", "them", "they",
+        "when", "where", "will", "would", "could", "should", "please", "all", "any", "are", "how",
+        "why", "who", "can", "you", "your", "our", "its", "was", "were", "not", "but", "get",
+        "use", "using", "out", "one", "some", "more", "than", "then", "also", "just", "only"};
+    std::vector<std::string> terms;
+    std::string l = lower(question), cur;
+    auto flush = [&] {
+        if (cur.size() >= 3 && !kStop.count(cur) &&
+            std::find(terms.begin(), terms.end(), cur) == terms.end()) {
+            terms.push_back(cur);
+        }
+        cur.clear();
+    };
+    for (char c : l) {
+        if (is_word_char(c) || c == '-' || c == '.' || c == '/') cur.push_back(c);
+        else flush();
+    }
+    flush();
+    return terms;
+}
+
+struct Crusher {
+    const CrushJsonLimits& limits;
+    std::vector<std::string> terms;
+    std::string_view original;
+    std::string hash;  // of the original, made on the first omission
+    std::size_t arrays = 0, omitted = 0;
+
+    Value marker(std::size_t first, std::size_t last) {
+        if (hash.empty()) hash = content_hash(original);
+        auto str = [](std::string s) {
+            Value v;
+            v.kind = Kind::String;
+            v.text = std::move(s);
+            return v;
+        };
+        auto num = [](std::size_t n) {
+            Value v;
+            v.kind = Kind::Number;
+            v.text = std::to_string(n);
+            return v;
+        };
+        Value info;
+        info.kind = Kind::Object;
+        info.members.push_back({"kind", str("json_items")});
+        info.members.push_back(
+            {"items", str(first == last ? std::to_string(first)
+                                        : std::to_string(first) + "-" + std::to_string(last))});
+        info.members.push_back({"count", num(last - first + 1)});
+        info.members.push_back({"original", str(hash)});
+        Value m;
+        m.kind = Kind::Object;
+        m.members.push_back({"headroom_omitted", std::move(info)});
+        return m;
+    }
+
+    void keep_numeric_extremes(const std::vector<Value>& items, std::vector<bool>& keep) {
+        const std::size_t n = items.size();
+        // field -> (value, index) for object items; "" for bare numbers
+        std::map<std::string, std::vector<std::pair<double, std::size_t>>> fields;
+        for (std::size_t i = 0; i < n; ++i) {
+            const Value& it = items[i];
+            if (it.kind == Kind::Number) fields[""].push_back({std::strtod(it.text.c_str(), nullptr), i});
+            if (!it.is_object()) continue;
+            for (const auto& m : it.members) {
+                if (m.value.kind == Kind::Number) {
+                    fields[m.key].push_back({std::strtod(m.value.text.c_str(), nullptr), i});
+                }
+            }
+        }
+        for (auto& [name, vals] : fields) {
+            if (vals.size() < std::max<std::size_t>(10, n / 2)) continue;
+            auto mn = std::min_element(vals.begin(), vals.end());
+            auto mx = std::max_element(vals.begin(), vals.end());
+            keep[mn->second] = keep[mx->second] = true;
+            std::vector<double> xs;
+            for (auto& v : vals) xs.push_back(v.first);
+            std::nth_element(xs.begin(), xs.begin() + xs.size() / 2, xs.end());
+            double median = xs[xs.size() / 2];
+            for (double& x : xs) x = std::fabs(x - median);
+            std::nth_element(xs.begin(), xs.begin() + xs.size() / 2, xs.end());
+            double mad = xs[xs.size() / 2];
+            if (mad <= 0) continue;
+            // The five strongest outliers beyond five deviations.
+            std::vector<std::pair<double, std::size_t>> far;
+            for (auto& v : vals) {
+                double d = std::fabs(v.first - median) / mad;
+                if (d > 5) far.push_back({-d, v.second});
+            }
+            std::sort(far.begin(), far.end());
+            for (std::size_t k = 0; k < far.size() && k < 5; ++k) keep[far[k].second] = true;
+        }
+    }
+
+    void keep_rare_values(const std::vector<Value>& items, std::vector<bool>& keep) {
+        const std::size_t n = items.size();
+        if (n < 20) return;
+        std::map<std::string, std::map<std::string, std::vector<std::size_t>>> fields;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!items[i].is_object()) continue;
+            for (const auto& m : items[i].members) {
+                if (m.value.is_string() && m.value.text.size() <= 64) fields[m.key][m.value.text].push_back(i);
+            }
+        }
+        const std::size_t rare = std::max<std::size_t>(1, n / 50);
+        for (auto& [name, values] : fields) {
+            if (values.size() < 2 || values.size() > 12) continue;  // not categorical
+            for (auto& [value, where] : values) {
+                if (where.size() <= rare) keep[where.front()] = true;
+            }
+        }
+    }
+
+    void sample(Value& array) {
+        std::vector<Value>& items = array.items;
+        const std::size_t n = items.size();
+        std::vector<bool> keep(n, false);
+        for (std::size_t i = 0; i < n && i < limits.keep_first; ++i) keep[i] = true;
+        for (std::size_t i = n > limits.keep_last ? n - limits.keep_last : 0; i < n; ++i) keep[i] = true;
+
+        std::vector<std::string> text(n);
+        std::vector<bool> duplicate(n, false);
+        std::map<std::string_view, std::size_t> seen;
+        for (std::size_t i = 0; i < n; ++i) {
+            text[i] = json::serialize(items[i]);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            duplicate[i] = !seen.emplace(text[i], i).second;
+        }
+
+        std::vector<bool> chosen(n, false);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (has_error_signal(items[i], 0)) chosen[i] = true;
+        }
+        keep_numeric_extremes(items, chosen);
+        keep_rare_values(items, chosen);
+        for (const std::string& term : terms) {
+            std::vector<std::size_t> hits;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (has_word(lower(text[i]), term)) hits.push_back(i);
+            }
+            if (hits.size() * 4 > n) continue;  // not selective
+            for (std::size_t i : hits) chosen[i] = true;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            if (chosen[i] && !duplicate[i]) keep[i] = true;
+        }
+        // A lone left-out item costs less kept than as a marker.
+        for (std::size_t i = 0; i < n; ++i) {
+            bool left = i == 0 || keep[i - 1], right = i + 1 == n || keep[i + 1];
+            if (!keep[i] && left && right) keep[i] = true;
+        }
+
+        std::vector<Value> out;
+        std::size_t i = 0, dropped = 0;
+        while (i < n) {
+            if (keep[i]) {
+                out.push_back(std::move(items[i++]));
+                continue;
+            }
+            std::size_t j = i;
+            while (j + 1 < n && !keep[j + 1]) ++j;
+            out.push_back(marker(i, j));
+            dropped += j - i + 1;
+            i = j + 1;
+        }
+        if (dropped == 0) return;
+        items = std::move(out);
+        ++arrays;
+        omitted += dropped;
+    }
+
+    void walk(Value& v) {
+        if (v.is_object()) {
+            for (auto& m : v.members) walk(m.value);
+        } else if (v.is_array()) {
+            if (v.items.size() > limits.max_items) sample(v);
+            for (auto& item : v.items) walk(item);
+        }
+    }
+};
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+std::optional<CrushedJson> crush_json(std::string_view text, std::string_view question,
+                                      const CrushJsonLimits& limits) {
+    std::size_t first = 0;
+    while (first < text.size() && is_json_space(text[first])) ++first;
+    if (first == text.size() || (text[first] != '{' && text[first] != '[')) return std::nullopt;
+
+    json::ParseResult parsed = json::parse(text, limits.max_depth);
+    if (!parsed.ok()) return std::nullopt;
+
+    Crusher c{limits, question_terms(question), text, {}, 0, 0};
+    c.walk(parsed.value);
+
+    CrushedJson out;
+    out.text.reserve(text.size() / 2);
+    json::serialize(parsed.value, out.text);
+    out.arrays = c.arrays;
+    out.omitted = c.omitted;
+    return out;
+}
+
+}  // namespace headroom::transforms

@@ -1,0 +1,100 @@
+# Long arrays in JSON tool outputs are crushed through the real gateway:
+# valid JSON, every kept item unchanged, every omission marked with the
+# indices it replaces and the original's hash, the same bytes as
+# `headroom compress`, and errors, outliers and the question's item kept.
+use strict;
+use warnings;
+use lib 't/lib';
+use HeadroomTest;
+use Bodies;
+use Digest::SHA qw(sha256_hex);
+use JSON::PP;
+
+our $DATA = records(750);
+$DATA->[412]{status} = 'failed';
+$DATA->[413]{latency} = 1e7;
+
+# The rewrite `headroom compress` makes of the same body.
+sub compressed {
+    my ($body, $uri) = @_;
+    open my $fh, '>:raw', "/tmp/headroom-crush-$$" or die;
+    print $fh $body;
+    close $fh;
+    my $out = `build/headroom compress --uri $uri /tmp/headroom-crush-$$ 2>/dev/null`;
+    unlink "/tmp/headroom-crush-$$";
+    return $out;
+}
+
+# The tool output of a chat body, kept items and markers checked against
+# the original records; returns the indices kept.
+sub check_crushed {
+    my ($body, $original_text) = @_;
+    my $req = JSON::PP->new->utf8->decode($body);
+    my $out = JSON::PP->new->decode($req->{messages}[-1]{content});
+    my ($at, @kept) = (0);
+    for my $item (@$out) {
+        if (my $m = $item->{headroom_omitted}) {
+            my ($first, $last) = split /-/, $m->{items};
+            $last //= $first;
+            die "marker at $first, expected $at" if $first != $at;
+            die "count" if $m->{count} != $last - $first + 1;
+            die "hash" if $m->{original} ne 'sha256:' . substr(sha256_hex($original_text), 0, 16);
+            $at = $last + 1;
+        } else {
+            my $want = JSON::PP->new->canonical->encode($DATA->[$at]);
+            die "item $at changed" if JSON::PP->new->canonical->encode($item) ne $want;
+            push @kept, $at++;
+        }
+    }
+    die "covers $at of " . scalar(@$DATA) if $at != @$DATA;
+    return @kept;
+}
+
+run_blocks();
+
+__DATA__
+
+=== a 750-item array keeps ends, errors, outliers and the asked-for item
+--- request_body eval
+my $b = chat(pretty($main::DATA)); $b =~ s/List the packages/What is the version of package-600/; $b
+--- upstream_body eval
+my $b = chat(pretty($main::DATA)); $b =~ s/List the packages/What is the version of package-600/;
+main::compressed($b, '/v1/chat/completions')
+--- error_log
+1 crushed (
+items omitted)
+
+=== the crushed output is true to the original
+--- request_body eval
+chat(pretty($main::DATA))
+--- upstream_body eval
+my $b = main::compressed(chat(pretty($main::DATA)), '/v1/chat/completions');
+my @kept = main::check_crushed($b, pretty($main::DATA));
+my %k = map { $_ => 1 } @kept;
+for my $i (0 .. 4, 412, 413, 747 .. 749) { die "item $i not kept" unless $k{$i} }
+die "too much kept: " . scalar(@kept) if @kept > 60;
+$b
+
+=== crushing off: minified only
+--- http_config
+headroom_crush_json off;
+--- request_body eval
+chat(pretty($main::DATA))
+--- upstream_body eval
+chat(compact($main::DATA))
+
+=== a higher headroom_json_max_items leaves the array whole
+--- http_config
+headroom_json_max_items 1000;
+--- request_body eval
+chat(pretty($main::DATA))
+--- upstream_body eval
+chat(compact($main::DATA))
+
+=== Anthropic tool results are crushed too
+--- request
+POST /v1/messages
+--- request_body eval
+anthropic(pretty($main::DATA))
+--- upstream_body eval
+main::compressed(anthropic(pretty($main::DATA)), '/v1/messages')

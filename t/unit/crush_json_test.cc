@@ -1,0 +1,147 @@
+#include "core/transforms/crush_json.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/content_hash.h"
+#include "core/json.h"
+
+using headroom::transforms::crush_json;
+using headroom::transforms::CrushJsonLimits;
+namespace json = headroom::json;
+
+namespace {
+
+std::string records(int n, int error_at = -1, int outlier_at = -1) {
+    std::string s = "[\n";
+    for (int i = 0; i < n; ++i) {
+        if (i) s += ",\n";
+        s += "  {\"id\": " + std::to_string(1000 + i) + ", \"name\": \"package-" + std::to_string(i) +
+             "\", \"status\": \"" + (i == error_at ? "failed" : "ok") + "\", \"latency\": " +
+             std::to_string(i == outlier_at ? 99999 : 50 + i % 7) + ", \"region\": \"" +
+             (i % 2 ? "eu" : "us") + "\"}";
+    }
+    return s + "\n]";
+}
+
+// Walks the output array beside the input: every kept item must equal the
+// input item at its index, every marker must name the indices it replaces,
+// and together they must cover the input exactly. Returns the kept indices.
+std::vector<size_t> check_covers(const std::string& in, const std::string& out) {
+    auto a = json::parse(in, 512), b = json::parse(out, 512);
+    EXPECT_TRUE(a.ok() && b.ok());
+    std::vector<size_t> kept;
+    size_t at = 0;
+    for (const auto& item : b.value.items) {
+        const json::Value* m = item.find("headroom_omitted");
+        if (m != nullptr) {
+            std::string range = m->find("items")->text;
+            size_t dash = range.find('-');
+            size_t first = std::stoul(range.substr(0, dash));
+            size_t last = dash == std::string::npos ? first : std::stoul(range.substr(dash + 1));
+            EXPECT_EQ(first, at);
+            EXPECT_EQ(m->find("count")->text, std::to_string(last - first + 1));
+            EXPECT_EQ(m->find("kind")->text, "json_items");
+            EXPECT_EQ(m->find("original")->text, headroom::content_hash(in));
+            at = last + 1;
+        } else {
+            EXPECT_LT(at, a.value.items.size());
+            EXPECT_EQ(json::serialize(item), json::serialize(a.value.items[at]));
+            kept.push_back(at++);
+        }
+    }
+    EXPECT_EQ(at, a.value.items.size());
+    return kept;
+}
+
+bool has(const std::vector<size_t>& v, size_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+TEST(CrushJson, LongArraysKeepEndsErrorsOutliersAndMarkTheRest) {
+    std::string in = records(1000, 612, 345);
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->arrays, 1u);
+    EXPECT_GT(r->omitted, 900u);
+    auto kept = check_covers(in, r->text);
+    for (size_t i : {0, 1, 2, 3, 4, 997, 998, 999}) EXPECT_TRUE(has(kept, i)) << i;
+    EXPECT_TRUE(has(kept, 612)) << "the failed item";
+    EXPECT_TRUE(has(kept, 345)) << "the latency outlier";
+    EXPECT_LT(r->text.size(), in.size() / 10);
+}
+
+TEST(CrushJson, ItemsMatchingTheQuestionStay) {
+    std::string in = records(500);
+    auto r = crush_json(in, "Which version does package-317 have?", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    auto kept = check_covers(in, r->text);
+    EXPECT_TRUE(has(kept, 317));
+    // Terms matching most items pick nothing ("package" is in every item).
+    EXPECT_LT(kept.size(), 40u);
+}
+
+TEST(CrushJson, RareCategoricalValuesStay) {
+    std::string in = records(300);
+    // One item in a region no other has.
+    size_t at = in.find("\"package-150\"");
+    at = in.find("\"region\": \"", at) + 11;
+    in.replace(at, 2, "ap");
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(has(check_covers(in, r->text), 150));
+}
+
+TEST(CrushJson, DuplicatesGoAndNestedArraysAreSampled) {
+    std::string items;
+    for (int i = 0; i < 200; ++i) items += std::string(i ? "," : "") + "{\"v\":\"same\"}";
+    std::string in = "{\"data\":{\"items\":[" + items + "],\"total\":200},\"small\":[1,2,3]}";
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->arrays, 1u);
+    auto out = json::parse(r->text, 512);
+    ASSERT_TRUE(out.ok());
+    const auto& arr = out.value.find("data")->find("items")->items;
+    EXPECT_EQ(arr.size(), 5u + 1u + 3u);  // first 5, one marker, last 3
+    EXPECT_EQ(json::serialize(*out.value.find("small")), "[1,2,3]");
+    EXPECT_EQ(out.value.find("data")->find("total")->text, "200");
+}
+
+TEST(CrushJson, ShortArraysAreOnlyMinified) {
+    std::string in = records(20);
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 0u);
+    std::string compact;
+    ASSERT_EQ(json::minify(in, 512, compact), json::ParseError::None);
+    EXPECT_EQ(r->text, compact);
+}
+
+TEST(CrushJson, DeterministicAndNotForOtherText) {
+    std::string in = records(400, 10, 20);
+    auto a = crush_json(in, "package-99", CrushJsonLimits{});
+    auto b = crush_json(in, "package-99", CrushJsonLimits{});
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->text, b->text);
+    EXPECT_FALSE(crush_json("plain text", "", CrushJsonLimits{}));
+    EXPECT_FALSE(crush_json("[1, 2", "", CrushJsonLimits{}));
+    EXPECT_FALSE(crush_json("42", "", CrushJsonLimits{}));
+}
+
+TEST(CrushJson, ErrorSignalsOfManyShapes) {
+    const char* errors[] = {
+        R"({"status_code":503})", R"({"exit_code":2})", R"({"ok":false})",
+        R"({"error":{"message":"x"}})", R"({"msg":"Connection refused"})",
+        R"({"result":"TIMEOUT after 30s"})",
+    };
+    for (const char* e : errors) {
+        std::string in = "[";
+        for (int i = 0; i < 100; ++i) in += std::string(i ? "," : "") + (i == 50 ? e : R"({"status_code":200})");
+        in += "]";
+        auto r = crush_json(in, "", CrushJsonLimits{});
+        ASSERT_TRUE(r);
+        EXPECT_TRUE(has(check_covers(in, r->text), 50)) << e;
+    }
+}
