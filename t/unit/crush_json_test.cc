@@ -145,3 +145,31 @@ TEST(CrushJson, ErrorSignalsOfManyShapes) {
         EXPECT_TRUE(has(check_covers(in, r->text), 50)) << e;
     }
 }
+
+TEST(CrushJson, JsonInsideStrings) {
+    // {"content":[{"type":"text","text":"<a JSON array of 200 records>"}]}
+    std::string inner = records(200, 77);
+    std::string in = R"({"content":[{"type":"text","text":)" + json::serialize([&] {
+        json::Value v;
+        v.kind = json::Kind::String;
+        v.text = inner;
+        return v;
+    }()) + R"(}],"isError":false})";
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->arrays, 1u);
+    auto out = json::parse(r->text, 512);
+    ASSERT_TRUE(out.ok());
+    const std::string& text = out.value.find("content")->items[0].find("text")->text;
+    auto embedded = json::parse(text, 512);
+    ASSERT_TRUE(embedded.ok()) << text.substr(0, 200);
+    EXPECT_NE(text.find("headroom_omitted"), std::string::npos);
+    EXPECT_NE(text.find("\"failed\""), std::string::npos);  // the error record stays
+    EXPECT_EQ(out.value.find("isError")->kind, json::Kind::False);
+
+    // Short or non-JSON strings are left exactly as they were.
+    std::string plain = R"({"a":"[not json at all, just brackets] and more text to pass the size floor..............................................................................................................................................................................................................."})";
+    auto p = crush_json(plain, "", CrushJsonLimits{});
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->text, plain);
+}

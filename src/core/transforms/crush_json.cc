@@ -266,13 +266,39 @@ struct Crusher {
         omitted += dropped;
     }
 
+    // JSON held in a string (an MCP result, an escaped API response) is
+    // treated the same way; the string changes only if items were left out.
+    static constexpr std::size_t kEmbeddedMin = 256;
+    static constexpr int kEmbeddedDepth = 3;
+    int embedded = 0;
+
+    void walk_embedded(Value& v) {
+        if (embedded >= kEmbeddedDepth || v.text.size() < kEmbeddedMin || !looks_like_json(v.text)) {
+            return;
+        }
+        json::ParseResult inner = json::parse(v.text, limits.max_depth);
+        if (!inner.ok()) return;
+        std::size_t before = omitted;
+        ++embedded;
+        walk(inner.value);
+        --embedded;
+        if (omitted != before) v.text = json::serialize(inner.value);
+    }
+
     void walk(Value& v) {
         if (v.is_object()) {
             for (auto& m : v.members) walk(m.value);
         } else if (v.is_array()) {
             if (v.items.size() > limits.max_items) sample(v);
             for (auto& item : v.items) walk(item);
+        } else if (v.is_string()) {
+            walk_embedded(v);
         }
+    }
+
+    static bool looks_like_json(std::string_view s) {
+        std::size_t i = s.find_first_not_of(" \t\n\r");
+        return i != std::string_view::npos && (s[i] == '{' || s[i] == '[');
     }
 };
 
