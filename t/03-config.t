@@ -107,6 +107,7 @@ headroom_crush_json on;
 headroom_json_max_items 50;
 headroom_json_keep_first 10;
 headroom_json_keep_last 0;
+headroom_crush_logs off;
 --- config
 location /v1/ {
     headroom off;

@@ -73,7 +73,7 @@ my $body = write_file('body', chat(pretty($data)));
 is $code, 0, 'compress exits 0';
 ok $out eq chat(compact($data)), 'stdout is the rewritten body';
 my ($before, $after) = (tokens(pretty($data)), tokens(compact($data)));
-like $err, qr/^headroom: optimized openai_chat: tokens $before -> $after \(-[\d.]+%, o200k_base\) in 1 tool outputs; bytes \d+ -> \d+; transforms: minify_json x1, crush_json x0 \(0 items omitted\)$/,
+like $err, qr/^headroom: optimized openai_chat: tokens $before -> $after \(-[\d.]+%, o200k_base\) in 1 tool outputs; bytes \d+ -> \d+; transforms: minified x1, crushed x0 \(0 items or lines omitted\)$/,
     'stderr has the figures';
 
 ($code, $out) = run('compress --uri /v1/messages?beta=true', anthropic(pretty($data)));
@@ -86,7 +86,7 @@ my $long = records(300);
 ($code, $out, $err) = run('compress', chat(pretty($long)));
 is $code, 0, 'a long array is crushed';
 like $out, qr/headroom_omitted/, 'with markers';
-like $err, qr/transforms: minify_json x0, crush_json x1 \(\d+ items omitted\)$/, 'and says so';
+like $err, qr/transforms: minified x0, crushed x1 \(\d+ items or lines omitted\)$/, 'and says so';
 
 my $plain = chat('nothing to do here');
 ($code, $out, $err) = run('compress', $plain);

@@ -62,7 +62,7 @@ my $b = chat(pretty($main::DATA)); $b =~ s/List the packages/What is the version
 main::compressed($b, '/v1/chat/completions')
 --- error_log
 1 crushed (
-items omitted)
+items or lines omitted)
 
 === the crushed output is true to the original
 --- request_body eval

@@ -139,8 +139,8 @@ int compress(const Args& a) {
               << r.tokens_before << " -> " << r.tokens_after << " (-" << pct << ", " << r.encoding
               << (r.tokens_estimated ? ", estimated" : "") << ") in " << r.tool_outputs
               << " tool outputs; bytes " << body.size() << " -> " << out.size()
-              << "; transforms: minify_json x" << r.minified << ", crush_json x" << r.crushed
-              << " (" << r.omitted << " items omitted)\n";
+              << "; transforms: minified x" << r.minified << ", crushed x" << r.crushed
+              << " (" << r.omitted << " items or lines omitted)\n";
     return 0;
 }
 

@@ -21,6 +21,8 @@ struct Options {
     std::size_t json_max_items = 30;
     std::size_t json_keep_first = 5;
     std::size_t json_keep_last = 3;
+    // Lossy: log lines fold by template.
+    bool crush_logs = true;
     // Tool outputs smaller than this (in tokens, or bytes without
     // tokenizers) are left as they are: too little to gain.
     std::size_t min_tokens = 200;

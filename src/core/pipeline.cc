@@ -9,6 +9,7 @@
 #include "core/tokenizer/tokenizers.h"
 #include "core/tool_outputs.h"
 #include "core/transforms/crush_json.h"
+#include "core/transforms/crush_log.h"
 #include "core/transforms/minify_json.h"
 
 namespace headroom {
@@ -86,6 +87,12 @@ Result run(std::string_view path, std::string_view body, const Options& options)
             }
         } else if (eligible && options.minify_tool_json) {
             candidate = transforms::minify_json(out.text, options.max_depth);
+        }
+        if (eligible && !candidate && options.crush_logs) {
+            if (auto c = transforms::crush_log(out.text, transforms::CrushLogLimits{})) {
+                candidate = std::move(c->text);
+                omitted = c->omitted;
+            }
         }
         if (candidate) {
             std::size_t size = size_of(*candidate);

@@ -25,8 +25,8 @@ struct Result {
     std::string body;
     std::size_t tool_outputs = 0;  // tool outputs seen
     std::size_t minified = 0;      // tool outputs minified (lossless)
-    std::size_t crushed = 0;       // tool outputs with items left out
-    std::size_t omitted = 0;       // items left out, in all outputs
+    std::size_t crushed = 0;       // tool outputs with items or lines left out
+    std::size_t omitted = 0;       // items and lines left out, in all outputs
     std::size_t small = 0;         // left alone: under min_tokens
     std::size_t protected_ = 0;    // left alone: a protected tool
 

@@ -552,6 +552,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         options.json_max_items = (size_t) hlcf->json_max_items;
         options.json_keep_first = (size_t) hlcf->json_keep_first;
         options.json_keep_last = (size_t) hlcf->json_keep_last;
+        options.crush_logs = hlcf->crush_logs;
 
         if (hlcf->protect_tools) {
             options.protect_tools = hlcf->protect_tools->elts;
@@ -572,7 +573,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                       "headroom: optimized: %s, %uz -> %uz bytes, "
                       "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified, "
-                      "%uz crushed (%uz items omitted)",
+                      "%uz crushed (%uz items or lines omitted)",
                       res->shape, ctx->len, res->body_len,
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",

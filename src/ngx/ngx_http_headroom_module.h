@@ -31,6 +31,7 @@ typedef struct {
     ngx_int_t             json_max_items;
     ngx_int_t             json_keep_first;
     ngx_int_t             json_keep_last;
+    ngx_flag_t            crush_logs;
     ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
 } ngx_http_headroom_loc_conf_t;
 

@@ -32,6 +32,7 @@ typedef struct {
     size_t                        json_max_items;
     size_t                        json_keep_first;
     size_t                        json_keep_last;
+    int                           crush_logs;
     const char *const            *protect_tools;  /* fnmatch globs */
     size_t                        nprotect_tools;
 } headroom_options_t;
@@ -46,8 +47,8 @@ typedef struct {
     size_t                body_len;
     size_t                tool_outputs;
     size_t                minified;      /* lossless rewrites */
-    size_t                crushed;       /* outputs with items left out */
-    size_t                omitted;       /* items left out */
+    size_t                crushed;       /* outputs with items or lines left out */
+    size_t                omitted;       /* items and lines left out */
     size_t                tokens_before; /* in tool outputs, as received */
     size_t                tokens_after;  /* in tool outputs, as sent */
     const char           *encoding;      /* "" when tokens were not counted */

@@ -1,0 +1,36 @@
+// Lossy, for log output: lines that share a template (the line with its
+// numbers, ids, hashes, addresses and timestamps blanked) fold into their
+// first example and one marker:
+//   [headroom: 1204 more lines like the one above omitted (lines 15-1998),
+//    original sha256:...]
+// Kept: the first and last lines, every line of a stack trace, and the
+// first example of every template, WARN and above among them, so that no
+// warning or error kind disappears. A kept line is byte-identical to the
+// input; nothing is rewritten.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace headroom::transforms {
+
+struct CrushLogLimits {
+    std::size_t min_lines = 30;  // shorter outputs are not treated as logs
+    std::size_t keep_first = 5;
+    std::size_t keep_last = 5;
+};
+
+struct CrushedLog {
+    std::string text;
+    std::size_t omitted = 0;  // lines left out
+};
+
+// nullopt when `text` does not look like a log, or nothing would fold.
+std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits);
+
+// The template of a log line (exposed for tests).
+std::string log_template(std::string_view line);
+
+}  // namespace headroom::transforms

@@ -1,0 +1,61 @@
+# Logs in tool outputs fold by template through the real gateway: the
+# upstream gets what `headroom compress` makes of the same body, and
+# nothing when crushing is off. The log is a real one from
+# ../shared/corpus/loghub when present (read there, not copied).
+use strict;
+use warnings;
+use lib 't/lib';
+use HeadroomTest;
+use Bodies;
+
+our $LOG = do {
+    my $f = '../shared/corpus/loghub/HDFS_2k.log';
+    if (open my $fh, '<:raw', $f) { local $/; <$fh> }
+    else {
+        join '', map { sprintf "081109 %06d 148 INFO dfs.DataNode: block blk_%d served\n", 200000 + $_, 1e6 + $_ }
+            0 .. 1999;
+    }
+};
+
+sub compressed {
+    my ($body, $uri) = @_;
+    open my $fh, '>:raw', "/tmp/headroom-logs-$$" or die;
+    print $fh $body;
+    close $fh;
+    my $out = `build/headroom compress --uri $uri /tmp/headroom-logs-$$ 2>/dev/null`;
+    unlink "/tmp/headroom-logs-$$";
+    die 'compress failed' if $?;
+    return $out;
+}
+
+run_blocks();
+
+__DATA__
+
+=== a 2,000-line log folds by template
+--- request_body eval
+chat($main::LOG)
+--- upstream_body eval
+my $b = main::compressed(chat($main::LOG), '/v1/chat/completions');
+die 'not crushed' unless $b =~ /more lines like the one above omitted/;
+die 'not much smaller' unless length($b) * 5 < length(chat($main::LOG));
+$b
+--- error_log
+1 crushed (
+
+=== Responses function_call_output logs too
+--- request
+POST /v1/responses
+--- request_body eval
+responses($main::LOG)
+--- upstream_body eval
+main::compressed(responses($main::LOG), '/v1/responses')
+
+=== crushing logs off leaves them whole
+--- http_config
+headroom_crush_logs off;
+--- request_body eval
+chat($main::LOG)
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: no_change

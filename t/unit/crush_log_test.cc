@@ -1,0 +1,134 @@
+#include "core/transforms/crush_log.h"
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/content_hash.h"
+
+using headroom::transforms::crush_log;
+using headroom::transforms::CrushLogLimits;
+using headroom::transforms::log_template;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+bool severe(const std::string& l) {
+    for (const char* w : {"ERROR", "WARN", "FATAL", "error", "warning", "fatal", "FAILED", "Exception"}) {
+        if (l.find(w) != std::string::npos) return true;
+    }
+    return false;
+}
+
+// Checks the properties every crushed log must have; returns the ratio of
+// bytes kept.
+double check(const std::string& in, const CrushLogLimits& limits) {
+    auto r = crush_log(in, limits);
+    EXPECT_TRUE(r);
+    if (!r) return 1;
+    EXPECT_EQ(crush_log(in, limits)->text, r->text) << "deterministic";
+
+    const std::vector<std::string> src = lines_of(in), out = lines_of(r->text);
+    const std::regex marker(R"(^\[headroom: (\d+) more lines like the one above omitted \(lines (\d+)-(\d+)\), original sha256:[0-9a-f]{16}\]$)");
+    const std::string hash = headroom::content_hash(in);
+    std::set<std::string> kept_templates;
+    std::vector<std::string> kept_lines;
+    size_t at = 0, kept = 0, marked = 0;
+    for (const std::string& l : out) {
+        std::smatch m;
+        if (std::regex_match(l, m, marker)) {
+            EXPECT_NE(l.find(hash), std::string::npos);
+            marked += std::stoul(m[1]);
+            continue;
+        }
+        // A kept line is an input line, byte for byte, in order.
+        while (at < src.size() && src[at] != l) ++at;
+        EXPECT_LT(at, src.size()) << "not in the input: " << l;
+        ++at;
+        ++kept;
+        kept_lines.push_back(l);
+        kept_templates.insert(log_template(l));
+    }
+    EXPECT_EQ(kept + marked, src.size()) << "every line kept or counted";
+    EXPECT_EQ(marked, r->omitted);
+    for (size_t i = 0; i < src.size() && i < limits.keep_first; ++i) EXPECT_EQ(kept_lines[i], src[i]);
+    EXPECT_EQ(kept_lines.back(), src.back());
+    for (const std::string& l : src) {
+        if (severe(l)) {
+            EXPECT_TRUE(kept_templates.count(log_template(l))) << "lost: " << l;
+        }
+    }
+    return double(r->text.size()) / double(in.size());
+}
+
+}  // namespace
+
+TEST(CrushLog, Templates) {
+    EXPECT_EQ(log_template("081109 203615 148 INFO dfs.DataNode: block blk_38865049064139660 done"),
+              "# # # INFO dfs.DataNode: block blk_# done");
+    EXPECT_EQ(log_template("id 3f2a9c1e-77aa-4b1d from 10.0.0.12:8080 Failed added"),
+              "id #-#-# from #.#.#.#:# Failed added");
+    EXPECT_EQ(log_template("no numbers here"), "no numbers here");
+}
+
+TEST(CrushLog, EveryLoghubLogKeepsItsPromises) {
+    std::string dir = HEADROOM_LOGHUB_DIR;
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) GTEST_SKIP() << dir << " is missing";
+    std::vector<std::string> names;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 4 && n.compare(n.size() - 4, 4, ".log") == 0) names.push_back(n);
+    }
+    closedir(d);
+    ASSERT_EQ(names.size(), 16u);
+    for (const auto& n : names) {
+        std::ifstream f(dir + "/" + n, std::ios::binary);
+        std::stringstream buf;
+        buf << f.rdbuf();
+        SCOPED_TRACE(n);
+        double ratio = check(buf.str(), CrushLogLimits{});
+        EXPECT_LT(ratio, 0.6);
+    }
+}
+
+TEST(CrushLog, StackTracesStayWhole) {
+    std::string in;
+    for (int i = 0; i < 50; ++i) in += "2024-01-01 10:00:" + std::to_string(10 + i) + " INFO request " + std::to_string(i) + " ok\n";
+    in += "2024-01-01 10:01:00 ERROR request 51 failed\n"
+          "java.lang.IllegalStateException: boom\n"
+          "\tat com.example.A.run(A.java:10)\n"
+          "\tat com.example.B.call(B.java:20)\n"
+          "Caused by: java.io.IOException: disk\n"
+          "\t... 3 more\n";
+    for (int i = 52; i < 100; ++i) in += "2024-01-01 10:02:" + std::to_string(i - 40) + " INFO request " + std::to_string(i) + " ok\n";
+    auto r = crush_log(in, CrushLogLimits{});
+    ASSERT_TRUE(r);
+    for (const char* l : {"java.lang.IllegalStateException: boom", "\tat com.example.A.run(A.java:10)",
+                          "\tat com.example.B.call(B.java:20)", "Caused by: java.io.IOException: disk",
+                          "\t... 3 more", "ERROR request 51 failed"}) {
+        EXPECT_NE(r->text.find(l), std::string::npos) << l;
+    }
+    check(in, CrushLogLimits{});
+    EXPECT_GT(r->omitted, 80u);
+}
+
+TEST(CrushLog, NotForOtherText) {
+    std::string prose;
+    for (int i = 0; i < 40; ++i) prose += "The quick brown fox jumps over the lazy dog, again and again.\n";
+    EXPECT_FALSE(crush_log(prose, CrushLogLimits{}));
+    EXPECT_FALSE(crush_log("2024-01-01 INFO one line\n", CrushLogLimits{}));
+}
