@@ -9,6 +9,11 @@
 #include "core/json.h"
 #include "core/pipeline.h"
 #include "core/tokenizer/tokenizers.h"
+#include "core/transforms/crush_json.h"
+#include "core/transforms/crush_log.h"
+
+#include <fstream>
+#include <sstream>
 
 namespace {
 
@@ -76,8 +81,55 @@ void BM_PassthroughUnknownShape(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
 }
 
+// About 100 KB of a real log (HDFS from loghub when present, run from the
+// repository root) or of JSON records, crushed without token counting.
+std::string hundred_kb_log() {
+    std::ifstream in("../shared/corpus/loghub/HDFS_2k.log", std::ios::binary);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    std::string log = buf.str();
+    if (log.empty()) {
+        for (int i = 0; log.size() < 102400; ++i) {
+            log += "081109 2036" + std::to_string(10 + i % 50) + " 148 INFO dfs.DataNode: block blk_" +
+                   std::to_string(1000000 + i) + " served to /10.0.0." + std::to_string(i % 200) + "\n";
+        }
+    }
+    return log.substr(0, log.rfind('\n', 102400) + 1);
+}
+
+std::string hundred_kb_json() {
+    std::string s = "[";
+    for (int i = 0; s.size() < 102400; ++i) {
+        s += std::string(i ? ",\n" : "\n") + "  {\"id\": " + std::to_string(i) + ", \"name\": \"item-" +
+             std::to_string(i) + "\", \"status\": \"" + (i % 97 ? "ok" : "failed") +
+             "\", \"latency_ms\": " + std::to_string(i % 13 * 7) + "}";
+    }
+    return s + "\n]";
+}
+
+void BM_CrushLog100KB(benchmark::State& state) {
+    std::string log = hundred_kb_log();
+    for (auto _ : state) {
+        auto r = headroom::transforms::crush_log(log, headroom::transforms::CrushLogLimits{});
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * log.size()));
+}
+
+void BM_CrushJson100KB(benchmark::State& state) {
+    std::string json = hundred_kb_json();
+    for (auto _ : state) {
+        auto r = headroom::transforms::crush_json(json, "which item failed?",
+                                                  headroom::transforms::CrushJsonLimits{});
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json.size()));
+}
+
 }  // namespace
 
+BENCHMARK(BM_CrushLog100KB)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CrushJson100KB)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Parse)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Pipeline)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PassthroughUnknownShape)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);

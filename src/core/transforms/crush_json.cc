@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/content_hash.h"
@@ -18,9 +20,17 @@ namespace {
 using json::Kind;
 using json::Value;
 
+// ASCII lower case: the words looked for are ASCII.
+void lower_into(std::string_view s, std::string& out) {
+    out.assign(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    }
+}
+
 std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string out;
+    lower_into(s, out);
     return out;
 }
 
@@ -38,10 +48,11 @@ const char* const kFailureWords[] = {"error", "exception", "fail", "fatal", "tim
                                      "timed out", "denied", "refused", "panic", "traceback",
                                      "critical", "unauthorized", "forbidden"};
 
-bool failure_text(std::string_view s) {
-    std::string l = lower(s);
+// `scratch` is reused: lowercasing every string must not allocate each time.
+bool failure_text(std::string_view s, std::string& scratch) {
+    lower_into(s, scratch);
     for (const char* w : kFailureWords) {
-        if (has_word(l, w)) return true;
+        if (has_word(scratch, w)) return true;
     }
     return false;
 }
@@ -56,18 +67,20 @@ bool nonzero_number(const Value& v) {
     return v.kind == Kind::Number && std::strtod(v.text.c_str(), nullptr) != 0.0;
 }
 
-bool has_error_signal(const Value& v, int depth) {
+bool has_error_signal(const Value& v, int depth, std::string& scratch) {
     if (depth > 8) return false;
     switch (v.kind) {
-    case Kind::String: return failure_text(v.text);
+    case Kind::String: return failure_text(v.text, scratch);
     case Kind::Array:
         for (const Value& i : v.items) {
-            if (has_error_signal(i, depth + 1)) return true;
+            if (has_error_signal(i, depth + 1, scratch)) return true;
         }
         return false;
     case Kind::Object:
         for (const auto& m : v.members) {
-            std::string key = lower(m.key);
+            std::string lowered;
+            lower_into(m.key, lowered);
+            const std::string_view key = lowered;
             const Value& x = m.value;
             if ((key == "error" || key == "errors" || key == "exception" || key == "stderr") &&
                 x.kind != Kind::Null && x.kind != Kind::False &&
@@ -83,7 +96,7 @@ bool has_error_signal(const Value& v, int depth) {
                 return true;
             }
             if ((key == "ok" || key == "success" || key == "passed") && x.kind == Kind::False) return true;
-            if (has_error_signal(x, depth + 1)) return true;
+            if (has_error_signal(x, depth + 1, scratch)) return true;
         }
         return false;
     default: return false;
@@ -216,7 +229,7 @@ struct Crusher {
 
         std::vector<std::string> text(n);
         std::vector<bool> duplicate(n, false);
-        std::map<std::string_view, std::size_t> seen;
+        std::unordered_map<std::string_view, std::size_t> seen;
         for (std::size_t i = 0; i < n; ++i) {
             text[i] = json::serialize(items[i]);
         }
@@ -225,15 +238,18 @@ struct Crusher {
         }
 
         std::vector<bool> chosen(n, false);
+        std::string scratch;
         for (std::size_t i = 0; i < n; ++i) {
-            if (has_error_signal(items[i], 0)) chosen[i] = true;
+            if (has_error_signal(items[i], 0, scratch)) chosen[i] = true;
         }
         keep_numeric_extremes(items, chosen);
         keep_rare_values(items, chosen);
+        std::vector<std::string> lowered(terms.empty() ? 0 : n);
+        for (std::size_t i = 0; i < lowered.size(); ++i) lower_into(text[i], lowered[i]);
         for (const std::string& term : terms) {
             std::vector<std::size_t> hits;
             for (std::size_t i = 0; i < n; ++i) {
-                if (has_word(lower(text[i]), term)) hits.push_back(i);
+                if (has_word(lowered[i], term)) hits.push_back(i);
             }
             if (hits.size() * 4 > n) continue;  // not selective
             for (std::size_t i : hits) chosen[i] = true;
