@@ -108,6 +108,7 @@ headroom_json_max_items 50;
 headroom_json_keep_first 10;
 headroom_json_keep_last 0;
 headroom_crush_logs off;
+headroom_crush_search on;
 --- config
 location /v1/ {
     headroom off;

@@ -23,6 +23,8 @@ struct Options {
     std::size_t json_keep_last = 3;
     // Lossy: log lines fold by template.
     bool crush_logs = true;
+    // Lossy: search results keep each file's first and last matches.
+    bool crush_search = true;
     // Tool outputs smaller than this (in tokens, or bytes without
     // tokenizers) are left as they are: too little to gain.
     std::size_t min_tokens = 200;

@@ -32,6 +32,7 @@ typedef struct {
     ngx_int_t             json_keep_first;
     ngx_int_t             json_keep_last;
     ngx_flag_t            crush_logs;
+    ngx_flag_t            crush_search;
     ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
 } ngx_http_headroom_loc_conf_t;
 

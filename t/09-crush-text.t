@@ -1,7 +1,8 @@
-# Logs in tool outputs fold by template through the real gateway: the
-# upstream gets what `headroom compress` makes of the same body, and
-# nothing when crushing is off. The log is a real one from
-# ../shared/corpus/loghub when present (read there, not copied).
+# Logs and search results in tool outputs are crushed through the real
+# gateway: the upstream gets what `headroom compress` makes of the same
+# body, and nothing when that crusher is off. The log is a real one from
+# ../shared/corpus/loghub when present (read there, not copied); the
+# search results are grep -rn over this repository's sources.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -16,6 +17,9 @@ our $LOG = do {
             0 .. 1999;
     }
 };
+
+our $GREP = `grep -rn -e ngx_ -e std:: src`;
+die 'no grep output' unless ($GREP =~ tr/\n//) > 100;
 
 sub compressed {
     my ($body, $uri) = @_;
@@ -59,3 +63,20 @@ chat($main::LOG)
 --- upstream_body_unchanged
 --- error_log
 headroom: passthrough: no_change
+
+=== grep results keep each file's first and last matches
+--- request_body eval
+chat($main::GREP)
+--- upstream_body eval
+my $b = main::compressed(chat($main::GREP), '/v1/chat/completions');
+die 'not crushed' unless $b =~ /more matches in src\/\S+ omitted/;
+$b
+--- error_log
+1 crushed (
+
+=== crushing search results off leaves them whole
+--- http_config
+headroom_crush_search off;
+--- request_body eval
+chat($main::GREP)
+--- upstream_body_unchanged

@@ -1,0 +1,180 @@
+#include "core/transforms/crush_search.h"
+
+#include <map>
+#include <vector>
+
+#include "core/content_hash.h"
+
+namespace headroom::transforms {
+
+namespace {
+
+struct Match {
+    std::string_view path;
+    std::size_t line_number;
+};
+
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Looks like a file path: no blanks, and a directory or an extension that
+// starts with a letter ("src/a.c", "main.py"), so that timestamps such as
+// "20171223-22" or "app.log.2017-05-16_13" are not taken for paths.
+bool is_path(std::string_view p) {
+    if (p.empty() || p.find_first_of(" \t") != std::string_view::npos) return false;
+    if (p.find('/') != std::string_view::npos) return true;
+    std::size_t dot = p.rfind('.');
+    return dot != std::string_view::npos && dot + 1 < p.size() && is_letter(p[dot + 1]);
+}
+
+// "path:123:text" or "path:123-text" (a context line): the path is what
+// comes before the first colon.
+std::optional<Match> parse_match(std::string_view line) {
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || !is_path(line.substr(0, colon))) return std::nullopt;
+    std::size_t d = colon + 1, n = 0;
+    while (d < line.size() && line[d] >= '0' && line[d] <= '9') n = n * 10 + std::size_t(line[d++] - '0');
+    if (d == colon + 1 || d >= line.size() || (line[d] != ':' && line[d] != '-')) return std::nullopt;
+    return Match{line.substr(0, colon), n};
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    }
+    return out;
+}
+
+// Words of the question worth finding in a match: 4+ characters.
+std::vector<std::string> terms_of(std::string_view question) {
+    std::vector<std::string> terms;
+    std::string cur;
+    auto flush = [&] {
+        if (cur.size() >= 4) terms.push_back(lower(cur));
+        cur.clear();
+    };
+    for (char c : question) {
+        bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        if (word) cur.push_back(c);
+        else flush();
+    }
+    flush();
+    return terms;
+}
+
+}  // namespace
+
+std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
+                                          const CrushSearchLimits& limits) {
+    std::vector<std::string_view> lines;
+    for (std::size_t start = 0; start < text.size();) {
+        std::size_t nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        lines.push_back(text.substr(start, nl - start));
+        start = nl + 1;
+    }
+    const std::size_t n = lines.size();
+    if (n < limits.min_lines) return std::nullopt;
+
+    std::vector<std::optional<Match>> matches(n);
+    std::size_t found = 0, nonempty = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (lines[i].empty()) continue;
+        ++nonempty;
+        matches[i] = parse_match(lines[i]);
+        if (matches[i]) ++found;
+    }
+    if (found * 10 < nonempty * 8) return std::nullopt;  // most lines must be matches
+
+    // grep prints a file's matches in order: line numbers rise within it.
+    std::map<std::string_view, std::size_t> last_line;
+    std::size_t rising = 0, pairs = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!matches[i]) continue;
+        auto [it, fresh] = last_line.try_emplace(matches[i]->path, matches[i]->line_number);
+        if (!fresh) {
+            ++pairs;
+            if (matches[i]->line_number > it->second) ++rising;
+            it->second = matches[i]->line_number;
+        }
+    }
+    if (rising * 10 < pairs * 9) return std::nullopt;
+
+    // Per file, in order: which of its matches stay.
+    std::map<std::string_view, std::vector<std::size_t>> files;
+    std::vector<std::string_view> order;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!matches[i]) continue;
+        auto [it, fresh] = files.try_emplace(matches[i]->path);
+        if (fresh) order.push_back(matches[i]->path);
+        it->second.push_back(i);
+    }
+    std::vector<std::string> terms = terms_of(question);
+    std::vector<bool> keep(n, true);
+    struct Gap {
+        std::size_t count = 0, first_line = 0, last_line = 0;
+    };
+    std::map<std::string_view, Gap> gaps;
+    std::size_t omitted = 0;
+    for (const auto& [path, idx] : files) {
+        const std::size_t m = idx.size();
+        for (std::size_t k = 0; k < m; ++k) {
+            if (k < limits.keep_first || k + limits.keep_last >= m) continue;
+            std::string l = lower(lines[idx[k]]);
+            bool asked = false;
+            for (const auto& t : terms) asked = asked || l.find(t) != std::string::npos;
+            if (asked) continue;
+            keep[idx[k]] = false;
+            Gap& g = gaps[path];
+            std::size_t ln = matches[idx[k]]->line_number;
+            if (g.count == 0) g.first_line = ln;
+            g.last_line = ln;
+            ++g.count;
+            ++omitted;
+        }
+    }
+    // A file whose only left-out match is one costs less kept than marked.
+    for (auto it = gaps.begin(); it != gaps.end();) {
+        if (it->second.count > 1) {
+            ++it;
+            continue;
+        }
+        for (std::size_t i : files[it->first]) keep[i] = true;
+        omitted -= it->second.count;
+        it = gaps.erase(it);
+    }
+    if (omitted == 0) return std::nullopt;
+
+    std::string hash = content_hash(text);
+    CrushedSearch out;
+    out.omitted = omitted;
+    bool wrote = false;
+    auto emit = [&](std::string_view l) {
+        if (wrote) out.text.push_back('\n');
+        out.text.append(l);
+        wrote = true;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        if (keep[i]) emit(lines[i]);
+        // The marker follows the file's last kept line.
+        if (!matches[i] || !keep[i]) continue;
+        auto g = gaps.find(matches[i]->path);
+        if (g == gaps.end()) continue;
+        const auto& idx = files[matches[i]->path];
+        std::size_t last_kept = idx.back();
+        for (auto r = idx.rbegin(); r != idx.rend(); ++r) {
+            if (keep[*r]) {
+                last_kept = *r;
+                break;
+            }
+        }
+        if (i != last_kept) continue;
+        emit("[headroom: " + std::to_string(g->second.count) + " more matches in " +
+             std::string(g->first) + " omitted (lines " + std::to_string(g->second.first_line) + "-" +
+             std::to_string(g->second.last_line) + "), original " + hash + "]");
+    }
+    if (!text.empty() && text.back() == '\n') out.text.push_back('\n');
+    return out;
+}
+
+}  // namespace headroom::transforms

@@ -1,0 +1,32 @@
+// Lossy, for search results: lines of "path:line:text" (grep -n, ripgrep,
+// agents' Grep tools). Matches group by file; each file keeps its first and
+// last matches and those holding the question's terms, and one marker
+// counts the rest:
+//   [headroom: 57 more matches in src/foo.c omitted (lines 120-980),
+//    original sha256:...]
+// A kept line is never altered; lines that are not matches stay.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace headroom::transforms {
+
+struct CrushSearchLimits {
+    std::size_t min_lines = 30;  // fewer lines are not worth it
+    std::size_t keep_first = 3;  // per file
+    std::size_t keep_last = 2;   // per file
+};
+
+struct CrushedSearch {
+    std::string text;
+    std::size_t omitted = 0;  // matches left out
+};
+
+// nullopt when `text` is not search output, or nothing would be left out.
+std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
+                                          const CrushSearchLimits& limits);
+
+}  // namespace headroom::transforms

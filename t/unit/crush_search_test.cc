@@ -1,0 +1,106 @@
+#include "core/transforms/crush_search.h"
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using headroom::transforms::crush_search;
+using headroom::transforms::CrushSearchLimits;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+// grep -rn output: `files` files with `per_file` matches each.
+std::string grep_output(int files, int per_file) {
+    std::string s;
+    for (int f = 0; f < files; ++f) {
+        for (int m = 0; m < per_file; ++m) {
+            s += "src/module" + std::to_string(f) + "/file.c:" + std::to_string(10 + m * 7) +
+                 ":    status = handle_request(ctx, " + std::to_string(m) + ");\n";
+        }
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST(CrushSearch, EachFileKeepsItsEndsAndTheRestIsCounted) {
+    std::string in = grep_output(4, 40);
+    in += "src/only.c:5:    status = handle_request(ctx, 0);\n";
+    auto r = crush_search(in, "", CrushSearchLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 4u * 35u);
+    const auto src = lines_of(in), out = lines_of(r->text);
+    const std::regex marker(R"(^\[headroom: (\d+) more matches in (\S+) omitted \(lines (\d+)-(\d+)\), original sha256:[0-9a-f]{16}\]$)");
+    size_t at = 0, kept = 0, marked = 0;
+    for (const auto& l : out) {
+        std::smatch m;
+        if (std::regex_match(l, m, marker)) {
+            marked += std::stoul(m[1]);
+            EXPECT_EQ(m[3], "31");    // the 4th match of a file: line 10 + 3 * 7
+            EXPECT_EQ(m[4], "269");   // the 38th: the last 2 stay
+            continue;
+        }
+        while (at < src.size() && src[at] != l) ++at;
+        ASSERT_LT(at, src.size()) << "not an input line: " << l;
+        ++at;
+        ++kept;
+    }
+    EXPECT_EQ(kept + marked, src.size());
+    EXPECT_EQ(kept, 4u * 5u + 1u);
+    EXPECT_NE(r->text.find("src/only.c:5:"), std::string::npos);
+}
+
+TEST(CrushSearch, MatchesHoldingTheQuestionsTermsStay) {
+    std::string in = grep_output(1, 60);
+    in.replace(in.find("handle_request(ctx, 30)"), 23, "handle_request(ctx, retry_budget)");
+    auto r = crush_search(in, "Where is retry_budget used?", CrushSearchLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->text.find("retry_budget"), std::string::npos);
+}
+
+TEST(CrushSearch, NotForOtherText) {
+    std::string log;
+    for (int i = 0; i < 50; ++i) log += "2024-01-01 10:00:00 INFO request " + std::to_string(i) + " ok\n";
+    EXPECT_FALSE(crush_search(log, "", CrushSearchLimits{}));
+    EXPECT_FALSE(crush_search(grep_output(1, 10), "", CrushSearchLimits{}));  // too short
+    EXPECT_FALSE(crush_search("a b c", "", CrushSearchLimits{}));
+    // Logs whose timestamps look like "name:number:" are not search results.
+    std::string health, openstack;
+    for (int i = 0; i < 50; ++i) {
+        health += "20171223-22:15:" + std::to_string(10 + i % 3) + ":606|Step_LSC|30002312|onStandStepChanged " + std::to_string(i) + "\n";
+        openstack += "nova-api.log.1.2017-05-16_13:53:" + std::to_string(8 + i % 2) + " 2017-05-16 00:00:00.008 25746 INFO nova\n";
+    }
+    EXPECT_FALSE(crush_search(health, "", CrushSearchLimits{}));
+    EXPECT_FALSE(crush_search(openstack, "", CrushSearchLimits{}));
+}
+
+TEST(CrushSearch, NoLoghubLogIsTakenForSearchResults) {
+    std::string dir = HEADROOM_LOGHUB_DIR;
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) GTEST_SKIP() << dir << " is missing";
+    int logs = 0;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() < 5 || n.compare(n.size() - 4, 4, ".log") != 0) continue;
+        std::ifstream f(dir + "/" + n, std::ios::binary);
+        std::stringstream buf;
+        buf << f.rdbuf();
+        EXPECT_FALSE(crush_search(buf.str(), "", CrushSearchLimits{})) << n;
+        ++logs;
+    }
+    closedir(d);
+    EXPECT_EQ(logs, 16);
+}
