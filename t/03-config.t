@@ -109,6 +109,7 @@ headroom_json_keep_first 10;
 headroom_json_keep_last 0;
 headroom_crush_logs off;
 headroom_crush_search on;
+headroom_crush_diffs on;
 --- config
 location /v1/ {
     headroom off;

@@ -1,6 +1,7 @@
-# Logs and search results in tool outputs are crushed through the real
+# Logs, search results and diffs in tool outputs are crushed through the real
 # gateway: the upstream gets what `headroom compress` makes of the same
-# body, and nothing when that crusher is off. The log is a real one from
+# body, and nothing when that crusher is off. Diffs are this repository's
+# own history with 25 lines of context. The log is a real one from
 # ../shared/corpus/loghub when present (read there, not copied); the
 # search results are grep -rn over this repository's sources.
 use strict;
@@ -19,6 +20,8 @@ our $LOG = do {
 };
 
 our $GREP = `grep -rn -e ngx_ -e std:: src`;
+our $DIFF = `git log -p -U25 --no-color -n 5 -- src`;
+die 'no diff' unless $DIFF =~ /^diff --git /m;
 die 'no grep output' unless ($GREP =~ tr/\n//) > 100;
 
 sub compressed {
@@ -79,4 +82,23 @@ $b
 headroom_crush_search off;
 --- request_body eval
 chat($main::GREP)
+--- upstream_body_unchanged
+
+=== diffs keep every change and a little context
+--- request
+POST /v1/messages
+--- request_body eval
+anthropic($main::DIFF)
+--- upstream_body eval
+my $b = main::compressed(anthropic($main::DIFF), '/v1/messages');
+die 'not crushed' unless $b =~ /unchanged lines omitted \(new lines/;
+$b
+
+=== crushing diffs off leaves them whole
+--- http_config
+headroom_crush_diffs off;
+--- request
+POST /v1/messages
+--- request_body eval
+anthropic($main::DIFF)
 --- upstream_body_unchanged

@@ -25,6 +25,8 @@ struct Options {
     bool crush_logs = true;
     // Lossy: search results keep each file's first and last matches.
     bool crush_search = true;
+    // Lossy: diffs keep every change and a little context.
+    bool crush_diffs = true;
     // Tool outputs smaller than this (in tokens, or bytes without
     // tokenizers) are left as they are: too little to gain.
     std::size_t min_tokens = 200;

@@ -9,6 +9,7 @@
 #include "core/tokenizer/tokenizers.h"
 #include "core/tool_outputs.h"
 #include "core/transforms/crush_json.h"
+#include "core/transforms/crush_diff.h"
 #include "core/transforms/crush_log.h"
 #include "core/transforms/crush_search.h"
 #include "core/transforms/minify_json.h"
@@ -88,6 +89,12 @@ Result run(std::string_view path, std::string_view body, const Options& options)
             }
         } else if (eligible && options.minify_tool_json) {
             candidate = transforms::minify_json(out.text, options.max_depth);
+        }
+        if (eligible && !candidate && options.crush_diffs) {
+            if (auto c = transforms::crush_diff(out.text, transforms::CrushDiffLimits{})) {
+                candidate = std::move(c->text);
+                omitted = c->omitted;
+            }
         }
         if (eligible && !candidate && options.crush_search) {
             if (auto c = transforms::crush_search(out.text, out.question,

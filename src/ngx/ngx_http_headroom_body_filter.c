@@ -554,6 +554,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         options.json_keep_last = (size_t) hlcf->json_keep_last;
         options.crush_logs = hlcf->crush_logs;
         options.crush_search = hlcf->crush_search;
+        options.crush_diffs = hlcf->crush_diffs;
 
         if (hlcf->protect_tools) {
             options.protect_tools = hlcf->protect_tools->elts;

@@ -90,6 +90,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, crush_search),
       NULL },
 
+    { ngx_string("headroom_crush_diffs"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, crush_diffs),
+      NULL },
+
     { ngx_string("headroom_json_max_items"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -396,6 +403,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->json_keep_last = NGX_CONF_UNSET;
     conf->crush_logs = NGX_CONF_UNSET;
     conf->crush_search = NGX_CONF_UNSET;
+    conf->crush_diffs = NGX_CONF_UNSET;
     conf->protect_tools = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -420,6 +428,7 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->json_keep_last, prev->json_keep_last, 3);
     ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, 1);
     ngx_conf_merge_value(conf->crush_search, prev->crush_search, 1);
+    ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, 1);
 
     return NGX_CONF_OK;
 }

@@ -33,6 +33,7 @@ typedef struct {
     ngx_int_t             json_keep_last;
     ngx_flag_t            crush_logs;
     ngx_flag_t            crush_search;
+    ngx_flag_t            crush_diffs;
     ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
 } ngx_http_headroom_loc_conf_t;
 

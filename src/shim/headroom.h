@@ -34,6 +34,7 @@ typedef struct {
     size_t                        json_keep_last;
     int                           crush_logs;
     int                           crush_search;
+    int                           crush_diffs;
     const char *const            *protect_tools;  /* fnmatch globs */
     size_t                        nprotect_tools;
 } headroom_options_t;

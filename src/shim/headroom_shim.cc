@@ -36,6 +36,7 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.json_keep_last = in->json_keep_last;
         o.crush_logs = in->crush_logs != 0;
         o.crush_search = in->crush_search != 0;
+        o.crush_diffs = in->crush_diffs != 0;
         for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
     }
     return o;
@@ -76,6 +77,7 @@ void headroom_options_init(headroom_options_t* options) {
     options->json_keep_last = defaults.json_keep_last;
     options->crush_logs = defaults.crush_logs ? 1 : 0;
     options->crush_search = defaults.crush_search ? 1 : 0;
+    options->crush_diffs = defaults.crush_diffs ? 1 : 0;
     options->protect_tools = nullptr;
     options->nprotect_tools = 0;
 }

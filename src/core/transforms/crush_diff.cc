@@ -1,0 +1,120 @@
+#include "core/transforms/crush_diff.h"
+
+#include <vector>
+
+#include "core/content_hash.h"
+
+namespace headroom::transforms {
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// "@@ -a[,b] +c[,d] @@": the new file's first line number, or nullopt.
+std::optional<std::size_t> hunk_start(std::string_view l) {
+    if (!starts_with(l, "@@ -")) return std::nullopt;
+    std::size_t plus = l.find(" +", 4);
+    if (plus == std::string_view::npos || l.find(" @@", plus) == std::string_view::npos) return std::nullopt;
+    std::size_t i = plus + 2, n = 0;
+    if (i >= l.size() || l[i] < '0' || l[i] > '9') return std::nullopt;
+    while (i < l.size() && l[i] >= '0' && l[i] <= '9') n = n * 10 + std::size_t(l[i++] - '0');
+    return n;
+}
+
+}  // namespace
+
+std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits) {
+    std::vector<std::string_view> lines;
+    for (std::size_t start = 0; start < text.size();) {
+        std::size_t nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        lines.push_back(text.substr(start, nl - start));
+        start = nl + 1;
+    }
+    const std::size_t n = lines.size();
+    if (n < limits.min_lines) return std::nullopt;
+
+    bool file_header = false;
+    std::size_t hunks = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (starts_with(lines[i], "diff --git ") ||
+            (starts_with(lines[i], "--- ") && i + 1 < n && starts_with(lines[i + 1], "+++ "))) {
+            file_header = true;
+        }
+        if (hunk_start(lines[i])) ++hunks;
+    }
+    if (!file_header || hunks == 0) return std::nullopt;
+
+    // Context lines (in a hunk, starting with ' ') and the new-file line
+    // number of each.
+    std::vector<bool> context(n, false);
+    std::vector<std::size_t> new_line(n, 0);
+    bool in_hunk = false;
+    std::size_t next_new = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string_view l = lines[i];
+        if (auto start = hunk_start(l)) {
+            in_hunk = true;
+            next_new = *start;
+            continue;
+        }
+        if (!in_hunk) continue;
+        if (!l.empty() && l[0] == ' ') {
+            context[i] = true;
+            new_line[i] = next_new++;
+        } else if (!l.empty() && l[0] == '+') {
+            ++next_new;
+        } else if (!l.empty() && (l[0] == '-' || l[0] == '\\')) {
+            // removed, or "\ No newline at end of file"
+        } else {
+            in_hunk = false;  // anything else ends the hunk
+        }
+    }
+
+    // Each run of context keeps `context` lines on the side of a change.
+    std::vector<bool> keep(n, true);
+    std::size_t omitted = 0;
+    for (std::size_t i = 0; i < n;) {
+        if (!context[i]) {
+            ++i;
+            continue;
+        }
+        std::size_t j = i;
+        while (j < n && context[j]) ++j;  // run [i, j)
+        bool change_before = i > 0 && !lines[i - 1].empty() && (lines[i - 1][0] == '+' || lines[i - 1][0] == '-');
+        bool change_after = j < n && !lines[j].empty() && (lines[j][0] == '+' || lines[j][0] == '-');
+        std::size_t from = i + (change_before ? limits.context : 0);
+        std::size_t to = j - (change_after ? std::min(limits.context, j - i) : 0);
+        if (to > from + 1) {  // a lone line costs less than a marker
+            for (std::size_t k = from; k < to; ++k) keep[k] = false;
+            omitted += to - from;
+        }
+        i = j;
+    }
+    if (omitted == 0) return std::nullopt;
+
+    std::string hash = content_hash(text);
+    CrushedDiff out;
+    out.omitted = omitted;
+    bool wrote = false;
+    auto emit = [&](std::string_view l) {
+        if (wrote) out.text.push_back('\n');
+        out.text.append(l);
+        wrote = true;
+    };
+    for (std::size_t i = 0; i < n;) {
+        if (keep[i]) {
+            emit(lines[i++]);
+            continue;
+        }
+        std::size_t j = i;
+        while (j < n && !keep[j]) ++j;
+        emit("[headroom: " + std::to_string(j - i) + " unchanged lines omitted (new lines " +
+             std::to_string(new_line[i]) + "-" + std::to_string(new_line[j - 1]) + "), original " + hash + "]");
+        i = j;
+    }
+    if (!text.empty() && text.back() == '\n') out.text.push_back('\n');
+    return out;
+}
+
+}  // namespace headroom::transforms

@@ -1,0 +1,77 @@
+#include "core/transforms/crush_diff.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using headroom::transforms::crush_diff;
+using headroom::transforms::CrushDiffLimits;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+// A diff with 40 lines of context around one change (git diff -U40).
+std::string wide_diff() {
+    std::string d = "commit abc123\nAuthor: A <a@example.com>\n\n    Fix the bound\n\n"
+                    "diff --git a/src/x.c b/src/x.c\nindex 1111111..2222222 100644\n"
+                    "--- a/src/x.c\n+++ b/src/x.c\n@@ -60,81 +60,81 @@ int main(void)\n";
+    for (int i = 60; i < 100; ++i) d += " int line" + std::to_string(i) + " = " + std::to_string(i) + ";\n";
+    d += "-    if (n > limit) {\n+    if (n >= limit) {\n";
+    for (int i = 101; i < 141; ++i) d += " int line" + std::to_string(i) + " = " + std::to_string(i) + ";\n";
+    return d;
+}
+
+}  // namespace
+
+TEST(CrushDiff, ChangesAndHeadersStayContextShrinks) {
+    std::string in = wide_diff();
+    auto r = crush_diff(in, CrushDiffLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 37u + 37u);
+    const auto src = lines_of(in), out = lines_of(r->text);
+    for (const char* l : {"commit abc123", "    Fix the bound", "diff --git a/src/x.c b/src/x.c",
+                          "--- a/src/x.c", "+++ b/src/x.c", "@@ -60,81 +60,81 @@ int main(void)",
+                          "-    if (n > limit) {", "+    if (n >= limit) {", " int line97 = 97;",
+                          " int line99 = 99;", " int line101 = 101;", " int line103 = 103;"}) {
+        EXPECT_NE(std::find(out.begin(), out.end(), l), out.end()) << l;
+    }
+    const std::regex marker(R"(^\[headroom: (\d+) unchanged lines omitted \(new lines (\d+)-(\d+)\), original sha256:[0-9a-f]{16}\]$)");
+    std::vector<std::string> ranges;
+    size_t at = 0, kept = 0, marked = 0;
+    for (const auto& l : out) {
+        std::smatch m;
+        if (std::regex_match(l, m, marker)) {
+            marked += std::stoul(m[1]);
+            ranges.push_back(std::string(m[2]) + "-" + std::string(m[3]));
+            continue;
+        }
+        while (at < src.size() && src[at] != l) ++at;
+        ASSERT_LT(at, src.size()) << l;
+        ++at;
+        ++kept;
+    }
+    EXPECT_EQ(kept + marked, src.size());
+    // New-file line numbers: context from 60; the change is new line 100.
+    EXPECT_EQ(ranges, (std::vector<std::string>{"60-96", "104-140"}));
+}
+
+TEST(CrushDiff, OrdinaryDiffsAndOtherTextAreLeftAlone) {
+    // Three lines of context already: nothing to trim.
+    std::string d = "diff --git a/a b/a\n--- a/a\n+++ b/a\n";
+    for (int h = 0; h < 8; ++h) {
+        d += "@@ -" + std::to_string(h * 20 + 1) + ",7 +" + std::to_string(h * 20 + 1) + ",7 @@\n x\n y\n z\n-old\n+new\n u\n v\n w\n";
+    }
+    EXPECT_FALSE(crush_diff(d, CrushDiffLimits{}));
+    std::string prose;
+    for (int i = 0; i < 40; ++i) prose += "--- not a diff ---\n";
+    EXPECT_FALSE(crush_diff(prose, CrushDiffLimits{}));
+}
