@@ -1,7 +1,7 @@
 # Logs, search results and diffs in tool outputs are crushed through the real
 # gateway: the upstream gets what `headroom compress` makes of the same
-# body, and nothing when that crusher is off. Diffs are this repository's
-# own history with 25 lines of context. The log is a real one from
+# body, and nothing when that crusher is off. The diff is diff -U25 of one
+# of our sources against a copy with two lines changed. The log is a real one from
 # ../shared/corpus/loghub when present (read there, not copied); the
 # search results are grep -rn over this repository's sources.
 use strict;
@@ -20,8 +20,21 @@ our $LOG = do {
 };
 
 our $GREP = `grep -rn -e ngx_ -e std:: src`;
-our $DIFF = `git log -p -U25 --no-color -n 5 -- src`;
-die 'no diff' unless $DIFF =~ /^diff --git /m;
+# A wide-context diff of one of our sources with two lines changed.
+our $DIFF = do {
+    my $src = 'src/ngx/ngx_http_headroom_body_filter.c';
+    open my $in, '<', $src or die;
+    my @lines = <$in>;
+    $lines[100] = "/* changed */\n";
+    $lines[300] = "/* changed too */\n";
+    open my $out, '>', "/tmp/headroom-diff-$$" or die;
+    print $out @lines;
+    close $out;
+    my $d = `diff -U25 $src /tmp/headroom-diff-$$`;
+    unlink "/tmp/headroom-diff-$$";
+    $d;
+};
+die 'no diff' unless $DIFF =~ /^\+\+\+ /m;
 die 'no grep output' unless ($GREP =~ tr/\n//) > 100;
 
 sub compressed {
