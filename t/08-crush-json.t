@@ -31,6 +31,7 @@ sub check_crushed {
     my ($body, $original_text) = @_;
     my $req = JSON::PP->new->utf8->decode($body);
     my $out = JSON::PP->new->decode($req->{messages}[-1]{content});
+    $out = untable($out);
     my ($at, @kept) = (0);
     for my $item (@$out) {
         if (my $m = $item->{headroom_omitted}) {
@@ -75,6 +76,14 @@ for my $i (0 .. 4, 412, 413, 747 .. 749) { die "item $i not kept" unless $k{$i} 
 die "too much kept: " . scalar(@kept) if @kept > 60;
 $b
 
+=== the crushed output is a table of the kept records
+--- request_body eval
+chat(pretty($main::DATA))
+--- upstream_body eval
+my $b = main::compressed(chat(pretty($main::DATA)), '/v1/chat/completions');
+die 'no table' unless $b =~ /headroom_table/;
+$b
+
 === crushing off: minified only
 --- http_config
 headroom_crush_json off;
@@ -83,9 +92,10 @@ chat(pretty($main::DATA))
 --- upstream_body eval
 chat(compact($main::DATA))
 
-=== a higher headroom_json_max_items leaves the array whole
+=== a higher headroom_json_max_items and no tables leave the array whole
 --- http_config
 headroom_json_max_items 1000;
+headroom_json_tables off;
 --- request_body eval
 chat(pretty($main::DATA))
 --- upstream_body eval

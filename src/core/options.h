@@ -21,6 +21,8 @@ struct Options {
     std::size_t json_max_items = 30;
     std::size_t json_keep_first = 5;
     std::size_t json_keep_last = 3;
+    // Lossless: arrays of like objects as tables, when that saves tokens.
+    bool json_tables = true;
     // Lossy: log lines fold by template.
     bool crush_logs = true;
     // Lossy: search results keep each file's first and last matches.

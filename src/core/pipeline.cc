@@ -81,8 +81,15 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         std::optional<std::string> candidate;
         std::size_t omitted = 0;
         if (eligible && options.crush_json) {
-            transforms::CrushJsonLimits limits{options.json_max_items, options.json_keep_first,
-                                               options.json_keep_last, options.max_depth};
+            transforms::CrushJsonLimits limits;
+            limits.max_items = options.json_max_items;
+            limits.keep_first = options.json_keep_first;
+            limits.keep_last = options.json_keep_last;
+            limits.max_depth = options.max_depth;
+            limits.tables = options.json_tables;
+            limits.measure = [&](std::string_view s) {
+                return encoding ? encoding->count(s) : s.size();
+            };
             if (auto c = transforms::crush_json(out.text, out.question, limits)) {
                 candidate = std::move(c->text);
                 omitted = c->omitted;

@@ -552,6 +552,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         options.json_max_items = (size_t) hlcf->json_max_items;
         options.json_keep_first = (size_t) hlcf->json_keep_first;
         options.json_keep_last = (size_t) hlcf->json_keep_last;
+        options.json_tables = hlcf->json_tables;
         options.crush_logs = hlcf->crush_logs;
         options.crush_search = hlcf->crush_search;
         options.crush_diffs = hlcf->crush_diffs;

@@ -118,6 +118,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, json_keep_last),
       NULL },
 
+    { ngx_string("headroom_json_tables"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, json_tables),
+      NULL },
+
     { ngx_string("headroom_protect_tools"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_headroom_protect_tools,
@@ -401,6 +408,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->json_max_items = NGX_CONF_UNSET;
     conf->json_keep_first = NGX_CONF_UNSET;
     conf->json_keep_last = NGX_CONF_UNSET;
+    conf->json_tables = NGX_CONF_UNSET;
     conf->crush_logs = NGX_CONF_UNSET;
     conf->crush_search = NGX_CONF_UNSET;
     conf->crush_diffs = NGX_CONF_UNSET;
@@ -426,6 +434,7 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->json_max_items, prev->json_max_items, 30);
     ngx_conf_merge_value(conf->json_keep_first, prev->json_keep_first, 5);
     ngx_conf_merge_value(conf->json_keep_last, prev->json_keep_last, 3);
+    ngx_conf_merge_value(conf->json_tables, prev->json_tables, 1);
     ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, 1);
     ngx_conf_merge_value(conf->crush_search, prev->crush_search, 1);
     ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, 1);

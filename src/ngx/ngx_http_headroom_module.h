@@ -31,6 +31,7 @@ typedef struct {
     ngx_int_t             json_max_items;
     ngx_int_t             json_keep_first;
     ngx_int_t             json_keep_last;
+    ngx_flag_t            json_tables;
     ngx_flag_t            crush_logs;
     ngx_flag_t            crush_search;
     ngx_flag_t            crush_diffs;

@@ -32,6 +32,7 @@ typedef struct {
     size_t                        json_max_items;
     size_t                        json_keep_first;
     size_t                        json_keep_last;
+    int                           json_tables;
     int                           crush_logs;
     int                           crush_search;
     int                           crush_diffs;

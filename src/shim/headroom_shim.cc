@@ -34,6 +34,7 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.json_max_items = in->json_max_items;
         o.json_keep_first = in->json_keep_first;
         o.json_keep_last = in->json_keep_last;
+        o.json_tables = in->json_tables != 0;
         o.crush_logs = in->crush_logs != 0;
         o.crush_search = in->crush_search != 0;
         o.crush_diffs = in->crush_diffs != 0;
@@ -75,6 +76,7 @@ void headroom_options_init(headroom_options_t* options) {
     options->json_max_items = defaults.json_max_items;
     options->json_keep_first = defaults.json_keep_first;
     options->json_keep_last = defaults.json_keep_last;
+    options->json_tables = defaults.json_tables ? 1 : 0;
     options->crush_logs = defaults.crush_logs ? 1 : 0;
     options->crush_search = defaults.crush_search ? 1 : 0;
     options->crush_diffs = defaults.crush_diffs ? 1 : 0;

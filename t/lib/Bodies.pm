@@ -10,7 +10,8 @@ use Encode qw(decode);
 use JSON::PP;
 use Exporter qw(import);
 
-our @EXPORT = qw(records pretty compact jstr chat anthropic responses tokens);
+our @EXPORT = qw(records pretty compact jstr chat anthropic responses tokens untable
+                 tool_output_data);
 
 my $PRETTY  = JSON::PP->new->utf8->canonical->pretty;
 my $COMPACT = JSON::PP->new->utf8->canonical;
@@ -51,6 +52,32 @@ sub tokens {
     die "headroom count failed" if $?;
     chomp $n;
     return $n;
+}
+
+# The data a tool output stands for: a headroom_table turned back into
+# objects (markers stay as they are).
+sub untable {
+    my ($out) = @_;
+    if (ref $out eq 'HASH' && (my $t = $out->{headroom_table})) {
+        my @cols = @{ $t->{columns} };
+        return [ map {
+            my $row = $_;
+            ref $row eq 'ARRAY' ? { map { $cols[$_] => $row->[$_] } 0 .. $#cols } : $row
+        } @{ $t->{rows} } ];
+    }
+    return $out;
+}
+
+# The data of the last tool output in a request body (any shape), canonical
+# JSON, tables undone: what the model is told, to compare with what the tool
+# said.
+sub tool_output_data {
+    my ($body) = @_;
+    my $req = JSON::PP->new->utf8->decode($body);
+    my $text = $req->{messages} ? $req->{messages}[-1]{content} : $req->{input}[-1]{output};
+    $text = $text->[-1]{content} if ref $text eq 'ARRAY' && ref $text->[-1]{content};
+    $text = $text->[-1]{text} if ref $text eq 'ARRAY';
+    return JSON::PP->new->canonical->encode(untable(JSON::PP->new->decode($text)));
 }
 
 # An OpenAI chat request whose last message is a tool output.

@@ -26,6 +26,27 @@ std::string records(int n, int error_at = -1, int outlier_at = -1) {
     return s + "\n]";
 }
 
+// The array a table stands for: rows back into objects, markers as they
+// are. Anything else is returned unchanged.
+json::Value untable(const json::Value& v) {
+    const json::Value* t = v.find("headroom_table");
+    if (t == nullptr) return v;
+    json::Value out;
+    out.kind = json::Kind::Array;
+    const auto& columns = t->find("columns")->items;
+    for (const auto& row : t->find("rows")->items) {
+        if (!row.is_array()) {
+            out.items.push_back(row);
+            continue;
+        }
+        json::Value o;
+        o.kind = json::Kind::Object;
+        for (size_t i = 0; i < columns.size(); ++i) o.members.push_back({columns[i].text, row.items[i]});
+        out.items.push_back(std::move(o));
+    }
+    return out;
+}
+
 // Walks the output array beside the input: every kept item must equal the
 // input item at its index, every marker must name the indices it replaces,
 // and together they must cover the input exactly. Returns the kept indices.
@@ -34,7 +55,7 @@ std::vector<size_t> check_covers(const std::string& in, const std::string& out) 
     EXPECT_TRUE(a.ok() && b.ok());
     std::vector<size_t> kept;
     size_t at = 0;
-    for (const auto& item : b.value.items) {
+    for (const auto& item : untable(b.value).items) {
         const json::Value* m = item.find("headroom_omitted");
         if (m != nullptr) {
             std::string range = m->find("items")->text;
@@ -111,7 +132,9 @@ TEST(CrushJson, DuplicatesGoAndNestedArraysAreSampled) {
 
 TEST(CrushJson, ShortArraysAreOnlyMinified) {
     std::string in = records(20);
-    auto r = crush_json(in, "", CrushJsonLimits{});
+    CrushJsonLimits no_tables;
+    no_tables.tables = false;
+    auto r = crush_json(in, "", no_tables);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->omitted, 0u);
     std::string compact;
@@ -172,4 +195,42 @@ TEST(CrushJson, JsonInsideStrings) {
     auto p = crush_json(plain, "", CrushJsonLimits{});
     ASSERT_TRUE(p);
     EXPECT_EQ(p->text, plain);
+}
+
+TEST(CrushJson, LikeObjectsBecomeALosslessTable) {
+    std::string in = records(20);
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 0u);
+    EXPECT_EQ(r->tables, 1u);
+    auto out = json::parse(r->text, 512), orig = json::parse(in, 512);
+    ASSERT_TRUE(out.ok() && orig.ok());
+    ASSERT_NE(out.value.find("headroom_table"), nullptr);
+    EXPECT_EQ(json::serialize(untable(out.value)), json::serialize(orig.value));
+    EXPECT_LT(r->text.size(), json::serialize(orig.value).size());
+}
+
+TEST(CrushJson, TablesOnlyForIdenticalKeysAndWhenSmaller) {
+    // Key order differs in one item: no table.
+    std::string mixed = R"([{"a":1,"b":2},{"a":3,"b":4},{"b":5,"a":6},{"a":7,"b":8}])";
+    auto r = crush_json(mixed, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->tables, 0u);
+    EXPECT_EQ(r->text, mixed);
+    // Duplicate keys: no table.
+    std::string dup = R"([{"a":1,"a":2},{"a":3,"a":4},{"a":5,"a":6}])";
+    EXPECT_EQ(crush_json(dup, "", CrushJsonLimits{})->tables, 0u);
+    // A measure that never finds the table smaller: no table.
+    CrushJsonLimits stubborn;
+    stubborn.measure = [](std::string_view s) { return s.find("headroom_table") == std::string_view::npos ? 0u : 1u; };
+    EXPECT_EQ(crush_json(records(20), "", stubborn)->tables, 0u);
+}
+
+TEST(CrushJson, TablesKeepMarkersBetweenRows) {
+    std::string in = records(300, 150);
+    auto r = crush_json(in, "", CrushJsonLimits{});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->tables, 1u);
+    EXPECT_GT(r->omitted, 0u);
+    EXPECT_TRUE(has(check_covers(in, r->text), 150));
 }

@@ -312,6 +312,93 @@ struct Crusher {
         }
     }
 
+    std::size_t tables = 0;
+
+    std::size_t measure(const Value& v) const {
+        std::string s = json::serialize(v);
+        return limits.measure ? limits.measure(s) : s.size();
+    }
+
+    static bool is_marker(const Value& v) {
+        return v.is_object() && v.members.size() == 1 && v.members[0].key == "headroom_omitted";
+    }
+
+    // Same keys, same order, none twice: a row can stand for the object.
+    static bool same_keys(const Value& a, const Value& b) {
+        if (a.members.size() != b.members.size()) return false;
+        for (std::size_t i = 0; i < a.members.size(); ++i) {
+            if (a.members[i].key != b.members[i].key) return false;
+        }
+        return true;
+    }
+
+    static bool unique_keys(const Value& o) {
+        for (std::size_t i = 0; i < o.members.size(); ++i) {
+            for (std::size_t j = i + 1; j < o.members.size(); ++j) {
+                if (o.members[i].key == o.members[j].key) return false;
+            }
+        }
+        return true;
+    }
+
+    // Children first, then this array as a table if every object item has
+    // the same keys and the table measures smaller.
+    void tabulate(Value& v) {
+        if (v.is_object()) {
+            for (auto& m : v.members) tabulate(m.value);
+            return;
+        }
+        if (!v.is_array()) return;
+        for (auto& item : v.items) tabulate(item);
+
+        const Value* first = nullptr;
+        std::size_t objects = 0;
+        for (const Value& item : v.items) {
+            if (is_marker(item)) continue;
+            if (!item.is_object() || item.members.size() < 2) return;
+            if (first == nullptr) {
+                if (!unique_keys(item)) return;
+                first = &item;
+            } else if (!same_keys(*first, item)) {
+                return;
+            }
+            ++objects;
+        }
+        if (objects < 3) return;
+
+        Value columns;
+        columns.kind = Kind::Array;
+        for (const auto& m : first->members) {
+            Value k;
+            k.kind = Kind::String;
+            k.text = m.key;
+            columns.items.push_back(std::move(k));
+        }
+        Value rows;
+        rows.kind = Kind::Array;
+        for (const Value& item : v.items) {
+            if (is_marker(item)) {
+                rows.items.push_back(item);
+                continue;
+            }
+            Value row;
+            row.kind = Kind::Array;
+            for (const auto& m : item.members) row.items.push_back(m.value);
+            rows.items.push_back(std::move(row));
+        }
+        Value body;
+        body.kind = Kind::Object;
+        body.members.push_back({"columns", std::move(columns)});
+        body.members.push_back({"rows", std::move(rows)});
+        Value table;
+        table.kind = Kind::Object;
+        table.members.push_back({"headroom_table", std::move(body)});
+        if (measure(table) < measure(v)) {
+            v = std::move(table);
+            ++tables;
+        }
+    }
+
     static bool looks_like_json(std::string_view s) {
         std::size_t i = s.find_first_not_of(" \t\n\r");
         return i != std::string_view::npos && (s[i] == '{' || s[i] == '[');
@@ -333,12 +420,14 @@ std::optional<CrushedJson> crush_json(std::string_view text, std::string_view qu
 
     Crusher c{limits, question_terms(question), text, {}, 0, 0};
     c.walk(parsed.value);
+    if (limits.tables) c.tabulate(parsed.value);
 
     CrushedJson out;
     out.text.reserve(text.size() / 2);
     json::serialize(parsed.value, out.text);
     out.arrays = c.arrays;
     out.omitted = c.omitted;
+    out.tables = c.tables;
     return out;
 }
 

@@ -12,9 +12,15 @@
 //                        "original":"sha256:..."}}
 // Kept items are unchanged as JSON values. Arrays inside kept items are
 // treated the same way.
+//
+// Lossless, after that: an array of 3+ objects that all have the same keys
+// in the same order becomes a table when that measures smaller:
+//   {"headroom_table":{"columns":["id","name"],"rows":[[1,"a"],[2,"b"]]}}
+// (omission markers among the items stay as they are, between the rows).
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,12 +32,16 @@ struct CrushJsonLimits {
     std::size_t keep_first = 5;
     std::size_t keep_last = 3;
     std::size_t max_depth = 512;
+    bool tables = true;
+    // What "smaller" means for tables: tokens in the pipeline; bytes if unset.
+    std::function<std::size_t(std::string_view)> measure;
 };
 
 struct CrushedJson {
     std::string text;             // compact JSON
     std::size_t arrays = 0;       // arrays sampled
     std::size_t omitted = 0;      // items left out, in all arrays
+    std::size_t tables = 0;       // arrays rendered as tables
 };
 
 // nullopt when `text` is not a JSON object or array. A result with nothing
