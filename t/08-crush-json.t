@@ -14,16 +14,6 @@ our $DATA = records(750);
 $DATA->[412]{status} = 'failed';
 $DATA->[413]{latency} = 1e7;
 
-# The rewrite `headroom compress` makes of the same body.
-sub compressed {
-    my ($body, $uri) = @_;
-    open my $fh, '>:raw', "/tmp/headroom-crush-$$" or die;
-    print $fh $body;
-    close $fh;
-    my $out = `build/headroom compress --uri $uri /tmp/headroom-crush-$$ 2>/dev/null`;
-    unlink "/tmp/headroom-crush-$$";
-    return $out;
-}
 
 # The tool output of a chat body, kept items and markers checked against
 # the original records; returns the indices kept.
@@ -60,7 +50,7 @@ __DATA__
 my $b = chat(pretty($main::DATA)); $b =~ s/List the packages/What is the version of package-600/; $b
 --- upstream_body eval
 my $b = chat(pretty($main::DATA)); $b =~ s/List the packages/What is the version of package-600/;
-main::compressed($b, '/v1/chat/completions')
+compressed($b, '/v1/chat/completions')
 --- error_log
 1 crushed (
 items or lines omitted)
@@ -69,7 +59,7 @@ items or lines omitted)
 --- request_body eval
 chat(pretty($main::DATA))
 --- upstream_body eval
-my $b = main::compressed(chat(pretty($main::DATA)), '/v1/chat/completions');
+my $b = compressed(chat(pretty($main::DATA)), '/v1/chat/completions');
 my @kept = main::check_crushed($b, pretty($main::DATA));
 my %k = map { $_ => 1 } @kept;
 for my $i (0 .. 4, 412, 413, 747 .. 749) { die "item $i not kept" unless $k{$i} }
@@ -80,7 +70,7 @@ $b
 --- request_body eval
 chat(pretty($main::DATA))
 --- upstream_body eval
-my $b = main::compressed(chat(pretty($main::DATA)), '/v1/chat/completions');
+my $b = compressed(chat(pretty($main::DATA)), '/v1/chat/completions');
 die 'no table' unless $b =~ /headroom_table/;
 $b
 
@@ -107,4 +97,4 @@ POST /v1/messages
 --- request_body eval
 anthropic(pretty($main::DATA))
 --- upstream_body eval
-main::compressed(anthropic(pretty($main::DATA)), '/v1/messages')
+compressed(anthropic(pretty($main::DATA)), '/v1/messages')

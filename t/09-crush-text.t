@@ -37,16 +37,6 @@ our $DIFF = do {
 die 'no diff' unless $DIFF =~ /^\+\+\+ /m;
 die 'no grep output' unless ($GREP =~ tr/\n//) > 100;
 
-sub compressed {
-    my ($body, $uri) = @_;
-    open my $fh, '>:raw', "/tmp/headroom-logs-$$" or die;
-    print $fh $body;
-    close $fh;
-    my $out = `build/headroom compress --uri $uri /tmp/headroom-logs-$$ 2>/dev/null`;
-    unlink "/tmp/headroom-logs-$$";
-    die 'compress failed' if $?;
-    return $out;
-}
 
 run_blocks();
 
@@ -56,7 +46,7 @@ __DATA__
 --- request_body eval
 chat($main::LOG)
 --- upstream_body eval
-my $b = main::compressed(chat($main::LOG), '/v1/chat/completions');
+my $b = compressed(chat($main::LOG), '/v1/chat/completions');
 die 'not crushed' unless $b =~ /more lines like the one above omitted/;
 die 'not much smaller' unless length($b) * 5 < length(chat($main::LOG));
 $b
@@ -69,7 +59,7 @@ POST /v1/responses
 --- request_body eval
 responses($main::LOG)
 --- upstream_body eval
-main::compressed(responses($main::LOG), '/v1/responses')
+compressed(responses($main::LOG), '/v1/responses')
 
 === crushing logs off leaves them whole
 --- http_config
@@ -84,7 +74,7 @@ headroom: passthrough: no_change
 --- request_body eval
 chat($main::GREP)
 --- upstream_body eval
-my $b = main::compressed(chat($main::GREP), '/v1/chat/completions');
+my $b = compressed(chat($main::GREP), '/v1/chat/completions');
 die 'not crushed' unless $b =~ /more matches in src\/\S+ omitted/;
 $b
 --- error_log
@@ -103,7 +93,7 @@ POST /v1/messages
 --- request_body eval
 anthropic($main::DIFF)
 --- upstream_body eval
-my $b = main::compressed(anthropic($main::DIFF), '/v1/messages');
+my $b = compressed(anthropic($main::DIFF), '/v1/messages');
 die 'not crushed' unless $b =~ /unchanged lines omitted \(new lines/;
 $b
 

@@ -11,7 +11,7 @@ use JSON::PP;
 use Exporter qw(import);
 
 our @EXPORT = qw(records pretty compact jstr chat anthropic responses tokens untable
-                 tool_output_data);
+                 tool_output_data compressed);
 
 my $PRETTY  = JSON::PP->new->utf8->canonical->pretty;
 my $COMPACT = JSON::PP->new->utf8->canonical;
@@ -52,6 +52,18 @@ sub tokens {
     die "headroom count failed" if $?;
     chomp $n;
     return $n;
+}
+
+# What `headroom compress` (the module's pipeline) makes of a body.
+sub compressed {
+    my ($body, $uri) = @_;
+    open my $fh, '>:raw', "/tmp/headroom-compress-$$" or die;
+    print $fh $body;
+    close $fh;
+    my $out = `build/headroom compress --uri $uri /tmp/headroom-compress-$$ 2>/dev/null`;
+    unlink "/tmp/headroom-compress-$$";
+    die 'headroom compress failed' if $?;
+    return $out;
 }
 
 # The data a tool output stands for: a headroom_table turned back into

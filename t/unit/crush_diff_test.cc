@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_lines.h"
+
 #include <regex>
 #include <sstream>
 #include <string>
@@ -11,13 +13,6 @@ using headroom::transforms::crush_diff;
 using headroom::transforms::CrushDiffLimits;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-}
 
 // A diff with 40 lines of context around one change (git diff -U40).
 std::string wide_diff() {

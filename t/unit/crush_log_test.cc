@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_lines.h"
+
 #include <dirent.h>
 
 #include <fstream>
@@ -18,13 +20,6 @@ using headroom::transforms::CrushLogLimits;
 using headroom::transforms::log_template;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-}
 
 bool severe(const std::string& l) {
     for (const char* w : {"ERROR", "WARN", "FATAL", "error", "warning", "fatal", "FAILED", "Exception"}) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_lines.h"
+
 #include <dirent.h>
 
 #include <fstream>
@@ -14,13 +16,6 @@ using headroom::transforms::crush_search;
 using headroom::transforms::CrushSearchLimits;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-}
 
 // grep -rn output: `files` files with `per_file` matches each.
 std::string grep_output(int files, int per_file) {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/content_hash.h"
+#include "core/transforms/lines.h"
 
 namespace headroom::transforms {
 
@@ -24,13 +25,7 @@ std::optional<std::size_t> hunk_start(std::string_view l) {
 }  // namespace
 
 std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits) {
-    std::vector<std::string_view> lines;
-    for (std::size_t start = 0; start < text.size();) {
-        std::size_t nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        lines.push_back(text.substr(start, nl - start));
-        start = nl + 1;
-    }
+    const std::vector<std::string_view> lines = split_lines(text);
     const std::size_t n = lines.size();
     if (n < limits.min_lines) return std::nullopt;
 
@@ -96,24 +91,19 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimi
     std::string hash = content_hash(text);
     CrushedDiff out;
     out.omitted = omitted;
-    bool wrote = false;
-    auto emit = [&](std::string_view l) {
-        if (wrote) out.text.push_back('\n');
-        out.text.append(l);
-        wrote = true;
-    };
+    LineWriter w(out.text);
     for (std::size_t i = 0; i < n;) {
         if (keep[i]) {
-            emit(lines[i++]);
+            w.line(lines[i++]);
             continue;
         }
         std::size_t j = i;
         while (j < n && !keep[j]) ++j;
-        emit("[headroom: " + std::to_string(j - i) + " unchanged lines omitted (new lines " +
+        w.line("[headroom: " + std::to_string(j - i) + " unchanged lines omitted (new lines " +
              std::to_string(new_line[i]) + "-" + std::to_string(new_line[j - 1]) + "), original " + hash + "]");
         i = j;
     }
-    if (!text.empty() && text.back() == '\n') out.text.push_back('\n');
+    w.finish(text);
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/content_hash.h"
+#include "core/transforms/lines.h"
 
 namespace headroom::transforms {
 
@@ -76,17 +77,6 @@ bool is_trace_line(std::string_view line) {
            rest.rfind("goroutine ", 0) == 0;
 }
 
-std::vector<std::string_view> split_lines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        lines.push_back(text.substr(start, nl - start));
-        start = nl + 1;
-    }
-    return lines;
-}
 
 }  // namespace
 
@@ -174,22 +164,18 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
     CrushedLog out;
     out.omitted = omitted;
     out.text.reserve(text.size() / 4);
-    bool wrote = false;
+    LineWriter w(out.text);
     for (std::size_t i = 0; i < n; ++i) {
         if (!keep[i]) continue;
-        if (wrote) out.text.push_back('\n');
-        out.text.append(lines[i]);
-        wrote = true;
-        const Group& g0 = groups[*group_of[i]];
-        const Group* g = &g0;
-        if (g->first == i && g->omitted > 0) {
-            out.text += "\n[headroom: " + std::to_string(g->omitted) +
-                        " more lines like the one above omitted (lines " +
-                        std::to_string(g->first + 1) + "-" + std::to_string(g->last + 1) +
-                        "), original " + hash + "]";
+        w.line(lines[i]);
+        const Group& g = groups[*group_of[i]];
+        if (g.first == i && g.omitted > 0) {
+            w.line("[headroom: " + std::to_string(g.omitted) +
+                   " more lines like the one above omitted (lines " + std::to_string(g.first + 1) +
+                   "-" + std::to_string(g.last + 1) + "), original " + hash + "]");
         }
     }
-    if (!text.empty() && text.back() == '\n') out.text.push_back('\n');
+    w.finish(text);
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/content_hash.h"
+#include "core/transforms/lines.h"
 
 namespace headroom::transforms {
 
@@ -66,13 +67,7 @@ std::vector<std::string> terms_of(std::string_view question) {
 
 std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
                                           const CrushSearchLimits& limits) {
-    std::vector<std::string_view> lines;
-    for (std::size_t start = 0; start < text.size();) {
-        std::size_t nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        lines.push_back(text.substr(start, nl - start));
-        start = nl + 1;
-    }
+    const std::vector<std::string_view> lines = split_lines(text);
     const std::size_t n = lines.size();
     if (n < limits.min_lines) return std::nullopt;
 
@@ -148,14 +143,9 @@ std::optional<CrushedSearch> crush_search(std::string_view text, std::string_vie
     std::string hash = content_hash(text);
     CrushedSearch out;
     out.omitted = omitted;
-    bool wrote = false;
-    auto emit = [&](std::string_view l) {
-        if (wrote) out.text.push_back('\n');
-        out.text.append(l);
-        wrote = true;
-    };
+    LineWriter w(out.text);
     for (std::size_t i = 0; i < n; ++i) {
-        if (keep[i]) emit(lines[i]);
+        if (keep[i]) w.line(lines[i]);
         // The marker follows the file's last kept line.
         if (!matches[i] || !keep[i]) continue;
         auto g = gaps.find(matches[i]->path);
@@ -169,11 +159,11 @@ std::optional<CrushedSearch> crush_search(std::string_view text, std::string_vie
             }
         }
         if (i != last_kept) continue;
-        emit("[headroom: " + std::to_string(g->second.count) + " more matches in " +
+        w.line("[headroom: " + std::to_string(g->second.count) + " more matches in " +
              std::string(g->first) + " omitted (lines " + std::to_string(g->second.first_line) + "-" +
              std::to_string(g->second.last_line) + "), original " + hash + "]");
     }
-    if (!text.empty() && text.back() == '\n') out.text.push_back('\n');
+    w.finish(text);
     return out;
 }
 
