@@ -117,14 +117,18 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
     // A log: most lines start with a number (a timestamp or an id) or name
     // a level.
     std::size_t loglike = 0, nonempty = 0;
-    std::vector<std::string> templates(n);
     for (std::size_t i = 0; i < n; ++i) {
         if (lines[i].empty()) continue;
         ++nonempty;
-        templates[i] = log_template(lines[i]);
         if (stamped(lines[i]) || has_level(lines[i])) ++loglike;
     }
     if (nonempty == 0 || loglike * 10 < nonempty * 6) return std::nullopt;
+
+    // Only now, for a log, the templates.
+    std::vector<std::string> templates(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!lines[i].empty()) templates[i] = log_template(lines[i]);
+    }
 
     std::vector<bool> keep(n, false);
     for (std::size_t i = 0; i < n && i < limits.keep_first; ++i) keep[i] = true;
