@@ -126,4 +126,11 @@ TEST(CrushLog, NotForOtherText) {
     for (int i = 0; i < 40; ++i) prose += "The quick brown fox jumps over the lazy dog, again and again.\n";
     EXPECT_FALSE(crush_log(prose, CrushLogLimits{}));
     EXPECT_FALSE(crush_log("2024-01-01 INFO one line\n", CrushLogLimits{}));
+    // A listing of log files names levels in every line; it is no log.
+    std::string ls = "total 4096\n";
+    for (int i = 0; i < 60; ++i) {
+        ls += "-rw-r--r-- 1 app app " + std::to_string(1000 + i) + " Nov 22 11:0" + std::to_string(i % 10) +
+              " service" + std::to_string(i) + "-error.log\n";
+    }
+    EXPECT_FALSE(crush_log(ls, CrushLogLimits{}));
 }

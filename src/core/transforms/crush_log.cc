@@ -64,6 +64,17 @@ bool has_level(std::string_view line) {
     return false;
 }
 
+// An `ls -l` line: "drwxr-xr-x", "-rw-r--r--" and the like. Listings name
+// files such as error.log; they are not logs and must not fold.
+bool is_listing_line(std::string_view l) {
+    if (l.size() < 10 || std::string_view("-dlcbps").find(l[0]) == std::string_view::npos) return false;
+    const char* allowed[] = {"-r", "-w", "-xsS", "-r", "-w", "-xsS", "-r", "-w", "-xtT"};
+    for (int k = 0; k < 9; ++k) {
+        if (std::string_view(allowed[k]).find(l[1 + k]) == std::string_view::npos) return false;
+    }
+    return true;
+}
+
 // Continuation lines of a stack trace (Java, Python, Go, Node, Rust).
 bool is_trace_line(std::string_view line) {
     std::size_t i = line.find_first_not_of(" \t");
@@ -116,13 +127,14 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
 
     // A log: most lines start with a number (a timestamp or an id) or name
     // a level.
-    std::size_t loglike = 0, nonempty = 0;
+    std::size_t loglike = 0, nonempty = 0, listing = 0;
     for (std::size_t i = 0; i < n; ++i) {
         if (lines[i].empty()) continue;
         ++nonempty;
-        if (stamped(lines[i]) || has_level(lines[i])) ++loglike;
+        if (is_listing_line(lines[i])) ++listing;
+        else if (stamped(lines[i]) || has_level(lines[i])) ++loglike;
     }
-    if (nonempty == 0 || loglike * 10 < nonempty * 6) return std::nullopt;
+    if (nonempty == 0 || loglike * 10 < nonempty * 6 || listing * 2 >= nonempty) return std::nullopt;
 
     // Only now, for a log, the templates.
     std::vector<std::string> templates(n);
