@@ -60,7 +60,7 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         r.tokens_estimated = !pick.exact;
         r.encoding = encoding ? encoding->name().c_str() : "";
     }
-    auto size_of = [&](const std::string& text) {
+    auto size_of = [&](std::string_view text) -> std::size_t {
         return encoding ? encoding->count(text) : text.size();
     };
 
@@ -87,9 +87,7 @@ Result run(std::string_view path, std::string_view body, const Options& options)
             limits.keep_last = options.json_keep_last;
             limits.max_depth = options.max_depth;
             limits.tables = options.json_tables;
-            limits.measure = [&](std::string_view s) {
-                return encoding ? encoding->count(s) : s.size();
-            };
+            limits.measure = size_of;
             if (auto c = transforms::crush_json(out.text, out.question, limits)) {
                 candidate = std::move(c->text);
                 omitted = c->omitted;

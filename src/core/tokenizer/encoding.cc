@@ -240,9 +240,8 @@ std::size_t Encoding::count_valid(std::string_view s) const {
         if (piece.size() <= 1 || rank(piece) != kNoRank) {
             tokens += 1;
         } else {
-            tokens += memo.tokens(s, off, piece.size(), [&](std::string_view p) {
-                return p.size() <= kScanLimit ? merge_count_scan(p) : merge_count_heap(p);
-            });
+            tokens += memo.tokens(s, off, piece.size(),
+                                  [&](std::string_view p) { return merge_count(p); });
         }
         off = end;
     }
@@ -251,6 +250,11 @@ std::size_t Encoding::count_valid(std::string_view s) const {
 
 std::size_t Encoding::piece_tokens(std::string_view piece) const {
     if (piece.size() <= 1 || rank(piece) != kNoRank) return piece.size() == 0 ? 0 : 1;
+    return merge_count(piece);
+}
+
+// Short pieces rescan (tiktoken's way), long ones go through a heap.
+std::size_t Encoding::merge_count(std::string_view piece) const {
     return piece.size() <= kScanLimit ? merge_count_scan(piece) : merge_count_heap(piece);
 }
 

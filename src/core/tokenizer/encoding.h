@@ -38,6 +38,7 @@ public:
 
     // Tokens of one pre-tokenized piece (exposed for tests).
     std::size_t piece_tokens(std::string_view piece) const;
+    std::size_t merge_count(std::string_view piece) const;  // not a single token
     std::size_t merge_count_scan(std::string_view piece) const;
     std::size_t merge_count_heap(std::string_view piece) const;
 
