@@ -3,6 +3,8 @@
 // seed, so a failure reproduces.
 #include <gtest/gtest.h>
 
+#include "test_options.h"
+
 #include <random>
 #include <string>
 
@@ -10,13 +12,6 @@
 #include "core/pipeline.h"
 
 namespace {
-
-// These tests use small outputs: no size floor.
-headroom::Options any_size() {
-    headroom::Options o;
-    o.min_tokens = 0;
-    return o;
-}
 
 const char* kSeeds[] = {
     R"({"model":"m","messages":[{"role":"user","content":"hi"},{"role":"tool","tool_call_id":"a","content":"{\n  \"k\": [1, 2.50, {\"x\": \"\\u00e9\"}],\n  \"n\": null\n}"}]})",

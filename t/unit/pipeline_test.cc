@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_options.h"
+
 #include <string>
 
 #include "core/json.h"
@@ -13,13 +15,6 @@ using headroom::Shape;
 namespace json = headroom::json;
 
 namespace {
-
-// These tests use small outputs: no size floor.
-headroom::Options any_size() {
-    headroom::Options o;
-    o.min_tokens = 0;
-    return o;
-}
 
 // A pretty-printed JSON document as it sits inside a JSON string.
 const char* kPrettyEscaped = R"({\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n})";

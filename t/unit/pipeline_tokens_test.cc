@@ -1,6 +1,8 @@
 // The pipeline decides in tokens of the request's model.
 #include <gtest/gtest.h>
 
+#include "test_options.h"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -15,13 +17,6 @@ using headroom::Outcome;
 using headroom::process;
 
 namespace {
-
-// These tests use small outputs: no size floor.
-headroom::Options any_size() {
-    headroom::Options o;
-    o.min_tokens = 0;
-    return o;
-}
 
 const char* kPretty = R"({\n  \"items\": [\n    1,\n    2\n  ],\n  \"ok\": true\n})";
 
