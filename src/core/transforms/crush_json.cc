@@ -34,25 +34,29 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
-// `word` in `text` (both lower case) as a whole word or a word's start.
-bool has_word(std::string_view text, std::string_view word) {
-    for (std::size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
-        if (at == 0 || !is_word_char(text[at - 1])) return true;
-    }
-    return false;
+// ASCII only, never the locale's: the output must not depend on it.
+bool is_word_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-const char* const kFailureWords[] = {"error", "exception", "fail", "fatal", "timeout",
-                                     "timed out", "denied", "refused", "panic", "traceback",
-                                     "critical", "unauthorized", "forbidden"};
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
-// `scratch` is reused: lowercasing every string must not allocate each time.
-bool failure_text(std::string_view s, std::string& scratch) {
-    lower_into(s, scratch);
-    for (const char* w : kFailureWords) {
-        if (has_word(scratch, w)) return true;
+constexpr std::string_view kFailureWords[] = {"error", "exception", "fail", "fatal", "timeout",
+                                              "timed out", "denied", "refused", "panic", "traceback",
+                                              "critical", "unauthorized", "forbidden"};
+
+// A failure word at the start of a word of `s`, any case. One pass and no
+// copy: this runs on every string of every long array.
+bool failure_text(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (i > 0 && is_word_char(s[i - 1])) continue;
+        const char c = ascii_lower(s[i]);
+        for (std::string_view w : kFailureWords) {
+            if (w[0] != c || s.size() - i < w.size()) continue;
+            std::size_t k = 1;
+            while (k < w.size() && ascii_lower(s[i + k]) == w[k]) ++k;
+            if (k == w.size()) return true;
+        }
     }
     return false;
 }
@@ -67,20 +71,24 @@ bool nonzero_number(const Value& v) {
     return v.kind == Kind::Number && std::strtod(v.text.c_str(), nullptr) != 0.0;
 }
 
-bool has_error_signal(const Value& v, int depth, std::string& scratch) {
+bool has_error_signal(const Value& v, int depth) {
     if (depth > 8) return false;
     switch (v.kind) {
-    case Kind::String: return failure_text(v.text, scratch);
+    case Kind::String: return failure_text(v.text);
     case Kind::Array:
         for (const Value& i : v.items) {
-            if (has_error_signal(i, depth + 1, scratch)) return true;
+            if (has_error_signal(i, depth + 1)) return true;
         }
         return false;
     case Kind::Object:
         for (const auto& m : v.members) {
-            std::string lowered;
-            lower_into(m.key, lowered);
-            const std::string_view key = lowered;
+            // Keys looked for are short: longer ones need no lowering.
+            char buf[16];
+            std::string_view key;
+            if (m.key.size() <= sizeof buf) {
+                for (std::size_t k = 0; k < m.key.size(); ++k) buf[k] = ascii_lower(m.key[k]);
+                key = std::string_view(buf, m.key.size());
+            }
             const Value& x = m.value;
             if ((key == "error" || key == "errors" || key == "exception" || key == "stderr") &&
                 x.kind != Kind::Null && x.kind != Kind::False &&
@@ -96,7 +104,7 @@ bool has_error_signal(const Value& v, int depth, std::string& scratch) {
                 return true;
             }
             if ((key == "ok" || key == "success" || key == "passed") && x.kind == Kind::False) return true;
-            if (has_error_signal(x, depth + 1, scratch)) return true;
+            if (has_error_signal(x, depth + 1)) return true;
         }
         return false;
     default: return false;
@@ -204,18 +212,44 @@ struct Crusher {
     void keep_rare_values(const std::vector<Value>& items, std::vector<bool>& keep) {
         const std::size_t n = items.size();
         if (n < 20) return;
-        std::map<std::string, std::map<std::string, std::vector<std::size_t>>> fields;
+        constexpr std::size_t kMaxCategories = 12;
+        struct Category {
+            std::string_view value;
+            std::size_t count, first;
+        };
+        struct Field {
+            std::vector<Category> values;
+            bool categorical = true;
+        };
+        // Views into `items`, which stay put until sample() rebuilds them.
+        std::unordered_map<std::string_view, Field> fields;
         for (std::size_t i = 0; i < n; ++i) {
             if (!items[i].is_object()) continue;
             for (const auto& m : items[i].members) {
-                if (m.value.is_string() && m.value.text.size() <= 64) fields[m.key][m.value.text].push_back(i);
+                if (!m.value.is_string()) continue;
+                Field& f = fields[m.key];
+                if (!f.categorical) continue;
+                if (m.value.text.size() > 64) {
+                    f.categorical = false;
+                    continue;
+                }
+                auto at = std::find_if(f.values.begin(), f.values.end(),
+                                       [&](const Category& c) { return c.value == m.value.text; });
+                if (at != f.values.end()) {
+                    ++at->count;
+                } else if (f.values.size() == kMaxCategories) {
+                    f.categorical = false;  // too many distinct values
+                } else {
+                    f.values.push_back({m.value.text, 1, i});
+                }
             }
         }
         const std::size_t rare = std::max<std::size_t>(1, n / 50);
-        for (auto& [name, values] : fields) {
-            if (values.size() < 2 || values.size() > 12) continue;  // not categorical
-            for (auto& [value, where] : values) {
-                if (where.size() <= rare) keep[where.front()] = true;
+        // Map order is irrelevant: each kept index is set, never unset.
+        for (auto& [name, f] : fields) {
+            if (!f.categorical || f.values.size() < 2) continue;
+            for (const Category& c : f.values) {
+                if (c.count <= rare) keep[c.first] = true;
             }
         }
     }
@@ -227,31 +261,46 @@ struct Crusher {
         for (std::size_t i = 0; i < n && i < limits.keep_first; ++i) keep[i] = true;
         for (std::size_t i = n > limits.keep_last ? n - limits.keep_last : 0; i < n; ++i) keep[i] = true;
 
-        std::vector<std::string> text(n);
+        // Every item's compact text in one buffer: item i is
+        // [at[i], at[i + 1]).
+        std::string all;
+        std::vector<std::size_t> at(n + 1, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            at[i] = all.size();
+            json::serialize(items[i], all);
+        }
+        at[n] = all.size();
+        auto text = [&](const std::string& s, std::size_t i) {
+            return std::string_view(s).substr(at[i], at[i + 1] - at[i]);
+        };
         std::vector<bool> duplicate(n, false);
         std::unordered_map<std::string_view, std::size_t> seen;
+        seen.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
-            text[i] = json::serialize(items[i]);
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            duplicate[i] = !seen.emplace(text[i], i).second;
+            duplicate[i] = !seen.emplace(text(all, i), i).second;
         }
 
         std::vector<bool> chosen(n, false);
-        std::string scratch;
         for (std::size_t i = 0; i < n; ++i) {
-            if (has_error_signal(items[i], 0, scratch)) chosen[i] = true;
+            if (has_error_signal(items[i], 0)) chosen[i] = true;
         }
         keep_numeric_extremes(items, chosen);
         keep_rare_values(items, chosen);
-        std::vector<std::string> lowered(terms.empty() ? 0 : n);
-        for (std::size_t i = 0; i < lowered.size(); ++i) lower_into(text[i], lowered[i]);
+        std::string lowered;
+        if (!terms.empty()) lower_into(all, lowered);
         for (const std::string& term : terms) {
+            // One scan of all items; a term in over a quarter of them is
+            // not selective, so the scan stops there.
             std::vector<std::size_t> hits;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (has_word(lowered[i], term)) hits.push_back(i);
+            std::size_t item = 0;
+            for (std::size_t pos = lowered.find(term); pos != std::string::npos && hits.size() * 4 <= n;
+                 pos = lowered.find(term, pos + 1)) {
+                while (at[item + 1] <= pos) ++item;
+                if (pos + term.size() > at[item + 1]) continue;  // spans two items
+                if (pos != at[item] && is_word_char(lowered[pos - 1])) continue;
+                if (hits.empty() || hits.back() != item) hits.push_back(item);
             }
-            if (hits.size() * 4 > n) continue;  // not selective
+            if (hits.size() * 4 > n) continue;
             for (std::size_t i : hits) chosen[i] = true;
         }
         for (std::size_t i = 0; i < n; ++i) {
