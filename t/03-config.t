@@ -89,6 +89,12 @@ headroom_json_max_items 0;
 --- config_error
 "headroom_json_max_items" directive must be at least 1
 
+=== headroom_diff_context is bounded
+--- config
+headroom_diff_context 101;
+--- config_error
+"headroom_diff_context" directive must be between 0 and 100
+
 === headroom_crush_json takes on or off
 --- config
 headroom_crush_json maybe;
@@ -110,6 +116,7 @@ headroom_json_keep_last 0;
 headroom_crush_logs off;
 headroom_crush_search on;
 headroom_crush_diffs on;
+headroom_diff_context 1;
 --- config
 location /v1/ {
     headroom off;

@@ -10,32 +10,9 @@ use lib 't/lib';
 use HeadroomTest;
 use Bodies;
 
-our $LOG = do {
-    my $f = '../shared/corpus/loghub/HDFS_2k.log';
-    if (open my $fh, '<:raw', $f) { local $/; <$fh> }
-    else {
-        join '', map { sprintf "081109 %06d 148 INFO dfs.DataNode: block blk_%d served\n", 200000 + $_, 1e6 + $_ }
-            0 .. 1999;
-    }
-};
-
-our $GREP = `grep -rn -e ngx_ -e std:: src`;
-# A wide-context diff of one of our sources with two lines changed.
-our $DIFF = do {
-    my $src = 'src/ngx/ngx_http_headroom_body_filter.c';
-    open my $in, '<', $src or die;
-    my @lines = <$in>;
-    $lines[100] = "/* changed */\n";
-    $lines[300] = "/* changed too */\n";
-    open my $out, '>', "/tmp/headroom-diff-$$" or die;
-    print $out @lines;
-    close $out;
-    my $d = `diff -U25 $src /tmp/headroom-diff-$$`;
-    unlink "/tmp/headroom-diff-$$";
-    $d;
-};
-die 'no diff' unless $DIFF =~ /^\+\+\+ /m;
-die 'no grep output' unless ($GREP =~ tr/\n//) > 100;
+our $LOG  = loghub_log('HDFS');
+our $GREP = grep_output();
+our $DIFF = wide_diff();
 
 
 run_blocks();
@@ -96,6 +73,35 @@ anthropic($main::DIFF)
 my $b = compressed(anthropic($main::DIFF), '/v1/messages');
 die 'not crushed' unless $b =~ /unchanged lines omitted \(new lines/;
 $b
+
+=== headroom_diff_context 0 keeps the changes and no context runs
+--- http_config
+headroom_diff_context 0;
+--- request
+POST /v1/messages
+--- request_body eval
+anthropic($main::DIFF)
+--- upstream_check eval
+sub {
+    my @in  = split /\n/, $main::DIFF;
+    my @out = split /\n/, tool_output_text($_[0]);
+    my $context = sub { $_[0] =~ /^ / };
+    my $marker = qr/^\[headroom: (\d+) unchanged lines omitted \(new lines \d+-\d+\), original sha256:[0-9a-f]{16}\]$/;
+    # every header and change, in order; context only as lone lines
+    my @changes_in  = grep { !$context->($_) } @in;
+    my @changes_out = grep { !$context->($_) && !/$marker/ } @out;
+    return 0 unless "@changes_in" eq "@changes_out";
+    my ($omitted, $kept) = (0, 0);
+    for my $i (0 .. $#out) {
+        $omitted += $1 if $out[$i] =~ $marker;
+        next unless $context->($out[$i]);
+        $kept++;
+        return 0 if $i > 0 && $context->($out[$i - 1]);
+    }
+    return $omitted > 0 && $omitted + $kept == grep { $context->($_) } @in;
+}
+--- error_log
+kinds: diff 1 (
 
 === crushing diffs off leaves them whole
 --- http_config

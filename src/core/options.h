@@ -29,6 +29,7 @@ struct Options {
     bool crush_search = true;
     // Lossy: diffs keep every change and a little context.
     bool crush_diffs = true;
+    std::size_t diff_context = 3;  // unchanged lines kept beside a change
     // Tool outputs smaller than this (in tokens, or bytes without
     // tokenizers) are left as they are: too little to gain.
     std::size_t min_tokens = 200;

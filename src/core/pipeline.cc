@@ -5,6 +5,7 @@
 #include <new>
 #include <optional>
 
+#include "core/content_kind.h"
 #include "core/json.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/tool_outputs.h"
@@ -33,6 +34,80 @@ bool is_protected(std::string_view tool, const Options& options) {
         if (fnmatch(glob.c_str(), name.c_str(), 0) == 0) return true;
     }
     return false;
+}
+
+bool starts_like_json(std::string_view s) {
+    std::size_t i = s.find_first_not_of(" \t\r\n");
+    return i != std::string_view::npos && (s[i] == '{' || s[i] == '[');
+}
+
+struct Crushed {
+    ContentKind kind = ContentKind::Text;
+    std::optional<std::string> text;  // the candidate rewrite, if any
+    std::size_t omitted = 0;          // items or lines it leaves out
+};
+
+// Detection decides the one crusher that may touch an output: JSON by
+// parsing it, the rest by its lines (split once, here). Listings, code and
+// text get none.
+template <typename SizeOf>
+Crushed crush(const ToolOutput& out, const Options& options, const SizeOf& size_of) {
+    Crushed c;
+    if (starts_like_json(out.text) && (options.crush_json || options.minify_tool_json)) {
+        if (options.crush_json) {
+            transforms::CrushJsonLimits limits;
+            limits.max_items = options.json_max_items;
+            limits.keep_first = options.json_keep_first;
+            limits.keep_last = options.json_keep_last;
+            limits.max_depth = options.max_depth;
+            limits.tables = options.json_tables;
+            limits.measure = size_of;
+            if (auto j = transforms::crush_json(out.text, out.question, limits)) {
+                c.text = std::move(j->text);
+                c.omitted = j->omitted;
+            }
+        } else {
+            c.text = transforms::minify_json(out.text, options.max_depth);
+        }
+        if (c.text) {
+            c.kind = ContentKind::Json;
+            return c;
+        }
+    }
+    const transforms::Lines lines = transforms::split_lines(out.text);
+    c.kind = classify_lines(lines);
+    switch (c.kind) {
+    case ContentKind::Diff:
+        if (options.crush_diffs) {
+            transforms::CrushDiffLimits limits;
+            limits.context = options.diff_context;
+            limits.measure = size_of;
+            if (auto d = transforms::crush_diff(out.text, lines, limits)) {
+                c.text = std::move(d->text);
+                c.omitted = d->omitted;
+            }
+        }
+        break;
+    case ContentKind::Search:
+        if (options.crush_search) {
+            if (auto s = transforms::crush_search(out.text, lines, out.question,
+                                                  transforms::CrushSearchLimits{})) {
+                c.text = std::move(s->text);
+                c.omitted = s->omitted;
+            }
+        }
+        break;
+    case ContentKind::Log:
+        if (options.crush_logs) {
+            if (auto l = transforms::crush_log(out.text, lines, transforms::CrushLogLimits{})) {
+                c.text = std::move(l->text);
+                c.omitted = l->omitted;
+            }
+        }
+        break;
+    default: break;
+    }
+    return c;
 }
 
 Result run(std::string_view path, std::string_view body, const Options& options) {
@@ -66,65 +141,31 @@ Result run(std::string_view path, std::string_view body, const Options& options)
 
     for_each_tool_output(r.shape, doc, [&](ToolOutput& out) {
         ++r.tool_outputs;
-        std::size_t before = size_of(out.text);
+        const std::size_t before = size_of(out.text);
         std::size_t after = before;
-        bool eligible = true;
         if (before < options.min_tokens) {
             ++r.small;
-            eligible = false;
         } else if (is_protected(out.tool_name, options)) {
             ++r.protected_;
-            eligible = false;
-        }
-        // One candidate per output: crushed JSON (compact too), else the
-        // minified form. A rewrite is kept only with strictly fewer tokens.
-        std::optional<std::string> candidate;
-        std::size_t omitted = 0;
-        if (eligible && options.crush_json) {
-            transforms::CrushJsonLimits limits;
-            limits.max_items = options.json_max_items;
-            limits.keep_first = options.json_keep_first;
-            limits.keep_last = options.json_keep_last;
-            limits.max_depth = options.max_depth;
-            limits.tables = options.json_tables;
-            limits.measure = size_of;
-            if (auto c = transforms::crush_json(out.text, out.question, limits)) {
-                candidate = std::move(c->text);
-                omitted = c->omitted;
-            }
-        } else if (eligible && options.minify_tool_json) {
-            candidate = transforms::minify_json(out.text, options.max_depth);
-        }
-        if (eligible && !candidate && options.crush_diffs) {
-            if (auto c = transforms::crush_diff(out.text, transforms::CrushDiffLimits{})) {
-                candidate = std::move(c->text);
-                omitted = c->omitted;
-            }
-        }
-        if (eligible && !candidate && options.crush_search) {
-            if (auto c = transforms::crush_search(out.text, out.question,
-                                                  transforms::CrushSearchLimits{})) {
-                candidate = std::move(c->text);
-                omitted = c->omitted;
-            }
-        }
-        if (eligible && !candidate && options.crush_logs) {
-            if (auto c = transforms::crush_log(out.text, transforms::CrushLogLimits{})) {
-                candidate = std::move(c->text);
-                omitted = c->omitted;
-            }
-        }
-        if (candidate) {
-            std::size_t size = size_of(*candidate);
+        } else {
+            Crushed c = crush(out, options, size_of);
+            // A rewrite is kept only with strictly fewer tokens.
+            std::size_t size = c.text ? size_of(*c.text) : before;
             if (size < before) {
-                out.text.swap(*candidate);
+                out.text.swap(*c.text);
                 after = size;
-                if (omitted > 0) {
+                if (c.omitted > 0) {
                     ++r.crushed;
-                    r.omitted += omitted;
+                    r.omitted += c.omitted;
                 } else {
                     ++r.minified;
                 }
+            }
+            KindCounts& k = r.by_kind[static_cast<std::size_t>(c.kind)];
+            ++k.outputs;
+            if (encoding != nullptr) {
+                k.tokens_before += before;
+                k.tokens_after += after;
             }
         }
         if (encoding != nullptr) {

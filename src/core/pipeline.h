@@ -3,10 +3,12 @@
 // every node gives the same output for the same input.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "core/content_kind.h"
 #include "core/options.h"
 #include "core/shape.h"
 
@@ -15,6 +17,13 @@ namespace headroom {
 enum class Outcome {
     Passthrough,  // forward the original bytes; `reason` says why
     Rewritten,    // forward `body`
+};
+
+// Tool outputs headroom looked at (not small, not protected), by kind.
+struct KindCounts {
+    std::size_t outputs = 0;
+    std::size_t tokens_before = 0;  // as for Result, 0 when not counted
+    std::size_t tokens_after = 0;
 };
 
 struct Result {
@@ -36,6 +45,8 @@ struct Result {
     std::size_t tokens_after = 0;
     const char* encoding = "";      // "o200k_base", "cl100k_base", or "" (bytes)
     bool tokens_estimated = false;  // the model's tokenizer is not public
+
+    std::array<KindCounts, kContentKinds> by_kind{};  // indexed by ContentKind
 };
 
 // Never throws: every failure is a Passthrough with its reason.

@@ -21,6 +21,7 @@
 #define NGX_HTTP_HEADROOM_DONE      2
 
 #define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
+#define NGX_HTTP_HEADROOM_KINDS_LEN (HEADROOM_CONTENT_KINDS * 80)
 
 
 typedef struct {
@@ -54,6 +55,8 @@ static ngx_int_t ngx_http_headroom_finish(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 static ngx_int_t ngx_http_headroom_set_content_length(ngx_http_request_t *r,
     off_t n);
+static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
+    size_t len);
 static void ngx_http_headroom_result_cleanup(void *data);
 
 
@@ -499,7 +502,9 @@ ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
 static ngx_int_t
 ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
+    u_char                          kinds_buf[NGX_HTTP_HEADROOM_KINDS_LEN];
     ngx_buf_t                      *b;
+    ngx_str_t                       kinds;
     ngx_chain_t                     out;
     headroom_result_t              *res;
     ngx_pool_cleanup_t             *cln;
@@ -556,6 +561,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         options.crush_logs = hlcf->crush_logs;
         options.crush_search = hlcf->crush_search;
         options.crush_diffs = hlcf->crush_diffs;
+        options.diff_context = (size_t) hlcf->diff_context;
 
         if (hlcf->protect_tools) {
             options.protect_tools = hlcf->protect_tools->elts;
@@ -569,6 +575,8 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         cln->data = res;
     }
 
+    kinds = ngx_http_headroom_kinds(res, kinds_buf, sizeof(kinds_buf));
+
     if (res->outcome == HEADROOM_REWRITTEN
         && ngx_http_headroom_set_content_length(r, res->body_len) == NGX_OK)
     {
@@ -576,12 +584,13 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                       "headroom: optimized: %s, %uz -> %uz bytes, "
                       "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified, "
-                      "%uz crushed (%uz items or lines omitted)",
+                      "%uz crushed (%uz items or lines omitted), "
+                      "kinds:%V",
                       res->shape, ctx->len, res->body_len,
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",
                       res->minified, res->tool_outputs, res->crushed,
-                      res->omitted);
+                      res->omitted, &kinds);
 
         b->pos = (u_char *) res->body;
         b->last = (u_char *) res->body + res->body_len;
@@ -590,17 +599,60 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
     } else {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "headroom: passthrough: %s%s%s (%s, %uz bytes)",
+                      "headroom: passthrough: %s%s%s (%s, %uz bytes), "
+                      "kinds:%V",
                       res->outcome == HEADROOM_REWRITTEN
                       ? "no_memory" : res->reason,
                       res->detail[0] ? ": " : "", res->detail,
-                      res->shape, ctx->len);
+                      res->shape, ctx->len, &kinds);
 
         b->pos = ctx->data;
         b->last = ctx->data + ctx->len;
     }
 
     return ngx_http_next_request_body_filter(r, &out);
+}
+
+
+/*
+ * " log 1 (41210 -> 3012 tokens), json 2 (...)": the tool outputs headroom
+ * looked at, by kind
+ */
+
+static ngx_str_t
+ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf, size_t len)
+{
+    u_char      *p, *last;
+    size_t       k;
+    ngx_str_t    s;
+
+    p = buf;
+    last = buf + len;
+
+    for (k = 0; k < HEADROOM_CONTENT_KINDS; k++) {
+        if (res->kinds[k].outputs == 0) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, last, "%s %s %uz", p == buf ? "" : ",",
+                         headroom_content_kind_name(k),
+                         res->kinds[k].outputs);
+
+        if (res->encoding[0] != '\0') {
+            p = ngx_slprintf(p, last, " (%uz -> %uz tokens)",
+                             res->kinds[k].tokens_before,
+                             res->kinds[k].tokens_after);
+        }
+    }
+
+    if (p == buf) {
+        p = ngx_slprintf(p, last, " none");
+    }
+
+    s.data = buf;
+    s.len = p - buf;
+
+    return s;
 }
 
 

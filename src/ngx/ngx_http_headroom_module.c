@@ -33,12 +33,18 @@ static char *ngx_http_headroom_check_size(ngx_conf_t *cf, void *post,
     void *data);
 
 
+static char *ngx_http_headroom_check_diff_context(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post,
     void *data);
 
 
 static ngx_conf_post_t  ngx_http_headroom_size_post = {
     ngx_http_headroom_check_size
+};
+
+static ngx_conf_post_t  ngx_http_headroom_diff_context_post = {
+    ngx_http_headroom_check_diff_context
 };
 
 static ngx_conf_post_t  ngx_http_headroom_positive_post = {
@@ -96,6 +102,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, crush_diffs),
       NULL },
+
+    { ngx_string("headroom_diff_context"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, diff_context),
+      &ngx_http_headroom_diff_context_post },
 
     { ngx_string("headroom_json_max_items"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -412,6 +425,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->crush_logs = NGX_CONF_UNSET;
     conf->crush_search = NGX_CONF_UNSET;
     conf->crush_diffs = NGX_CONF_UNSET;
+    conf->diff_context = NGX_CONF_UNSET;
     conf->protect_tools = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -438,6 +452,22 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, 1);
     ngx_conf_merge_value(conf->crush_search, prev->crush_search, 1);
     ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, 1);
+    ngx_conf_merge_value(conf->diff_context, prev->diff_context, 3);
+
+    return NGX_CONF_OK;
+}
+
+
+/* nginx's own bounds check would not name the directive */
+
+static char *
+ngx_http_headroom_check_diff_context(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np > 100) {
+        return "must be between 0 and 100";
+    }
 
     return NGX_CONF_OK;
 }

@@ -35,6 +35,7 @@ typedef struct {
     ngx_flag_t            crush_logs;
     ngx_flag_t            crush_search;
     ngx_flag_t            crush_diffs;
+    ngx_int_t             diff_context;
     ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
 } ngx_http_headroom_loc_conf_t;
 

@@ -36,9 +36,27 @@ typedef struct {
     int                           crush_logs;
     int                           crush_search;
     int                           crush_diffs;
+    size_t                        diff_context;  /* context lines kept */
     const char *const            *protect_tools;  /* fnmatch globs */
     size_t                        nprotect_tools;
 } headroom_options_t;
+
+
+/*
+ * What a tool output holds: json, diff, search, listing, log, code, text.
+ * Only the first four kinds have crushers; the rest are never changed.
+ */
+#define HEADROOM_CONTENT_KINDS  7
+
+/* "json", "diff", ...; NULL for an index out of range */
+const char *headroom_content_kind_name(size_t kind);
+
+
+typedef struct {
+    size_t                outputs;       /* looked at: not small, not protected */
+    size_t                tokens_before;
+    size_t                tokens_after;
+} headroom_kind_counts_t;
 
 
 typedef struct {
@@ -56,6 +74,7 @@ typedef struct {
     size_t                tokens_after;  /* in tool outputs, as sent */
     const char           *encoding;      /* "" when tokens were not counted */
     int                   tokens_estimated;
+    headroom_kind_counts_t  kinds[HEADROOM_CONTENT_KINDS];
     void                 *owner;         /* internal */
 } headroom_result_t;
 

@@ -38,6 +38,7 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.crush_logs = in->crush_logs != 0;
         o.crush_search = in->crush_search != 0;
         o.crush_diffs = in->crush_diffs != 0;
+        o.diff_context = in->diff_context;
         for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
     }
     return o;
@@ -59,12 +60,23 @@ void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) 
     out->tokens_after = r.tokens_after;
     out->encoding = r.encoding;
     out->tokens_estimated = r.tokens_estimated ? 1 : 0;
+    static_assert(HEADROOM_CONTENT_KINDS == headroom::kContentKinds, "one name per kind");
+    for (std::size_t k = 0; k < headroom::kContentKinds; ++k) {
+        out->kinds[k].outputs = r.by_kind[k].outputs;
+        out->kinds[k].tokens_before = r.by_kind[k].tokens_before;
+        out->kinds[k].tokens_after = r.by_kind[k].tokens_after;
+    }
     out->owner = const_cast<void*>(owner);
 }
 
 }  // namespace
 
 extern "C" {
+
+const char* headroom_content_kind_name(size_t kind) {
+    if (kind >= headroom::kContentKinds) return nullptr;
+    return headroom::content_kind_name(static_cast<headroom::ContentKind>(kind));
+}
 
 void headroom_options_init(headroom_options_t* options) {
     headroom::Options defaults;
@@ -80,6 +92,7 @@ void headroom_options_init(headroom_options_t* options) {
     options->crush_logs = defaults.crush_logs ? 1 : 0;
     options->crush_search = defaults.crush_search ? 1 : 0;
     options->crush_diffs = defaults.crush_diffs ? 1 : 0;
+    options->diff_context = defaults.diff_context;
     options->protect_tools = nullptr;
     options->nprotect_tools = 0;
 }
@@ -114,8 +127,12 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
                       const unsigned char* body, size_t body_len, headroom_result_t* result) {
     auto* r = new (std::nothrow) headroom::Result;
     if (r == nullptr) {
-        *result = headroom_result_t{HEADROOM_PASSTHROUGH, "out_of_memory", "", "unknown",
-                                    nullptr, 0, 0, 0, 0, 0, 0, 0, "", 0, nullptr};
+        *result = headroom_result_t{};
+        result->outcome = HEADROOM_PASSTHROUGH;
+        result->reason = "out_of_memory";
+        result->detail = "";
+        result->shape = "unknown";
+        result->encoding = "";
         return;
     }
     try {

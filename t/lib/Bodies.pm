@@ -11,7 +11,8 @@ use JSON::PP;
 use Exporter qw(import);
 
 our @EXPORT = qw(records pretty compact jstr chat anthropic responses tokens untable
-                 tool_output_data compressed);
+                 tool_output_data tool_output_text compressed loghub_log grep_output
+                 wide_diff numbered);
 
 my $PRETTY  = JSON::PP->new->utf8->canonical->pretty;
 my $COMPACT = JSON::PP->new->utf8->canonical;
@@ -80,16 +81,69 @@ sub untable {
     return $out;
 }
 
-# The data of the last tool output in a request body (any shape), canonical
-# JSON, tables undone: what the model is told, to compare with what the tool
-# said.
-sub tool_output_data {
+# The text of the last tool output in a request body (any shape).
+sub tool_output_text {
     my ($body) = @_;
     my $req = JSON::PP->new->utf8->decode($body);
     my $text = $req->{messages} ? $req->{messages}[-1]{content} : $req->{input}[-1]{output};
     $text = $text->[-1]{content} if ref $text eq 'ARRAY' && ref $text->[-1]{content};
     $text = $text->[-1]{text} if ref $text eq 'ARRAY';
-    return JSON::PP->new->canonical->encode(untable(JSON::PP->new->decode($text)));
+    return Encode::encode('UTF-8', $text);
+}
+
+# The data of the last tool output in a request body (any shape), canonical
+# JSON, tables undone: what the model is told, to compare with what the tool
+# said.
+sub tool_output_data {
+    my ($body) = @_;
+    my $text = tool_output_text($body);
+    return JSON::PP->new->canonical->encode(untable(JSON::PP->new->utf8->decode($text)));
+}
+
+# Tool outputs of each kind, from real sources.
+
+# A real log from ../shared/corpus/loghub when present (read there, not
+# copied), else a synthetic one of the same form.
+sub loghub_log {
+    my ($name) = @_;
+    $name //= 'HDFS';
+    my $f = "../shared/corpus/loghub/${name}_2k.log";
+    if (open my $fh, '<:raw', $f) { local $/; return <$fh> }
+    die "$f is missing" if $ENV{CI};
+    return join '', map {
+        sprintf "081109 %06d 148 INFO dfs.DataNode: block blk_%d served\n", 200000 + $_, 1e6 + $_
+    } 0 .. 1999;
+}
+
+# grep -rn over this repository's sources.
+sub grep_output {
+    my $out = `grep -rn -e ngx_ -e std:: src`;
+    die 'no grep output' unless ($out =~ tr/\n//) > 100;
+    return $out;
+}
+
+# diff -U25 of one of our sources against a copy with two lines changed.
+sub wide_diff {
+    my $src = 'src/ngx/ngx_http_headroom_body_filter.c';
+    open my $in, '<', $src or die;
+    my @lines = <$in>;
+    $lines[100] = "/* changed */\n";
+    $lines[300] = "/* changed too */\n";
+    open my $out, '>', "/tmp/headroom-diff-$$" or die;
+    print $out @lines;
+    close $out;
+    my $d = `diff -U25 $src /tmp/headroom-diff-$$`;
+    unlink "/tmp/headroom-diff-$$";
+    die 'no diff' unless $d =~ /^\+\+\+ /m;
+    return $d;
+}
+
+# A file as `cat -n` shows it.
+sub numbered {
+    my ($text) = @_;
+    $text =~ s/\n\z//;
+    my $n = 0;
+    return join '', map { sprintf "%6d\t%s\n", ++$n, $_ } split /\n/, $text, -1;
 }
 
 # An OpenAI chat request whose last message is a tool output.

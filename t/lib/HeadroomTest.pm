@@ -6,6 +6,9 @@ package HeadroomTest;
 # the upstream received byte for byte, the client's response and the error
 # log.
 #
+# run_blocks(blocks => [...]) takes blocks built in Perl instead, as hashes
+# of the same sections.
+#
 # Block sections (`--- name`; `--- name eval` evaluates the text as Perl):
 #   main_config, http_config, config   nginx.conf pieces; config goes in the
 #                                      server{} (default: headroom on in
@@ -19,6 +22,8 @@ package HeadroomTest;
 #   response_status  expected status (default 200)
 #   upstream_body    exact bytes the upstream must receive (each request)
 #   upstream_body_unchanged   the upstream must receive request_body as is
+#   upstream_check   (eval) a sub given each body the upstream received;
+#                    it returns true when the body is right
 #   upstream_requests         how many requests the upstream must see
 #   upstream_headers_like     regexes, one a line, on the upstream's headers
 #   error_log / no_error_log  substrings, one a line, in the error log
@@ -446,7 +451,7 @@ CONFIG
 
 sub run_blocks {
     my (%opts) = @_;
-    my @blocks = blocks();
+    my @blocks = $opts{blocks} ? @{ $opts{blocks} } : blocks();
     for my $b (@blocks) {
         $b->{config} //= $opts{default_config} // $DEFAULT_CONFIG;
         $b->{http_config} = join "\n", grep { defined }
@@ -518,6 +523,9 @@ sub run_block {
         if (defined $want_body) {
             ok $body eq $want_body, 'upstream received the expected bytes'
                 or diag_diff($body, $want_body);
+        }
+        if (ref $b->{upstream_check} eq 'CODE') {
+            ok $b->{upstream_check}->($body), 'upstream_check holds';
         }
         for my $re (lines_of($b->{upstream_headers_like})) {
             like $head, qr/$re/m, "upstream header matches /$re/";

@@ -70,3 +70,27 @@ TEST(CrushDiff, OrdinaryDiffsAndOtherTextAreLeftAlone) {
     for (int i = 0; i < 40; ++i) prose += "--- not a diff ---\n";
     EXPECT_FALSE(crush_diff(prose, CrushDiffLimits{}));
 }
+
+// A marker costs more than a couple of short lines: such runs stay, so
+// trimming never makes a diff longer, whatever the context asked for.
+TEST(CrushDiff, ShortRunsCostLessThanTheirMarker) {
+    std::string in = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,120 +1,120 @@\n";
+    for (int i = 0; i < 30; ++i) in += " }\n {\n-old " + std::to_string(i) + "\n+new " + std::to_string(i) + "\n";
+    for (std::size_t context = 0; context <= 3; ++context) {
+        CrushDiffLimits limits;
+        limits.context = context;
+        EXPECT_FALSE(crush_diff(in, limits)) << "context " << context;
+    }
+    // The same runs, long enough to be worth a marker at context 0.
+    std::string wide = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,300 +1,300 @@\n";
+    for (int i = 0; i < 30; ++i) {
+        wide += "-old " + std::to_string(i) + "\n+new " + std::to_string(i) + "\n";
+        for (int k = 0; k < 8; ++k) wide += "     unchanged line of some length " + std::to_string(k) + "\n";
+    }
+    CrushDiffLimits zero;
+    zero.context = 0;
+    auto r = crush_diff(wide, zero);
+    ASSERT_TRUE(r);
+    EXPECT_LT(r->text.size(), wide.size());
+    EXPECT_EQ(r->omitted, 29u * 8 + 8);
+}

@@ -22,23 +22,44 @@ std::optional<std::size_t> hunk_start(std::string_view l) {
     return n;
 }
 
+// Lines [from, to) as they stand in the text, each with its '\n'.
+std::string text_of(const Lines& lines, std::size_t from, std::size_t to) {
+    std::string s;
+    for (std::size_t k = from; k < to; ++k) {
+        s.append(lines[k]);
+        s.push_back('\n');
+    }
+    return s;
+}
+
+std::string marker(std::size_t count, std::size_t first, std::size_t last, const std::string& hash) {
+    return "[headroom: " + std::to_string(count) + " unchanged lines omitted (new lines " +
+           std::to_string(first) + "-" + std::to_string(last) + "), original " + hash + "]";
+}
+
 }  // namespace
 
-std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits) {
-    const std::vector<std::string_view> lines = split_lines(text);
+bool is_diff(const Lines& lines) {
     const std::size_t n = lines.size();
-    if (n < limits.min_lines) return std::nullopt;
-
-    bool file_header = false;
-    std::size_t hunks = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    bool file_header = false, hunk = false;
+    for (std::size_t i = 0; i < n && !(file_header && hunk); ++i) {
         if (starts_with(lines[i], "diff --git ") ||
             (starts_with(lines[i], "--- ") && i + 1 < n && starts_with(lines[i + 1], "+++ "))) {
             file_header = true;
         }
-        if (hunk_start(lines[i])) ++hunks;
+        if (hunk_start(lines[i])) hunk = true;
     }
-    if (!file_header || hunks == 0) return std::nullopt;
+    return file_header && hunk;
+}
+
+std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits) {
+    return crush_diff(text, split_lines(text), limits);
+}
+
+std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
+                                      const CrushDiffLimits& limits) {
+    const std::size_t n = lines.size();
+    if (n < limits.min_lines || !is_diff(lines)) return std::nullopt;
 
     // Context lines (in a hunk, starting with ' ') and the new-file line
     // number of each.
@@ -66,6 +87,8 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimi
         }
     }
 
+    const std::string hash = content_hash(text);
+    auto measure = [&](std::string_view s) { return limits.measure ? limits.measure(s) : s.size(); };
     // Each run of context keeps `context` lines on the side of a change.
     std::vector<bool> keep(n, true);
     std::size_t omitted = 0;
@@ -80,7 +103,9 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimi
         bool change_after = j < n && !lines[j].empty() && (lines[j][0] == '+' || lines[j][0] == '-');
         std::size_t from = i + (change_before ? limits.context : 0);
         std::size_t to = j - (change_after ? std::min(limits.context, j - i) : 0);
-        if (to > from + 1) {  // a lone line costs less than a marker
+        // Cut only what measures more than the marker that replaces it.
+        if (to > from && measure(text_of(lines, from, to)) >
+                             measure(marker(to - from, new_line[from], new_line[to - 1], hash) + "\n")) {
             for (std::size_t k = from; k < to; ++k) keep[k] = false;
             omitted += to - from;
         }
@@ -88,7 +113,6 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimi
     }
     if (omitted == 0) return std::nullopt;
 
-    std::string hash = content_hash(text);
     CrushedDiff out;
     out.omitted = omitted;
     LineWriter w(out.text);
@@ -99,8 +123,7 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimi
         }
         std::size_t j = i;
         while (j < n && !keep[j]) ++j;
-        w.line("[headroom: " + std::to_string(j - i) + " unchanged lines omitted (new lines " +
-             std::to_string(new_line[i]) + "-" + std::to_string(new_line[j - 1]) + "), original " + hash + "]");
+        w.line(marker(j - i, new_line[i], new_line[j - 1], hash));
         i = j;
     }
     w.finish(text);

@@ -8,15 +8,21 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/transforms/lines.h"
 
 namespace headroom::transforms {
 
 struct CrushDiffLimits {
     std::size_t min_lines = 30;
     std::size_t context = 3;  // unchanged lines kept beside a change
+    // A run is cut only when it measures more than its marker: tokens in
+    // the pipeline; bytes if unset.
+    std::function<std::size_t(std::string_view)> measure;
 };
 
 struct CrushedDiff {
@@ -24,7 +30,13 @@ struct CrushedDiff {
     std::size_t omitted = 0;  // context lines left out
 };
 
+// A file header ("diff --git", or "---" then "+++") and a hunk header.
+bool is_diff(const Lines& lines);
+
 // nullopt when `text` is not a unified diff, or no context would go.
 std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits);
+// The same, with `lines` = split_lines(text) already made.
+std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
+                                      const CrushDiffLimits& limits);
 
 }  // namespace headroom::transforms

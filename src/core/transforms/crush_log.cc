@@ -1,7 +1,6 @@
 #include "core/transforms/crush_log.h"
 
-#include <cctype>
-#include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "core/content_hash.h"
@@ -11,68 +10,59 @@ namespace headroom::transforms {
 
 namespace {
 
+// ASCII only, never the locale's: the output must not depend on it.
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 // WARN and above, as logs spell it.
-const char* const kSevere[] = {"WARN", "WARNING", "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT",
-                               "SEVERE", "ALERT", "EMERG", "PANIC", "EXCEPTION", "FAILED",
-                               "FAILURE", "Exception", "Error", "error", "fatal", "warning",
-                               "warn", "failed", "crit", "alert", "emerg"};
-const char* const kLevels[] = {"INFO", "DEBUG", "TRACE", "NOTICE", "VERBOSE", "FINE",
-                               "info", "debug", "notice", "trace"};
-const char* const kDateWords[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-                                  "Oct", "Nov", "Dec", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
-                                  "Sun"};
+constexpr std::string_view kSevere[] = {
+    "WARN", "WARNING", "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "SEVERE", "ALERT", "EMERG",
+    "PANIC", "EXCEPTION", "FAILED", "FAILURE", "Exception", "Error", "error", "fatal", "warning",
+    "warn", "failed", "crit", "alert", "emerg"};
+constexpr std::string_view kLevels[] = {"INFO", "DEBUG", "TRACE", "NOTICE", "VERBOSE", "FINE",
+                                        "info", "debug", "notice", "trace"};
+constexpr std::string_view kDateWords[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+                                           "Aug", "Sep", "Oct", "Nov", "Dec", "Mon", "Tue",
+                                           "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+enum class Level { None, Other, Severe };
+
+// The level a line names: a word of the lists above standing alone (after
+// a non-alphanumeric, before a non-letter). One pass over the line's words.
+Level level_of(std::string_view line) {
+    Level found = Level::None;
+    for (std::size_t i = 0; i < line.size();) {
+        if (!is_alpha(line[i]) || (i > 0 && is_alnum(line[i - 1]))) {
+            ++i;
+            continue;
+        }
+        std::size_t j = i;
+        while (j < line.size() && is_alpha(line[j])) ++j;
+        std::string_view word = line.substr(i, j - i);
+        for (std::string_view w : kSevere) {
+            if (w[0] == word[0] && w == word) return Level::Severe;
+        }
+        for (std::string_view w : kLevels) {
+            if (w[0] == word[0] && w == word) found = Level::Other;
+        }
+        i = j;
+    }
+    return found;
+}
 
 // Starts with a time: a number, or a month or weekday (after "[", "<", "-").
 bool stamped(std::string_view line) {
     std::size_t i = line.find_first_not_of(" \t[<-");
     if (i == std::string_view::npos) return false;
     if (is_digit(line[i])) return true;
-    for (const char* w : kDateWords) {
-        if (line.compare(i, 3, w) == 0 && (i + 3 == line.size() || !std::isalpha(static_cast<unsigned char>(line[i + 3])))) {
+    for (std::string_view w : kDateWords) {
+        if (line.compare(i, 3, w) == 0 && (i + 3 == line.size() || !is_alpha(line[i + 3]))) {
             return true;
         }
     }
     return false;
-}
-
-bool has_word(std::string_view line, std::string_view w) {
-    for (std::size_t at = line.find(w); at != std::string_view::npos; at = line.find(w, at + 1)) {
-        bool left = at == 0 || !is_alnum(line[at - 1]);
-        std::size_t end = at + w.size();
-        bool right = end == line.size() || !std::isalpha(static_cast<unsigned char>(line[end]));
-        if (left && right) return true;
-    }
-    return false;
-}
-
-bool is_severe(std::string_view line) {
-    for (const char* w : kSevere) {
-        if (has_word(line, w)) return true;
-    }
-    return false;
-}
-
-bool has_level(std::string_view line) {
-    if (is_severe(line)) return true;
-    for (const char* w : kLevels) {
-        if (has_word(line, w)) return true;
-    }
-    return false;
-}
-
-// An `ls -l` line: "drwxr-xr-x", "-rw-r--r--" and the like. Listings name
-// files such as error.log; they are not logs and must not fold.
-bool is_listing_line(std::string_view l) {
-    if (l.size() < 10 || std::string_view("-dlcbps").find(l[0]) == std::string_view::npos) return false;
-    const char* allowed[] = {"-r", "-w", "-xsS", "-r", "-w", "-xsS", "-r", "-w", "-xtT"};
-    for (int k = 0; k < 9; ++k) {
-        if (std::string_view(allowed[k]).find(l[1 + k]) == std::string_view::npos) return false;
-    }
-    return true;
 }
 
 // Continuation lines of a stack trace (Java, Python, Go, Node, Rust).
@@ -88,16 +78,15 @@ bool is_trace_line(std::string_view line) {
            rest.rfind("goroutine ", 0) == 0;
 }
 
-
-}  // namespace
-
-std::string log_template(std::string_view line) {
-    std::string out;
-    out.reserve(line.size());
+// A template is never longer than its line: it is written in place.
+void append_template(std::string_view line, std::string& out) {
+    const std::size_t base = out.size();
+    out.resize(base + line.size());
+    char* o = &out[base];
     std::size_t i = 0;
     while (i < line.size()) {
         if (!is_hex(line[i])) {
-            out.push_back(line[i++]);
+            *o++ = line[i++];
             continue;
         }
         // A run of hex digits: digits alone (counts, times, addresses), or
@@ -111,35 +100,52 @@ std::string log_template(std::string_view line) {
         bool word_end = j == line.size() || !is_alnum(line[j]);
         bool id = digit && word_end && (word_start || j - i >= 8);
         if ((digit && !letter) || id) {
-            out.push_back('#');
+            *o++ = '#';
         } else {
-            out.append(line.substr(i, j - i));
+            for (std::size_t k = i; k < j; ++k) *o++ = line[k];
         }
         i = j;
     }
+    out.resize(static_cast<std::size_t>(o - out.data()));
+}
+
+}  // namespace
+
+std::string log_template(std::string_view line) {
+    std::string out;
+    out.reserve(line.size());
+    append_template(line, out);
     return out;
 }
 
-std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits) {
-    std::vector<std::string_view> lines = split_lines(text);
-    const std::size_t n = lines.size();
-    if (n < limits.min_lines) return std::nullopt;
-
-    // A log: most lines start with a number (a timestamp or an id) or name
-    // a level.
+bool is_log(const Lines& lines) {
+    // Most lines start with a number (a timestamp or an id) or name a
+    // level. Listings name files such as error.log: never a log.
     std::size_t loglike = 0, nonempty = 0, listing = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (lines[i].empty()) continue;
+    for (std::string_view l : lines) {
+        if (l.empty()) continue;
         ++nonempty;
-        if (is_listing_line(lines[i])) ++listing;
-        else if (stamped(lines[i]) || has_level(lines[i])) ++loglike;
+        if (is_ls_long_line(l)) ++listing;
+        else if (stamped(l) || level_of(l) != Level::None) ++loglike;
     }
-    if (nonempty == 0 || loglike * 10 < nonempty * 6 || listing * 2 >= nonempty) return std::nullopt;
+    return nonempty > 0 && loglike * 10 >= nonempty * 6 && listing * 2 < nonempty;
+}
 
-    // Only now, for a log, the templates.
+std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits) {
+    return crush_log(text, split_lines(text), limits);
+}
+
+std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits) {
+    const std::size_t n = lines.size();
+    if (n < limits.min_lines || !is_log(lines)) return std::nullopt;
+
+    // Only now, for a log, the templates. Severe lines fold only with
+    // their own kind ('!'), the others (' ') with theirs.
     std::vector<std::string> templates(n);
     for (std::size_t i = 0; i < n; ++i) {
-        if (!lines[i].empty()) templates[i] = log_template(lines[i]);
+        if (lines[i].empty()) continue;
+        templates[i].push_back(level_of(lines[i]) == Level::Severe ? '!' : ' ');
+        append_template(lines[i], templates[i]);
     }
 
     std::vector<bool> keep(n, false);
@@ -157,23 +163,27 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
     struct Group {
         std::size_t first, last, count = 0, omitted = 0;
     };
-    std::map<std::string, Group> groups;
-    std::vector<const std::string*> group_of(n, nullptr);
+    std::vector<Group> groups;
+    std::unordered_map<std::string_view, std::size_t> group_index;  // views into templates
+    group_index.reserve(n);
+    std::vector<std::size_t> group_of(n);
     for (std::size_t i = 0; i < n; ++i) {
-        // Severe lines fold only with their own kind; blank lines together.
-        std::string key = (is_severe(lines[i]) ? "!" : " ") + templates[i];
-        auto [it, fresh] = groups.try_emplace(key, Group{i, i});
-        it->second.last = i;
-        ++it->second.count;
-        group_of[i] = &it->first;
-        if (fresh) keep[i] = true;
+        auto [it, fresh] = group_index.try_emplace(templates[i], groups.size());
+        if (fresh) {
+            groups.push_back(Group{i, i});
+            keep[i] = true;
+        }
+        Group& g = groups[it->second];
+        g.last = i;
+        ++g.count;
+        group_of[i] = it->second;
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!keep[i]) ++groups[*group_of[i]].omitted;
-    }
-
     std::size_t omitted = 0;
-    for (auto& [key, g] : groups) omitted += g.omitted;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (keep[i]) continue;
+        ++groups[group_of[i]].omitted;
+        ++omitted;
+    }
     if (omitted == 0) return std::nullopt;
 
     std::string hash = content_hash(text);
@@ -184,7 +194,7 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
     for (std::size_t i = 0; i < n; ++i) {
         if (!keep[i]) continue;
         w.line(lines[i]);
-        const Group& g = groups[*group_of[i]];
+        const Group& g = groups[group_of[i]];
         if (g.first == i && g.omitted > 0) {
             w.line("[headroom: " + std::to_string(g.omitted) +
                    " more lines like the one above omitted (lines " + std::to_string(g.first + 1) +

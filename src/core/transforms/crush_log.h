@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/transforms/lines.h"
+
 namespace headroom::transforms {
 
 struct CrushLogLimits {
@@ -27,8 +29,13 @@ struct CrushedLog {
     std::size_t omitted = 0;  // lines left out
 };
 
+// Most lines start with a time or an id, or name a level; not a listing.
+bool is_log(const Lines& lines);
+
 // nullopt when `text` does not look like a log, or nothing would fold.
 std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits);
+// The same, with `lines` = split_lines(text) already made.
+std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits);
 
 // The template of a log line (exposed for tests).
 std::string log_template(std::string_view line);

@@ -15,18 +15,6 @@ struct Match {
     std::size_t line_number;
 };
 
-bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-// Looks like a file path: no blanks, and a directory or an extension that
-// starts with a letter ("src/a.c", "main.py"), so that timestamps such as
-// "20171223-22" or "app.log.2017-05-16_13" are not taken for paths.
-bool is_path(std::string_view p) {
-    if (p.empty() || p.find_first_of(" \t") != std::string_view::npos) return false;
-    if (p.find('/') != std::string_view::npos) return true;
-    std::size_t dot = p.rfind('.');
-    return dot != std::string_view::npos && dot + 1 < p.size() && is_letter(p[dot + 1]);
-}
-
 // "path:123:text" or "path:123-text" (a context line): the path is what
 // comes before the first colon.
 std::optional<Match> parse_match(std::string_view line) {
@@ -63,14 +51,11 @@ std::vector<std::string> terms_of(std::string_view question) {
     return terms;
 }
 
-}  // namespace
-
-std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
-                                          const CrushSearchLimits& limits) {
-    const std::vector<std::string_view> lines = split_lines(text);
+// Which lines are matches, or nothing when `lines` are not search output:
+// most lines must be matches, and line numbers rise within each file, as
+// grep prints them.
+std::optional<std::vector<std::optional<Match>>> find_matches(const Lines& lines) {
     const std::size_t n = lines.size();
-    if (n < limits.min_lines) return std::nullopt;
-
     std::vector<std::optional<Match>> matches(n);
     std::size_t found = 0, nonempty = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -81,7 +66,6 @@ std::optional<CrushedSearch> crush_search(std::string_view text, std::string_vie
     }
     if (found * 10 < nonempty * 8) return std::nullopt;  // most lines must be matches
 
-    // grep prints a file's matches in order: line numbers rise within it.
     std::map<std::string_view, std::size_t> last_line;
     std::size_t rising = 0, pairs = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -93,7 +77,26 @@ std::optional<CrushedSearch> crush_search(std::string_view text, std::string_vie
             it->second = matches[i]->line_number;
         }
     }
-    if (rising * 10 < pairs * 9) return std::nullopt;
+    if (found == 0 || rising * 10 < pairs * 9) return std::nullopt;
+    return matches;
+}
+
+}  // namespace
+
+bool is_search_output(const Lines& lines) { return find_matches(lines).has_value(); }
+
+std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
+                                          const CrushSearchLimits& limits) {
+    return crush_search(text, split_lines(text), question, limits);
+}
+
+std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& lines,
+                                          std::string_view question, const CrushSearchLimits& limits) {
+    const std::size_t n = lines.size();
+    if (n < limits.min_lines) return std::nullopt;
+    auto found_matches = find_matches(lines);
+    if (!found_matches) return std::nullopt;
+    const std::vector<std::optional<Match>>& matches = *found_matches;
 
     // Per file, in order: which of its matches stay.
     std::map<std::string_view, std::vector<std::size_t>> files;

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/transforms/lines.h"
+
 namespace headroom::transforms {
 
 struct CrushSearchLimits {
@@ -25,8 +27,14 @@ struct CrushedSearch {
     std::size_t omitted = 0;  // matches left out
 };
 
+// True when most lines are matches and line numbers rise within each file.
+bool is_search_output(const Lines& lines);
+
 // nullopt when `text` is not search output, or nothing would be left out.
 std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
                                           const CrushSearchLimits& limits);
+// The same, with `lines` = split_lines(text) already made.
+std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& lines,
+                                          std::string_view question, const CrushSearchLimits& limits);
 
 }  // namespace headroom::transforms
