@@ -37,8 +37,9 @@ sub records {
 
 sub pretty  { $PRETTY->encode($_[0]) }
 sub compact { $COMPACT->encode($_[0]) }
-# A JSON string literal (UTF-8 bytes) of UTF-8 bytes $_[0].
-sub jstr    { $STRING->encode(decode('UTF-8', $_[0], Encode::FB_CROAK)) }
+# A JSON string literal (UTF-8 bytes) of UTF-8 bytes $_[0]. decode() with a
+# CHECK empties the string it is given, so it gets a copy.
+sub jstr    { my $bytes = $_[0]; $STRING->encode(decode('UTF-8', $bytes, Encode::FB_CROAK)) }
 
 # Tokens in $text by headroom's own counter (proven equal to tiktoken's by
 # t/06-tokenizer.t).
