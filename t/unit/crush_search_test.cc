@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "loghub.h"
 #include "test_lines.h"
 
-#include <dirent.h>
 
 #include <fstream>
 #include <regex>
@@ -83,19 +83,8 @@ TEST(CrushSearch, NotForOtherText) {
 }
 
 TEST(CrushSearch, NoLoghubLogIsTakenForSearchResults) {
-    std::string dir = HEADROOM_LOGHUB_DIR;
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) GTEST_SKIP() << dir << " is missing";
-    int logs = 0;
-    while (dirent* e = readdir(d)) {
-        std::string n = e->d_name;
-        if (n.size() < 5 || n.compare(n.size() - 4, 4, ".log") != 0) continue;
-        std::ifstream f(dir + "/" + n, std::ios::binary);
-        std::stringstream buf;
-        buf << f.rdbuf();
-        EXPECT_FALSE(crush_search(buf.str(), "", CrushSearchLimits{})) << n;
-        ++logs;
-    }
-    closedir(d);
-    EXPECT_EQ(logs, 16);
+    const auto logs = loghub_logs();
+    if (logs.empty()) GTEST_SKIP() << HEADROOM_LOGHUB_DIR << " is missing";
+    EXPECT_EQ(logs.size(), 16u);
+    for (const auto& [name, text] : logs) EXPECT_FALSE(crush_search(text, "", CrushSearchLimits{})) << name;
 }
