@@ -1,5 +1,6 @@
 #include "core/content_kind.h"
 
+#include "core/text.h"
 #include "core/transforms/crush_diff.h"
 #include "core/transforms/crush_log.h"
 #include "core/transforms/crush_search.h"
@@ -9,14 +10,6 @@ namespace headroom {
 using transforms::Lines;
 
 namespace {
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool is_ident_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
-}
 
 std::string_view trim(std::string_view s) {
     std::size_t b = s.find_first_not_of(" \t\r");
@@ -87,7 +80,7 @@ bool code_line(std::string_view raw) {
     }
     for (std::string_view k : kKeywords) {
         if (!starts_with(l, k)) continue;
-        if (k == "@") return l.size() > 1 && is_ident_char(l[1]);
+        if (k == "@") return l.size() > 1 && is_word_char(l[1]);
         if (l.size() == k.size()) return true;
         char next = l[k.size()];
         if (next == ' ' || next == '(' || next == ':' || next == '<') return true;
@@ -95,7 +88,7 @@ bool code_line(std::string_view raw) {
     // name = ..., name.attr(...), name[i] += ...
     std::size_t i = 0;
     if (is_digit(l[0])) return false;
-    while (i < l.size() && (is_ident_char(l[i]) || l[i] == '.' || l[i] == '[' || l[i] == ']')) ++i;
+    while (i < l.size() && (is_word_char(l[i]) || l[i] == '.' || l[i] == '[' || l[i] == ']')) ++i;
     if (i == 0 || i == l.size()) return false;
     if (l[i] == '(') return true;
     while (i < l.size() && l[i] == ' ') ++i;
@@ -136,8 +129,7 @@ bool is_listing(const Lines& lines) {
         }
     }
     if (nonempty == 0) return false;
-    return long_form * 2 >= nonempty || (long_form + tree) * 2 >= nonempty ||
-           (long_form + tree + paths) * 10 >= nonempty * 8;
+    return (long_form + tree) * 2 >= nonempty || (long_form + tree + paths) * 10 >= nonempty * 8;
 }
 
 bool is_code(const Lines& lines) {

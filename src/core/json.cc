@@ -256,6 +256,11 @@ const yajl_callbacks kCallbacks = {
 
 }  // namespace
 
+bool opens_object_or_array(std::string_view text) {
+    std::size_t i = text.find_first_not_of(" \t\n\r");
+    return i != std::string_view::npos && (text[i] == '{' || text[i] == '[');
+}
+
 const Value* Value::find(std::string_view k) const {
     if (kind != Kind::Object) return nullptr;
     for (auto it = members.rbegin(); it != members.rend(); ++it) {

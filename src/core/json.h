@@ -67,6 +67,10 @@ std::string serialize(const Value& v);
 // at a fraction of the cost. Fails as parse() would; `out` is then partial.
 ParseError minify(std::string_view text, std::size_t max_depth, std::string& out);
 
+// True when the first byte after JSON whitespace is '{' or '[': a cheap
+// test, before parsing, that `text` may be an object or array.
+bool opens_object_or_array(std::string_view text);
+
 // True when `text` holds a \u escape of a UTF-16 surrogate that is not part
 // of a high+low pair.
 bool has_lone_surrogate_escape(std::string_view text);

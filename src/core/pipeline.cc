@@ -36,11 +36,6 @@ bool is_protected(std::string_view tool, const Options& options) {
     return false;
 }
 
-bool starts_like_json(std::string_view s) {
-    std::size_t i = s.find_first_not_of(" \t\r\n");
-    return i != std::string_view::npos && (s[i] == '{' || s[i] == '[');
-}
-
 struct Crushed {
     ContentKind kind = ContentKind::Text;
     std::optional<std::string> text;  // the candidate rewrite, if any
@@ -53,7 +48,7 @@ struct Crushed {
 template <typename SizeOf>
 Crushed crush(const ToolOutput& out, const Options& options, const SizeOf& size_of) {
     Crushed c;
-    if (starts_like_json(out.text) && (options.crush_json || options.minify_tool_json)) {
+    if (json::opens_object_or_array(out.text) && (options.crush_json || options.minify_tool_json)) {
         if (options.crush_json) {
             transforms::CrushJsonLimits limits;
             limits.max_items = options.json_max_items;

@@ -1,5 +1,7 @@
 #include "core/tokenizer/models.h"
 
+#include "core/text.h"
+
 namespace headroom::tokenizer {
 
 namespace {
@@ -19,10 +21,6 @@ const BuiltIn kRules[] = {
     {"ft:gpt-4", "cl100k_base"},  {"ft:gpt-3.5", "cl100k_base"},
     {"text-embedding-3", "cl100k_base"}, {"text-embedding-ada-002", "cl100k_base"},
 };
-
-bool starts_with(std::string_view s, std::string_view p) {
-    return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
 
 }  // namespace
 

@@ -3,13 +3,12 @@
 #include <vector>
 
 #include "core/content_hash.h"
+#include "core/text.h"
 #include "core/transforms/lines.h"
 
 namespace headroom::transforms {
 
 namespace {
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // "@@ -a[,b] +c[,d] @@": the new file's first line number, or nullopt.
 std::optional<std::size_t> hunk_start(std::string_view l) {

@@ -1,7 +1,6 @@
 #include "core/transforms/crush_json.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -12,6 +11,7 @@
 
 #include "core/content_hash.h"
 #include "core/json.h"
+#include "core/text.h"
 
 namespace headroom::transforms {
 
@@ -19,27 +19,6 @@ namespace {
 
 using json::Kind;
 using json::Value;
-
-// ASCII lower case: the words looked for are ASCII.
-void lower_into(std::string_view s, std::string& out) {
-    out.assign(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-    }
-}
-
-std::string lower(std::string_view s) {
-    std::string out;
-    lower_into(s, out);
-    return out;
-}
-
-// ASCII only, never the locale's: the output must not depend on it.
-bool is_word_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 constexpr std::string_view kFailureWords[] = {"error", "exception", "fail", "fatal", "timeout",
                                               "timed out", "denied", "refused", "panic", "traceback",
@@ -338,7 +317,7 @@ struct Crusher {
     int embedded = 0;
 
     void walk_embedded(Value& v) {
-        if (embedded >= kEmbeddedDepth || v.text.size() < kEmbeddedMin || !looks_like_json(v.text)) {
+        if (embedded >= kEmbeddedDepth || v.text.size() < kEmbeddedMin || !json::opens_object_or_array(v.text)) {
             return;
         }
         json::ParseResult inner = json::parse(v.text, limits.max_depth);
@@ -447,22 +426,13 @@ struct Crusher {
             ++tables;
         }
     }
-
-    static bool looks_like_json(std::string_view s) {
-        std::size_t i = s.find_first_not_of(" \t\n\r");
-        return i != std::string_view::npos && (s[i] == '{' || s[i] == '[');
-    }
 };
-
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 }  // namespace
 
 std::optional<CrushedJson> crush_json(std::string_view text, std::string_view question,
                                       const CrushJsonLimits& limits) {
-    std::size_t first = 0;
-    while (first < text.size() && is_json_space(text[first])) ++first;
-    if (first == text.size() || (text[first] != '{' && text[first] != '[')) return std::nullopt;
+    if (!json::opens_object_or_array(text)) return std::nullopt;
 
     json::ParseResult parsed = json::parse(text, limits.max_depth);
     if (!parsed.ok()) return std::nullopt;

@@ -4,17 +4,12 @@
 #include <vector>
 
 #include "core/content_hash.h"
+#include "core/text.h"
 #include "core/transforms/lines.h"
 
 namespace headroom::transforms {
 
 namespace {
-
-// ASCII only, never the locale's: the output must not depend on it.
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // WARN and above, as logs spell it.
 constexpr std::string_view kSevere[] = {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/content_hash.h"
+#include "core/text.h"
 #include "core/transforms/lines.h"
 
 namespace headroom::transforms {
@@ -26,14 +27,6 @@ std::optional<Match> parse_match(std::string_view line) {
     return Match{line.substr(0, colon), n};
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-    }
-    return out;
-}
-
 // Words of the question worth finding in a match: 4+ characters.
 std::vector<std::string> terms_of(std::string_view question) {
     std::vector<std::string> terms;
@@ -43,8 +36,7 @@ std::vector<std::string> terms_of(std::string_view question) {
         cur.clear();
     };
     for (char c : question) {
-        bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-        if (word) cur.push_back(c);
+        if (is_word_char(c)) cur.push_back(c);
         else flush();
     }
     flush();

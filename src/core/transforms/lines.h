@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
+
 namespace headroom::transforms {
 
 // The lines of `text`, without their '\n'. A final '\n' ends the last line
@@ -40,8 +42,7 @@ inline bool is_path(std::string_view p) {
     if (p.empty() || p.find_first_of(" \t") != std::string_view::npos) return false;
     if (p.find('/') != std::string_view::npos) return true;
     std::size_t dot = p.rfind('.');
-    return dot != std::string_view::npos && dot + 1 < p.size() &&
-           ((p[dot + 1] >= 'a' && p[dot + 1] <= 'z') || (p[dot + 1] >= 'A' && p[dot + 1] <= 'Z'));
+    return dot != std::string_view::npos && dot + 1 < p.size() && is_alpha(p[dot + 1]);
 }
 
 // Joins lines with '\n' and ends like the input did.

@@ -4,18 +4,10 @@
 
 namespace headroom::transforms {
 
-namespace {
-
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-}  // namespace
-
 std::optional<std::string> minify_json(std::string_view text, std::size_t max_depth) {
     // Cheap rejection before parsing: only objects and arrays qualify, so
     // that a bare "42" or "true" stays the text the tool wrote.
-    std::size_t first = 0;
-    while (first < text.size() && is_json_space(text[first])) ++first;
-    if (first == text.size() || (text[first] != '{' && text[first] != '[')) return std::nullopt;
+    if (!json::opens_object_or_array(text)) return std::nullopt;
 
     std::string compact;
     compact.reserve(text.size());
