@@ -78,7 +78,7 @@ is tool_output_data($out), $same, 'stdout is the rewritten body, the same data';
 like $out, qr/headroom_table/, 'as a table';
 my $sent = JSON::PP->new->utf8->decode($out)->{messages}[-1]{content};
 my ($before, $after) = (tokens(pretty($data)), tokens(Encode::encode('UTF-8', $sent)));
-like $err, qr/^headroom: optimized openai_chat: tokens $before -> $after \(-[\d.]+%, o200k_base\) in 1 tool outputs; bytes \d+ -> \d+; transforms: minified x1, crushed x0 \(0 items or lines omitted\)$/,
+like $err, qr/^headroom: optimized openai_chat: tokens $before -> $after \(-[\d.]+%, o200k_base\) in 1 tool outputs; bytes \d+ -> \d+; transforms: minified x1, crushed x0 \(0 items or lines omitted\)\nheadroom: prefix [0-9a-f]{32}: values moved x0, tools sorted x0, cache breakpoints x0, prompt_cache_key x0\n\z/,
     'stderr has the figures';
 
 ($code, $out) = run('compress --uri /v1/messages?beta=true', anthropic(pretty($data)));
@@ -91,7 +91,7 @@ my $long = records(300);
 ($code, $out, $err) = run('compress', chat(pretty($long)));
 is $code, 0, 'a long array is crushed';
 like $out, qr/headroom_omitted/, 'with markers';
-like $err, qr/transforms: minified x0, crushed x1 \(\d+ items or lines omitted\)$/, 'and says so';
+like $err, qr/transforms: minified x0, crushed x1 \(\d+ items or lines omitted\)$/m, 'and says so';
 
 my $plain = chat('nothing to do here');
 ($code, $out, $err) = run('compress', $plain);
@@ -107,5 +107,22 @@ like $err, qr/cannot compress: invalid_json: parse error/, 'and the parser\'s re
 is $code, 1, 'an endpoint headroom does not rewrite exits 1';
 like $err, qr/cannot compress: unknown_shape \(\/v1\/embeddings\)/, 'naming it';
 is $out, '', 'with nothing on stdout';
+
+# compress --stabilize-prefix: the module's headroom_stabilize_prefix on.
+my $volatile = '{"model":"gpt-4o","messages":[{"role":"system","content":"Now: 2026-11-22T10:32:05Z. Build 48213."},{"role":"user","content":"hi"}]}';
+($code, $out, $err) = run(q{compress --stabilize-prefix --volatile-pattern 'build=Build (\d+)'}, $volatile);
+is $code, 0, '--stabilize-prefix exits 0';
+my $d = JSON::PP->new->decode($out);
+is $d->{messages}[0]{content}, 'Now: [[timestamp-1]]. Build [[build-1]].', 'values moved, the operator\'s pattern too';
+like $d->{messages}[2]{content}, qr/\[\[timestamp-1\]\] = 2026-11-22T10:32:05Z\n\[\[build-1\]\] = 48213$/, 'to the note';
+like $err, qr/^headroom: prefix ([0-9a-f]{32}): values moved x2, tools sorted x0, cache breakpoints x0, prompt_cache_key x1$/m,
+    'stderr says what was done to the prefix';
+my ($hash) = $err =~ /prefix ([0-9a-f]{32})/;
+is $d->{prompt_cache_key}, $hash, 'the prompt_cache_key is the prefix hash';
+($code, $out, $err) = run(q{compress --stabilize-prefix --volatile-pattern 'x=('}, $volatile);
+is $code, 1, 'a pattern that does not compile exits 1';
+like $err, qr/--volatile-pattern "\(": missing closing parenthesis/, 'naming it';
+($code, undef, $err) = run('compress --volatile-pattern nolabel', $volatile);
+is $code, 2, 'a pattern without a label is a usage error';
 
 done_testing();

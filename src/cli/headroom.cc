@@ -1,6 +1,7 @@
 // headroom: the command-line tool.
 //   headroom count [--model M | --encoding E] [--tokenizers DIR] [FILE]
-//   headroom compress [--uri PATH] [--tokenizers DIR] [FILE]
+//   headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]
+//                     [--volatile-pattern LABEL=REGEX]... [FILE]
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "core/tokenizer/encoding.h"
 #include "core/tokenizer/models.h"
 #include "core/tokenizer/tokenizers.h"
+#include "core/volatile_values.h"
 
 #ifndef HEADROOM_TOKENIZER_DIR
 #define HEADROOM_TOKENIZER_DIR "/usr/share/headroom/tokenizers"
@@ -23,12 +25,15 @@ namespace {
 
 const char kUsage[] =
     "usage: headroom count [--model M | --encoding E] [--tokenizers DIR] [FILE]\n"
-    "       headroom compress [--uri PATH] [--tokenizers DIR] [FILE]\n"
+    "       headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]\n"
+    "                         [--volatile-pattern LABEL=REGEX]... [FILE]\n"
     "FILE defaults to standard input. Rank files are read from --tokenizers,\n"
     "else $HEADROOM_TOKENIZERS, else " HEADROOM_TOKENIZER_DIR ".\n";
 
 struct Args {
     std::string command, model, encoding, uri = "/v1/chat/completions", file, dir;
+    bool stabilize_prefix = false;
+    std::vector<headroom::VolatilePatterns::Extra> volatile_patterns;
 };
 
 int usage_error(const std::string& msg) {
@@ -111,6 +116,13 @@ int compress(const Args& a) {
     }
     headroom::Options options;
     options.tokenizers = tokenizers.get();
+    auto patterns = headroom::VolatilePatterns::compile(a.volatile_patterns, error);
+    if (patterns == nullptr) {
+        std::cerr << "headroom: --volatile-pattern " << error << "\n";
+        return 1;
+    }
+    options.stabilize_prefix = a.stabilize_prefix;
+    options.volatile_patterns = patterns.get();
     std::string path = a.uri.substr(0, a.uri.find('?'));
     headroom::Result r = headroom::process(path, body, options);
 
@@ -140,7 +152,10 @@ int compress(const Args& a) {
               << (r.tokens_estimated ? ", estimated" : "") << ") in " << r.tool_outputs
               << " tool outputs; bytes " << body.size() << " -> " << out.size()
               << "; transforms: minified x" << r.minified << ", crushed x" << r.crushed
-              << " (" << r.omitted << " items or lines omitted)\n";
+              << " (" << r.omitted << " items or lines omitted)\n"
+              << "headroom: prefix " << r.prefix_hash << ": values moved x" << r.volatile_moved
+              << ", tools sorted x" << r.tools_sorted << ", cache breakpoints x"
+              << r.breakpoints_added << ", prompt_cache_key x" << r.cache_key_set << "\n";
     return 0;
 }
 
@@ -166,6 +181,16 @@ int main(int argc, char** argv) {
         else if (arg == "--encoding") ok = value(a.encoding);
         else if (arg == "--uri") ok = value(a.uri);
         else if (arg == "--tokenizers") ok = value(a.dir);
+        else if (arg == "--stabilize-prefix") a.stabilize_prefix = true;
+        else if (arg == "--volatile-pattern") {
+            std::string spec;
+            ok = value(spec);
+            std::size_t eq = spec.find('=');
+            if (ok && (eq == std::string::npos || eq == 0)) {
+                return usage_error("--volatile-pattern takes LABEL=REGEX");
+            }
+            if (ok) a.volatile_patterns.push_back({spec.substr(0, eq), spec.substr(eq + 1)});
+        }
         else if (arg.size() > 1 && arg[0] == '-' ) return usage_error("unknown option " + arg);
         else if (a.file.empty()) a.file = arg;
         else return usage_error("more than one FILE");

@@ -38,6 +38,28 @@ struct Member {
     Value value;
 };
 
+// Builders for the few values transforms add.
+inline Value string_value(std::string s) {
+    Value v;
+    v.kind = Kind::String;
+    v.text = std::move(s);
+    return v;
+}
+
+inline Value object_value(std::vector<Member> members) {
+    Value v;
+    v.kind = Kind::Object;
+    v.members = std::move(members);
+    return v;
+}
+
+inline Value array_value(std::vector<Value> items) {
+    Value v;
+    v.kind = Kind::Array;
+    v.items = std::move(items);
+    return v;
+}
+
 enum class ParseError {
     None,
     Invalid,        // not well-formed JSON (yajl said so)

@@ -10,6 +10,7 @@ namespace headroom {
 namespace tokenizer {
 class Tokenizers;
 }
+class VolatilePatterns;
 
 struct Options {
     // Deeper documents pass through: bounds the parser's and serializer's
@@ -36,6 +37,19 @@ struct Options {
     // Outputs of tools whose name matches one of these globs (fnmatch) are
     // never changed.
     std::vector<std::string> protect_tools;
+    // Prefix stabilization, so that the provider's prompt cache hits: off
+    // unless stabilize_prefix, then each part on unless turned off.
+    bool stabilize_prefix = false;
+    // System and developer text: values that change from call to call move
+    // to a labelled note at the end. Needs volatile_patterns.
+    bool move_volatile = true;
+    const VolatilePatterns* volatile_patterns = nullptr;
+    // Tools sorted by name, their keys by name.
+    bool canonical_tools = true;
+    // Anthropic: cache_control breakpoints when the request has none.
+    bool cache_breakpoints = true;
+    // OpenAI: prompt_cache_key (the prefix hash) when the request has none.
+    bool prompt_cache_key = true;
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     const tokenizer::Tokenizers* tokenizers = nullptr;

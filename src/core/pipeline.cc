@@ -7,13 +7,17 @@
 
 #include "core/content_kind.h"
 #include "core/json.h"
+#include "core/prefix_hash.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/tool_outputs.h"
+#include "core/transforms/cache_hints.h"
+#include "core/transforms/canonical_tools.h"
 #include "core/transforms/crush_json.h"
 #include "core/transforms/crush_diff.h"
 #include "core/transforms/crush_log.h"
 #include "core/transforms/crush_search.h"
 #include "core/transforms/minify_json.h"
+#include "core/transforms/move_volatile.h"
 
 namespace headroom {
 
@@ -169,11 +173,34 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         }
     });
 
-    if (r.minified == 0 && r.crushed == 0) return passthrough(std::move(r), "no_change");
+    // The prefix: made stable first, then named, then marked for caching.
+    if (options.stabilize_prefix) {
+        if (options.canonical_tools) r.tools_sorted = transforms::canonicalize_tools(doc);
+        if (options.move_volatile && options.volatile_patterns != nullptr) {
+            r.volatile_moved = transforms::move_volatile_values(r.shape, doc, *options.volatile_patterns);
+        }
+    }
+    r.prefix_hash = prefix_hash(r.shape, doc);
+    if (options.stabilize_prefix) {
+        if (r.shape == Shape::AnthropicMessages) {
+            if (options.cache_breakpoints) r.breakpoints_added = transforms::add_cache_breakpoints(doc);
+        } else if (options.prompt_cache_key) {
+            r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
+        }
+    }
+    const bool prefix_changed =
+        r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 || r.cache_key_set;
+
+    if (r.minified == 0 && r.crushed == 0 && !prefix_changed) {
+        return passthrough(std::move(r), "no_change");
+    }
 
     r.body.reserve(body.size());
     json::serialize(doc, r.body);
-    if (r.body.size() >= body.size()) return passthrough(std::move(r), "not_smaller");
+    // Crushing must pay for itself; cache hints may cost a few bytes.
+    if (!prefix_changed && r.body.size() >= body.size()) {
+        return passthrough(std::move(r), "not_smaller");
+    }
 
     r.outcome = Outcome::Rewritten;
     r.reason = "optimized";

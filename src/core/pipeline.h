@@ -47,6 +47,15 @@ struct Result {
     bool tokens_estimated = false;  // the model's tokenizer is not public
 
     std::array<KindCounts, kContentKinds> by_kind{};  // indexed by ContentKind
+
+    // The prefix every call of a session shares (model, tools, system) as
+    // sent: see prefix_hash.h. Empty when the body was not understood.
+    std::string prefix_hash;
+    // What prefix stabilization changed.
+    std::size_t volatile_moved = 0;     // distinct values moved to the note
+    bool tools_sorted = false;
+    std::size_t breakpoints_added = 0;  // Anthropic cache_control marks
+    bool cache_key_set = false;         // OpenAI prompt_cache_key
 };
 
 // Never throws: every failure is a Passthrough with its reason.

@@ -22,6 +22,9 @@ typedef enum {
 /* Token counters, loaded once and shared read-only by every request. */
 typedef struct headroom_tokenizers_s  headroom_tokenizers_t;
 
+/* Compiled patterns of volatile values, shared read-only likewise. */
+typedef struct headroom_volatile_patterns_s  headroom_volatile_patterns_t;
+
 
 typedef struct {
     size_t                        max_depth;
@@ -39,6 +42,14 @@ typedef struct {
     size_t                        diff_context;  /* context lines kept */
     const char *const            *protect_tools;  /* fnmatch globs */
     size_t                        nprotect_tools;
+
+    /* prefix stabilization: nothing unless stabilize_prefix */
+    int                           stabilize_prefix;
+    int                           move_volatile;
+    const headroom_volatile_patterns_t  *volatile_patterns;
+    int                           canonical_tools;
+    int                           cache_breakpoints;
+    int                           prompt_cache_key;
 } headroom_options_t;
 
 
@@ -75,6 +86,11 @@ typedef struct {
     const char           *encoding;      /* "" when tokens were not counted */
     int                   tokens_estimated;
     headroom_kind_counts_t  kinds[HEADROOM_CONTENT_KINDS];
+    const char           *prefix_hash;   /* 32 hex digits, "" if unknown */
+    size_t                volatile_moved;
+    int                   tools_sorted;
+    size_t                breakpoints_added;
+    int                   cache_key_set;
     void                 *owner;         /* internal */
 } headroom_result_t;
 
@@ -88,6 +104,16 @@ headroom_tokenizers_t *headroom_tokenizers_load(const char *dir,
     const char *const *rules, size_t nrules, char *error, size_t error_len);
 
 void headroom_tokenizers_free(headroom_tokenizers_t *tokenizers);
+
+/*
+ * Compiles the built-in patterns of volatile values after `npairs` pairs of
+ * strings in `pairs` (label, PCRE2 pattern) of the operator's. NULL on
+ * failure, with the pattern and PCRE2's reason in `error`.
+ */
+headroom_volatile_patterns_t *headroom_volatile_patterns_compile(
+    const char *const *pairs, size_t npairs, char *error, size_t error_len);
+
+void headroom_volatile_patterns_free(headroom_volatile_patterns_t *patterns);
 
 /* The directory `make` put the rank files in. */
 const char *headroom_default_tokenizer_dir(void);

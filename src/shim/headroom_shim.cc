@@ -9,9 +9,14 @@
 
 #include "core/pipeline.h"
 #include "core/tokenizer/tokenizers.h"
+#include "core/volatile_values.h"
 
 struct headroom_tokenizers_s {
     std::shared_ptr<const headroom::tokenizer::Tokenizers> tokenizers;
+};
+
+struct headroom_volatile_patterns_s {
+    std::shared_ptr<const headroom::VolatilePatterns> patterns;
 };
 
 namespace {
@@ -40,6 +45,12 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.crush_diffs = in->crush_diffs != 0;
         o.diff_context = in->diff_context;
         for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
+        o.stabilize_prefix = in->stabilize_prefix != 0;
+        o.move_volatile = in->move_volatile != 0;
+        o.volatile_patterns = in->volatile_patterns ? in->volatile_patterns->patterns.get() : nullptr;
+        o.canonical_tools = in->canonical_tools != 0;
+        o.cache_breakpoints = in->cache_breakpoints != 0;
+        o.prompt_cache_key = in->prompt_cache_key != 0;
     }
     return o;
 }
@@ -66,6 +77,11 @@ void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) 
         out->kinds[k].tokens_before = r.by_kind[k].tokens_before;
         out->kinds[k].tokens_after = r.by_kind[k].tokens_after;
     }
+    out->prefix_hash = r.prefix_hash.c_str();
+    out->volatile_moved = r.volatile_moved;
+    out->tools_sorted = r.tools_sorted ? 1 : 0;
+    out->breakpoints_added = r.breakpoints_added;
+    out->cache_key_set = r.cache_key_set ? 1 : 0;
     out->owner = const_cast<void*>(owner);
 }
 
@@ -95,6 +111,12 @@ void headroom_options_init(headroom_options_t* options) {
     options->diff_context = defaults.diff_context;
     options->protect_tools = nullptr;
     options->nprotect_tools = 0;
+    options->stabilize_prefix = defaults.stabilize_prefix ? 1 : 0;
+    options->move_volatile = defaults.move_volatile ? 1 : 0;
+    options->volatile_patterns = nullptr;
+    options->canonical_tools = defaults.canonical_tools ? 1 : 0;
+    options->cache_breakpoints = defaults.cache_breakpoints ? 1 : 0;
+    options->prompt_cache_key = defaults.prompt_cache_key ? 1 : 0;
 }
 
 headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* const* rules,
@@ -117,6 +139,27 @@ headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* con
 
 void headroom_tokenizers_free(headroom_tokenizers_t* tokenizers) { delete tokenizers; }
 
+headroom_volatile_patterns_t* headroom_volatile_patterns_compile(const char* const* pairs,
+                                                                 size_t npairs, char* error,
+                                                                 size_t error_len) {
+    try {
+        std::vector<headroom::VolatilePatterns::Extra> extra;
+        for (size_t i = 0; i < npairs; ++i) extra.push_back({pairs[2 * i], pairs[2 * i + 1]});
+        std::string why;
+        auto p = headroom::VolatilePatterns::compile(extra, why);
+        if (p == nullptr) {
+            copy_error(why, error, error_len);
+            return nullptr;
+        }
+        return new headroom_volatile_patterns_t{std::move(p)};
+    } catch (...) {
+        copy_error("out of memory", error, error_len);
+        return nullptr;
+    }
+}
+
+void headroom_volatile_patterns_free(headroom_volatile_patterns_t* patterns) { delete patterns; }
+
 const char* headroom_default_tokenizer_dir(void) { return HEADROOM_TOKENIZER_DIR; }
 
 int headroom_path_may_rewrite(const char* path, size_t path_len) {
@@ -133,6 +176,7 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
         result->detail = "";
         result->shape = "unknown";
         result->encoding = "";
+        result->prefix_hash = "";
         return;
     }
     try {

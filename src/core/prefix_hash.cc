@@ -1,0 +1,61 @@
+#include "core/prefix_hash.h"
+
+#include <openssl/sha.h>
+
+#include <stdexcept>
+
+namespace headroom {
+
+namespace {
+
+bool is_system_role(const json::Value& message) {
+    const json::Value* role = message.find("role");
+    return role != nullptr && (role->equals("system") || role->equals("developer"));
+}
+
+// Each part is framed by its kind and length, so that no two different
+// prefixes give the same bytes.
+void add(std::string& out, char kind, const json::Value* v) {
+    std::string text = v ? json::serialize(*v) : std::string();
+    out += kind;
+    out += std::to_string(text.size());
+    out += ':';
+    out += text;
+}
+
+}  // namespace
+
+std::string prefix_hash(Shape shape, const json::Value& body) {
+    std::string prefix;
+    add(prefix, 'm', body.find("model"));
+    add(prefix, 't', body.find("tools"));
+    switch (shape) {
+    case Shape::OpenAIChat:
+    case Shape::OpenAIResponses: {
+        if (shape == Shape::OpenAIResponses) add(prefix, 'i', body.find("instructions"));
+        const json::Value* list = body.find(shape == Shape::OpenAIChat ? "messages" : "input");
+        if (list == nullptr || !list->is_array()) break;
+        for (const json::Value& item : list->items) {
+            if (!is_system_role(item)) break;
+            add(prefix, 's', &item);
+        }
+        break;
+    }
+    case Shape::AnthropicMessages: add(prefix, 's', body.find("system")); break;
+    case Shape::Unknown: break;
+    }
+
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    if (SHA256(reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size(), digest) == nullptr) {
+        throw std::runtime_error("SHA-256 failed");
+    }
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 16; ++i) {
+        out.push_back(hex[digest[i] >> 4]);
+        out.push_back(hex[digest[i] & 0xf]);
+    }
+    return out;
+}
+
+}  // namespace headroom

@@ -1,0 +1,19 @@
+// A name for the part of a request every call of a session shares: model,
+// tools and system prompt, as sent. Equal hashes across calls mean the
+// provider can serve that prefix from its cache; operators log it to see
+// whether their prefixes are stable.
+#pragma once
+
+#include <string>
+
+#include "core/json.h"
+#include "core/shape.h"
+
+namespace headroom {
+
+// 32 hex digits of SHA-256 over the model, the tools and the system text
+// (OpenAI: "instructions" and the leading system and developer messages;
+// Anthropic: "system"), each in compact JSON.
+std::string prefix_hash(Shape shape, const json::Value& body);
+
+}  // namespace headroom

@@ -1,0 +1,109 @@
+#include "core/transforms/cache_hints.h"
+
+#include <algorithm>
+#include <string>
+
+namespace headroom::transforms {
+
+namespace {
+
+bool has_cache_control(const json::Value& v) {
+    if (v.is_object()) {
+        for (const json::Member& m : v.members) {
+            if (m.key == "cache_control" || has_cache_control(m.value)) return true;
+        }
+    } else if (v.is_array()) {
+        for (const json::Value& item : v.items) {
+            if (has_cache_control(item)) return true;
+        }
+    }
+    return false;
+}
+
+json::Value ephemeral() {
+    return json::object_value({{"type", json::string_value("ephemeral")}});
+}
+
+void mark(json::Value& block) { block.members.push_back({"cache_control", ephemeral()}); }
+
+// Blocks the API lets carry a breakpoint.
+bool can_mark(const json::Value& block) {
+    if (!block.is_object()) return false;
+    const json::Value* type = block.find("type");
+    if (type == nullptr || !type->is_string()) return false;
+    if (type->text == "text") {
+        const json::Value* text = block.find("text");
+        return text != nullptr && text->is_string() && !text->text.empty();
+    }
+    return type->text == "image" || type->text == "document" || type->text == "tool_use" ||
+           type->text == "tool_result" || type->text == "search_result";
+}
+
+// Marks the last block of `content` that can carry it; a non-empty string
+// becomes the one text block it stands for. False when none can.
+bool mark_last(json::Value& content) {
+    if (content.is_string()) {
+        if (content.text.empty()) return false;
+        json::Value block = json::object_value({{"type", json::string_value("text")},
+                                                {"text", std::move(content)}});
+        mark(block);
+        content = json::array_value({});
+        content.items.push_back(std::move(block));
+        return true;
+    }
+    if (!content.is_array()) return false;
+    for (std::size_t i = content.items.size(); i-- > 0;) {
+        if (can_mark(content.items[i])) {
+            mark(content.items[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+// Marks the last markable block in messages[0..last]; returns the index of
+// the message marked, or npos.
+std::size_t mark_history(json::Value& messages, std::size_t last) {
+    for (std::size_t i = last + 1; i-- > 0;) {
+        json::Value* content = messages.items[i].find("content");
+        if (content != nullptr && mark_last(*content)) return i;
+    }
+    return std::string::npos;
+}
+
+}  // namespace
+
+std::size_t add_cache_breakpoints(json::Value& body) {
+    if (has_cache_control(body)) return 0;
+    std::size_t added = 0;
+
+    if (json::Value* tools = body.find("tools"); tools && tools->is_array() && !tools->items.empty()) {
+        if (tools->items.back().is_object()) {
+            mark(tools->items.back());
+            ++added;
+        }
+    }
+    if (json::Value* system = body.find("system"); system && mark_last(*system)) ++added;
+
+    json::Value* messages = body.find("messages");
+    if (messages == nullptr || !messages->is_array()) return added;
+    const std::size_t n = messages->items.size();
+    if (n >= 2) {
+        std::size_t at = mark_history(*messages, n - 2);
+        if (at != std::string::npos) ++added;
+        // Each turn adds an assistant and a user message: the call before
+        // this one marked what is now two messages further back.
+        if (at != std::string::npos && at >= 1 && n >= 4 && added < kMaxCacheBreakpoints) {
+            if (mark_history(*messages, std::min(n - 4, at - 1)) != std::string::npos) ++added;
+        }
+    }
+    return added;
+}
+
+bool set_prompt_cache_key(json::Value& body, std::string_view key) {
+    if (!body.is_object() || body.find("prompt_cache_key") != nullptr) return false;
+    body.members.push_back({"prompt_cache_key", json::string_value(std::string(key))});
+    return true;
+}
+
+}  // namespace headroom::transforms

@@ -1,0 +1,95 @@
+#include "core/transforms/cache_hints.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/json.h"
+
+using headroom::transforms::add_cache_breakpoints;
+using headroom::transforms::kMaxCacheBreakpoints;
+using headroom::transforms::set_prompt_cache_key;
+namespace json = headroom::json;
+
+namespace {
+
+const std::string kMark = R"("cache_control":{"type":"ephemeral"})";
+
+std::pair<std::string, std::size_t> marked(const std::string& in) {
+    auto r = json::parse(in, 64);
+    EXPECT_TRUE(r.ok()) << in;
+    std::size_t n = add_cache_breakpoints(r.value);
+    return {json::serialize(r.value), n};
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+}
+
+// An agent session of `turns` tool calls, Anthropic style.
+std::string session(int turns) {
+    std::string m = R"({"role":"user","content":"fix the build"})";
+    for (int i = 1; i <= turns; ++i) {
+        m += R"(,{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},)"
+             R"({"type":"tool_use","id":"t)" + std::to_string(i) + R"(","name":"bash","input":{}}]})";
+        m += R"(,{"role":"user","content":[{"type":"tool_result","tool_use_id":"t)" + std::to_string(i) +
+             R"(","content":"out"}]})";
+    }
+    return R"({"model":"claude","tools":[{"name":"bash","input_schema":{"type":"object"}}],)"
+           R"("system":"You are an agent.","messages":[)" + m + "]}";
+}
+
+}  // namespace
+
+TEST(CacheBreakpoints, ToolsSystemAndTheLastTwoTurnsAtMostFour) {
+    auto [out, n] = marked(session(5));
+    EXPECT_EQ(n, kMaxCacheBreakpoints);
+    EXPECT_EQ(count(out, kMark), kMaxCacheBreakpoints);
+    EXPECT_NE(out.find(R"("input_schema":{"type":"object"},)" + kMark), std::string::npos);
+    EXPECT_NE(out.find(R"("system":[{"type":"text","text":"You are an agent.",)" + kMark + "}]"),
+              std::string::npos);
+    // The newest message, the user's, is not marked; the tool_use before it
+    // is, and the one a turn earlier; never a thinking block.
+    EXPECT_NE(out.find(R"("id":"t5","name":"bash","input":{},)" + kMark), std::string::npos);
+    EXPECT_NE(out.find(R"("id":"t4","name":"bash","input":{},)" + kMark), std::string::npos);
+    EXPECT_EQ(out.find(R"("signature":"s",)" + kMark), std::string::npos);
+    EXPECT_EQ(out.find(R"("content":"out",)" + kMark), std::string::npos);
+}
+
+TEST(CacheBreakpoints, ShortRequestsGetWhatFits) {
+    EXPECT_EQ(marked(R"({"messages":[{"role":"user","content":"hi"}]})").second, 0u);
+    auto [out, n] = marked(R"({"system":"S","messages":[{"role":"user","content":"hi"},)"
+                           R"({"role":"assistant","content":"Hello"},{"role":"user","content":"go"}]})");
+    EXPECT_EQ(n, 2u);
+    EXPECT_EQ(out, R"({"system":[{"type":"text","text":"S",)" + kMark + R"(}],"messages":[{"role":"user","content":"hi"},)"
+                   R"({"role":"assistant","content":[{"type":"text","text":"Hello",)" + kMark +
+                   R"(}]},{"role":"user","content":"go"}]})");
+}
+
+TEST(CacheBreakpoints, EmptyTextIsSkippedForTheBlockBefore) {
+    auto [out, n] = marked(R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[)"
+                           R"({"type":"text","text":"b"},{"type":"text","text":""}]},{"role":"user","content":"c"}]})");
+    EXPECT_EQ(n, 1u);
+    EXPECT_NE(out.find(R"({"type":"text","text":"b",)" + kMark + "}"), std::string::npos);
+}
+
+TEST(CacheBreakpoints, AnyClientCacheControlMeansHandsOff) {
+    std::string with = session(5);
+    with.replace(with.find(R"("content":"out")"), 15, R"("content":"out",)" + kMark);
+    auto [out, n] = marked(with);
+    EXPECT_EQ(n, 0u);
+    EXPECT_EQ(out, with);
+    std::string top = R"({"cache_control":{"type":"ephemeral"},"system":"S","messages":[]})";
+    EXPECT_EQ(marked(top), std::make_pair(top, std::size_t{0}));
+}
+
+TEST(PromptCacheKey, SetOnlyWhenAbsent) {
+    auto r = json::parse(R"({"model":"gpt-4o","messages":[]})", 64);
+    EXPECT_TRUE(set_prompt_cache_key(r.value, "abc"));
+    EXPECT_EQ(json::serialize(r.value), R"({"model":"gpt-4o","messages":[],"prompt_cache_key":"abc"})");
+    auto own = json::parse(R"({"prompt_cache_key":"mine","messages":[]})", 64);
+    EXPECT_FALSE(set_prompt_cache_key(own.value, "abc"));
+    EXPECT_EQ(json::serialize(own.value), R"({"prompt_cache_key":"mine","messages":[]})");
+}

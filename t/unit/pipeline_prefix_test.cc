@@ -1,0 +1,116 @@
+// Prefix stabilization inside the whole pipeline: off by default, each part
+// switchable, and the prefix hash for every request the core understood.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/pipeline.h"
+#include "core/volatile_values.h"
+
+using headroom::Options;
+using headroom::Outcome;
+using headroom::process;
+using headroom::VolatilePatterns;
+
+namespace {
+
+const VolatilePatterns* patterns() {
+    static auto p = [] {
+        std::string error;
+        return VolatilePatterns::compile({}, error);
+    }();
+    return p.get();
+}
+
+Options stabilizing() {
+    Options o;
+    o.stabilize_prefix = true;
+    o.volatile_patterns = patterns();
+    return o;
+}
+
+std::string chat(const std::string& when, const std::string& tools) {
+    return R"({"model":"gpt-4o","tools":)" + tools +
+           R"(,"messages":[{"role":"system","content":"Time: )" + when +
+           R"(."},{"role":"user","content":"hi"}]})";
+}
+
+const std::string kTools =
+    R"([{"type":"function","function":{"name":"b"}},{"type":"function","function":{"name":"a"}}])";
+const std::string kToolsSwapped =
+    R"([{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"b"}}])";
+
+}  // namespace
+
+TEST(PipelinePrefix, OffByDefaultButTheHashIsKnown) {
+    auto r = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), Options{});
+    EXPECT_EQ(r.outcome, Outcome::Passthrough);
+    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_EQ(r.prefix_hash.size(), 32u);
+    EXPECT_EQ(r.volatile_moved, 0u);
+    EXPECT_FALSE(r.tools_sorted);
+    EXPECT_FALSE(r.cache_key_set);
+}
+
+TEST(PipelinePrefix, CallsThatDifferInTimeAndToolOrderGiveOnePrefix) {
+    auto a = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), stabilizing());
+    auto b = process("/v1/chat/completions", chat("2026-11-23T11:00:00Z", kToolsSwapped), stabilizing());
+    ASSERT_EQ(a.outcome, Outcome::Rewritten) << a.reason;
+    ASSERT_EQ(b.outcome, Outcome::Rewritten) << b.reason;
+    EXPECT_EQ(a.prefix_hash, b.prefix_hash);
+    EXPECT_TRUE(a.tools_sorted);
+    EXPECT_TRUE(b.tools_sorted);  // in order, but not their keys
+    EXPECT_EQ(a.volatile_moved, 1u);
+    EXPECT_TRUE(a.cache_key_set);
+    std::size_t note = a.body.find(R"({"role":"system","content":"[headroom])");
+    ASSERT_NE(note, std::string::npos);
+    EXPECT_EQ(a.body.substr(0, note), b.body.substr(0, note));
+    EXPECT_NE(a.body.find(R"("prompt_cache_key":")" + a.prefix_hash + "\""), std::string::npos);
+    // Without stabilization the two prefixes differ.
+    auto c = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), Options{});
+    auto d = process("/v1/chat/completions", chat("2026-11-23T11:00:00Z", kToolsSwapped), Options{});
+    EXPECT_NE(c.prefix_hash, d.prefix_hash);
+}
+
+TEST(PipelinePrefix, EachPartCanBeTurnedOff) {
+    Options o = stabilizing();
+    o.move_volatile = false;
+    o.canonical_tools = false;
+    o.prompt_cache_key = false;
+    auto r = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), o);
+    EXPECT_EQ(r.outcome, Outcome::Passthrough);
+    EXPECT_STREQ(r.reason, "no_change");
+
+    Options anthropic = stabilizing();
+    anthropic.cache_breakpoints = false;
+    std::string in = R"({"model":"claude","system":"S","messages":[{"role":"user","content":"a"},)"
+                     R"({"role":"assistant","content":"b"},{"role":"user","content":"c"}]})";
+    EXPECT_STREQ(process("/v1/messages", in, anthropic).reason, "no_change");
+    auto marked = process("/v1/messages", in, stabilizing());
+    ASSERT_EQ(marked.outcome, Outcome::Rewritten);
+    EXPECT_EQ(marked.breakpoints_added, 2u);
+    // A rewrite that only adds hints is longer than what came in, on purpose.
+    EXPECT_GT(marked.body.size(), in.size());
+}
+
+TEST(PipelinePrefix, ResponsesGetACacheKeyAnthropicDoesNot) {
+    auto r = process("/v1/responses", R"({"model":"gpt-5","input":"hi"})", stabilizing());
+    ASSERT_EQ(r.outcome, Outcome::Rewritten);
+    EXPECT_EQ(r.body, R"({"model":"gpt-5","input":"hi","prompt_cache_key":")" + r.prefix_hash + "\"}");
+    auto a = process("/v1/messages", R"({"model":"claude","messages":[{"role":"user","content":"hi"}]})",
+                     stabilizing());
+    EXPECT_FALSE(a.cache_key_set);
+    EXPECT_EQ(a.body.find("prompt_cache_key"), std::string::npos);
+}
+
+TEST(PipelinePrefix, TheHashCoversModelToolsAndSystemOnly) {
+    auto hash = [](const std::string& body) {
+        return process("/v1/chat/completions", body, Options{}).prefix_hash;
+    };
+    const std::string base = R"({"model":"gpt-4o","messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})";
+    EXPECT_EQ(hash(base), hash(R"({"model":"gpt-4o","messages":[{"role":"system","content":"S"},{"role":"user","content":"other"}],"stream":true})"));
+    EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})"));
+    EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o","messages":[{"role":"system","content":"T"},{"role":"user","content":"hi"}]})"));
+    EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o","tools":[],"messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})"));
+    EXPECT_EQ(process("/v1/chat/completions", "not json", Options{}).prefix_hash, "");
+}
