@@ -16,23 +16,9 @@
 #include "ngx_http_headroom_module.h"
 
 
-#define NGX_HTTP_HEADROOM_COLLECT   0
-#define NGX_HTTP_HEADROOM_PASS      1
-#define NGX_HTTP_HEADROOM_DONE      2
-
 #define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
 #define NGX_HTTP_HEADROOM_KINDS_LEN (HEADROOM_CONTENT_KINDS * 80)
-
-
-typedef struct {
-    u_char                  *data;
-    size_t                   len;
-    size_t                   size;
-    headroom_result_t        result;
-    off_t                    length;       /* what we sent, or -1 */
-    ngx_uint_t               state;
-    unsigned                 started:1;
-} ngx_http_headroom_ctx_t;
+#define NGX_HTTP_HEADROOM_PREFIX_LEN 160
 
 
 static ngx_int_t ngx_http_headroom_read_handler(ngx_http_request_t *r);
@@ -55,6 +41,8 @@ static ngx_int_t ngx_http_headroom_finish(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 static ngx_int_t ngx_http_headroom_set_content_length(ngx_http_request_t *r,
     off_t n);
+static ngx_str_t ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf,
+    size_t len);
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
 static void ngx_http_headroom_result_cleanup(void *data);
@@ -503,8 +491,9 @@ static ngx_int_t
 ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
     u_char                          kinds_buf[NGX_HTTP_HEADROOM_KINDS_LEN];
+    u_char                          prefix_buf[NGX_HTTP_HEADROOM_PREFIX_LEN];
     ngx_buf_t                      *b;
-    ngx_str_t                       kinds;
+    ngx_str_t                       kinds, prefix;
     ngx_chain_t                     out;
     headroom_result_t              *res;
     ngx_pool_cleanup_t             *cln;
@@ -568,6 +557,13 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
             options.nprotect_tools = hlcf->protect_tools->nelts;
         }
 
+        options.stabilize_prefix = hlcf->stabilize_prefix;
+        options.move_volatile = hlcf->move_volatile;
+        options.volatile_patterns = hlcf->compiled_patterns;
+        options.canonical_tools = hlcf->canonical_tools;
+        options.cache_breakpoints = hlcf->cache_breakpoints;
+        options.prompt_cache_key = hlcf->prompt_cache_key;
+
         headroom_process(&options, (const char *) r->uri.data, r->uri.len,
                          ctx->data, ctx->len, res);
 
@@ -576,6 +572,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     }
 
     kinds = ngx_http_headroom_kinds(res, kinds_buf, sizeof(kinds_buf));
+    prefix = ngx_http_headroom_prefix(res, prefix_buf, sizeof(prefix_buf));
 
     if (res->outcome == HEADROOM_REWRITTEN
         && ngx_http_headroom_set_content_length(r, res->body_len) == NGX_OK)
@@ -585,12 +582,12 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                       "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified, "
                       "%uz crushed (%uz items or lines omitted), "
-                      "kinds:%V",
+                      "kinds:%V%V",
                       res->shape, ctx->len, res->body_len,
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",
                       res->minified, res->tool_outputs, res->crushed,
-                      res->omitted, &kinds);
+                      res->omitted, &kinds, &prefix);
 
         b->pos = (u_char *) res->body;
         b->last = (u_char *) res->body + res->body_len;
@@ -600,11 +597,11 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     } else {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "headroom: passthrough: %s%s%s (%s, %uz bytes), "
-                      "kinds:%V",
+                      "kinds:%V%V",
                       res->outcome == HEADROOM_REWRITTEN
                       ? "no_memory" : res->reason,
                       res->detail[0] ? ": " : "", res->detail,
-                      res->shape, ctx->len, &kinds);
+                      res->shape, ctx->len, &kinds, &prefix);
 
         b->pos = ctx->data;
         b->last = ctx->data + ctx->len;
@@ -647,6 +644,56 @@ ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf, size_t len)
 
     if (p == buf) {
         p = ngx_slprintf(p, last, " none");
+    }
+
+    s.data = buf;
+    s.len = p - buf;
+
+    return s;
+}
+
+
+/*
+ * ", prefix 1f0c... (2 values moved, tools sorted, 3 cache breakpoints)":
+ * the stable prefix's hash and what was done to keep it stable
+ */
+
+static ngx_str_t
+ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf, size_t len)
+{
+    u_char     *p, *last, *open;
+    ngx_str_t   s;
+
+    p = buf;
+    last = buf + len;
+
+    if (res->prefix_hash != NULL && res->prefix_hash[0] != '\0') {
+        p = ngx_slprintf(p, last, ", prefix %s", res->prefix_hash);
+        open = p;
+
+        if (res->volatile_moved) {
+            p = ngx_slprintf(p, last, "%s%uz values moved",
+                             p == open ? " (" : ", ", res->volatile_moved);
+        }
+
+        if (res->tools_sorted) {
+            p = ngx_slprintf(p, last, "%stools sorted",
+                             p == open ? " (" : ", ");
+        }
+
+        if (res->breakpoints_added) {
+            p = ngx_slprintf(p, last, "%s%uz cache breakpoints",
+                             p == open ? " (" : ", ", res->breakpoints_added);
+        }
+
+        if (res->cache_key_set) {
+            p = ngx_slprintf(p, last, "%sprompt_cache_key set",
+                             p == open ? " (" : ", ");
+        }
+
+        if (p != open) {
+            p = ngx_slprintf(p, last, ")");
+        }
     }
 
     s.data = buf;

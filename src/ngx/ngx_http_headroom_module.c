@@ -26,6 +26,11 @@ static char *ngx_http_headroom_model_encoding(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_headroom_protect_tools(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_headroom_volatile_pattern(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static headroom_volatile_patterns_t *ngx_http_headroom_compile_patterns(
+    ngx_conf_t *cf, ngx_array_t *patterns, const char *directive);
+static void ngx_http_headroom_free_patterns(void *data);
 static void *ngx_http_headroom_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -145,6 +150,48 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_stabilize_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, stabilize_prefix),
+      NULL },
+
+    { ngx_string("headroom_move_volatile"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, move_volatile),
+      NULL },
+
+    { ngx_string("headroom_volatile_pattern"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_headroom_volatile_pattern,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_canonical_tools"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, canonical_tools),
+      NULL },
+
+    { ngx_string("headroom_cache_breakpoints"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, cache_breakpoints),
+      NULL },
+
+    { ngx_string("headroom_prompt_cache_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, prompt_cache_key),
+      NULL },
+
     { ngx_string("headroom_tokenizers"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -164,7 +211,7 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_headroom_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_headroom_add_variables,       /* preconfiguration */
     ngx_http_headroom_init,                /* postconfiguration */
 
     ngx_http_headroom_create_main_conf,    /* create main configuration */
@@ -404,6 +451,121 @@ ngx_http_headroom_protect_tools(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * headroom_volatile_pattern LABEL REGEX: each is compiled here, so that a
+ * bad one fails "nginx -t" at its own line; the set is compiled again,
+ * with the built-in patterns, for each location that stabilizes.
+ */
+
+static char *
+ngx_http_headroom_volatile_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    u_char                        *c, ch;
+    ngx_str_t                     *value, *pair;
+    ngx_array_t                    one;
+    headroom_volatile_patterns_t  *compiled;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[2].len == 0) {
+        return "takes a non-empty label and pattern";
+    }
+
+    for (c = value[1].data; c < value[1].data + value[1].len; c++) {
+        ch = (u_char) (*c | 0x20);
+
+        if (!((ch >= 'a' && ch <= 'z') || (*c >= '0' && *c <= '9')
+              || *c == '_' || *c == '-'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_volatile_pattern\" label \"%V\" "
+                               "may hold only letters, digits, '_' and '-'",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    one.elts = &value[1];
+    one.nelts = 2;
+
+    compiled = ngx_http_headroom_compile_patterns(cf, &one,
+                                                  "headroom_volatile_pattern");
+    if (compiled == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hlcf->volatile_patterns == NGX_CONF_UNSET_PTR) {
+        hlcf->volatile_patterns = ngx_array_create(cf->pool, 4,
+                                                   sizeof(ngx_str_t));
+        if (hlcf->volatile_patterns == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pair = ngx_array_push_n(hlcf->volatile_patterns, 2);
+    if (pair == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pair[0] = value[1];
+    pair[1] = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+/* NULL on failure, logged as the directive's error */
+
+static headroom_volatile_patterns_t *
+ngx_http_headroom_compile_patterns(ngx_conf_t *cf, ngx_array_t *patterns,
+    const char *directive)
+{
+    u_char                         error[512];
+    ngx_str_t                     *pair;
+    ngx_uint_t                     i, n;
+    const char                   **list;
+    ngx_pool_cleanup_t            *cln;
+    headroom_volatile_patterns_t  *compiled;
+
+    n = patterns ? patterns->nelts : 0;
+    pair = n ? patterns->elts : NULL;
+
+    list = ngx_palloc(cf->pool, (n + 1) * sizeof(char *));
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+
+    if (list == NULL || cln == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        list[i] = (const char *) pair[i].data;    /* NUL-terminated */
+    }
+
+    compiled = headroom_volatile_patterns_compile(list, n / 2, (char *) error,
+                                                  sizeof(error));
+    if (compiled == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" %s",
+                           directive, error);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_headroom_free_patterns;
+    cln->data = compiled;
+
+    return compiled;
+}
+
+
+static void
+ngx_http_headroom_free_patterns(void *data)
+{
+    headroom_volatile_patterns_free(data);
+}
+
+
 static void *
 ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
 {
@@ -427,6 +589,18 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->crush_diffs = NGX_CONF_UNSET;
     conf->diff_context = NGX_CONF_UNSET;
     conf->protect_tools = NGX_CONF_UNSET_PTR;
+    conf->stabilize_prefix = NGX_CONF_UNSET;
+    conf->move_volatile = NGX_CONF_UNSET;
+    conf->volatile_patterns = NGX_CONF_UNSET_PTR;
+    conf->canonical_tools = NGX_CONF_UNSET;
+    conf->cache_breakpoints = NGX_CONF_UNSET;
+    conf->prompt_cache_key = NGX_CONF_UNSET;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->compiled_patterns = NULL;
+     */
 
     return conf;
 }
@@ -453,6 +627,33 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->crush_search, prev->crush_search, 1);
     ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, 1);
     ngx_conf_merge_value(conf->diff_context, prev->diff_context, 3);
+    ngx_conf_merge_value(conf->stabilize_prefix, prev->stabilize_prefix, 0);
+    ngx_conf_merge_value(conf->move_volatile, prev->move_volatile, 1);
+    ngx_conf_merge_ptr_value(conf->volatile_patterns, prev->volatile_patterns,
+                             NULL);
+    ngx_conf_merge_value(conf->canonical_tools, prev->canonical_tools, 1);
+    ngx_conf_merge_value(conf->cache_breakpoints, prev->cache_breakpoints, 1);
+    ngx_conf_merge_value(conf->prompt_cache_key, prev->prompt_cache_key, 1);
+
+    if (!conf->enable || !conf->stabilize_prefix || !conf->move_volatile) {
+        return NGX_CONF_OK;
+    }
+
+    /* the levels above are merged first: share what they compiled */
+
+    if (prev->compiled_patterns
+        && prev->volatile_patterns == conf->volatile_patterns)
+    {
+        conf->compiled_patterns = prev->compiled_patterns;
+        return NGX_CONF_OK;
+    }
+
+    conf->compiled_patterns = ngx_http_headroom_compile_patterns(cf,
+                                  conf->volatile_patterns,
+                                  "headroom_volatile_pattern");
+    if (conf->compiled_patterns == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

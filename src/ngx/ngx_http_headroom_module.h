@@ -37,13 +37,38 @@ typedef struct {
     ngx_flag_t            crush_diffs;
     ngx_int_t             diff_context;
     ngx_array_t          *protect_tools;    /* const char *, NUL-terminated */
+    ngx_flag_t            stabilize_prefix;
+    ngx_flag_t            move_volatile;
+    ngx_array_t          *volatile_patterns; /* ngx_str_t: label, regex */
+    ngx_flag_t            canonical_tools;
+    ngx_flag_t            cache_breakpoints;
+    ngx_flag_t            prompt_cache_key;
+    headroom_volatile_patterns_t  *compiled_patterns;
 } ngx_http_headroom_loc_conf_t;
+
+
+#define NGX_HTTP_HEADROOM_COLLECT   0
+#define NGX_HTTP_HEADROOM_PASS      1
+#define NGX_HTTP_HEADROOM_DONE      2
+
+
+/* per request */
+typedef struct {
+    u_char                  *data;
+    size_t                   len;
+    size_t                   size;
+    headroom_result_t        result;
+    off_t                    length;       /* what we sent, or -1 */
+    ngx_uint_t               state;
+    unsigned                 started:1;
+} ngx_http_headroom_ctx_t;
 
 
 extern ngx_module_t  ngx_http_headroom_module;
 
 
 ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
 
 
 #endif /* _NGX_HTTP_HEADROOM_MODULE_H_INCLUDED_ */
