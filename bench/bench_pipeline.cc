@@ -3,6 +3,7 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "core/tokenizer/tokenizers.h"
 #include "core/transforms/crush_json.h"
 #include "core/transforms/crush_log.h"
+#include "core/volatile_values.h"
 
 #include <fstream>
 #include <sstream>
@@ -126,6 +128,87 @@ void BM_CrushJson100KB(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json.size()));
 }
 
+// An agent's Anthropic request: a system prompt of about 30 KB (the time
+// and a session id, then this repository's README as real prose with
+// numbers, code and tables in it), 20 tools with schemas (about 14 KB),
+// and a short history. What prefix stabilization works on.
+std::string agent_body() {
+    std::ifstream in("README.md", std::ios::binary);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    std::string prose = buf.str();
+    if (prose.empty()) throw std::runtime_error("run from the repository root: README.md");
+    std::string system = "You are a coding agent. Current time: 2026-11-22T10:32:05Z. "
+                         "Session id: 3f2a9c1e-8b7d-4e6f-9a1b-2c3d4e5f6a7b.\n";
+    while (system.size() < 30000) system += prose;
+    system.resize(30000);
+    // as a JSON string
+    std::string escaped;
+    for (char c : system) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            escaped += '\\';
+            escaped += c;
+        } else if (u < 0x20) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\u%04x", u);
+            escaped += hex;
+        } else {
+            escaped += c;
+        }
+    }
+    system = escaped;
+    std::string tools;
+    for (int i = 19; i >= 0; --i) {
+        tools += std::string(i == 19 ? "" : ",") + R"({"name":"tool_)" + std::to_string(i) +
+                 R"(","description":"Tool number )" + std::to_string(i) +
+                 R"( does one thing well and reports errors plainly.","input_schema":{"type":"object","properties":{)"
+                 R"("path":{"type":"string","description":"An absolute path"},)"
+                 R"("pattern":{"type":"string","description":"A regular expression"},)"
+                 R"("limit":{"type":"integer","description":"At most this many results"}},"required":["path"]}})";
+    }
+    return R"({"model":"claude-sonnet-4-5","max_tokens":4096,"tools":[)" + tools + R"(],"system":")" +
+           system +
+           R"(","messages":[{"role":"user","content":"Fix the build."},)"
+           R"({"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"tool_3","input":{"path":"/"}}]},)"
+           R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"exit 0"}]}]})";
+}
+
+const headroom::VolatilePatterns* builtin_patterns() {
+    static const auto p = [] {
+        std::string error;
+        auto v = headroom::VolatilePatterns::compile({}, error);
+        if (!v) throw std::runtime_error(error);
+        return v;
+    }();
+    return p.get();
+}
+
+// Arg 0: headroom_stabilize_prefix off; 1: on. The difference is what
+// stabilization costs a request.
+void BM_AgentRequest(benchmark::State& state) {
+    std::string body = agent_body();
+    headroom::Options options = module_options();
+    options.stabilize_prefix = state.range(0) != 0;
+    options.volatile_patterns = builtin_patterns();
+    for (auto _ : state) {
+        auto r = headroom::process("/v1/messages", body, options);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+}
+
+void BM_FindVolatile30KB(benchmark::State& state) {
+    std::string body = agent_body();
+    auto parsed = headroom::json::parse(body, 64);
+    const std::string system = parsed.value.find("system")->text;
+    for (auto _ : state) {
+        auto found = builtin_patterns()->find(system);
+        benchmark::DoNotOptimize(found);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * system.size()));
+}
+
 }  // namespace
 
 BENCHMARK(BM_CrushLog100KB)->Unit(benchmark::kMicrosecond);
@@ -133,5 +216,7 @@ BENCHMARK(BM_CrushJson100KB)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Parse)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Pipeline)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PassthroughUnknownShape)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AgentRequest)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FindVolatile30KB)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

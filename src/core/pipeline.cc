@@ -173,20 +173,21 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         }
     });
 
-    // The prefix: made stable first, then named, then marked for caching.
+    // The prefix: made stable, marked for caching (before the note about
+    // volatile values follows the newest message: the next call will not
+    // have it), then named.
     if (options.stabilize_prefix) {
         if (options.canonical_tools) r.tools_sorted = transforms::canonicalize_tools(doc);
+        if (r.shape == Shape::AnthropicMessages && options.cache_breakpoints) {
+            r.breakpoints_added = transforms::add_cache_breakpoints(doc);
+        }
         if (options.move_volatile && options.volatile_patterns != nullptr) {
             r.volatile_moved = transforms::move_volatile_values(r.shape, doc, *options.volatile_patterns);
         }
     }
     r.prefix_hash = prefix_hash(r.shape, doc);
-    if (options.stabilize_prefix) {
-        if (r.shape == Shape::AnthropicMessages) {
-            if (options.cache_breakpoints) r.breakpoints_added = transforms::add_cache_breakpoints(doc);
-        } else if (options.prompt_cache_key) {
-            r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
-        }
+    if (options.stabilize_prefix && r.shape != Shape::AnthropicMessages && options.prompt_cache_key) {
+        r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
     }
     const bool prefix_changed =
         r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 || r.cache_key_set;

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <stdexcept>
+#include <vector>
 
 namespace headroom {
 
@@ -13,10 +14,31 @@ bool is_system_role(const json::Value& message) {
     return role != nullptr && (role->equals("system") || role->equals("developer"));
 }
 
+// Cache marks say where to cache, not what: they are left out.
+void drop_cache_marks(json::Value& v) {
+    if (v.is_object()) {
+        std::vector<json::Member> kept;
+        kept.reserve(v.members.size());
+        for (json::Member& m : v.members) {
+            if (m.key == "cache_control") continue;
+            drop_cache_marks(m.value);
+            kept.push_back(std::move(m));
+        }
+        v.members = std::move(kept);
+    } else if (v.is_array()) {
+        for (json::Value& item : v.items) drop_cache_marks(item);
+    }
+}
+
 // Each part is framed by its kind and length, so that no two different
 // prefixes give the same bytes.
 void add(std::string& out, char kind, const json::Value* v) {
-    std::string text = v ? json::serialize(*v) : std::string();
+    std::string text;
+    if (v != nullptr) {
+        json::Value copy = *v;
+        drop_cache_marks(copy);
+        text = json::serialize(copy);
+    }
     out += kind;
     out += std::to_string(text.size());
     out += ':';

@@ -13,7 +13,8 @@ namespace headroom {
 
 // 32 hex digits of SHA-256 over the model, the tools and the system text
 // (OpenAI: "instructions" and the leading system and developer messages;
-// Anthropic: "system"), each in compact JSON.
+// Anthropic: "system"), each in compact JSON without its cache_control
+// marks: whoever placed them, the content is what a cache compares.
 std::string prefix_hash(Shape shape, const json::Value& body);
 
 }  // namespace headroom

@@ -56,10 +56,10 @@ const std::vector<Builtin>& builtins() {
                  "[0-9A-Fa-f]{12}(?![\\w-])"},
         // "Request ID: 7f3a..." keeps its key; only the value moves.
         {"id", "(?i:\\b(?:request|req|session|sess|trace|span|correlation|conversation|thread|run"
-               "|invocation|execution|transaction|txn)[ _-]?id\\b)[\"']?\\s*[:=]\\s*[\"']?"
-               "((?=[A-Za-z._:/+-]*\\d)[A-Za-z0-9][\\w.:/+-]{4,}[A-Za-z0-9])"},
+               "|invocation|execution|transaction|txn)[ _-]?id\\b)[\"']?\\s{0,3}[:=]\\s{0,3}[\"']?"
+               "((?=[A-Za-z._:/+-]{0,24}\\d)[A-Za-z0-9][\\w.:/+-]{4,}[A-Za-z0-9])"},
         {"id", "\\b(?:req|sess|trace|span|run|msg|chatcmpl|resp|conv|thread|toolu|call|txn)[_-]"
-               "(?=[A-Za-z]*\\d)[A-Za-z0-9]{8,}\\b"},
+               "(?=[A-Za-z]{0,40}\\d)[A-Za-z0-9]{8,}\\b"},
         {"timestamp", "(?<![\\w])" + kDate + "(?:T|\\s+at\\s+|,?\\s+)" + kTimeAfterDate},
         // date(1) and asctime(): "Sun Nov 22 10:32:05 UTC 2026"
         {"timestamp", "\\b" + kWeekday + "\\s+" + kMonth + "\\s+" + kDayNum + "\\s+" + kClock +
@@ -72,6 +72,11 @@ const std::vector<Builtin>& builtins() {
     };
     return list;
 }
+
+// Every built-in value holds a digit, no more than this many bytes after
+// the match starts (the patterns bound what may come before it): the
+// built-ins need only look near digits, and prose without them is skipped.
+constexpr std::size_t kDigitReach = 64;
 
 // Backtracking bound for any one match: an operator's pattern that would
 // run away finds nothing instead of stalling a worker.
@@ -106,8 +111,8 @@ std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vec
     auto add = [&](const std::string& regex, std::size_t label, bool marked) -> bool {
         int code = 0;
         PCRE2_SIZE offset = 0;
-        pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(regex.data()), regex.size(), 0,
-                                       &code, &offset, nullptr);
+        pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(regex.data()), regex.size(),
+                                       marked ? PCRE2_USE_OFFSET_LIMIT : 0, &code, &offset, nullptr);
         if (re == nullptr) {
             error = pcre2_message(code) + " at offset " + std::to_string(offset);
             return false;
@@ -159,18 +164,30 @@ std::vector<VolatileMatch> VolatilePatterns::find(std::string_view text) const {
     };
     const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
     auto* mc = static_cast<pcre2_match_context*>(match_context_);
+    // The built-ins' own context: its offset limit changes per window.
+    pcre2_match_context* windowed = pcre2_match_context_copy(mc);
+    if (windowed == nullptr) throw std::bad_alloc();
 
     std::vector<pcre2_match_data*> data(patterns_.size(), nullptr);
     struct Free {
         std::vector<pcre2_match_data*>& d;
+        pcre2_match_context* c;
         ~Free() {
             for (auto* m : d) pcre2_match_data_free(m);
+            pcre2_match_context_free(c);
         }
-    } free_data{data};
+    } free_data{data, windowed};
     for (std::size_t i = 0; i < patterns_.size(); ++i) {
         data[i] = pcre2_match_data_create_from_pattern(patterns_[i].code, nullptr);
         if (data[i] == nullptr) throw std::bad_alloc();
     }
+
+    auto is_digit = [&](std::size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+
+    // The first match of pattern i starting in [from, limit], or rc < 0.
+    auto match = [&](std::size_t i, std::size_t from, pcre2_match_context* ctx) {
+        return pcre2_match(patterns_[i].code, subject, text.size(), from, 0, data[i], ctx);
+    };
 
     // The next match of pattern i at or after `from`.
     auto search = [&](std::size_t i, std::size_t from) -> Next {
@@ -178,7 +195,27 @@ std::vector<VolatileMatch> VolatilePatterns::find(std::string_view text) const {
         const Compiled& c = patterns_[i];
         std::size_t at = from;
         while (at <= text.size()) {
-            int rc = pcre2_match(c.code, subject, text.size(), at, 0, data[i], mc);
+            int rc = -1;
+            if (!c.marked) {
+                rc = match(i, at, mc);
+            } else {
+                // Windows around runs of digits: a match must start within
+                // kDigitReach before a digit of the run.
+                std::size_t d = at;
+                while (d < text.size() && !is_digit(d)) ++d;
+                if (d == text.size()) return n;
+                std::size_t last = d;
+                for (std::size_t j = d + 1; j < text.size() && j - last <= kDigitReach; ++j) {
+                    if (is_digit(j)) last = j;
+                }
+                std::size_t start = d > at + kDigitReach ? d - kDigitReach : at;
+                pcre2_set_offset_limit(windowed, last);
+                rc = match(i, start, windowed);
+                if (rc < 0) {
+                    at = last + 1;
+                    continue;
+                }
+            }
             if (rc < 0) return n;  // no match, or the pattern gave up
             PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data[i]);
             std::size_t vb = ov[0], ve = ov[1];
@@ -187,7 +224,7 @@ std::vector<VolatileMatch> VolatilePatterns::find(std::string_view text) const {
                 ve = ov[3];
             }
             if (ve <= vb) {  // an empty value moves nothing: look further on
-                at = ov[1] > at ? ov[1] : at + 1;
+                at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
                 continue;
             }
             std::size_t label = c.label;

@@ -43,34 +43,73 @@ std::string session(int turns) {
 
 }  // namespace
 
-TEST(CacheBreakpoints, ToolsSystemAndTheLastTwoTurnsAtMostFour) {
+TEST(CacheBreakpoints, ToolsSystemTheNewestMessageAndThePreviousCallsMark) {
     auto [out, n] = marked(session(5));
     EXPECT_EQ(n, kMaxCacheBreakpoints);
     EXPECT_EQ(count(out, kMark), kMaxCacheBreakpoints);
     EXPECT_NE(out.find(R"("input_schema":{"type":"object"},)" + kMark), std::string::npos);
     EXPECT_NE(out.find(R"("system":[{"type":"text","text":"You are an agent.",)" + kMark + "}]"),
               std::string::npos);
-    // The newest message, the user's, is not marked; the tool_use before it
-    // is, and the one a turn earlier; never a thinking block.
-    EXPECT_NE(out.find(R"("id":"t5","name":"bash","input":{},)" + kMark), std::string::npos);
-    EXPECT_NE(out.find(R"("id":"t4","name":"bash","input":{},)" + kMark), std::string::npos);
-    EXPECT_EQ(out.find(R"("signature":"s",)" + kMark), std::string::npos);
-    EXPECT_EQ(out.find(R"("content":"out",)" + kMark), std::string::npos);
+    // The newest message, so that the next call reads it from the cache,
+    // and the block the previous call marked, two messages back.
+    EXPECT_NE(out.find(R"("tool_use_id":"t5","content":"out",)" + kMark), std::string::npos);
+    EXPECT_NE(out.find(R"("tool_use_id":"t4","content":"out",)" + kMark), std::string::npos);
+    // The next call marks the same block this one marked last.
+    auto [next, m] = marked(session(6));
+    EXPECT_NE(next.find(R"("tool_use_id":"t5","content":"out",)" + kMark), std::string::npos);
+}
+
+TEST(CacheBreakpoints, NeverOnThinking) {
+    // An assistant turn of thinking alone: the mark goes to the block before.
+    std::string in = R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[)"
+                     R"({"type":"thinking","thinking":"t","signature":"s"}]},{"role":"user","content":[]}]})";
+    auto [out, n] = marked(in);
+    EXPECT_EQ(n, 1u);
+    EXPECT_EQ(out, R"({"messages":[{"role":"user","content":[{"type":"text","text":"a",)" + kMark +
+                   R"(}]},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"}]},)"
+                   R"({"role":"user","content":[]}]})");
 }
 
 TEST(CacheBreakpoints, ShortRequestsGetWhatFits) {
-    EXPECT_EQ(marked(R"({"messages":[{"role":"user","content":"hi"}]})").second, 0u);
+    auto [one, k] = marked(R"({"messages":[{"role":"user","content":"hi"}]})");
+    EXPECT_EQ(k, 1u);
+    EXPECT_EQ(one, R"({"messages":[{"role":"user","content":[{"type":"text","text":"hi",)" + kMark + "}]}]}");
     auto [out, n] = marked(R"({"system":"S","messages":[{"role":"user","content":"hi"},)"
                            R"({"role":"assistant","content":"Hello"},{"role":"user","content":"go"}]})");
-    EXPECT_EQ(n, 2u);
-    EXPECT_EQ(out, R"({"system":[{"type":"text","text":"S",)" + kMark + R"(}],"messages":[{"role":"user","content":"hi"},)"
-                   R"({"role":"assistant","content":[{"type":"text","text":"Hello",)" + kMark +
-                   R"(}]},{"role":"user","content":"go"}]})");
+    EXPECT_EQ(n, 3u);
+    EXPECT_EQ(out, R"({"system":[{"type":"text","text":"S",)" + kMark + R"(}],"messages":[)"
+                   R"({"role":"user","content":[{"type":"text","text":"hi",)" + kMark + R"(}]},)"
+                   R"({"role":"assistant","content":[{"type":"text","text":"Hello"}]},)"
+                   R"({"role":"user","content":[{"type":"text","text":"go",)" + kMark + "}]}]}");
+}
+
+TEST(CacheBreakpoints, EachMessageKeepsOneFormFromCallToCall) {
+    // A chat of plain strings: what call k sent for its messages, marks
+    // aside, is how call k+1 starts.
+    auto chat = [](int turns) {
+        std::string m = R"({"role":"user","content":"q0"})";
+        for (int i = 1; i <= turns; ++i) {
+            m += R"(,{"role":"assistant","content":"a)" + std::to_string(i) + R"("},{"role":"user","content":"q)" +
+                 std::to_string(i) + R"("})";
+        }
+        return R"({"messages":[)" + m + "]}";
+    };
+    auto unmarked = [](std::string s) {
+        const std::string mark = "," + kMark;
+        for (std::size_t p = s.find(mark); p != std::string::npos; p = s.find(mark)) s.erase(p, mark.size());
+        return s;
+    };
+    for (int k = 1; k < 6; ++k) {
+        std::string now = unmarked(marked(chat(k)).first);
+        std::string next = unmarked(marked(chat(k + 1)).first);
+        now.resize(now.size() - 2);  // the closing "]}"
+        EXPECT_EQ(next.compare(0, now.size(), now), 0) << now << "\n" << next;
+    }
 }
 
 TEST(CacheBreakpoints, EmptyTextIsSkippedForTheBlockBefore) {
-    auto [out, n] = marked(R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[)"
-                           R"({"type":"text","text":"b"},{"type":"text","text":""}]},{"role":"user","content":"c"}]})");
+    auto [out, n] = marked(R"({"messages":[{"role":"user","content":[)"
+                           R"({"type":"text","text":"b"},{"type":"text","text":""}]}]})");
     EXPECT_EQ(n, 1u);
     EXPECT_NE(out.find(R"({"type":"text","text":"b",)" + kMark + "}"), std::string::npos);
 }

@@ -88,9 +88,25 @@ TEST(PipelinePrefix, EachPartCanBeTurnedOff) {
     EXPECT_STREQ(process("/v1/messages", in, anthropic).reason, "no_change");
     auto marked = process("/v1/messages", in, stabilizing());
     ASSERT_EQ(marked.outcome, Outcome::Rewritten);
-    EXPECT_EQ(marked.breakpoints_added, 2u);
+    EXPECT_EQ(marked.breakpoints_added, 3u);
     // A rewrite that only adds hints is longer than what came in, on purpose.
     EXPECT_GT(marked.body.size(), in.size());
+}
+
+TEST(PipelinePrefix, TheNewestMessageIsMarkedNotTheNoteAfterIt) {
+    // The next call resends the message but not the note: a mark on the
+    // note would write a cache entry no call ever reads.
+    auto r = process("/v1/messages",
+                     R"({"model":"claude","system":"Now: 2026-11-22T10:32:05Z.","messages":[)"
+                     R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x"}]}]})",
+                     stabilizing());
+    ASSERT_EQ(r.outcome, Outcome::Rewritten);
+    EXPECT_EQ(r.breakpoints_added, 2u);
+    EXPECT_EQ(r.volatile_moved, 1u);
+    const std::string mark = R"("cache_control":{"type":"ephemeral"})";
+    EXPECT_NE(r.body.find(R"("tool_use_id":"t","content":"x",)" + mark + R"(},{"type":"text","text":"[headroom])"),
+              std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find(R"(= 2026-11-22T10:32:05Z",)" + mark), std::string::npos);
 }
 
 TEST(PipelinePrefix, ResponsesGetACacheKeyAnthropicDoesNot) {
@@ -113,4 +129,10 @@ TEST(PipelinePrefix, TheHashCoversModelToolsAndSystemOnly) {
     EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o","messages":[{"role":"system","content":"T"},{"role":"user","content":"hi"}]})"));
     EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o","tools":[],"messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})"));
     EXPECT_EQ(process("/v1/chat/completions", "not json", Options{}).prefix_hash, "");
+    // Where the cache marks are does not change what is cached.
+    auto anthropic = [](const std::string& body) {
+        return process("/v1/messages", body, Options{}).prefix_hash;
+    };
+    EXPECT_EQ(anthropic(R"({"model":"c","system":[{"type":"text","text":"S"}],"messages":[]})"),
+              anthropic(R"({"model":"c","system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"messages":[]})"));
 }

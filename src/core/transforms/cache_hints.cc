@@ -86,16 +86,28 @@ std::size_t add_cache_breakpoints(json::Value& body) {
     if (json::Value* system = body.find("system"); system && mark_last(*system)) ++added;
 
     json::Value* messages = body.find("messages");
-    if (messages == nullptr || !messages->is_array()) return added;
-    const std::size_t n = messages->items.size();
-    if (n >= 2) {
-        std::size_t at = mark_history(*messages, n - 2);
-        if (at != std::string::npos) ++added;
-        // Each turn adds an assistant and a user message: the call before
-        // this one marked what is now two messages further back.
-        if (at != std::string::npos && at >= 1 && n >= 4 && added < kMaxCacheBreakpoints) {
-            if (mark_history(*messages, std::min(n - 4, at - 1)) != std::string::npos) ++added;
+    if (messages == nullptr || !messages->is_array() || messages->items.empty()) return added;
+    // A mark turns a string content into the one text block it stands for.
+    // Every message takes that form, marked or not, so that a message is
+    // the same bytes in every later call whether or not it is marked there.
+    for (json::Value& message : messages->items) {
+        if (json::Value* content = message.find("content"); content && content->is_string() &&
+                                                              !content->text.empty()) {
+            json::Value block = json::object_value({{"type", json::string_value("text")},
+                                                    {"text", std::move(*content)}});
+            *content = json::array_value({});
+            content->items.push_back(std::move(block));
         }
+    }
+    const std::size_t n = messages->items.size();
+    std::size_t at = mark_history(*messages, n - 1);
+    if (at == std::string::npos) return added;
+    ++added;
+    // Each turn adds an assistant and a user message: the call before this
+    // one marked what is now two messages further back. Reading its entry
+    // there does not depend on how many blocks this turn added.
+    if (n >= 3 && at >= 1 && added < kMaxCacheBreakpoints) {
+        if (mark_history(*messages, std::min(n - 3, at - 1)) != std::string::npos) ++added;
     }
     return added;
 }

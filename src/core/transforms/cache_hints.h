@@ -15,12 +15,15 @@ namespace headroom::transforms {
 constexpr std::size_t kMaxCacheBreakpoints = 4;
 
 // When the request has no "cache_control" anywhere, marks the end of the
-// tools, the end of the system prompt, the history before the newest
-// message, and the history before the turn prior to that (where the last
-// call wrote its cache, so the lookup finds it however many blocks the
-// turn added): at most kMaxCacheBreakpoints. Thinking blocks and empty
-// text cannot carry a mark; the nearest block before them does. Returns how
-// many were added.
+// tools, the end of the system prompt, the end of the newest message (so
+// that the next call, which resends it, reads it from the cache instead of
+// paying for it again) and the block the previous call marked (two
+// messages back: its cache entry is found however many blocks this turn
+// added). At most kMaxCacheBreakpoints. Thinking blocks and empty text
+// cannot carry a mark; the nearest block before them does. A message's
+// string content becomes the one text block it stands for, in every
+// message, so that each keeps one form from call to call. Run it before
+// anything is appended to the newest message. Returns how many were added.
 std::size_t add_cache_breakpoints(json::Value& body);
 
 // Sets "prompt_cache_key" when the request has none. Returns true if set.
