@@ -7,21 +7,11 @@
 use strict;
 use warnings;
 use lib 't/lib';
-use File::Temp qw(tempdir);
 use Test::More;
-use HeadroomTest qw(start_recorder recorded);
 use Gateway;
 use Bodies;
 
-my $dir = tempdir('headroom-history-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
-chmod 0755, $dir;
-mkdir "$dir/upstream";
-my ($rec_pid, $rec_port) = start_recorder("$dir/upstream");
-my %env = (
-    HEADROOM_OPENAI_UPSTREAM    => "http://127.0.0.1:$rec_port/v1",
-    HEADROOM_ANTHROPIC_UPSTREAM => "http://127.0.0.1:$rec_port/v1",
-);
-my @gateways = (start_gateway("$dir/a", %env), start_gateway("$dir/b", %env));
+my $pair = start_pair('history');
 
 # The tool outputs of the session, one a turn: big ones of every crushed
 # kind, and small ones and prose that stay.
@@ -69,12 +59,7 @@ for my $case (['openai', '/v1/chat/completions', \&openai_turn],
     my ($prev, $crushed) = (undef, 0);
     for my $k (1 .. 8) {
         my ($head, $tail) = $turn->($k);
-        my @sent;
-        for my $gw (@gateways) {
-            post_json($gw, $uri, $head . $tail);
-            my @got = recorded("$dir/upstream");
-            push @sent, @got ? $got[0][1] : '';
-        }
+        my @sent = map { send_via($pair, $_, $uri, $head . $tail) } 0, 1;
         is $sent[0], $sent[1], "$name turn $k: both instances send the same bytes";
         my $body = $sent[0];
         $crushed++ if length($body) < length($head . $tail) / 2;
@@ -90,16 +75,11 @@ for my $case (['openai', '/v1/chat/completions', \&openai_turn],
     cmp_ok $crushed, '>=', 4, "$name: most turns were crushed (the test is not trivial)";
 }
 
-my @pids;
-for my $gw (@gateways) {
-    my $log = stop_gateway($gw);
-    unlike $log, qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert, emerg, crit or crash';
-    my %seen = map { $_ => 1 } $log =~ /\[info\] (\d+)#\d+: \*\d+ headroom: optimized/g;
-    push @pids, keys %seen;
-}
+my ($log) = stop_pair($pair);
+unlike $log, qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert, emerg, crit or crash';
+my %seen = map { $_ => 1 } $log =~ /\[info\] (\d+)#\d+: \*\d+ headroom: optimized/g;
+my @pids = keys %seen;
 cmp_ok scalar(@pids), '>=', 2, 'more than one worker process rewrote';
 diag scalar(@pids) . ' worker processes rewrote';
 
-kill 'TERM', $rec_pid;
-waitpid $rec_pid, 0;
 done_testing();

@@ -7,34 +7,16 @@
 use strict;
 use warnings;
 use lib 't/lib';
-use File::Temp qw(tempdir);
 use JSON::PP;
 use Test::More;
-use HeadroomTest qw(start_recorder recorded);
 use Gateway;
 use Bodies;
 
-my $dir = tempdir('headroom-prefix-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
-chmod 0755, $dir;
-mkdir "$dir/upstream";
-my ($rec_pid, $rec_port) = start_recorder("$dir/upstream");
-my %env = (
-    HEADROOM_OPENAI_UPSTREAM    => "http://127.0.0.1:$rec_port/v1",
-    HEADROOM_ANTHROPIC_UPSTREAM => "http://127.0.0.1:$rec_port/v1",
-    HEADROOM_STABILIZE_PREFIX   => 'on',
-);
-my @gateways = map {
-    start_gateway("$dir/$_", %env, HEADROOM_ACCESS_LOG => "$dir/$_/access.log")
-} 'a', 'b';
+my $pair = start_pair('prefix', HEADROOM_STABILIZE_PREFIX => 'on');
 my $json = JSON::PP->new->canonical;
 
 # Sends one body through gateway $i; returns what the provider received.
-sub via {
-    my ($i, $uri, $body) = @_;
-    post_json($gateways[$i], $uri, $body);
-    my @got = recorded("$dir/upstream");
-    return @got ? $got[0][1] : '';
-}
+sub via { send_via($pair, @_) }
 
 my $NOTE = '[headroom] Values that change from call to call';
 
@@ -191,9 +173,8 @@ sub diag_prefix {
 # --- the access log -------------------------------------------------------------
 
 my @keys = map { $json->decode($_)->{prompt_cache_key} } @chat_sent;
-my $logs = join '', map { stop_gateway($_) } @gateways;
+my ($logs, $access) = stop_pair($pair);
 unlike $logs, qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert, emerg, crit or crash';
-my $access = join '', map { local $/; open my $fh, '<', "$dir/$_/access.log" or die; <$fh> } 'a', 'b';
 like $access, qr/"POST \/v1\/chat\/completions HTTP\/1.1" 200 \d+ \d+ prefix=\Q$keys[0]\E$/m,
     'the access log shows the prefix hash, equal to the prompt_cache_key sent';
 like $logs, qr/headroom: optimized: .*prefix [0-9a-f]{32} \(1 values moved, tools sorted, prompt_cache_key set\)/,
@@ -201,6 +182,4 @@ like $logs, qr/headroom: optimized: .*prefix [0-9a-f]{32} \(1 values moved, tool
 like $logs, qr/prefix [0-9a-f]{32} \(\d+ values moved, 3 cache breakpoints\)/,
     'and for Anthropic, the breakpoints added';
 
-kill 'TERM', $rec_pid;
-waitpid $rec_pid, 0;
 done_testing();

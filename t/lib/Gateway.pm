@@ -9,10 +9,12 @@ use warnings;
 use Cwd qw(abs_path);
 use Exporter qw(import);
 use IO::Socket::INET;
+use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep);
-use HeadroomTest qw(free_port read_message alive write_all);
+use HeadroomTest qw(free_port read_message alive write_all start_recorder recorded);
 
-our @EXPORT = qw(render_gateway start_gateway stop_gateway post_json);
+our @EXPORT = qw(render_gateway start_gateway stop_gateway post_json
+                 start_pair send_via stop_pair);
 
 my $ROOT = abs_path('.');
 
@@ -65,6 +67,50 @@ sub post_json {
     my ($head) = read_message($s, 1);
     close $s;
     return $head // '';
+}
+
+# Two gateway instances (each with its workers) in front of one recording
+# upstream, in a new directory named after $name; each writes its access log
+# to access.log in its prefix. Returns the pair's handle.
+sub start_pair {
+    my ($name, %env) = @_;
+    my $dir = tempdir("headroom-$name-XXXXXX", TMPDIR => 1, CLEANUP => !$ENV{KEEP});
+    chmod 0755, $dir;
+    mkdir "$dir/upstream";
+    my ($rec_pid, $rec_port) = start_recorder("$dir/upstream");
+    my %upstreams = (
+        HEADROOM_OPENAI_UPSTREAM    => "http://127.0.0.1:$rec_port/v1",
+        HEADROOM_ANTHROPIC_UPSTREAM => "http://127.0.0.1:$rec_port/v1",
+    );
+    my @gateways = map {
+        start_gateway("$dir/$_", %upstreams, HEADROOM_ACCESS_LOG => "$dir/$_/access.log", %env)
+    } 'a', 'b';
+    return { dir => $dir, recorder => $rec_pid, gateways => \@gateways };
+}
+
+# POSTs $body through instance $i (0 or 1); returns the body the upstream
+# received ('' if none).
+sub send_via {
+    my ($pair, $i, $uri, $body) = @_;
+    post_json($pair->{gateways}[$i], $uri, $body);
+    my @got = recorded("$pair->{dir}/upstream");
+    return @got ? $got[0][1] : '';
+}
+
+# Stops both instances and the recorder; returns (error logs, access logs).
+sub stop_pair {
+    my ($pair) = @_;
+    my ($errors, $access) = ('', '');
+    for my $gw (@{ $pair->{gateways} }) {
+        $errors .= stop_gateway($gw);
+        if (open my $fh, '<', "$gw->{prefix}/access.log") {
+            local $/;
+            $access .= <$fh> // '';
+        }
+    }
+    kill 'TERM', $pair->{recorder};
+    waitpid $pair->{recorder}, 0;
+    return ($errors, $access);
 }
 
 1;
