@@ -5,6 +5,7 @@
 use strict;
 use warnings;
 use lib 't/lib';
+use File::Temp qw(tempfile);
 use JSON::PP;
 use HeadroomTest;
 use Bodies;
@@ -28,6 +29,16 @@ CONFIG
 
 my $volatile_chat = '{"model":"gpt-4o","messages":[{"role":"system","content":'
     . '"Now: 2026-11-22T10:32:05Z. Build 48213."},{"role":"user","content":"hi"}]}';
+
+# What `headroom compress` says the prefix hash of that request is.
+my $volatile_hash = do {
+    my ($fh, $file) = tempfile(UNLINK => 1);
+    print $fh $volatile_chat;
+    close $fh;
+    my ($h) = `build/headroom compress $file 2>&1 >/dev/null` =~ /prefix ([0-9a-f]{32})/
+        or die 'no prefix hash';
+    $h;
+};
 
 # An Anthropic agent session: thinking, tool calls and results, 6 turns.
 my @m = ('{"role":"user","content":"Fix the build."}');
@@ -54,6 +65,16 @@ run_blocks(blocks => [
         request_body => $volatile_chat,
         upstream_body_unchanged => 1,
         error_log => 'headroom: passthrough: no_change',
+        # nothing reads the prefix hash here, so it is not computed
+        no_error_log => ', prefix ',
+    },
+    {
+        name => '$headroom_prefix_hash in a log_format: computed, stabilization off',
+        http_config => "log_format hash 'hash=\$headroom_prefix_hash';\n"
+                     . "access_log logs/error.log hash;",
+        request_body => $volatile_chat,
+        upstream_body_unchanged => 1,
+        error_log => "hash=$volatile_hash\n, prefix $volatile_hash",
     },
     {
         name => 'on: values move to a note, tools and cache key follow',

@@ -50,6 +50,10 @@ struct Options {
     bool cache_breakpoints = true;
     // OpenAI: prompt_cache_key (the prefix hash) when the request has none.
     bool prompt_cache_key = true;
+    // Result::prefix_hash is wanted (a log, a variable). Hashing the model,
+    // tools and system text costs tens of microseconds on an agent's
+    // request, so the module asks only when something reads it.
+    bool want_prefix_hash = true;
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     const tokenizer::Tokenizers* tokenizers = nullptr;

@@ -185,10 +185,10 @@ Result run(std::string_view path, std::string_view body, const Options& options)
             r.volatile_moved = transforms::move_volatile_values(r.shape, doc, *options.volatile_patterns);
         }
     }
-    r.prefix_hash = prefix_hash(r.shape, doc);
-    if (options.stabilize_prefix && r.shape != Shape::AnthropicMessages && options.prompt_cache_key) {
-        r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
-    }
+    const bool cache_key = options.stabilize_prefix && options.prompt_cache_key &&
+                           r.shape != Shape::AnthropicMessages;
+    if (options.want_prefix_hash || cache_key) r.prefix_hash = prefix_hash(r.shape, doc);
+    if (cache_key) r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
     const bool prefix_changed =
         r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 || r.cache_key_set;
 

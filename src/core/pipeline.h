@@ -49,7 +49,8 @@ struct Result {
     std::array<KindCounts, kContentKinds> by_kind{};  // indexed by ContentKind
 
     // The prefix every call of a session shares (model, tools, system) as
-    // sent: see prefix_hash.h. Empty when the body was not understood.
+    // sent: see prefix_hash.h. Empty when the body was not understood, or
+    // the hash was not wanted (Options::want_prefix_hash).
     std::string prefix_hash;
     // What prefix stabilization changed.
     std::size_t volatile_moved = 0;     // distinct values moved to the note

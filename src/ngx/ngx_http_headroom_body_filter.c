@@ -563,6 +563,8 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         options.canonical_tools = hlcf->canonical_tools;
         options.cache_breakpoints = hlcf->cache_breakpoints;
         options.prompt_cache_key = hlcf->prompt_cache_key;
+        options.want_prefix_hash = hmcf->prefix_hash
+                                   || hlcf->stabilize_prefix;
 
         headroom_process(&options, (const char *) r->uri.data, r->uri.len,
                          ctx->data, ctx->len, res);

@@ -252,6 +252,9 @@ ngx_http_headroom_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    hmcf->prefix_hash = ngx_http_headroom_variable_used(cf,
+                                                        "headroom_prefix_hash");
+
     return ngx_http_headroom_body_init(cf);
 }
 
@@ -272,6 +275,7 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->tokenizers_dir = { 0, NULL };
      *     hmcf->model_rules = NULL;
      *     hmcf->used = 0;
+     *     hmcf->prefix_hash = 0;
      *     hmcf->tokenizers = NULL;
      */
 

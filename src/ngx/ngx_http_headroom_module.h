@@ -19,6 +19,7 @@ typedef struct {
     ngx_str_t               tokenizers_dir;
     ngx_array_t            *model_rules;    /* ngx_str_t: prefix, encoding */
     ngx_flag_t              used;           /* some "headroom on" */
+    ngx_flag_t              prefix_hash;    /* $headroom_prefix_hash used */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
 } ngx_http_headroom_main_conf_t;
 
@@ -69,6 +70,7 @@ extern ngx_module_t  ngx_http_headroom_module;
 
 ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
+ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
 
 
 #endif /* _NGX_HTTP_HEADROOM_MODULE_H_INCLUDED_ */

@@ -40,6 +40,37 @@ ngx_http_headroom_add_variables(ngx_conf_t *cf)
 }
 
 
+/*
+ * Whether the configuration refers to a variable: log_format, map, set and
+ * the other directives index the variables they use while the
+ * configuration is read, before postconfiguration.
+ */
+
+ngx_flag_t
+ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name)
+{
+    size_t                      len;
+    ngx_uint_t                  i;
+    ngx_http_variable_t        *v;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    len = ngx_strlen(name);
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (v[i].name.len == len
+            && ngx_strncmp(v[i].name.data, name, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the result of a body headroom has read, or NULL */
 
 static headroom_result_t *

@@ -50,6 +50,7 @@ typedef struct {
     int                           canonical_tools;
     int                           cache_breakpoints;
     int                           prompt_cache_key;
+    int                           want_prefix_hash;  /* result.prefix_hash */
 } headroom_options_t;
 
 

@@ -51,6 +51,7 @@ headroom::Options to_options(const headroom_options_t* in) {
         o.canonical_tools = in->canonical_tools != 0;
         o.cache_breakpoints = in->cache_breakpoints != 0;
         o.prompt_cache_key = in->prompt_cache_key != 0;
+        o.want_prefix_hash = in->want_prefix_hash != 0;
     }
     return o;
 }
@@ -117,6 +118,7 @@ void headroom_options_init(headroom_options_t* options) {
     options->canonical_tools = defaults.canonical_tools ? 1 : 0;
     options->cache_breakpoints = defaults.cache_breakpoints ? 1 : 0;
     options->prompt_cache_key = defaults.prompt_cache_key ? 1 : 0;
+    options->want_prefix_hash = defaults.want_prefix_hash ? 1 : 0;
 }
 
 headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* const* rules,

@@ -119,6 +119,19 @@ TEST(PipelinePrefix, ResponsesGetACacheKeyAnthropicDoesNot) {
     EXPECT_EQ(a.body.find("prompt_cache_key"), std::string::npos);
 }
 
+TEST(PipelinePrefix, TheHashIsComputedOnlyWhenWanted) {
+    Options o;
+    o.want_prefix_hash = false;
+    const std::string body = chat("2026-11-22T10:32:05Z", kTools);
+    EXPECT_EQ(process("/v1/chat/completions", body, o).prefix_hash, "");
+    // The prompt_cache_key needs it all the same.
+    Options s = stabilizing();
+    s.want_prefix_hash = false;
+    auto r = process("/v1/chat/completions", body, s);
+    EXPECT_EQ(r.prefix_hash.size(), 32u);
+    EXPECT_TRUE(r.cache_key_set);
+}
+
 TEST(PipelinePrefix, TheHashCoversModelToolsAndSystemOnly) {
     auto hash = [](const std::string& body) {
         return process("/v1/chat/completions", body, Options{}).prefix_hash;
