@@ -3,6 +3,7 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
 #include <new>
 
 namespace headroom {
@@ -92,13 +93,20 @@ std::string pcre2_message(int code) {
 
 struct VolatilePatterns::Compiled {
     pcre2_code* code = nullptr;
-    // A single label, or (for the built-ins, one alternation) the label
-    // named by the alternative's (*MARK).
+    // The label; for the built-ins (one alternation), the alternative's
+    // (*MARK) names it instead.
     std::size_t label = 0;
     bool marked = false;
 };
 
 VolatilePatterns::VolatilePatterns() = default;
+
+std::size_t VolatilePatterns::label_index(const std::string& label) {
+    auto it = std::find(labels_.begin(), labels_.end(), label);
+    if (it != labels_.end()) return static_cast<std::size_t>(it - labels_.begin());
+    labels_.push_back(label);
+    return labels_.size() - 1;
+}
 
 VolatilePatterns::~VolatilePatterns() {
     for (Compiled& c : patterns_) pcre2_code_free(c.code);
@@ -124,8 +132,7 @@ std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vec
     };
 
     for (const Extra& e : extra) {
-        p->labels_.push_back(e.label);
-        if (!add(e.regex, p->labels_.size() - 1, false)) {
+        if (!add(e.regex, p->label_index(e.label), false)) {
             error = "\"" + e.regex + "\": " + error;
             return nullptr;
         }
@@ -133,18 +140,15 @@ std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vec
     // One alternation: a single pass over the text, and at any position the
     // first alternative that matches wins. Branch reset numbers each
     // alternative's value group 1.
-    const std::size_t first_builtin = p->labels_.size();
     std::string all = "(?|";
     for (std::size_t i = 0; i < builtins().size(); ++i) {
         const Builtin& b = builtins()[i];
         if (i > 0) all += "|";
         all += "(?:" + b.regex + ")(*MARK:" + b.label + ")";
-        bool seen = false;
-        for (std::size_t l = first_builtin; l < p->labels_.size(); ++l) seen |= p->labels_[l] == b.label;
-        if (!seen) p->labels_.push_back(b.label);
+        p->label_index(b.label);
     }
     all += ")";
-    if (!add(all, first_builtin, true)) {
+    if (!add(all, 0, true)) {
         error = "built-in patterns: " + error;
         return nullptr;
     }
@@ -230,12 +234,7 @@ std::vector<VolatileMatch> VolatilePatterns::find(std::string_view text) const {
             std::size_t label = c.label;
             if (c.marked) {
                 std::string_view mark(reinterpret_cast<const char*>(pcre2_get_mark(data[i])));
-                for (std::size_t l = c.label; l < labels_.size(); ++l) {
-                    if (labels_[l] == mark) {
-                        label = l;
-                        break;
-                    }
-                }
+                label = std::find(labels_.begin(), labels_.end(), mark) - labels_.begin();
             }
             n.found = true;
             n.start = ov[0];

@@ -43,14 +43,18 @@ public:
     // that fails on the text (its match limit, bad UTF-8) finds nothing.
     std::vector<VolatileMatch> find(std::string_view text) const;
 
-    // The operators' labels, then the built-in ones: "token", "uuid", "id",
-    // "timestamp", "date", "time", "epoch", "hash".
+    // Each label once: the operators', then the built-in ones not already
+    // among them ("token", "uuid", "id", "timestamp", "date", "time",
+    // "epoch", "hash"). Patterns that share a label share its numbering, so
+    // that no two values get one placeholder.
     const std::vector<std::string>& labels() const { return labels_; }
 
     struct Compiled;
 
 private:
     VolatilePatterns();
+    // The index of `label` in labels_, added if new.
+    std::size_t label_index(const std::string& label);
     std::vector<std::string> labels_;
     std::vector<Compiled> patterns_;
     void* match_context_ = nullptr;  // pcre2_match_context_8: the match limit

@@ -125,3 +125,14 @@ TEST(MoveVolatile, CallsThatDifferOnlyInValuesShareEverythingBeforeTheNote) {
     EXPECT_EQ(a.substr(0, note), b.substr(0, note));
     EXPECT_NE(a, b);
 }
+
+TEST(MoveVolatile, AnOperatorLabelThatIsABuiltInOneSharesItsNumbers) {
+    std::string error;
+    auto p = VolatilePatterns::compile({{"date", "on day (\\d+)"}}, error);
+    ASSERT_NE(p, nullptr) << error;
+    json::Value doc = parse(R"({"messages":[{"role":"system","content":"on day 17, 2026-11-22"},{"role":"user","content":"hi"}]})");
+    EXPECT_EQ(move_volatile_values(Shape::OpenAIChat, doc, *p), 2u);
+    const std::string out = json::serialize(doc);
+    EXPECT_NE(out.find(R"("content":"on day [[date-1]], [[date-2]]")"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(\n[[date-1]] = 17\n[[date-2]] = 2026-11-22")"), std::string::npos) << out;
+}
