@@ -1,18 +1,13 @@
 #include "core/prefix_hash.h"
 
-#include <openssl/sha.h>
-
-#include <stdexcept>
 #include <vector>
+
+#include "core/content_hash.h"
+#include "core/message_content.h"
 
 namespace headroom {
 
 namespace {
-
-bool is_system_role(const json::Value& message) {
-    const json::Value* role = message.find("role");
-    return role != nullptr && (role->equals("system") || role->equals("developer"));
-}
 
 // Cache marks say where to cache, not what: they are left out.
 void drop_cache_marks(json::Value& v) {
@@ -58,7 +53,7 @@ std::string prefix_hash(Shape shape, const json::Value& body) {
         const json::Value* list = body.find(shape == Shape::OpenAIChat ? "messages" : "input");
         if (list == nullptr || !list->is_array()) break;
         for (const json::Value& item : list->items) {
-            if (!is_system_role(item)) break;
+            if (system_role(item) == nullptr) break;
             add(prefix, 's', &item);
         }
         break;
@@ -67,17 +62,7 @@ std::string prefix_hash(Shape shape, const json::Value& body) {
     case Shape::Unknown: break;
     }
 
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    if (SHA256(reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size(), digest) == nullptr) {
-        throw std::runtime_error("SHA-256 failed");
-    }
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (int i = 0; i < 16; ++i) {
-        out.push_back(hex[digest[i] >> 4]);
-        out.push_back(hex[digest[i] & 0xf]);
-    }
-    return out;
+    return sha256_hex(prefix, 32);
 }
 
 }  // namespace headroom

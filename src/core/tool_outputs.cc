@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/message_content.h"
+
 namespace headroom {
 
 namespace {
@@ -43,39 +45,21 @@ struct Walk {
             auto it = calls.find(std::string_view(call_id->text));
             if (it != calls.end()) c = it->second;
         }
-        auto emit = [&](std::string& text) {
+        for_each_text(content, part_type, [&](std::string& text) {
             ToolOutput out{text, index, c.name, questions[c.question]};
             visit(out);
-        };
-        if (content.is_string()) {
-            emit(content.text);
-            return;
-        }
-        if (!content.is_array()) return;
-        for (json::Value& part : content.items) {
-            const json::Value* type = part.find("type");
-            json::Value* text = part.find("text");
-            if (type != nullptr && type->equals(part_type) && text != nullptr && text->is_string()) {
-                emit(text->text);
-            }
-        }
+        });
     }
 };
 
 // The text of a message's content: a string, or its parts of `part_type`.
 std::string text_of(const json::Value* content, std::string_view part_type) {
-    if (content == nullptr) return {};
-    if (content->is_string()) return content->text;
     std::string out;
-    if (!content->is_array()) return out;
-    for (const json::Value& part : content->items) {
-        const json::Value* type = part.find("type");
-        const json::Value* text = part.find("text");
-        if (type != nullptr && type->equals(part_type) && text != nullptr && text->is_string()) {
-            if (!out.empty()) out.push_back('\n');
-            out += text->text;
-        }
-    }
+    if (content == nullptr) return out;
+    for_each_text(*content, part_type, [&](const std::string& text) {
+        if (!out.empty()) out.push_back('\n');
+        out += text;
+    });
     return out;
 }
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <new>
 
+#include "core/text.h"
+
 namespace headroom {
 
 namespace {
@@ -186,9 +188,8 @@ std::vector<VolatileMatch> VolatilePatterns::find(std::string_view text) const {
         if (data[i] == nullptr) throw std::bad_alloc();
     }
 
-    auto is_digit = [&](std::size_t i) { return text[i] >= '0' && text[i] <= '9'; };
-
-    // The first match of pattern i starting in [from, limit], or rc < 0.
+    // Pattern i's first match starting at or after `from` (and, with the
+    // windowed context, at or before its offset limit); rc < 0 if none.
     auto match = [&](std::size_t i, std::size_t from, pcre2_match_context* ctx) {
         return pcre2_match(patterns_[i].code, subject, text.size(), from, 0, data[i], ctx);
     };
@@ -206,11 +207,11 @@ std::vector<VolatileMatch> VolatilePatterns::find(std::string_view text) const {
                 // Windows around runs of digits: a match must start within
                 // kDigitReach before a digit of the run.
                 std::size_t d = at;
-                while (d < text.size() && !is_digit(d)) ++d;
+                while (d < text.size() && !is_digit(text[d])) ++d;
                 if (d == text.size()) return n;
                 std::size_t last = d;
                 for (std::size_t j = d + 1; j < text.size() && j - last <= kDigitReach; ++j) {
-                    if (is_digit(j)) last = j;
+                    if (is_digit(text[j])) last = j;
                 }
                 std::size_t start = d > at + kDigitReach ? d - kDigitReach : at;
                 pcre2_set_offset_limit(windowed, last);

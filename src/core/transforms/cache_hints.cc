@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/message_content.h"
+
 namespace headroom::transforms {
 
 namespace {
@@ -44,12 +46,7 @@ bool can_mark(const json::Value& block) {
 bool mark_last(json::Value& content) {
     if (content.is_string()) {
         if (content.text.empty()) return false;
-        json::Value block = json::object_value({{"type", json::string_value("text")},
-                                                {"text", std::move(content)}});
-        mark(block);
-        content = json::array_value({});
-        content.items.push_back(std::move(block));
-        return true;
+        to_text_blocks(content);
     }
     if (!content.is_array()) return false;
     for (std::size_t i = content.items.size(); i-- > 0;) {
@@ -91,13 +88,8 @@ std::size_t add_cache_breakpoints(json::Value& body) {
     // Every message takes that form, marked or not, so that a message is
     // the same bytes in every later call whether or not it is marked there.
     for (json::Value& message : messages->items) {
-        if (json::Value* content = message.find("content"); content && content->is_string() &&
-                                                              !content->text.empty()) {
-            json::Value block = json::object_value({{"type", json::string_value("text")},
-                                                    {"text", std::move(*content)}});
-            *content = json::array_value({});
-            content->items.push_back(std::move(block));
-        }
+        json::Value* content = message.find("content");
+        if (content != nullptr && !(content->is_string() && content->text.empty())) to_text_blocks(*content);
     }
     const std::size_t n = messages->items.size();
     std::size_t at = mark_history(*messages, n - 1);

@@ -68,26 +68,16 @@ bool canonicalize_tools(json::Value& body) {
     bool changed = false;
     for (json::Value& tool : tools->items) changed |= sort_keys(tool, false);
 
-    // Ties (two tools of one name) fall back to the whole definition, now
-    // canonical, so that even they come out in one order.
-    struct Keyed {
-        std::string name, text;
-        json::Value tool;
+    // Ties (two tools of one name, rare) fall back to the whole definition,
+    // now canonical, so that even they come out in one order.
+    auto less = [](const json::Value& a, const json::Value& b) {
+        std::string_view na = tool_name(a), nb = tool_name(b);
+        return na != nb ? na < nb : json::serialize(a) < json::serialize(b);
     };
-    std::vector<Keyed> keyed;
-    keyed.reserve(tools->items.size());
-    for (json::Value& tool : tools->items) {
-        std::string name(tool_name(tool));
-        keyed.push_back(Keyed{std::move(name), json::serialize(tool), std::move(tool)});
-    }
-    auto less = [](const Keyed& a, const Keyed& b) {
-        return a.name != b.name ? a.name < b.name : a.text < b.text;
-    };
-    if (!std::is_sorted(keyed.begin(), keyed.end(), less)) {
-        std::sort(keyed.begin(), keyed.end(), less);
+    if (!std::is_sorted(tools->items.begin(), tools->items.end(), less)) {
+        std::sort(tools->items.begin(), tools->items.end(), less);
         changed = true;
     }
-    for (std::size_t i = 0; i < keyed.size(); ++i) tools->items[i] = std::move(keyed[i].tool);
     return changed;
 }
 

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/message_content.h"
+
 namespace headroom::transforms {
 
 namespace {
@@ -26,26 +28,9 @@ struct Sources {
     std::string role;
 };
 
-bool is_system_role(const json::Value* role) {
-    return role != nullptr && (role->equals("system") || role->equals("developer"));
-}
-
-void add_text(Sources& s, json::Value* v) {
-    if (v != nullptr && v->is_string()) s.texts.push_back(Source{&v->text, {}});
-}
-
-// A message content: a string, or its parts typed `part_type`.
 void add_content(Sources& s, json::Value* content, std::string_view part_type) {
     if (content == nullptr) return;
-    if (content->is_string()) {
-        add_text(s, content);
-        return;
-    }
-    if (!content->is_array()) return;
-    for (json::Value& part : content->items) {
-        const json::Value* type = part.find("type");
-        if (type != nullptr && type->equals(part_type)) add_text(s, part.find("text"));
-    }
+    for_each_text(*content, part_type, [&](std::string& text) { s.texts.push_back(Source{&text, {}}); });
 }
 
 Sources find_sources(Shape shape, json::Value& body) {
@@ -55,22 +40,24 @@ Sources find_sources(Shape shape, json::Value& body) {
         json::Value* messages = body.find("messages");
         if (messages == nullptr || !messages->is_array()) break;
         for (json::Value& msg : messages->items) {
-            const json::Value* role = msg.find("role");
-            if (!is_system_role(role)) continue;
+            const json::Value* role = system_role(msg);
+            if (role == nullptr) continue;
             if (s.role.empty()) s.role = role->text;
             add_content(s, msg.find("content"), "text");
         }
         break;
     }
     case Shape::OpenAIResponses: {
-        add_text(s, body.find("instructions"));
+        if (json::Value* instructions = body.find("instructions"); instructions && instructions->is_string()) {
+            add_content(s, instructions, "input_text");
+        }
         if (!s.texts.empty()) s.role = "developer";
         json::Value* input = body.find("input");
         if (input == nullptr || !input->is_array()) break;
         for (json::Value& item : input->items) {
-            const json::Value* role = item.find("role");
+            const json::Value* role = system_role(item);
             const json::Value* type = item.find("type");
-            if (!is_system_role(role) || (type != nullptr && !type->equals("message"))) continue;
+            if (role == nullptr || (type != nullptr && !type->equals("message"))) continue;
             if (s.role.empty()) s.role = role->text;
             add_content(s, item.find("content"), "input_text");
         }
@@ -120,14 +107,8 @@ void add_note(Shape shape, json::Value& body, const std::string& role, std::stri
     }
     case Shape::AnthropicMessages: {
         json::Value* content = body.find("messages")->items.back().find("content");
-        if (content->is_string()) {
-            json::Value first = json::object_value({{"type", json::string_value("text")},
-                                                    {"text", std::move(*content)}});
-            *content = json::array_value({});
-            content->items.push_back(std::move(first));
-        }
-        content->items.push_back(json::object_value(
-            {{"type", json::string_value("text")}, {"text", json::string_value(std::move(note))}}));
+        to_text_blocks(*content);
+        content->items.push_back(text_block(std::move(note)));
         break;
     }
     case Shape::Unknown: break;
