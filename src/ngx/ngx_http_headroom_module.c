@@ -31,6 +31,9 @@ static char *ngx_http_headroom_volatile_pattern(ngx_conf_t *cf,
 static headroom_volatile_patterns_t *ngx_http_headroom_compile_patterns(
     ngx_conf_t *cf, ngx_array_t *patterns, const char *directive);
 static void ngx_http_headroom_free_patterns(void *data);
+static char *ngx_http_headroom_push_pair(ngx_conf_t *cf, ngx_array_t **pairs);
+static const char **ngx_http_headroom_c_strings(ngx_conf_t *cf,
+    ngx_array_t *strings);
 static void *ngx_http_headroom_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -307,24 +310,17 @@ ngx_http_headroom_load_tokenizers(ngx_conf_t *cf,
     ngx_http_headroom_main_conf_t *hmcf)
 {
     u_char               error[512];
-    ngx_str_t           *rule;
-    ngx_uint_t           i, n;
+    ngx_uint_t           n;
     const char         **rules;
     ngx_pool_cleanup_t  *cln;
 
     n = hmcf->model_rules ? hmcf->model_rules->nelts : 0;
 
-    rules = ngx_palloc(cf->pool, (n + 1) * sizeof(char *));
+    rules = ngx_http_headroom_c_strings(cf, hmcf->model_rules);
     cln = ngx_pool_cleanup_add(cf->pool, 0);
 
     if (rules == NULL || cln == NULL) {
         return NGX_ERROR;
-    }
-
-    rule = n ? hmcf->model_rules->elts : NULL;
-
-    for (i = 0; i < n; i++) {
-        rules[i] = (const char *) rule[i].data;    /* NUL-terminated */
     }
 
     hmcf->tokenizers = headroom_tokenizers_load(
@@ -379,7 +375,7 @@ ngx_http_headroom_model_encoding(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_headroom_main_conf_t *hmcf = conf;
 
-    ngx_str_t  *value, *pair;
+    ngx_str_t  *value;
 
     value = cf->args->elts;
 
@@ -392,22 +388,7 @@ ngx_http_headroom_model_encoding(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (hmcf->model_rules == NULL) {
-        hmcf->model_rules = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
-        if (hmcf->model_rules == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    pair = ngx_array_push_n(hmcf->model_rules, 2);
-    if (pair == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    pair[0] = value[1];
-    pair[1] = value[2];
-
-    return NGX_CONF_OK;
+    return ngx_http_headroom_push_pair(cf, &hmcf->model_rules);
 }
 
 
@@ -468,7 +449,7 @@ ngx_http_headroom_volatile_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_headroom_loc_conf_t *hlcf = conf;
 
     u_char                        *c, ch;
-    ngx_str_t                     *value, *pair;
+    ngx_str_t                     *value;
     ngx_array_t                    one;
     headroom_volatile_patterns_t  *compiled;
 
@@ -501,23 +482,7 @@ ngx_http_headroom_volatile_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (hlcf->volatile_patterns == NGX_CONF_UNSET_PTR) {
-        hlcf->volatile_patterns = ngx_array_create(cf->pool, 4,
-                                                   sizeof(ngx_str_t));
-        if (hlcf->volatile_patterns == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    pair = ngx_array_push_n(hlcf->volatile_patterns, 2);
-    if (pair == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    pair[0] = value[1];
-    pair[1] = value[2];
-
-    return NGX_CONF_OK;
+    return ngx_http_headroom_push_pair(cf, &hlcf->volatile_patterns);
 }
 
 
@@ -528,24 +493,18 @@ ngx_http_headroom_compile_patterns(ngx_conf_t *cf, ngx_array_t *patterns,
     const char *directive)
 {
     u_char                         error[512];
-    ngx_str_t                     *pair;
-    ngx_uint_t                     i, n;
+    ngx_uint_t                     n;
     const char                   **list;
     ngx_pool_cleanup_t            *cln;
     headroom_volatile_patterns_t  *compiled;
 
     n = patterns ? patterns->nelts : 0;
-    pair = n ? patterns->elts : NULL;
 
-    list = ngx_palloc(cf->pool, (n + 1) * sizeof(char *));
+    list = ngx_http_headroom_c_strings(cf, patterns);
     cln = ngx_pool_cleanup_add(cf->pool, 0);
 
     if (list == NULL || cln == NULL) {
         return NULL;
-    }
-
-    for (i = 0; i < n; i++) {
-        list[i] = (const char *) pair[i].data;    /* NUL-terminated */
     }
 
     compiled = headroom_volatile_patterns_compile(list, n / 2, (char *) error,
@@ -567,6 +526,60 @@ static void
 ngx_http_headroom_free_patterns(void *data)
 {
     headroom_volatile_patterns_free(data);
+}
+
+
+/* appends the directive's two arguments to *pairs, made when absent */
+
+static char *
+ngx_http_headroom_push_pair(ngx_conf_t *cf, ngx_array_t **pairs)
+{
+    ngx_str_t  *value, *pair;
+
+    if (*pairs == NULL || *pairs == NGX_CONF_UNSET_PTR) {
+        *pairs = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
+        if (*pairs == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pair = ngx_array_push_n(*pairs, 2);
+    if (pair == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    pair[0] = value[1];
+    pair[1] = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+/* the strings of an array of ngx_str_t (NULL: none) as the shim takes them */
+
+static const char **
+ngx_http_headroom_c_strings(ngx_conf_t *cf, ngx_array_t *strings)
+{
+    ngx_str_t    *s;
+    ngx_uint_t    i, n;
+    const char  **list;
+
+    n = strings ? strings->nelts : 0;
+
+    list = ngx_palloc(cf->pool, (n + 1) * sizeof(char *));
+    if (list == NULL) {
+        return NULL;
+    }
+
+    s = n ? strings->elts : NULL;
+
+    for (i = 0; i < n; i++) {
+        list[i] = (const char *) s[i].data;    /* NUL-terminated */
+    }
+
+    return list;
 }
 
 
