@@ -21,13 +21,46 @@
 
 namespace headroom {
 
+const char* transform_name(Transform t) {
+    switch (t) {
+    case Transform::MinifyJson: return "minify_json";
+    case Transform::CrushJson: return "crush_json";
+    case Transform::CrushLogs: return "crush_logs";
+    case Transform::CrushSearch: return "crush_search";
+    case Transform::CrushDiffs: return "crush_diffs";
+    case Transform::MoveVolatile: return "move_volatile";
+    case Transform::CanonicalTools: return "canonical_tools";
+    case Transform::CacheBreakpoints: return "cache_breakpoints";
+    case Transform::PromptCacheKey: return "prompt_cache_key";
+    }
+    return "unknown";
+}
+
 namespace {
+
+// The crusher that made a rewrite of this kind; lossless JSON rewrites
+// (minified, tables) are told from lossy ones by what they left out.
+Transform transform_of(ContentKind kind, std::size_t omitted) {
+    switch (kind) {
+    case ContentKind::Json: return omitted > 0 ? Transform::CrushJson : Transform::MinifyJson;
+    case ContentKind::Diff: return Transform::CrushDiffs;
+    case ContentKind::Search: return Transform::CrushSearch;
+    default: return Transform::CrushLogs;
+    }
+}
+
+void count(Result& r, Transform t, std::size_t applied, std::size_t tokens_saved = 0) {
+    TransformCounts& c = r.by_transform[static_cast<std::size_t>(t)];
+    c.applied += applied;
+    c.tokens_saved += tokens_saved;
+}
 
 Result passthrough(Result r, const char* reason, std::string detail = {}) {
     r.outcome = Outcome::Passthrough;
     r.reason = reason;
     r.detail = std::move(detail);
     r.body.clear();
+    r.by_transform = {};  // nothing was applied
     return r;
 }
 
@@ -124,12 +157,14 @@ Result run(std::string_view path, std::string_view body, const Options& options)
 
     r.shape = detect_shape(path, doc);
     if (r.shape == Shape::Unknown) return passthrough(std::move(r), "unknown_shape");
+    if (const json::Value* model = doc.find("model"); model && model->is_string()) {
+        r.model = model->text;
+    }
 
     // The size that decides: tokens of the request's model, else bytes.
     const tokenizer::Encoding* encoding = nullptr;
     if (options.tokenizers != nullptr) {
-        const json::Value* model = doc.find("model");
-        auto pick = options.tokenizers->for_model(model && model->is_string() ? model->text : "");
+        auto pick = options.tokenizers->for_model(r.model);
         encoding = pick.encoding;
         r.tokens_estimated = !pick.exact;
         r.encoding = encoding ? encoding->name().c_str() : "";
@@ -159,6 +194,7 @@ Result run(std::string_view path, std::string_view body, const Options& options)
                 } else {
                     ++r.minified;
                 }
+                count(r, transform_of(c.kind, c.omitted), 1, encoding ? before - after : 0);
             }
             KindCounts& k = r.by_kind[static_cast<std::size_t>(c.kind)];
             ++k.outputs;
@@ -189,6 +225,10 @@ Result run(std::string_view path, std::string_view body, const Options& options)
                            r.shape != Shape::AnthropicMessages;
     if (options.want_prefix_hash || cache_key) r.prefix_hash = prefix_hash(r.shape, doc);
     if (cache_key) r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
+    count(r, Transform::MoveVolatile, r.volatile_moved > 0 ? 1 : 0);
+    count(r, Transform::CanonicalTools, r.tools_sorted ? 1 : 0);
+    count(r, Transform::CacheBreakpoints, r.breakpoints_added > 0 ? 1 : 0);
+    count(r, Transform::PromptCacheKey, r.cache_key_set ? 1 : 0);
     const bool prefix_changed =
         r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 || r.cache_key_set;
 

@@ -26,6 +26,32 @@ struct KindCounts {
     std::size_t tokens_after = 0;
 };
 
+// What changed a request, for counting: each crusher by the directive that
+// turns it on, and each part of prefix stabilization.
+enum class Transform : unsigned char {
+    MinifyJson,  // lossless JSON rewrites (minified, tables)
+    CrushJson,
+    CrushLogs,
+    CrushSearch,
+    CrushDiffs,
+    MoveVolatile,
+    CanonicalTools,
+    CacheBreakpoints,
+    PromptCacheKey,
+};
+
+inline constexpr std::size_t kTransforms = 9;
+
+const char* transform_name(Transform t);
+
+// applied: tool outputs rewritten (crushers), or 1 for the request (the
+// prefix transforms). tokens_saved: tokens of the outputs it rewrote, before
+// less after; 0 for the prefix transforms and when tokens are not counted.
+struct TransformCounts {
+    std::size_t applied = 0;
+    std::size_t tokens_saved = 0;
+};
+
 struct Result {
     Outcome outcome = Outcome::Passthrough;
     const char* reason = "";  // static string: a stable word for logs
@@ -47,6 +73,10 @@ struct Result {
     bool tokens_estimated = false;  // the model's tokenizer is not public
 
     std::array<KindCounts, kContentKinds> by_kind{};  // indexed by ContentKind
+    std::array<TransformCounts, kTransforms> by_transform{};  // by Transform
+
+    // The request's "model", as sent; empty when absent or not a string.
+    std::string model;
 
     // The prefix every call of a session shares (model, tools, system) as
     // sent: see prefix_hash.h. Empty when the body was not understood, or

@@ -71,6 +71,23 @@ typedef struct {
 } headroom_kind_counts_t;
 
 
+/*
+ * What changed a request: minify_json, crush_json, crush_logs, crush_search,
+ * crush_diffs, move_volatile, canonical_tools, cache_breakpoints,
+ * prompt_cache_key.
+ */
+#define HEADROOM_TRANSFORMS  9
+
+/* "minify_json", ...; NULL for an index out of range */
+const char *headroom_transform_name(size_t transform);
+
+
+typedef struct {
+    size_t                applied;       /* tool outputs, or 1 (prefix) */
+    size_t                tokens_saved;
+} headroom_transform_counts_t;
+
+
 typedef struct {
     headroom_outcome_e    outcome;
     const char           *reason;        /* static, never NULL */
@@ -87,6 +104,9 @@ typedef struct {
     const char           *encoding;      /* "" when tokens were not counted */
     int                   tokens_estimated;
     headroom_kind_counts_t  kinds[HEADROOM_CONTENT_KINDS];
+    headroom_transform_counts_t  transforms[HEADROOM_TRANSFORMS];
+    const char           *model;         /* as sent, "" if none */
+    size_t                model_len;
     const char           *prefix_hash;   /* 32 hex digits, "" if unknown */
     size_t                volatile_moved;
     int                   tools_sorted;
@@ -115,6 +135,23 @@ headroom_volatile_patterns_t *headroom_volatile_patterns_compile(
     const char *const *pairs, size_t npairs, char *error, size_t error_len);
 
 void headroom_volatile_patterns_free(headroom_volatile_patterns_t *patterns);
+
+/* Input token prices by model: see conf-examples/headroom-prices.conf. */
+typedef struct headroom_prices_s  headroom_prices_t;
+
+/*
+ * Reads a price table from `path`, or takes the built-in one when `path` is
+ * NULL. NULL on failure, with the reason in `error`.
+ */
+headroom_prices_t *headroom_prices_load(const char *path, char *error,
+    size_t error_len);
+
+void headroom_prices_free(headroom_prices_t *prices);
+
+/* USD per million input tokens of `model`; negative when unknown. */
+double headroom_price_per_mtok(const headroom_prices_t *prices,
+    const char *model, size_t model_len);
+
 
 /* The directory `make` put the rank files in. */
 const char *headroom_default_tokenizer_dir(void);

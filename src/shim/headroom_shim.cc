@@ -3,16 +3,24 @@
 #include "shim/headroom.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <new>
 #include <string_view>
 
 #include "core/pipeline.h"
+#include "core/prices.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/volatile_values.h"
 
 struct headroom_tokenizers_s {
     std::shared_ptr<const headroom::tokenizer::Tokenizers> tokenizers;
+};
+
+struct headroom_prices_s {
+    std::unique_ptr<const headroom::Prices> prices;
 };
 
 struct headroom_volatile_patterns_s {
@@ -78,6 +86,13 @@ void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) 
         out->kinds[k].tokens_before = r.by_kind[k].tokens_before;
         out->kinds[k].tokens_after = r.by_kind[k].tokens_after;
     }
+    static_assert(HEADROOM_TRANSFORMS == headroom::kTransforms, "one name per transform");
+    for (std::size_t t = 0; t < headroom::kTransforms; ++t) {
+        out->transforms[t].applied = r.by_transform[t].applied;
+        out->transforms[t].tokens_saved = r.by_transform[t].tokens_saved;
+    }
+    out->model = r.model.c_str();
+    out->model_len = r.model.size();
     out->prefix_hash = r.prefix_hash.c_str();
     out->volatile_moved = r.volatile_moved;
     out->tools_sorted = r.tools_sorted ? 1 : 0;
@@ -93,6 +108,11 @@ extern "C" {
 const char* headroom_content_kind_name(size_t kind) {
     if (kind >= headroom::kContentKinds) return nullptr;
     return headroom::content_kind_name(static_cast<headroom::ContentKind>(kind));
+}
+
+const char* headroom_transform_name(size_t transform) {
+    if (transform >= headroom::kTransforms) return nullptr;
+    return headroom::transform_name(static_cast<headroom::Transform>(transform));
 }
 
 void headroom_options_init(headroom_options_t* options) {
@@ -162,6 +182,42 @@ headroom_volatile_patterns_t* headroom_volatile_patterns_compile(const char* con
 
 void headroom_volatile_patterns_free(headroom_volatile_patterns_t* patterns) { delete patterns; }
 
+headroom_prices_t* headroom_prices_load(const char* path, char* error, size_t error_len) {
+    try {
+        std::string text;
+        if (path == nullptr) {
+            text = headroom::Prices::built_in_text();
+        } else {
+            std::ifstream in(path, std::ios::binary);
+            std::ostringstream buf;
+            if (!in || !(buf << in.rdbuf())) {
+                copy_error(std::string("cannot read ") + path + ": " + std::strerror(errno), error,
+                           error_len);
+                return nullptr;
+            }
+            text = buf.str();
+        }
+        std::string why;
+        auto p = headroom::Prices::parse(text, why);
+        if (p == nullptr) {
+            copy_error(why, error, error_len);
+            return nullptr;
+        }
+        return new headroom_prices_t{std::move(p)};
+    } catch (...) {
+        copy_error("out of memory", error, error_len);
+        return nullptr;
+    }
+}
+
+void headroom_prices_free(headroom_prices_t* prices) { delete prices; }
+
+double headroom_price_per_mtok(const headroom_prices_t* prices, const char* model,
+                               size_t model_len) {
+    if (prices == nullptr || model == nullptr) return -1;
+    return prices->prices->usd_per_mtok(std::string_view(model, model_len));
+}
+
 const char* headroom_default_tokenizer_dir(void) { return HEADROOM_TOKENIZER_DIR; }
 
 int headroom_path_may_rewrite(const char* path, size_t path_len) {
@@ -179,6 +235,7 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
         result->shape = "unknown";
         result->encoding = "";
         result->prefix_hash = "";
+        result->model = "";
         return;
     }
     try {
