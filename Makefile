@@ -11,6 +11,7 @@ NGINX   := /usr/sbin/nginx
 NGX_CONFIGURE_FLAGS :=
 MODULE  := $(BUILD)/ngx_http_headroom_module.so
 JOBS    := $(shell nproc 2>/dev/null || echo 2)
+PROMTOOL := $(BUILD)/promtool/usr/bin/promtool
 
 # Debian's own hardening flags, as its nginx was built with.
 NGX_CC_OPT := -g -O2 -fstack-protector-strong -Wformat -Werror=format-security \
@@ -100,8 +101,20 @@ test: unit t
 unit: core tokenizers
 	cd $(BUILD)/cmake && ctest --output-on-failure
 
-t: all
+t: all $(PROMTOOL)
 	prove -I t/lib t/
+
+# promtool checks the status handler's Prometheus text (t/14-status.t). It
+# is taken out of Debian's prometheus package without installing the
+# server, which would start a service.
+$(PROMTOOL): | deps
+	@mkdir -p $(BUILD)/promtool
+	cd $(BUILD)/promtool && { apt-get download -qq prometheus 2>/dev/null \
+	    || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	         $$sudo apt-get update -qq && apt-get download -qq prometheus; }; }
+	cd $(BUILD)/promtool && dpkg-deb --fsys-tarfile prometheus_*.deb \
+	    | tar -x ./usr/bin/promtool && rm -f prometheus_*.deb
+	$(PROMTOOL) --version >/dev/null
 
 run: module
 	conf-examples/render-gateway $(BUILD)/run $(MODULE)

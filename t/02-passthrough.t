@@ -178,8 +178,10 @@ PUT /v1/chat/completions
 --- request_body eval
 chat(pretty($main::SMALL))
 --- upstream_body_unchanged
+--- error_log
+headroom: passthrough: not_post
 --- no_error_log
-headroom:
+headroom: optimized
 
 === a GET without a body
 --- request

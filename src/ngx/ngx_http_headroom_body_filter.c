@@ -45,6 +45,9 @@ static ngx_str_t ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf,
     size_t len);
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
+static void ngx_http_headroom_run(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, headroom_options_t *options);
+static ngx_uint_t ngx_http_headroom_failure(const char *reason);
 static void ngx_http_headroom_result_cleanup(void *data);
 
 
@@ -86,6 +89,16 @@ ngx_http_headroom_read_handler(ngx_http_request_t *r)
 
     if (r->request_body) {
         /* read before, by us (resuming here) or by another module */
+
+        ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+        if (ctx && ctx->mode == NGX_HTTP_HEADROOM_SIMULATE
+            && ctx->outcome != NGX_HTTP_HEADROOM_BYPASS && !ctx->answered)
+        {
+            ngx_http_finalize_request(r, ngx_http_headroom_simulate(r, ctx));
+            return NGX_DONE;
+        }
+
         return ngx_http_headroom_keep_length(r) == NGX_OK
                ? NGX_DECLINED : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -98,7 +111,15 @@ ngx_http_headroom_read_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_headroom_create_ctx(r);
 
-    if (ctx == NULL || ctx->state != NGX_HTTP_HEADROOM_COLLECT) {
+    if (ctx == NULL || ctx->outcome == NGX_HTTP_HEADROOM_BYPASS) {
+        return NGX_DECLINED;
+    }
+
+    /* simulate mode answers every request, once its body is in */
+
+    if (ctx->state != NGX_HTTP_HEADROOM_COLLECT
+        && ctx->mode != NGX_HTTP_HEADROOM_SIMULATE)
+    {
         return NGX_DECLINED;
     }
 
@@ -179,17 +200,30 @@ ngx_http_headroom_create_ctx(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_headroom_module);
 
-    if (r->method != NGX_HTTP_POST) {
+    ngx_http_headroom_count_seen(r);
+
+    if (ngx_http_headroom_take_control(r, ctx) != NGX_OK) {
+        return NULL;
+    }
+
+    if (ctx->outcome == NGX_HTTP_HEADROOM_BYPASS) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: bypass: X-Headroom-Bypass");
         ctx->state = NGX_HTTP_HEADROOM_PASS;
+        ngx_http_headroom_record(r, ctx);
         return ctx;
     }
 
-    reason = ngx_http_headroom_skip_reason(r);
+    reason = (r->method != NGX_HTTP_POST) ? "not_post"
+                                           : ngx_http_headroom_skip_reason(r);
 
     if (reason) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "headroom: passthrough: %s", reason);
         ctx->state = NGX_HTTP_HEADROOM_PASS;
+        ctx->outcome = NGX_HTTP_HEADROOM_PASSTHROUGH;
+        ctx->reason = reason;
+        ngx_http_headroom_record(r, ctx);
         return ctx;
     }
 
@@ -460,10 +494,21 @@ ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "headroom: passthrough: %s", reason);
-
     ctx->state = NGX_HTTP_HEADROOM_PASS;
+    ctx->reason = reason;
+
+    if (ngx_strcmp(reason, "no_memory") == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "headroom: passthrough: %s", reason);
+        ctx->outcome = NGX_HTTP_HEADROOM_FAILED;
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: passthrough: %s", reason);
+        ctx->outcome = NGX_HTTP_HEADROOM_PASSTHROUGH;
+    }
+
+    ngx_http_headroom_record(r, ctx);
 
     if (ctx->len == 0) {
         return ngx_http_next_request_body_filter(r, rest);
@@ -493,7 +538,8 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     u_char                          kinds_buf[NGX_HTTP_HEADROOM_KINDS_LEN];
     u_char                          prefix_buf[NGX_HTTP_HEADROOM_PREFIX_LEN];
     ngx_buf_t                      *b;
-    ngx_str_t                       kinds, prefix;
+    ngx_str_t                       kinds, prefix, status;
+    ngx_uint_t                      level;
     ngx_chain_t                     out;
     headroom_result_t              *res;
     ngx_pool_cleanup_t             *cln;
@@ -519,6 +565,9 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         /* a special buffer: an empty one in memory is an [alert] */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "headroom: passthrough: empty");
+        ctx->outcome = NGX_HTTP_HEADROOM_PASSTHROUGH;
+        ctx->reason = "empty";
+        ngx_http_headroom_record(r, ctx);
         return ngx_http_next_request_body_filter(r, &out);
     }
 
@@ -566,8 +615,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         options.want_prefix_hash = hmcf->prefix_hash
                                    || hlcf->stabilize_prefix;
 
-        headroom_process(&options, (const char *) r->uri.data, r->uri.len,
-                         ctx->data, ctx->len, res);
+        ngx_http_headroom_run(r, ctx, &options);
 
         cln->handler = ngx_http_headroom_result_cleanup;
         cln->data = res;
@@ -576,40 +624,97 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     kinds = ngx_http_headroom_kinds(res, kinds_buf, sizeof(kinds_buf));
     prefix = ngx_http_headroom_prefix(res, prefix_buf, sizeof(prefix_buf));
 
-    if (res->outcome == HEADROOM_REWRITTEN
-        && ngx_http_headroom_set_content_length(r, res->body_len) == NGX_OK)
-    {
+    b->pos = ctx->data;
+    b->last = ctx->data + ctx->len;
+
+    if (res->outcome == HEADROOM_REWRITTEN) {
+        ctx->outcome = NGX_HTTP_HEADROOM_OPTIMIZED;
+
+        if (ctx->mode == NGX_HTTP_HEADROOM_OPTIMIZE) {
+            if (ngx_http_headroom_set_content_length(r, res->body_len)
+                == NGX_OK)
+            {
+                b->pos = (u_char *) res->body;
+                b->last = (u_char *) res->body + res->body_len;
+
+                ctx->length = res->body_len;
+
+            } else {
+                ctx->outcome = NGX_HTTP_HEADROOM_FAILED;
+                ctx->reason = "no_memory";
+            }
+        }
+
+    } else {
+        ctx->reason = res->reason;
+        ctx->outcome = ngx_http_headroom_failure(res->reason)
+                       ? NGX_HTTP_HEADROOM_FAILED
+                       : NGX_HTTP_HEADROOM_PASSTHROUGH;
+    }
+
+    status = ngx_http_headroom_status_text(r, ctx);
+
+    if (ctx->outcome == NGX_HTTP_HEADROOM_OPTIMIZED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "headroom: optimized: %s, %uz -> %uz bytes, "
+                      "headroom: %V%s: %s, %uz -> %uz bytes, "
                       "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified, "
                       "%uz crushed (%uz items or lines omitted), "
-                      "kinds:%V%V",
+                      "kinds:%V%V, %ui us",
+                      &status, ctx->mode == NGX_HTTP_HEADROOM_AUDIT
+                               ? " (original forwarded)" : "",
                       res->shape, ctx->len, res->body_len,
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",
                       res->minified, res->tool_outputs, res->crushed,
-                      res->omitted, &kinds, &prefix);
-
-        b->pos = (u_char *) res->body;
-        b->last = (u_char *) res->body + res->body_len;
-
-        ctx->length = res->body_len;
+                      res->omitted, &kinds, &prefix, ctx->time_us);
 
     } else {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "headroom: passthrough: %s%s%s (%s, %uz bytes), "
-                      "kinds:%V%V",
-                      res->outcome == HEADROOM_REWRITTEN
-                      ? "no_memory" : res->reason,
-                      res->detail[0] ? ": " : "", res->detail,
-                      res->shape, ctx->len, &kinds, &prefix);
+        level = (ctx->outcome == NGX_HTTP_HEADROOM_FAILED) ? NGX_LOG_ERR
+                                                            : NGX_LOG_INFO;
 
-        b->pos = ctx->data;
-        b->last = ctx->data + ctx->len;
+        ngx_log_error(level, r->connection->log, 0,
+                      "headroom: passthrough: %s%s%s (%s, %uz bytes), "
+                      "kinds:%V%V, %ui us",
+                      ctx->reason, res->detail[0] ? ": " : "", res->detail,
+                      res->shape, ctx->len, &kinds, &prefix, ctx->time_us);
     }
 
+    ngx_http_headroom_record(r, ctx);
+
     return ngx_http_next_request_body_filter(r, &out);
+}
+
+
+/* the core, timed */
+
+static void
+ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
+    headroom_options_t *options)
+{
+    struct timespec  start, end;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &start);
+
+    headroom_process(options, (const char *) r->uri.data, r->uri.len,
+                     ctx->data, ctx->len, &ctx->result);
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &end);
+
+    ctx->ran = 1;
+    ctx->time_us = (end.tv_sec - start.tv_sec) * 1000000
+                   + (end.tv_nsec - start.tv_nsec) / 1000;
+}
+
+
+/* the core's reasons that say it ran short, not that the body was odd */
+
+static ngx_uint_t
+ngx_http_headroom_failure(const char *reason)
+{
+    return ngx_strcmp(reason, "out_of_memory") == 0
+           || ngx_strcmp(reason, "internal_error") == 0
+           || ngx_strcmp(reason, "no_memory") == 0;
 }
 
 

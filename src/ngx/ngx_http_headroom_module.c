@@ -19,11 +19,16 @@ static void *ngx_http_headroom_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_headroom_load_tokenizers(ngx_conf_t *cf,
     ngx_http_headroom_main_conf_t *hmcf);
+static ngx_int_t ngx_http_headroom_load_prices(ngx_conf_t *cf,
+    ngx_http_headroom_main_conf_t *hmcf);
+static void ngx_http_headroom_free_prices(void *data);
 static void ngx_http_headroom_free_tokenizers(void *data);
 static char *ngx_http_headroom_enable(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_headroom_model_encoding(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_headroom_mode(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_headroom_protect_tools(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_headroom_volatile_pattern(ngx_conf_t *cf,
@@ -195,6 +200,48 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, prompt_cache_key),
       NULL },
 
+    { ngx_string("headroom_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_headroom_mode,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_client_control"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, client_control),
+      NULL },
+
+    { ngx_string("headroom_response_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, response_headers),
+      NULL },
+
+    { ngx_string("headroom_status"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_headroom_status,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("headroom_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_headroom_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_prices"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_headroom_main_conf_t, prices_file),
+      NULL },
+
     { ngx_string("headroom_tokenizers"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -258,6 +305,10 @@ ngx_http_headroom_init(ngx_conf_t *cf)
     hmcf->prefix_hash = ngx_http_headroom_variable_used(cf,
                                                         "headroom_prefix_hash");
 
+    if (ngx_http_headroom_control_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_headroom_body_init(cf);
 }
 
@@ -280,6 +331,10 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->used = 0;
      *     hmcf->prefix_hash = 0;
      *     hmcf->tokenizers = NULL;
+     *     hmcf->zone = NULL;
+     *     hmcf->prices_file = { 0, NULL };
+     *     hmcf->prices = NULL;
+     *     hmcf->status_used = 0;
      */
 
     return hmcf;
@@ -296,7 +351,69 @@ ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
         hmcf->tokenizers_dir.len = ngx_strlen(hmcf->tokenizers_dir.data);
     }
 
+    if (hmcf->status_used && hmcf->zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_status\" needs a \"headroom_zone\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->prices_file.data && hmcf->zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_prices\" needs a \"headroom_zone\" "
+                           "to count the money in");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->zone && ngx_http_headroom_load_prices(cf, hmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/* the shipped table unless headroom_prices names one */
+
+static ngx_int_t
+ngx_http_headroom_load_prices(ngx_conf_t *cf,
+    ngx_http_headroom_main_conf_t *hmcf)
+{
+    u_char               error[512];
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (hmcf->prices_file.data
+        && ngx_conf_full_name(cf->cycle, &hmcf->prices_file, 1) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    hmcf->prices = headroom_prices_load((const char *) hmcf->prices_file.data,
+                                        (char *) error, sizeof(error));
+
+    if (hmcf->prices == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "headroom_prices \"%V\": %s",
+                           &hmcf->prices_file, error);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_headroom_free_prices;
+    cln->data = hmcf->prices;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_free_prices(void *data)
+{
+    headroom_prices_free(data);
 }
 
 
@@ -389,6 +506,41 @@ ngx_http_headroom_model_encoding(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return ngx_http_headroom_push_pair(cf, &hmcf->model_rules);
+}
+
+
+/* nginx's enum slot would not name the directive in its error */
+
+static char *
+ngx_http_headroom_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ngx_str_t   *value, *name;
+    ngx_uint_t   m;
+
+    if (hlcf->mode != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (m = 0; m < NGX_HTTP_HEADROOM_MODES; m++) {
+        name = &ngx_http_headroom_mode_names[m];
+
+        if (value[1].len == name->len
+            && ngx_strcmp(value[1].data, name->data) == 0)
+        {
+            hlcf->mode = m;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"headroom_mode\" takes optimize, audit or simulate, "
+                       "not \"%V\"", &value[1]);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -612,6 +764,9 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->canonical_tools = NGX_CONF_UNSET;
     conf->cache_breakpoints = NGX_CONF_UNSET;
     conf->prompt_cache_key = NGX_CONF_UNSET;
+    conf->mode = NGX_CONF_UNSET_UINT;
+    conf->client_control = NGX_CONF_UNSET;
+    conf->response_headers = NGX_CONF_UNSET;
 
     /*
      * set by ngx_pcalloc():
@@ -651,6 +806,10 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->canonical_tools, prev->canonical_tools, 1);
     ngx_conf_merge_value(conf->cache_breakpoints, prev->cache_breakpoints, 1);
     ngx_conf_merge_value(conf->prompt_cache_key, prev->prompt_cache_key, 1);
+    ngx_conf_merge_uint_value(conf->mode, prev->mode,
+                              NGX_HTTP_HEADROOM_OPTIMIZE);
+    ngx_conf_merge_value(conf->client_control, prev->client_control, 0);
+    ngx_conf_merge_value(conf->response_headers, prev->response_headers, 0);
 
     if (!conf->enable || !conf->stabilize_prefix || !conf->move_volatile) {
         return NGX_CONF_OK;

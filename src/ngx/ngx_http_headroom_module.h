@@ -21,7 +21,18 @@ typedef struct {
     ngx_flag_t              used;           /* some "headroom on" */
     ngx_flag_t              prefix_hash;    /* $headroom_prefix_hash used */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
+    ngx_shm_zone_t         *zone;           /* headroom_zone, or NULL */
+    ngx_str_t               prices_file;    /* headroom_prices */
+    headroom_prices_t      *prices;         /* loaded with the zone */
+    ngx_flag_t              status_used;    /* some "headroom_status" */
 } ngx_http_headroom_main_conf_t;
+
+
+/* headroom_mode, and X-Headroom-Mode */
+#define NGX_HTTP_HEADROOM_OPTIMIZE  0   /* forward the rewritten body */
+#define NGX_HTTP_HEADROOM_AUDIT     1   /* count it, forward the original */
+#define NGX_HTTP_HEADROOM_SIMULATE  2   /* answer with it, call no upstream */
+#define NGX_HTTP_HEADROOM_MODES     3
 
 
 typedef struct {
@@ -45,12 +56,23 @@ typedef struct {
     ngx_flag_t            cache_breakpoints;
     ngx_flag_t            prompt_cache_key;
     headroom_volatile_patterns_t  *compiled_patterns;
+    ngx_uint_t            mode;
+    ngx_flag_t            client_control;
+    ngx_flag_t            response_headers;
 } ngx_http_headroom_loc_conf_t;
 
 
 #define NGX_HTTP_HEADROOM_COLLECT   0
 #define NGX_HTTP_HEADROOM_PASS      1
 #define NGX_HTTP_HEADROOM_DONE      2
+
+
+/* what became of a request: $headroom_status, the zone's counters */
+#define NGX_HTTP_HEADROOM_UNDECIDED    0
+#define NGX_HTTP_HEADROOM_OPTIMIZED    1   /* rewritten, in any mode */
+#define NGX_HTTP_HEADROOM_PASSTHROUGH  2   /* original bytes, see reason */
+#define NGX_HTTP_HEADROOM_FAILED       3   /* likewise, for want of memory */
+#define NGX_HTTP_HEADROOM_BYPASS       4   /* X-Headroom-Bypass */
 
 
 /* per request */
@@ -61,7 +83,13 @@ typedef struct {
     headroom_result_t        result;
     off_t                    length;       /* what we sent, or -1 */
     ngx_uint_t               state;
+    ngx_uint_t               mode;
+    ngx_uint_t               outcome;      /* NGX_HTTP_HEADROOM_OPTIMIZED... */
+    const char              *reason;       /* why passed through */
+    ngx_uint_t               time_us;      /* in the core */
     unsigned                 started:1;
+    unsigned                 ran:1;        /* the core filled result */
+    unsigned                 answered:1;   /* simulate: response sent */
 } ngx_http_headroom_ctx_t;
 
 
@@ -71,6 +99,30 @@ extern ngx_module_t  ngx_http_headroom_module;
 ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
 ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
+
+/* ngx_http_headroom_control.c */
+ngx_int_t ngx_http_headroom_control_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_headroom_take_control(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+ngx_int_t ngx_http_headroom_simulate(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+ngx_str_t ngx_http_headroom_status_text(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+ngx_str_t ngx_http_headroom_transforms_text(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_tokens(ngx_http_headroom_ctx_t *ctx, size_t *before,
+    size_t *after);
+extern ngx_str_t  ngx_http_headroom_mode_names[];
+
+/* ngx_http_headroom_zone.c */
+char *ngx_http_headroom_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_headroom_record(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_count_seen(ngx_http_request_t *r);
+
+/* ngx_http_headroom_status.c */
+char *ngx_http_headroom_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 #endif /* _NGX_HTTP_HEADROOM_MODULE_H_INCLUDED_ */

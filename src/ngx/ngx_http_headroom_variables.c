@@ -7,14 +7,65 @@
 #include "ngx_http_headroom_module.h"
 
 
+#define NGX_HTTP_HEADROOM_TOKENS_BEFORE  0
+#define NGX_HTTP_HEADROOM_TOKENS_AFTER   1
+#define NGX_HTTP_HEADROOM_TOKENS_SAVED   2
+#define NGX_HTTP_HEADROOM_TIME_US        3
+
+#define NGX_HTTP_HEADROOM_STATUS         0
+#define NGX_HTTP_HEADROOM_TRANSFORMS     1
+#define NGX_HTTP_HEADROOM_MODEL          2
+
+
 static ngx_int_t ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_headroom_number_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_headroom_text_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_http_headroom_ctx_t *ngx_http_headroom_ran(ngx_http_request_t *r);
 
+
+/* NOCACHEABLE: a log line may be written before the body is read */
 
 static ngx_http_variable_t  ngx_http_headroom_vars[] = {
 
     { ngx_string("headroom_prefix_hash"), NULL,
       ngx_http_headroom_prefix_hash_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_tokens_before"), NULL,
+      ngx_http_headroom_number_variable, NGX_HTTP_HEADROOM_TOKENS_BEFORE,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_tokens_after"), NULL,
+      ngx_http_headroom_number_variable, NGX_HTTP_HEADROOM_TOKENS_AFTER,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_tokens_saved"), NULL,
+      ngx_http_headroom_number_variable, NGX_HTTP_HEADROOM_TOKENS_SAVED,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_time_us"), NULL,
+      ngx_http_headroom_number_variable, NGX_HTTP_HEADROOM_TIME_US,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_ratio"), NULL,
+      ngx_http_headroom_ratio_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_status"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_STATUS,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_transforms"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_TRANSFORMS,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_model"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_MODEL,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -105,6 +156,158 @@ ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
 
     v->len = ngx_strlen(res->prefix_hash);
     v->data = (u_char *) res->prefix_hash;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the context of a request whose body the core read, or NULL */
+
+static ngx_http_headroom_ctx_t *
+ngx_http_headroom_ran(ngx_http_request_t *r)
+{
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_headroom_module);
+
+    return (ctx && ctx->ran) ? ctx : NULL;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_number_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *p;
+    size_t                    before, after, n;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_headroom_ran(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_http_headroom_tokens(ctx, &before, &after);
+
+    switch (data) {
+
+    case NGX_HTTP_HEADROOM_TOKENS_BEFORE:
+        n = before;
+        break;
+
+    case NGX_HTTP_HEADROOM_TOKENS_AFTER:
+        n = after;
+        break;
+
+    case NGX_HTTP_HEADROOM_TOKENS_SAVED:
+        n = before - after;
+        break;
+
+    default: /* NGX_HTTP_HEADROOM_TIME_US */
+        n = ctx->time_us;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uz", n) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* tokens after over tokens before, "0.0190"; not found with none before */
+
+static ngx_int_t
+ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *p;
+    size_t                    before, after;
+    uint64_t                  ratio;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_headroom_ran(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_http_headroom_tokens(ctx, &before, &after);
+
+    if (before == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("1.0000") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* in ten-thousandths, rounded; after <= before */
+
+    ratio = ((uint64_t) after * 10000 + before / 2) / before;
+
+    v->len = ngx_sprintf(p, "%uL.%04uL", ratio / 10000, ratio % 10000) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_text_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                 s;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_headroom_module);
+
+    ngx_str_null(&s);
+
+    if (ctx) {
+        switch (data) {
+
+        case NGX_HTTP_HEADROOM_STATUS:
+            s = ngx_http_headroom_status_text(r, ctx);
+            break;
+
+        case NGX_HTTP_HEADROOM_TRANSFORMS:
+            s = ngx_http_headroom_transforms_text(r, ctx);
+            break;
+
+        default: /* NGX_HTTP_HEADROOM_MODEL */
+            if (ctx->ran && ctx->result.model) {
+                s.data = (u_char *) ctx->result.model;
+                s.len = ctx->result.model_len;
+            }
+        }
+    }
+
+    if (s.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s.len;
+    v->data = s.data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

@@ -1,0 +1,526 @@
+
+/*
+ * headroom: the status handler. The zone's figures as JSON, or in the
+ * Prometheus text format for ?format=prometheus or an Accept header that
+ * takes text/plain (as Prometheus sends).
+ */
+
+
+#include "ngx_http_headroom_zone.h"
+
+
+/* the JSON or the Prometheus text of the fixed part, with room to spare */
+#define NGX_HTTP_HEADROOM_STATUS_LEN  32768
+#define NGX_HTTP_HEADROOM_MODEL_OUT   1024
+
+
+typedef struct {
+    ngx_http_headroom_shctx_t      sh;
+    ngx_http_headroom_model_t     *models;    /* a copy, as an array */
+    ngx_uint_t                     nmodels;
+    ngx_uint_t                     seen;
+    ngx_str_t                     *zone;
+} ngx_http_headroom_snapshot_t;
+
+
+static ngx_int_t ngx_http_headroom_status_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_snapshot(ngx_http_request_t *r,
+    ngx_http_headroom_snapshot_t *s);
+static ngx_uint_t ngx_http_headroom_wants_prometheus(ngx_http_request_t *r);
+static u_char *ngx_http_headroom_json(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s);
+static u_char *ngx_http_headroom_prometheus(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s);
+static u_char *ngx_http_headroom_usd(u_char *p, u_char *last,
+    uint64_t usd_nano);
+
+
+static const char  *ngx_http_headroom_stages[2] = { "before", "after" };
+
+
+/* headroom_status; in a location */
+
+char *
+ngx_http_headroom_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_headroom_status_handler;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
+    hmcf->status_used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_status_handler(ngx_http_request_t *r)
+{
+    size_t                         len;
+    ngx_int_t                      rc;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     prometheus;
+    ngx_chain_t                    out;
+    ngx_http_headroom_snapshot_t   s;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_headroom_snapshot(r, &s) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    prometheus = ngx_http_headroom_wants_prometheus(r);
+
+    len = NGX_HTTP_HEADROOM_STATUS_LEN
+          + (s.nmodels + NGX_HTTP_HEADROOM_MODES) * NGX_HTTP_HEADROOM_MODEL_OUT;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (prometheus) {
+        b->last = ngx_http_headroom_prometheus(b->pos, b->end, &s);
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4; charset=utf-8");
+
+    } else {
+        b->last = ngx_http_headroom_json(b->pos, b->end, &s);
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* a consistent copy, taken under the lock and read without it */
+
+static ngx_int_t
+ngx_http_headroom_snapshot(ngx_http_request_t *r,
+    ngx_http_headroom_snapshot_t *s)
+{
+    ngx_uint_t                      n;
+    ngx_slab_pool_t                *shpool;
+    ngx_http_headroom_shctx_t      *sh;
+    ngx_http_headroom_model_t      *m;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    /* "nginx -t" makes sure of a zone */
+
+    shpool = (ngx_slab_pool_t *) hmcf->zone->shm.addr;
+    sh = hmcf->zone->data;
+
+    s->zone = &hmcf->zone->shm.name;
+
+    for ( ;; ) {
+        n = sh->nmodels;
+
+        s->models = ngx_palloc(r->pool, (n + NGX_HTTP_HEADROOM_MODES)
+                                        * sizeof(ngx_http_headroom_model_t));
+        if (s->models == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_shmtx_lock(&shpool->mutex);
+
+        if (sh->nmodels == n) {
+            break;
+        }
+
+        /* a model came in meanwhile: make room for it */
+
+        ngx_shmtx_unlock(&shpool->mutex);
+    }
+
+    s->sh = *sh;
+    s->seen = sh->seen;
+    s->nmodels = 0;
+
+    for (m = sh->models; m; m = m->next) {
+        s->models[s->nmodels++] = *m;
+    }
+
+    for (n = 0; n < NGX_HTTP_HEADROOM_MODES; n++) {
+        if (sh->other[n].requests) {
+            s->models[s->nmodels++] = sh->other[n];
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_headroom_wants_prometheus(ngx_http_request_t *r)
+{
+    u_char           *p;
+    ngx_str_t         format;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK) {
+        return format.len == 10
+               && ngx_strncasecmp(format.data, (u_char *) "prometheus", 10)
+                  == 0;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Accept") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1) != 0)
+        {
+            continue;
+        }
+
+        p = ngx_strlcasestrn(h[i].value.data, h[i].value.data + h[i].value.len,
+                             (u_char *) "text/plain", sizeof("text/plain") - 2);
+        if (p) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static u_char *
+ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
+{
+    uint64_t                      cumulative;
+    ngx_uint_t                    i, k;
+    ngx_http_headroom_figures_t  *f;
+    ngx_http_headroom_model_t    *m;
+
+    p = ngx_slprintf(p, last, "{\"zone\":\"%V\",\"requests\":{\"seen\":%ui",
+                     s->zone, s->seen);
+
+    for (i = 1; i < NGX_HTTP_HEADROOM_OUTCOMES; i++) {
+        p = ngx_slprintf(p, last, ",\"%s\":%uL",
+                         ngx_http_headroom_outcome_names[i],
+                         s->sh.outcomes[i]);
+    }
+
+    p = ngx_slprintf(p, last, "},\"passthrough_reasons\":{");
+
+    for (i = 0; i < NGX_HTTP_HEADROOM_REASONS; i++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":%uL", i ? "," : "",
+                         ngx_http_headroom_reasons[i], s->sh.reasons[i]);
+    }
+
+    p = ngx_slprintf(p, last, "},\"modes\":{");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        f = &s->sh.figures[k];
+
+        p = ngx_slprintf(p, last,
+                         "%s\"%V\":{\"requests\":%uL,\"bytes_before\":%uL,"
+                         "\"bytes_after\":%uL,\"tokens_before\":%uL,"
+                         "\"tokens_after\":%uL,\"tokens_saved\":%uL,"
+                         "\"saved_usd\":",
+                         k ? "," : "", &ngx_http_headroom_mode_names[k],
+                         f->requests, f->bytes_before, f->bytes_after,
+                         f->tokens_before, f->tokens_after,
+                         f->tokens_before - f->tokens_after);
+        p = ngx_http_headroom_usd(p, last, f->usd_nano);
+        p = ngx_slprintf(p, last, ",\"transforms\":{");
+
+        for (i = 0; i < HEADROOM_TRANSFORMS; i++) {
+            p = ngx_slprintf(p, last,
+                             "%s\"%s\":{\"applied\":%uL,\"tokens_saved\":%uL}",
+                             i ? "," : "", headroom_transform_name(i),
+                             f->applied[i], f->saved[i]);
+        }
+
+        p = ngx_slprintf(p, last, "}}");
+    }
+
+    p = ngx_slprintf(p, last, "},\"models\":[");
+
+    for (i = 0; i < s->nmodels; i++) {
+        m = &s->models[i];
+
+        p = ngx_slprintf(p, last,
+                         "%s{\"model\":\"%*s\",\"mode\":\"%V\","
+                         "\"requests\":%uL,\"tokens_before\":%uL,"
+                         "\"tokens_after\":%uL,\"tokens_saved\":%uL,"
+                         "\"saved_usd\":",
+                         i ? "," : "", m->len, m->name,
+                         &ngx_http_headroom_mode_names[m->mode], m->requests,
+                         m->tokens_before, m->tokens_after,
+                         m->tokens_before - m->tokens_after);
+        p = ngx_http_headroom_usd(p, last, m->usd_nano);
+        p = ngx_slprintf(p, last, "}");
+    }
+
+    p = ngx_slprintf(p, last, "],\"zone_full\":%s,\"time_us\":{\"buckets\":[",
+                     s->sh.full ? "true" : "false");
+
+    cumulative = 0;
+
+    for (i = 0; i <= NGX_HTTP_HEADROOM_TIME_BOUNDS; i++) {
+        cumulative += s->sh.time_buckets[i];
+
+        if (i < NGX_HTTP_HEADROOM_TIME_BOUNDS) {
+            p = ngx_slprintf(p, last, "%s{\"le\":%ui,\"count\":%uL}",
+                             i ? "," : "", ngx_http_headroom_time_bounds[i],
+                             cumulative);
+
+        } else {
+            p = ngx_slprintf(p, last, ",{\"le\":\"+Inf\",\"count\":%uL}",
+                             cumulative);
+        }
+    }
+
+    p = ngx_slprintf(p, last, "],\"count\":%uL,\"sum\":%uL}}\n",
+                     cumulative, s->sh.time_sum_us);
+
+    return p;
+}
+
+
+#define ngx_http_headroom_family(p, last, name, type, help)                   \
+    ngx_slprintf(p, last, "# HELP " name " " help "\n# TYPE " name " " type   \
+                 "\n")
+
+
+static u_char *
+ngx_http_headroom_prometheus(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s)
+{
+    uint64_t                      cumulative, v;
+    ngx_str_t                    *mode;
+    ngx_uint_t                    i, k, st;
+    ngx_http_headroom_figures_t  *f;
+    ngx_http_headroom_model_t    *m;
+
+    p = ngx_http_headroom_family(p, last, "headroom_requests_seen_total",
+            "counter", "Requests in locations where headroom is on.");
+    p = ngx_slprintf(p, last, "headroom_requests_seen_total %ui\n", s->seen);
+
+    p = ngx_http_headroom_family(p, last, "headroom_requests_total",
+            "counter", "Requests by what became of them: optimized "
+            "(rewritten, in any mode), passthrough, failed (passed through "
+            "for want of memory), bypass (X-Headroom-Bypass).");
+
+    for (i = 1; i < NGX_HTTP_HEADROOM_OUTCOMES; i++) {
+        p = ngx_slprintf(p, last, "headroom_requests_total{outcome=\"%s\"} "
+                         "%uL\n", ngx_http_headroom_outcome_names[i],
+                         s->sh.outcomes[i]);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_passthrough_total",
+            "counter", "Requests forwarded as received, by reason.");
+
+    for (i = 0; i < NGX_HTTP_HEADROOM_REASONS; i++) {
+        p = ngx_slprintf(p, last, "headroom_passthrough_total{reason=\"%s\"} "
+                         "%uL\n", ngx_http_headroom_reasons[i],
+                         s->sh.reasons[i]);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_bodies_total", "counter",
+            "Request bodies headroom read and ran through its core, by mode.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        p = ngx_slprintf(p, last, "headroom_bodies_total{mode=\"%V\"} %uL\n",
+                         &ngx_http_headroom_mode_names[k],
+                         s->sh.figures[k].requests);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_body_bytes_total",
+            "counter", "Bytes of those bodies as received (before) and as "
+            "sent, or as they would have been sent in audit and simulate "
+            "mode (after).");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        f = &s->sh.figures[k];
+
+        for (st = 0; st < 2; st++) {
+            p = ngx_slprintf(p, last, "headroom_body_bytes_total{mode=\"%V\","
+                             "stage=\"%s\"} %uL\n",
+                             &ngx_http_headroom_mode_names[k],
+                             ngx_http_headroom_stages[st],
+                             st ? f->bytes_after : f->bytes_before);
+        }
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_tool_output_tokens_total",
+            "counter", "Tokens of the tool outputs in those bodies, before "
+            "and after headroom.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        f = &s->sh.figures[k];
+
+        for (st = 0; st < 2; st++) {
+            p = ngx_slprintf(p, last, "headroom_tool_output_tokens_total{"
+                             "mode=\"%V\",stage=\"%s\"} %uL\n",
+                             &ngx_http_headroom_mode_names[k],
+                             ngx_http_headroom_stages[st],
+                             st ? f->tokens_after : f->tokens_before);
+        }
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_tokens_saved_total",
+            "counter", "Tokens headroom took out of requests.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        f = &s->sh.figures[k];
+        p = ngx_slprintf(p, last, "headroom_tokens_saved_total{mode=\"%V\"} "
+                         "%uL\n", &ngx_http_headroom_mode_names[k],
+                         f->tokens_before - f->tokens_after);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_saved_usd_total",
+            "counter", "Estimated US dollars saved: tokens saved at the "
+            "model's input price (headroom_prices).");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        p = ngx_slprintf(p, last, "headroom_saved_usd_total{mode=\"%V\"} ",
+                         &ngx_http_headroom_mode_names[k]);
+        p = ngx_http_headroom_usd(p, last, s->sh.figures[k].usd_nano);
+        p = ngx_slprintf(p, last, "\n");
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_transform_applied_total",
+            "counter", "Times each transform changed a request: tool "
+            "outputs for the crushers, requests for the prefix parts.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        for (i = 0; i < HEADROOM_TRANSFORMS; i++) {
+            p = ngx_slprintf(p, last, "headroom_transform_applied_total{"
+                             "mode=\"%V\",transform=\"%s\"} %uL\n",
+                             &ngx_http_headroom_mode_names[k],
+                             headroom_transform_name(i),
+                             s->sh.figures[k].applied[i]);
+        }
+    }
+
+    p = ngx_http_headroom_family(p, last,
+            "headroom_transform_tokens_saved_total", "counter",
+            "Tokens each transform took out of tool outputs.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        for (i = 0; i < HEADROOM_TRANSFORMS; i++) {
+            p = ngx_slprintf(p, last, "headroom_transform_tokens_saved_total{"
+                             "mode=\"%V\",transform=\"%s\"} %uL\n",
+                             &ngx_http_headroom_mode_names[k],
+                             headroom_transform_name(i),
+                             s->sh.figures[k].saved[i]);
+        }
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_model_requests_total",
+            "counter", "Bodies read, by model.");
+
+    for (i = 0; i < s->nmodels; i++) {
+        m = &s->models[i];
+        mode = &ngx_http_headroom_mode_names[m->mode];
+        p = ngx_slprintf(p, last, "headroom_model_requests_total{mode=\"%V\","
+                         "model=\"%*s\"} %uL\n", mode, m->len, m->name,
+                         m->requests);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_model_tokens_saved_total",
+            "counter", "Tokens saved, by model.");
+
+    for (i = 0; i < s->nmodels; i++) {
+        m = &s->models[i];
+        mode = &ngx_http_headroom_mode_names[m->mode];
+        p = ngx_slprintf(p, last, "headroom_model_tokens_saved_total{"
+                         "mode=\"%V\",model=\"%*s\"} %uL\n", mode, m->len,
+                         m->name, m->tokens_before - m->tokens_after);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_model_saved_usd_total",
+            "counter", "Estimated US dollars saved, by model.");
+
+    for (i = 0; i < s->nmodels; i++) {
+        m = &s->models[i];
+        mode = &ngx_http_headroom_mode_names[m->mode];
+        p = ngx_slprintf(p, last, "headroom_model_saved_usd_total{mode=\"%V\","
+                         "model=\"%*s\"} ", mode, m->len, m->name);
+        p = ngx_http_headroom_usd(p, last, m->usd_nano);
+        p = ngx_slprintf(p, last, "\n");
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_zone_full", "gauge",
+            "1 once the zone had no room for another model; later models "
+            "are counted as (other).");
+    p = ngx_slprintf(p, last, "headroom_zone_full %ui\n", s->sh.full);
+
+    p = ngx_http_headroom_family(p, last, "headroom_core_duration_seconds",
+            "histogram", "Time headroom's core took over a request body.");
+
+    cumulative = 0;
+
+    for (i = 0; i < NGX_HTTP_HEADROOM_TIME_BOUNDS; i++) {
+        cumulative += s->sh.time_buckets[i];
+        p = ngx_slprintf(p, last, "headroom_core_duration_seconds_bucket{"
+                         "le=\"%s\"} %uL\n", ngx_http_headroom_time_les[i],
+                         cumulative);
+    }
+
+    cumulative += s->sh.time_buckets[NGX_HTTP_HEADROOM_TIME_BOUNDS];
+    v = s->sh.time_sum_us;
+
+    p = ngx_slprintf(p, last, "headroom_core_duration_seconds_bucket{"
+                     "le=\"+Inf\"} %uL\n"
+                     "headroom_core_duration_seconds_sum %uL.%06uL\n"
+                     "headroom_core_duration_seconds_count %uL\n",
+                     cumulative, v / 1000000, v % 1000000, cumulative);
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_headroom_usd(u_char *p, u_char *last, uint64_t usd_nano)
+{
+    return ngx_slprintf(p, last, "%uL.%09uL", usd_nano / 1000000000,
+                        usd_nano % 1000000000);
+}

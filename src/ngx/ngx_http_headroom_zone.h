@@ -1,0 +1,70 @@
+
+/*
+ * headroom: the shared-memory zone's layout, read by the status handler.
+ */
+
+
+#ifndef _NGX_HTTP_HEADROOM_ZONE_H_INCLUDED_
+#define _NGX_HTTP_HEADROOM_ZONE_H_INCLUDED_
+
+
+#include "ngx_http_headroom_module.h"
+
+
+#define NGX_HTTP_HEADROOM_OUTCOMES     5    /* by NGX_HTTP_HEADROOM_OPTIMIZED.. */
+#define NGX_HTTP_HEADROOM_REASONS      17   /* the last one is "other" */
+#define NGX_HTTP_HEADROOM_TIME_BOUNDS  11   /* and +Inf */
+#define NGX_HTTP_HEADROOM_MODEL_LEN    64
+
+
+/* what headroom did, or would have done, in one mode */
+typedef struct {
+    uint64_t                       requests;      /* bodies the core read */
+    uint64_t                       bytes_before;
+    uint64_t                       bytes_after;
+    uint64_t                       tokens_before; /* in tool outputs */
+    uint64_t                       tokens_after;
+    uint64_t                       usd_nano;      /* saved, 1e-9 USD */
+    uint64_t                       applied[HEADROOM_TRANSFORMS];
+    uint64_t                       saved[HEADROOM_TRANSFORMS];
+} ngx_http_headroom_figures_t;
+
+
+typedef struct ngx_http_headroom_model_s  ngx_http_headroom_model_t;
+
+struct ngx_http_headroom_model_s {
+    ngx_http_headroom_model_t     *next;
+    ngx_uint_t                     mode;
+    uint64_t                       requests;
+    uint64_t                       tokens_before;
+    uint64_t                       tokens_after;
+    uint64_t                       usd_nano;
+    size_t                         len;
+    u_char                         name[NGX_HTTP_HEADROOM_MODEL_LEN];
+};
+
+
+typedef struct {
+    ngx_atomic_t                   seen;
+    uint64_t                       outcomes[NGX_HTTP_HEADROOM_OUTCOMES];
+    uint64_t                       reasons[NGX_HTTP_HEADROOM_REASONS];
+    ngx_http_headroom_figures_t    figures[NGX_HTTP_HEADROOM_MODES];
+    uint64_t                       time_buckets[NGX_HTTP_HEADROOM_TIME_BOUNDS
+                                                + 1];
+    uint64_t                       time_sum_us;
+    ngx_http_headroom_model_t     *models;
+    ngx_http_headroom_model_t     *last_model;
+    ngx_uint_t                     nmodels;
+    /* models the zone had no room for, by mode */
+    ngx_http_headroom_model_t      other[NGX_HTTP_HEADROOM_MODES];
+    ngx_uint_t                     full;
+} ngx_http_headroom_shctx_t;
+
+
+extern const char  *ngx_http_headroom_reasons[NGX_HTTP_HEADROOM_REASONS];
+extern const char  *ngx_http_headroom_outcome_names[NGX_HTTP_HEADROOM_OUTCOMES];
+extern ngx_uint_t   ngx_http_headroom_time_bounds[NGX_HTTP_HEADROOM_TIME_BOUNDS];
+extern const char  *ngx_http_headroom_time_les[NGX_HTTP_HEADROOM_TIME_BOUNDS];
+
+
+#endif /* _NGX_HTTP_HEADROOM_ZONE_H_INCLUDED_ */
