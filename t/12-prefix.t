@@ -175,7 +175,7 @@ sub diag_prefix {
 my @keys = map { $json->decode($_)->{prompt_cache_key} } @chat_sent;
 my ($logs, $access) = stop_pair($pair);
 unlike $logs, qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert, emerg, crit or crash';
-like $access, qr/"POST \/v1\/chat\/completions HTTP\/1.1" 200 \d+ \d+ prefix=\Q$keys[0]\E$/m,
+like $access, qr/"POST \/v1\/chat\/completions HTTP\/1.1" 200 .* prefix=\Q$keys[0]\E$/m,
     'the access log shows the prefix hash, equal to the prompt_cache_key sent';
 like $logs, qr/headroom: optimized: .*prefix [0-9a-f]{32} \(1 values moved, tools sorted, prompt_cache_key set\)/,
     'the error log line says what was done to the prefix';

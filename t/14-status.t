@@ -527,5 +527,27 @@ subtest 'nginx -t: zone missing, too small, bad prices, bad mode' => sub {
     is($rc, 0, 'a good one passes') or diag $out;
 };
 
+subtest 'the make run gateway: its status endpoint, HEADROOM_MODE' => sub {
+    require Gateway;
+    my %up = (HEADROOM_OPENAI_UPSTREAM => "http://127.0.0.1:$rec_port/v1",
+              HEADROOM_ANTHROPIC_UPSTREAM => "http://127.0.0.1:$rec_port/v1",
+              HEADROOM_ACCESS_LOG => "$dir/gw-access.log");
+    my ($rc, $out) = Gateway::render_gateway("$dir/bad", %up, HEADROOM_MODE => 'sideways');
+    ok($rc != 0, 'a bad HEADROOM_MODE is refused');
+    like($out, qr/HEADROOM_MODE="sideways"/, $out);
+
+    my $gw = Gateway::start_gateway("$dir/sim", %up, HEADROOM_MODE => 'simulate');
+    my $r = http($gw->{port}, 'POST', '/v1/chat/completions', chat($big),
+                 'Content-Type: application/json');
+    is($r->{headers}{'x-headroom-status'}, 'simulate', 'simulated');
+    ok(length($r->{body}) > 0 && length($r->{body}) < length(chat($big)) / 5, 'the rewritten body');
+    is(scalar(recorded("$dir/upstream")), 0, 'no upstream call');
+    my $z = decode_json(http($gw->{port}, 'GET', '/headroom/status')->{body});
+    is($z->{modes}{simulate}{requests}, 1, '/headroom/status counts it');
+    Gateway::stop_gateway($gw);
+    like(slurp("$dir/gw-access.log"), qr/headroom=simulate model=gpt-4o tokens=\d+>\d+ saved=\d+ /,
+         'the access log line');
+};
+
 kill 'TERM', $rec_pid;
 done_testing;

@@ -224,7 +224,7 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
     { ngx_string("headroom_status"),
       NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_headroom_status,
-      0,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 

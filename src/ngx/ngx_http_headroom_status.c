@@ -43,11 +43,19 @@ static const char  *ngx_http_headroom_stages[2] = { "before", "after" };
 char *
 ngx_http_headroom_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_headroom_status_handler;
+
+    /* a "headroom on" above is not for this location's own requests */
+
+    if (hlcf->enable == NGX_CONF_UNSET) {
+        hlcf->enable = 0;
+    }
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
     hmcf->status_used = 1;
