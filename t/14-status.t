@@ -31,7 +31,8 @@ my $LOG_FORMAT = 'id=$http_x_test_id status=$headroom_status model=$headroom_mod
     . 'transforms=$headroom_transforms time=$headroom_time_us';
 
 sub conf {
-    my ($prefix, $zone, $listen) = @_;
+    my ($prefix, $zone, $listen, $h2_port) = @_;
+    my $h2 = $h2_port ? "listen 127.0.0.1:$h2_port http2;" : '';
     my $module = "$ENV{PWD}/build/ngx_http_headroom_module.so";
     my $up = "127.0.0.1:$rec_port";
     return <<"CONF";
@@ -53,6 +54,7 @@ http {
     keepalive_requests 100000;
     server {
         listen 127.0.0.1:$listen;
+        $h2
         location /v1/ {
             headroom on;
             headroom_client_control on;
@@ -84,12 +86,12 @@ CONF
 }
 
 sub start {
-    my ($prefix, $zone, $listen) = @_;
+    my ($prefix, $zone, $listen, $h2_port) = @_;
     mkdir $prefix;
     mkdir "$prefix/$_" for qw(conf logs tmp);
     chmod 0777, "$prefix/tmp";
     open my $fh, '>', "$prefix/conf/nginx.conf" or die;
-    print $fh conf($prefix, $zone, $listen);
+    print $fh conf($prefix, $zone, $listen, $h2_port);
     close $fh;
     my $out = `/usr/sbin/nginx -p $prefix/ -c $prefix/conf/nginx.conf 2>&1`;
     die "nginx: $out" if $?;
@@ -169,7 +171,8 @@ sub send_one {
     return $sent[-1];
 }
 
-start("$dir/gw", 'headroom_zone headroom 1m;', $port);
+my $h2_port = free_port();
+start("$dir/gw", 'headroom_zone headroom 1m;', $port, $h2_port);
 
 my @models = ('gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'claude-sonnet-4-5');
 for my $i (1 .. 24) {
@@ -459,6 +462,27 @@ subtest 'a reload keeps the figures' => sub {
     my $after = decode_json(http($port, 'GET', '/status')->{body});
     ok($before->{requests}{seen} > 0, 'figures before');
     is_deeply($after, $before, 'the same figures after');
+};
+
+subtest 'HTTP/2: the control headers are honoured and taken out too' => sub {
+    my $file = "$dir/h2-body.json";
+    open my $fh, '>:raw', $file or die;
+    print $fh chat($big);
+    close $fh;
+    for my $case (['X-Headroom-Bypass: on', 1], ['X-Headroom-Mode: optimize', 0]) {
+        my ($header, $bypass) = @$case;
+        my $out = `curl -s -o /dev/null -w '%{http_code}' --http2-prior-knowledge -H 'Content-Type: application/json' -H '$header' -H 'X-Test-Id: h2' --data-binary \@$file http://127.0.0.1:$h2_port/v1/chat/completions`;
+        is($out, '200', "$header: 200");
+        my @up = recorded("$dir/upstream");
+        is(scalar @up, 1, "$header: one upstream call") or next;
+        unlike($up[0][0], qr/^X-Headroom-/mi, "$header: not upstream");
+        like($up[0][0], qr/^X-Test-Id: h2\r?$/mi, "$header: the other headers are");
+        if ($bypass) {
+            is($up[0][1], chat($big), "$header: byte-identical");
+        } else {
+            ok(length($up[0][1]) < length(chat($big)) / 5, "$header: optimized");
+        }
+    }
 };
 
 stop("$dir/gw");
