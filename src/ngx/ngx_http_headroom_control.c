@@ -265,9 +265,7 @@ ngx_http_headroom_remove_header(ngx_http_request_t *r, ngx_list_part_t *prev,
 ngx_int_t
 ngx_http_headroom_simulate(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_buf_t  *b;
 
     ctx->answered = 1;
 
@@ -286,18 +284,32 @@ ngx_http_headroom_simulate(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     }
 
     b->memory = (b->last != b->pos);
-    b->last_buf = 1;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
 
     if (ngx_http_headroom_add_figures(r, ctx, 1) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_headroom_send(r, b);
+}
+
+
+/* a 200 of one buffer, of the content type already set */
+
+ngx_int_t
+ngx_http_headroom_send(ngx_http_request_t *r, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
 
     rc = ngx_http_send_header(r);
 

@@ -106,6 +106,7 @@ ngx_int_t ngx_http_headroom_take_control(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 ngx_int_t ngx_http_headroom_simulate(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
+ngx_int_t ngx_http_headroom_send(ngx_http_request_t *r, ngx_buf_t *b);
 ngx_str_t ngx_http_headroom_status_text(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 ngx_str_t ngx_http_headroom_transforms_text(ngx_http_request_t *r,
