@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_headroom_text_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_http_headroom_ctx_t *ngx_http_headroom_ran(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_value(ngx_http_variable_value_t *v,
+    u_char *data, size_t len);
 
 
 /* NOCACHEABLE: a log line may be written before the body is read */
@@ -122,45 +124,20 @@ ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name)
 }
 
 
-/* the result of a body headroom has read, or NULL */
-
-static headroom_result_t *
-ngx_http_headroom_result(ngx_http_request_t *r)
-{
-    ngx_http_headroom_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_headroom_module);
-
-    if (ctx == NULL || ctx->state != NGX_HTTP_HEADROOM_DONE) {
-        return NULL;
-    }
-
-    return &ctx->result;
-}
-
-
 static ngx_int_t
 ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    headroom_result_t  *res;
+    ngx_http_headroom_ctx_t  *ctx;
 
-    res = ngx_http_headroom_result(r);
+    ctx = ngx_http_headroom_ran(r);
 
-    if (res == NULL || res->prefix_hash == NULL
-        || res->prefix_hash[0] == '\0')
-    {
-        v->not_found = 1;
-        return NGX_OK;
+    if (ctx == NULL || ctx->result.prefix_hash == NULL) {
+        return ngx_http_headroom_value(v, NULL, 0);
     }
 
-    v->len = ngx_strlen(res->prefix_hash);
-    v->data = (u_char *) res->prefix_hash;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_headroom_value(v, (u_char *) ctx->result.prefix_hash,
+                                   ngx_strlen(ctx->result.prefix_hash));
 }
 
 
@@ -188,8 +165,7 @@ ngx_http_headroom_number_variable(ngx_http_request_t *r,
     ctx = ngx_http_headroom_ran(r);
 
     if (ctx == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
+        return ngx_http_headroom_value(v, NULL, 0);
     }
 
     ngx_http_headroom_tokens(ctx, &before, &after);
@@ -217,13 +193,7 @@ ngx_http_headroom_number_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(p, "%uz", n) - p;
-    v->data = p;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_headroom_value(v, p, ngx_sprintf(p, "%uz", n) - p);
 }
 
 
@@ -241,15 +211,13 @@ ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
     ctx = ngx_http_headroom_ran(r);
 
     if (ctx == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
+        return ngx_http_headroom_value(v, NULL, 0);
     }
 
     ngx_http_headroom_tokens(ctx, &before, &after);
 
     if (before == 0) {
-        v->not_found = 1;
-        return NGX_OK;
+        return ngx_http_headroom_value(v, NULL, 0);
     }
 
     p = ngx_pnalloc(r->pool, sizeof("1.0000") - 1);
@@ -261,13 +229,9 @@ ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
 
     ratio = ((uint64_t) after * 10000 + before / 2) / before;
 
-    v->len = ngx_sprintf(p, "%uL.%04uL", ratio / 10000, ratio % 10000) - p;
-    v->data = p;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_headroom_value(v, p, ngx_sprintf(p, "%uL.%04uL",
+                                                     ratio / 10000,
+                                                     ratio % 10000) - p);
 }
 
 
@@ -301,13 +265,23 @@ ngx_http_headroom_text_variable(ngx_http_request_t *r,
         }
     }
 
-    if (s.len == 0) {
+    return ngx_http_headroom_value(v, s.data, s.len);
+}
+
+
+/* an empty value is not found: "-" in a log */
+
+static ngx_int_t
+ngx_http_headroom_value(ngx_http_variable_value_t *v, u_char *data,
+    size_t len)
+{
+    if (len == 0) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    v->len = s.len;
-    v->data = s.data;
+    v->len = len;
+    v->data = data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

@@ -40,8 +40,8 @@ static ngx_int_t ngx_http_headroom_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_headroom_reason_index(const char *reason);
 static void ngx_http_headroom_count_model(ngx_http_request_t *r,
-    ngx_shm_zone_t *zone, ngx_http_headroom_ctx_t *ctx, uint64_t saved,
-    uint64_t usd_nano);
+    ngx_shm_zone_t *zone, ngx_uint_t mode, ngx_str_t *key, size_t before,
+    size_t after, uint64_t usd_nano);
 static ngx_str_t ngx_http_headroom_model_key(ngx_http_headroom_ctx_t *ctx);
 
 
@@ -168,7 +168,8 @@ void
 ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
     double                          price;
-    uint64_t                        before, after, saved, usd_nano;
+    size_t                          before, after;
+    uint64_t                        usd_nano;
     ngx_str_t                       model;
     ngx_uint_t                      i, us;
     ngx_slab_pool_t                *shpool;
@@ -190,11 +191,10 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     before = 0;
     after = 0;
     usd_nano = 0;
+    ngx_str_null(&model);
 
     if (ctx->ran) {
-        before = res->tokens_before;
-        after = ctx->outcome == NGX_HTTP_HEADROOM_OPTIMIZED
-                ? res->tokens_after : res->tokens_before;
+        ngx_http_headroom_tokens(ctx, &before, &after);
 
         model = ngx_http_headroom_model_key(ctx);
         price = headroom_price_per_mtok(hmcf->prices, (char *) model.data,
@@ -206,8 +206,6 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                                    + 0.5);
         }
     }
-
-    saved = before - after;
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -248,7 +246,8 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         sh->time_buckets[i]++;
         sh->time_sum_us += us;
 
-        ngx_http_headroom_count_model(r, hmcf->zone, ctx, saved, usd_nano);
+        ngx_http_headroom_count_model(r, hmcf->zone, ctx->mode, &model,
+                                      before, after, usd_nano);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -274,22 +273,19 @@ ngx_http_headroom_reason_index(const char *reason)
 
 static void
 ngx_http_headroom_count_model(ngx_http_request_t *r, ngx_shm_zone_t *zone,
-    ngx_http_headroom_ctx_t *ctx, uint64_t saved, uint64_t usd_nano)
+    ngx_uint_t mode, ngx_str_t *key, size_t before, size_t after,
+    uint64_t usd_nano)
 {
-    ngx_str_t                   key;
     ngx_slab_pool_t            *shpool;
-    headroom_result_t          *res;
     ngx_http_headroom_shctx_t  *sh;
     ngx_http_headroom_model_t  *m;
 
     shpool = (ngx_slab_pool_t *) zone->shm.addr;
     sh = zone->data;
-    key = ngx_http_headroom_model_key(ctx);
-    res = &ctx->result;
 
     for (m = sh->models; m; m = m->next) {
-        if (m->mode == ctx->mode && m->len == key.len
-            && ngx_memcmp(m->name, key.data, key.len) == 0)
+        if (m->mode == mode && m->len == key->len
+            && ngx_memcmp(m->name, key->data, key->len) == 0)
         {
             break;
         }
@@ -308,12 +304,12 @@ ngx_http_headroom_count_model(ngx_http_request_t *r, ngx_shm_zone_t *zone,
                               &zone->shm.name, sh->nmodels);
             }
 
-            m = &sh->other[ctx->mode];
+            m = &sh->other[mode];
 
         } else {
-            m->mode = ctx->mode;
-            m->len = key.len;
-            ngx_memcpy(m->name, key.data, key.len);
+            m->mode = mode;
+            m->len = key->len;
+            ngx_memcpy(m->name, key->data, key->len);
 
             if (sh->last_model) {
                 sh->last_model->next = m;
@@ -328,8 +324,8 @@ ngx_http_headroom_count_model(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     }
 
     m->requests++;
-    m->tokens_before += res->tokens_before;
-    m->tokens_after += res->tokens_before - saved;
+    m->tokens_before += before;
+    m->tokens_after += after;
     m->usd_nano += usd_nano;
 }
 
