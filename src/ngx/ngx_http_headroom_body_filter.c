@@ -29,6 +29,7 @@ static ngx_http_headroom_ctx_t *ngx_http_headroom_create_ctx(
 static const char *ngx_http_headroom_skip_reason(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_headroom_is_json(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_headroom_is_encoded(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_headroom_not_identity(ngx_str_t *value);
 static ngx_int_t ngx_http_headroom_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_headroom_collect(ngx_http_request_t *r,
@@ -297,46 +298,19 @@ ngx_http_headroom_is_json(ngx_http_request_t *r)
 static ngx_uint_t
 ngx_http_headroom_is_encoded(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    static ngx_str_t  name = ngx_string("Content-Encoding");
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    return ngx_http_headroom_some_header(r, &name,
+                                         ngx_http_headroom_not_identity);
+}
 
-    for (i = 0; /* void */; i++) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != sizeof("Content-Encoding") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
-                               sizeof("Content-Encoding") - 1)
-               != 0)
-        {
-            continue;
-        }
-
-        if (h[i].value.len == sizeof("identity") - 1
-            && ngx_strncasecmp(h[i].value.data, (u_char *) "identity",
-                               sizeof("identity") - 1)
-               == 0)
-        {
-            continue;
-        }
-
-        return 1;
-    }
-
-    return 0;
+static ngx_uint_t
+ngx_http_headroom_not_identity(ngx_str_t *value)
+{
+    return value->len != sizeof("identity") - 1
+           || ngx_strncasecmp(value->data, (u_char *) "identity",
+                              sizeof("identity") - 1) != 0;
 }
 
 
@@ -497,7 +471,7 @@ ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ctx->state = NGX_HTTP_HEADROOM_PASS;
     ctx->reason = reason;
 
-    if (ngx_strcmp(reason, "no_memory") == 0) {
+    if (ngx_http_headroom_failure(reason)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "headroom: passthrough: %s", reason);
         ctx->outcome = NGX_HTTP_HEADROOM_FAILED;

@@ -260,6 +260,42 @@ ngx_http_headroom_remove_header(ngx_http_request_t *r, ngx_list_part_t *prev,
 }
 
 
+/* whether a request header `name` has a value `test` holds true of */
+
+ngx_uint_t
+ngx_http_headroom_some_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_http_headroom_value_test_pt test)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
+            && test(&h[i].value))
+        {
+            return 1;
+        }
+    }
+}
+
+
 /* simulate mode: the client gets the body headroom would have sent */
 
 ngx_int_t

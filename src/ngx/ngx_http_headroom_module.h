@@ -101,6 +101,10 @@ ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
 ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
 
 /* ngx_http_headroom_control.c */
+typedef ngx_uint_t (*ngx_http_headroom_value_test_pt)(ngx_str_t *value);
+
+ngx_uint_t ngx_http_headroom_some_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_http_headroom_value_test_pt test);
 ngx_int_t ngx_http_headroom_control_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_take_control(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);

@@ -27,10 +27,15 @@ static ngx_int_t ngx_http_headroom_status_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_snapshot(ngx_http_request_t *r,
     ngx_http_headroom_snapshot_t *s);
 static ngx_uint_t ngx_http_headroom_wants_prometheus(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_headroom_takes_text(ngx_str_t *value);
 static u_char *ngx_http_headroom_json(u_char *p, u_char *last,
     ngx_http_headroom_snapshot_t *s);
 static u_char *ngx_http_headroom_prometheus(u_char *p, u_char *last,
     ngx_http_headroom_snapshot_t *s);
+static u_char *ngx_http_headroom_by_stage(u_char *p, u_char *last,
+    char *name, ngx_http_headroom_snapshot_t *s, size_t before, size_t after);
+static u_char *ngx_http_headroom_by_transform(u_char *p, u_char *last,
+    char *name, ngx_http_headroom_snapshot_t *s, size_t offset);
 static u_char *ngx_http_headroom_usd(u_char *p, u_char *last,
     uint64_t usd_nano);
 
@@ -174,11 +179,9 @@ ngx_http_headroom_snapshot(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_headroom_wants_prometheus(ngx_http_request_t *r)
 {
-    u_char           *p;
-    ngx_str_t         format;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t  format;
+
+    static ngx_str_t  accept = ngx_string("Accept");
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK) {
         return format.len == 10
@@ -186,36 +189,18 @@ ngx_http_headroom_wants_prometheus(ngx_http_request_t *r)
                   == 0;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    return ngx_http_headroom_some_header(r, &accept,
+                                         ngx_http_headroom_takes_text);
+}
 
-    for (i = 0; /* void */; i++) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != sizeof("Accept") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1) != 0)
-        {
-            continue;
-        }
-
-        p = ngx_strlcasestrn(h[i].value.data, h[i].value.data + h[i].value.len,
-                             (u_char *) "text/plain", sizeof("text/plain") - 2);
-        if (p) {
-            return 1;
-        }
-    }
-
-    return 0;
+static ngx_uint_t
+ngx_http_headroom_takes_text(ngx_str_t *value)
+{
+    return ngx_strlcasestrn(value->data, value->data + value->len,
+                            (u_char *) "text/plain",
+                            sizeof("text/plain") - 2)
+           != NULL;
 }
 
 
@@ -325,7 +310,7 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
 {
     uint64_t                      cumulative, v;
     ngx_str_t                    *mode;
-    ngx_uint_t                    i, k, st;
+    ngx_uint_t                    i, k;
     ngx_http_headroom_figures_t  *f;
     ngx_http_headroom_model_t    *m;
 
@@ -367,33 +352,18 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
             "sent, or as they would have been sent in audit and simulate "
             "mode (after).");
 
-    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
-        f = &s->sh.figures[k];
-
-        for (st = 0; st < 2; st++) {
-            p = ngx_slprintf(p, last, "headroom_body_bytes_total{mode=\"%V\","
-                             "stage=\"%s\"} %uL\n",
-                             &ngx_http_headroom_mode_names[k],
-                             ngx_http_headroom_stages[st],
-                             st ? f->bytes_after : f->bytes_before);
-        }
-    }
+    p = ngx_http_headroom_by_stage(p, last, "headroom_body_bytes_total", s,
+            offsetof(ngx_http_headroom_figures_t, bytes_before),
+            offsetof(ngx_http_headroom_figures_t, bytes_after));
 
     p = ngx_http_headroom_family(p, last, "headroom_tool_output_tokens_total",
             "counter", "Tokens of the tool outputs in those bodies, before "
             "and after headroom.");
 
-    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
-        f = &s->sh.figures[k];
-
-        for (st = 0; st < 2; st++) {
-            p = ngx_slprintf(p, last, "headroom_tool_output_tokens_total{"
-                             "mode=\"%V\",stage=\"%s\"} %uL\n",
-                             &ngx_http_headroom_mode_names[k],
-                             ngx_http_headroom_stages[st],
-                             st ? f->tokens_after : f->tokens_before);
-        }
-    }
+    p = ngx_http_headroom_by_stage(p, last,
+            "headroom_tool_output_tokens_total", s,
+            offsetof(ngx_http_headroom_figures_t, tokens_before),
+            offsetof(ngx_http_headroom_figures_t, tokens_after));
 
     p = ngx_http_headroom_family(p, last, "headroom_tokens_saved_total",
             "counter", "Tokens headroom took out of requests.");
@@ -420,29 +390,17 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
             "counter", "Times each transform changed a request: tool "
             "outputs for the crushers, requests for the prefix parts.");
 
-    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
-        for (i = 0; i < HEADROOM_TRANSFORMS; i++) {
-            p = ngx_slprintf(p, last, "headroom_transform_applied_total{"
-                             "mode=\"%V\",transform=\"%s\"} %uL\n",
-                             &ngx_http_headroom_mode_names[k],
-                             headroom_transform_name(i),
-                             s->sh.figures[k].applied[i]);
-        }
-    }
+    p = ngx_http_headroom_by_transform(p, last,
+            "headroom_transform_applied_total", s,
+            offsetof(ngx_http_headroom_figures_t, applied));
 
     p = ngx_http_headroom_family(p, last,
             "headroom_transform_tokens_saved_total", "counter",
             "Tokens each transform took out of tool outputs.");
 
-    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
-        for (i = 0; i < HEADROOM_TRANSFORMS; i++) {
-            p = ngx_slprintf(p, last, "headroom_transform_tokens_saved_total{"
-                             "mode=\"%V\",transform=\"%s\"} %uL\n",
-                             &ngx_http_headroom_mode_names[k],
-                             headroom_transform_name(i),
-                             s->sh.figures[k].saved[i]);
-        }
-    }
+    p = ngx_http_headroom_by_transform(p, last,
+            "headroom_transform_tokens_saved_total", s,
+            offsetof(ngx_http_headroom_figures_t, saved));
 
     p = ngx_http_headroom_family(p, last, "headroom_model_requests_total",
             "counter", "Bodies read, by model.");
@@ -503,6 +461,53 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
                      "headroom_core_duration_seconds_sum %uL.%06uL\n"
                      "headroom_core_duration_seconds_count %uL\n",
                      cumulative, v / 1000000, v % 1000000, cumulative);
+
+    return p;
+}
+
+
+/* a figure's series by mode and stage: its fields at `before` and `after` */
+
+static u_char *
+ngx_http_headroom_by_stage(u_char *p, u_char *last, char *name,
+    ngx_http_headroom_snapshot_t *s, size_t before, size_t after)
+{
+    u_char      *f;
+    ngx_uint_t   k, st;
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        f = (u_char *) &s->sh.figures[k];
+
+        for (st = 0; st < 2; st++) {
+            p = ngx_slprintf(p, last, "%s{mode=\"%V\",stage=\"%s\"} %uL\n",
+                             name, &ngx_http_headroom_mode_names[k],
+                             ngx_http_headroom_stages[st],
+                             *(uint64_t *) (f + (st ? after : before)));
+        }
+    }
+
+    return p;
+}
+
+
+/* a figure's series by mode and transform: its array at `offset` */
+
+static u_char *
+ngx_http_headroom_by_transform(u_char *p, u_char *last, char *name,
+    ngx_http_headroom_snapshot_t *s, size_t offset)
+{
+    uint64_t    *v;
+    ngx_uint_t   k, t;
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        v = (uint64_t *) ((u_char *) &s->sh.figures[k] + offset);
+
+        for (t = 0; t < HEADROOM_TRANSFORMS; t++) {
+            p = ngx_slprintf(p, last, "%s{mode=\"%V\",transform=\"%s\"} "
+                             "%uL\n", name, &ngx_http_headroom_mode_names[k],
+                             headroom_transform_name(t), v[t]);
+        }
+    }
 
     return p;
 }
