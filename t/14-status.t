@@ -11,7 +11,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep);
-use HeadroomTest qw(start_recorder recorded free_port read_message write_all alive);
+use HeadroomTest qw(start_recorder recorded free_port read_message write_all);
 use Bodies;
 
 my $json = JSON::PP->new->canonical;
@@ -93,22 +93,10 @@ sub start {
     open my $fh, '>', "$prefix/conf/nginx.conf" or die;
     print $fh conf($prefix, $zone, $listen, $h2_port);
     close $fh;
-    my $out = `/usr/sbin/nginx -p $prefix/ -c $prefix/conf/nginx.conf 2>&1`;
-    die "nginx: $out" if $?;
-    for (1 .. 200) {
-        if (my $s = IO::Socket::INET->new("127.0.0.1:$listen")) { close $s; return }
-        sleep 0.02;
-    }
-    die "nginx did not listen on $listen";
+    HeadroomTest::start_nginx($prefix, { http => $listen });
 }
 
-sub stop {
-    my ($prefix) = @_;
-    open my $fh, '<', "$prefix/logs/nginx.pid" or return;
-    chomp(my $pid = <$fh>);
-    kill 'QUIT', $pid;
-    for (1 .. 500) { last unless alive($pid); sleep 0.01 }
-}
+sub stop { HeadroomTest::stop_nginx(@_) }
 
 sub slurp {
     my ($file) = @_;
