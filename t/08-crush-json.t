@@ -98,3 +98,27 @@ POST /v1/messages
 anthropic(pretty($main::DATA))
 --- upstream_body eval
 compressed(anthropic(pretty($main::DATA)), '/v1/messages')
+
+=== every item kept: none is emptied (31 error items, only headroom on)
+--- request_body eval
+my $items = '[' . join(', ', map { qq({"id": $_, "error": "boom $_"}) } 0 .. 30) . ']';
+chat($items)
+--- upstream_check eval
+sub {
+    my $out = untable(JSON::PP->new->decode(tool_output_text($_[0])));
+    my $want = [ map { { id => $_, error => "boom $_" } } 0 .. 30 ];
+    my $c = JSON::PP->new->canonical;
+    return $c->encode($out) eq $c->encode($want);
+}
+
+=== every item kept: keep_first and keep_last cover the array
+--- http_config
+headroom_json_max_items 10;
+headroom_json_keep_first 8;
+headroom_json_keep_last 4;
+headroom_json_tables off;
+headroom_min_tokens 0;
+--- request_body eval
+chat('[' . join(', ', map { qq({"n": $_, "name": "pkg-$_", "v": "1.$_"}) } 1 .. 11) . ']')
+--- upstream_body eval
+chat('[' . join(',', map { qq({"n":$_,"name":"pkg-$_","v":"1.$_"}) } 1 .. 11) . ']')

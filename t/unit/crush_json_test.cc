@@ -234,3 +234,34 @@ TEST(CrushJson, TablesKeepMarkersBetweenRows) {
     EXPECT_GT(r->omitted, 0u);
     EXPECT_TRUE(has(check_covers(in, r->text), 150));
 }
+
+// Regression: an array longer than max_items of which every item is kept
+// (all errors, or keep_first + keep_last covering it) reached the upstream
+// as emptied items.
+TEST(CrushJson, KeepingEveryItemKeepsEveryItemWhole) {
+    std::string in = "[";
+    for (int i = 0; i < 31; ++i) {
+        in += std::string(i ? ", " : "") + "{\"id\": " + std::to_string(i) + ", \"error\": \"boom " +
+              std::to_string(i) + "\"}";
+    }
+    in += "]";
+    CrushJsonLimits no_tables;
+    no_tables.tables = false;
+    auto r = crush_json(in, "", no_tables);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 0u);
+    std::string compact;
+    ASSERT_EQ(json::minify(in, 512, compact), json::ParseError::None);
+    EXPECT_EQ(r->text, compact);
+
+    CrushJsonLimits covering = no_tables;
+    covering.max_items = 10;
+    covering.keep_first = 8;
+    covering.keep_last = 4;
+    std::string eleven = records(11);
+    auto c = crush_json(eleven, "", covering);
+    ASSERT_TRUE(c);
+    compact.clear();
+    ASSERT_EQ(json::minify(eleven, 512, compact), json::ParseError::None);
+    EXPECT_EQ(c->text, compact);
+}

@@ -291,6 +291,9 @@ struct Crusher {
             if (!keep[i] && left && right) keep[i] = true;
         }
 
+        // Keeping every item changes nothing: the items stay where they are.
+        if (std::find(keep.begin(), keep.end(), false) == keep.end()) return;
+
         std::vector<Value> out;
         std::size_t i = 0, dropped = 0;
         while (i < n) {
@@ -304,7 +307,6 @@ struct Crusher {
             dropped += j - i + 1;
             i = j + 1;
         }
-        if (dropped == 0) return;
         items = std::move(out);
         ++arrays;
         omitted += dropped;
