@@ -42,16 +42,24 @@ std::string chat_body(std::size_t target) {
 }
 
 // As the module runs it: every size decision in tokens.
-headroom::Options module_options() {
+headroom::Settings module_settings() {
     static const auto tokenizers = [] {
         std::string error;
         auto t = headroom::tokenizer::Tokenizers::load(HEADROOM_TOKENIZER_DIR, {}, error);
         if (!t) throw std::runtime_error(error);
         return t;
     }();
-    headroom::Options o;
-    o.tokenizers = tokenizers.get();
+    headroom::Settings o;
+    o.tokenizers = tokenizers;
     return o;
+}
+
+// Compiled once, as the module does per location.
+std::shared_ptr<const headroom::Config> compiled(headroom::Settings s) {
+    std::string error;
+    auto c = headroom::Config::compile(std::move(s), error);
+    if (!c) throw std::runtime_error(error);
+    return c;
 }
 
 void BM_Parse(benchmark::State& state) {
@@ -65,9 +73,9 @@ void BM_Parse(benchmark::State& state) {
 
 void BM_Pipeline(benchmark::State& state) {
     std::string body = chat_body(static_cast<std::size_t>(state.range(0)));
-    headroom::Options options = module_options();
+    auto config = compiled(module_settings());
     for (auto _ : state) {
-        auto r = headroom::process("/v1/chat/completions", body, options);
+        auto r = headroom::process("/v1/chat/completions", body, *config);
         benchmark::DoNotOptimize(r);
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
@@ -75,9 +83,9 @@ void BM_Pipeline(benchmark::State& state) {
 
 void BM_PassthroughUnknownShape(benchmark::State& state) {
     std::string body = chat_body(static_cast<std::size_t>(state.range(0)));
-    headroom::Options options = module_options();
+    auto config = compiled(module_settings());
     for (auto _ : state) {
-        auto r = headroom::process("/v1/embeddings", body, options);
+        auto r = headroom::process("/v1/embeddings", body, *config);
         benchmark::DoNotOptimize(r);
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
@@ -174,25 +182,26 @@ std::string agent_body() {
            R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"exit 0"}]}]})";
 }
 
-const headroom::VolatilePatterns* builtin_patterns() {
+std::shared_ptr<const headroom::VolatilePatterns> builtin_patterns() {
     static const auto p = [] {
         std::string error;
         auto v = headroom::VolatilePatterns::compile({}, error);
         if (!v) throw std::runtime_error(error);
         return v;
     }();
-    return p.get();
+    return p;
 }
 
 // Arg 0: headroom_stabilize_prefix off; 1: on. The difference is what
 // stabilization costs a request.
 void BM_AgentRequest(benchmark::State& state) {
     std::string body = agent_body();
-    headroom::Options options = module_options();
-    options.stabilize_prefix = state.range(0) != 0;
-    options.volatile_patterns = builtin_patterns();
+    headroom::Settings settings = module_settings();
+    settings.stabilize_prefix = state.range(0) != 0;
+    settings.volatile_patterns = builtin_patterns();
+    auto config = compiled(std::move(settings));
     for (auto _ : state) {
-        auto r = headroom::process("/v1/messages", body, options);
+        auto r = headroom::process("/v1/messages", body, *config);
         benchmark::DoNotOptimize(r);
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));

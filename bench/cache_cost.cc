@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
         std::string h;
         std::size_t tokens = 0;
         for (std::size_t i = 0; i < blocks.size(); ++i) {
-            h = headroom::content_hash(h + '\n' + blocks[i].text);
+            h = headroom::sha256_hex(h + '\n' + blocks[i].text, 16);
             hash[i] = h;
             tokens += enc->count(blocks[i].text);
             upto[i] = tokens;

@@ -29,7 +29,8 @@ sub check_crushed {
             $last //= $first;
             die "marker at $first, expected $at" if $first != $at;
             die "count" if $m->{count} != $last - $first + 1;
-            die "hash" if $m->{original} ne 'sha256:' . substr(sha256_hex($original_text), 0, 16);
+            die "id" if $m->{id} ne substr(sha256_hex($original_text), 0, 32);
+            die "lines" unless $m->{lines} =~ /^(\d+)(?:-(\d+))?$/ && $1 >= 1;
             $at = $last + 1;
         } else {
             my $want = JSON::PP->new->canonical->encode($DATA->[$at]);

@@ -9,6 +9,7 @@ use warnings;
 use lib 't/lib';
 use HeadroomTest;
 use Bodies;
+use Digest::SHA qw(sha256_hex);
 
 our $LOG  = loghub_log('HDFS');
 our $GREP = grep_output();
@@ -86,19 +87,29 @@ sub {
     my @in  = split /\n/, $main::DIFF;
     my @out = split /\n/, tool_output_text($_[0]);
     my $context = sub { $_[0] =~ /^ / };
-    my $marker = qr/^\[headroom: (\d+) unchanged lines omitted \(new lines \d+-\d+\), original sha256:[0-9a-f]{16}\]$/;
+    my $id = substr(sha256_hex($main::DIFF), 0, 32);
+    my $marker = qr/^\[headroom: (\d+) unchanged lines omitted \(new lines \d+-\d+\); lines? (\d+)(?:-(\d+))?; id=$id\]$/;
     # every header and change, in order; context only as lone lines
     my @changes_in  = grep { !$context->($_) } @in;
     my @changes_out = grep { !$context->($_) && !/$marker/ } @out;
     return 0 unless "@changes_in" eq "@changes_out";
-    my ($omitted, $kept) = (0, 0);
+    my ($omitted, $kept, $at) = (0, 0, 0);
     for my $i (0 .. $#out) {
-        $omitted += $1 if $out[$i] =~ $marker;
+        if ($out[$i] =~ $marker) {
+            # the marker stands for exactly the input lines it names
+            my ($n, $first, $last) = ($1, $2, $3 // $2);
+            return 0 unless $first == $at + 1 && $last - $first + 1 == $n;
+            $omitted += $n;
+            $at = $last;
+            next;
+        }
+        return 0 unless $in[$at] eq $out[$i];
+        $at++;
         next unless $context->($out[$i]);
         $kept++;
         return 0 if $i > 0 && $context->($out[$i - 1]);
     }
-    return $omitted > 0 && $omitted + $kept == grep { $context->($_) } @in;
+    return $omitted > 0 && $at == @in && $omitted + $kept == grep { $context->($_) } @in;
 }
 --- error_log
 kinds: diff 1 (

@@ -2,6 +2,8 @@
 //   headroom count [--model M | --encoding E] [--tokenizers DIR] [FILE]
 //   headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]
 //                     [--volatile-pattern LABEL=REGEX]... [FILE]
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -50,6 +52,12 @@ bool read_input(const std::string& file, std::string& out, std::string& error) {
             return false;
         }
     } else {
+        // An ifstream opens a directory and reads nothing from it.
+        struct stat st;
+        if (::stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            error = "cannot read " + file + ": " + std::strerror(EISDIR);
+            return false;
+        }
         std::ifstream in(file, std::ios::binary);
         if (!in) {
             error = "cannot open " + file + ": " + std::strerror(errno);
@@ -114,25 +122,29 @@ int compress(const Args& a) {
         std::cerr << "headroom: " << error << "\n";
         return 1;
     }
-    headroom::Options options;
-    options.tokenizers = tokenizers.get();
-    auto patterns = headroom::VolatilePatterns::compile(a.volatile_patterns, error);
-    if (patterns == nullptr) {
+    headroom::Settings settings;
+    settings.tokenizers = tokenizers;
+    settings.volatile_patterns = headroom::VolatilePatterns::compile(a.volatile_patterns, error);
+    if (settings.volatile_patterns == nullptr) {
         std::cerr << "headroom: --volatile-pattern " << error << "\n";
         return 1;
     }
-    options.stabilize_prefix = a.stabilize_prefix;
-    options.volatile_patterns = patterns.get();
-    std::string path = a.uri.substr(0, a.uri.find('?'));
-    headroom::Result r = headroom::process(path, body, options);
-
-    std::string_view reason = r.reason;
-    if (r.outcome == headroom::Outcome::Passthrough && reason != "no_change" &&
-        reason != "not_smaller") {
-        std::cerr << "headroom: cannot compress: " << reason << (r.detail.empty() ? "" : ": ")
-                  << r.detail << " (" << path << ")\n";
+    settings.stabilize_prefix = a.stabilize_prefix;
+    auto config = headroom::Config::compile(std::move(settings), error);
+    if (config == nullptr) {
+        std::cerr << "headroom: " << error << "\n";
         return 1;
     }
+    std::string path = a.uri.substr(0, a.uri.find('?'));
+    headroom::Result r = headroom::process(path, body, *config);
+
+    const bool rewritten = r.outcome == headroom::Outcome::Rewritten;
+    if (!rewritten && r.reason != headroom::Reason::NoChange && r.reason != headroom::Reason::NotSmaller) {
+        std::cerr << "headroom: cannot compress: " << headroom::reason_name(r.reason)
+                  << (r.detail.empty() ? "" : ": ") << r.detail << " (" << path << ")\n";
+        return 1;
+    }
+    const char* reason = rewritten ? "optimized" : headroom::reason_name(r.reason);
 
     const std::string& out = r.outcome == headroom::Outcome::Rewritten ? r.body : body;
     std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
@@ -147,7 +159,7 @@ int compress(const Args& a) {
                                    : 0.0;
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.1f%%", saved);
-    std::cerr << "headroom: " << reason << " " << headroom::shape_name(r.shape) << ": tokens "
+    std::cerr << "headroom: " << reason << " " << r.shape << ": tokens "
               << r.tokens_before << " -> " << r.tokens_after << " (-" << pct << ", " << r.encoding
               << (r.tokens_estimated ? ", estimated" : "") << ") in " << r.tool_outputs
               << " tool outputs; bytes " << body.size() << " -> " << out.size()

@@ -20,6 +20,5 @@ std::string sha256_hex(std::string_view text, std::size_t digits) {
     return out;
 }
 
-std::string content_hash(std::string_view text) { return "sha256:" + sha256_hex(text, 16); }
 
 }  // namespace headroom

@@ -56,15 +56,34 @@ void append_escaped(std::string_view s, std::string& out) {
     out.push_back('"');
 }
 
+std::uint32_t offset32(std::size_t n) {
+    return n > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(n);
+}
+
 // Builds the tree from yajl's events. Callbacks run inside C code, so no
 // exception may leave them: failures are recorded and the parse cancelled.
 struct Builder {
     std::size_t max_depth;
+    std::string_view text;
+    yajl_handle handle = nullptr;
+    std::size_t last_end = 0;  // where the previous token ended
     Value root;
     bool have_root = false;
     std::vector<Value*> open;  // containers being filled, innermost last
     std::string key;           // the key waiting for its value
     ParseError error = ParseError::None;
+
+    // yajl reports where a token ends; a value starts at the first byte
+    // after the previous token that is not blank, ',' or ':'.
+    std::size_t token_end() const { return handle ? yajl_get_bytes_consumed(handle) : 0; }
+    std::size_t token_start() const {
+        std::size_t i = last_end;
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+                                   text[i] == '\r' || text[i] == ',' || text[i] == ':')) {
+            ++i;
+        }
+        return i;
+    }
 
     // Stores `v` where the grammar puts it and returns its address. Only the
     // innermost container grows, so outer addresses stay valid.
@@ -103,6 +122,10 @@ struct Builder {
             if (p != nullptr) {
                 v.text.assign(p, n);
             }
+            std::size_t end = token_end();
+            v.begin = offset32(token_start());
+            v.end = offset32(end);
+            last_end = end;
             place(std::move(v));
             return 1;
         });
@@ -116,15 +139,22 @@ struct Builder {
             }
             Value v;
             v.kind = k;
+            std::size_t end = token_end();
+            v.begin = offset32(end > 0 ? end - 1 : 0);  // the '{' or '['
+            last_end = end;
             open.push_back(place(std::move(v)));
             return 1;
         });
     }
 
     int close_container() {
+        last_end = token_end();
+        open.back()->end = offset32(last_end);
         open.pop_back();
         return 1;
     }
+
+    void key_read() { last_end = token_end(); }
 };
 
 Builder& B(void* ctx) { return *static_cast<Builder*>(ctx); }
@@ -149,6 +179,7 @@ int on_map_key(void* ctx, const unsigned char* s, std::size_t n) {
     Builder& b = B(ctx);
     return b.guarded([&] {
         b.key.assign(reinterpret_cast<const char*>(s), n);
+        b.key_read();
         return 1;
     });
 }
@@ -278,9 +309,10 @@ namespace {
 // Runs yajl over `text`. `stopped` is where the callbacks record why they
 // cancelled the parse.
 ParseError run_yajl(const yajl_callbacks& callbacks, void* ctx, std::string_view text,
-                    const ParseError& stopped, std::string* message) {
+                    const ParseError& stopped, std::string* message, yajl_handle* handle = nullptr) {
     yajl_handle h = yajl_alloc(&callbacks, nullptr, ctx);
     if (h == nullptr) return ParseError::OutOfMemory;
+    if (handle != nullptr) *handle = h;
 
     const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
     yajl_status st = yajl_parse(h, bytes, text.size());
@@ -318,7 +350,8 @@ ParseResult parse(std::string_view text, std::size_t max_depth) {
 
     Builder b;
     b.max_depth = max_depth;
-    result.error = run_yajl(kCallbacks, &b, text, b.error, &result.message);
+    b.text = text;
+    result.error = run_yajl(kCallbacks, &b, text, b.error, &result.message, &b.handle);
     if (!result.ok()) return result;
 
     if (!b.have_root) {

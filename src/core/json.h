@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,10 @@ struct Member;
 
 struct Value {
     Kind kind = Kind::Null;
+    // Where the value was in the text it was parsed from: bytes
+    // [begin, end). 0 and 0 for values built in code.
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
     std::string text;            // Number: literal text; String: decoded bytes.
     std::vector<Value> items;    // Array elements.
     std::vector<Member> members; // Object members in input order.

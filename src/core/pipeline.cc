@@ -1,19 +1,20 @@
 #include "core/pipeline.h"
 
-#include <fnmatch.h>
-
+#include <algorithm>
 #include <new>
 #include <optional>
 
 #include "core/content_kind.h"
+#include "core/dialect/dialect.h"
 #include "core/json.h"
+#include "core/json_path.h"
+#include "core/markers.h"
 #include "core/prefix_hash.h"
 #include "core/tokenizer/tokenizers.h"
-#include "core/tool_outputs.h"
-#include "core/transforms/cache_hints.h"
+#include "core/tokenizer/utf8.h"
 #include "core/transforms/canonical_tools.h"
-#include "core/transforms/crush_json.h"
 #include "core/transforms/crush_diff.h"
+#include "core/transforms/crush_json.h"
 #include "core/transforms/crush_log.h"
 #include "core/transforms/crush_search.h"
 #include "core/transforms/minify_json.h"
@@ -55,86 +56,127 @@ void count(Result& r, Transform t, std::size_t applied, std::size_t tokens_saved
     c.tokens_saved += tokens_saved;
 }
 
-Result passthrough(Result r, const char* reason, std::string detail = {}) {
+Result passthrough(Result r, Reason reason, std::string detail = {}) {
     r.outcome = Outcome::Passthrough;
     r.reason = reason;
     r.detail = std::move(detail);
     r.body.clear();
     r.by_transform = {};  // nothing was applied
+    r.originals.clear();  // nor anything left out
     return r;
 }
 
-bool is_protected(std::string_view tool, const Options& options) {
-    if (tool.empty() || options.protect_tools.empty()) return false;
-    std::string name(tool);
-    for (const auto& glob : options.protect_tools) {
-        if (fnmatch(glob.c_str(), name.c_str(), 0) == 0) return true;
+Reason reason_of(json::ParseError e) {
+    switch (e) {
+    case json::ParseError::TooDeep: return Reason::TooDeep;
+    case json::ParseError::LoneSurrogate: return Reason::LoneSurrogate;
+    case json::ParseError::OutOfMemory: return Reason::OutOfMemory;
+    default: return Reason::InvalidJson;
     }
-    return false;
 }
 
-struct Crushed {
+// A candidate rewrite of one text, and the crusher's kind.
+struct Candidate {
     ContentKind kind = ContentKind::Text;
-    std::optional<std::string> text;  // the candidate rewrite, if any
-    std::size_t omitted = 0;          // items or lines it leaves out
+    std::optional<transforms::Crushed> crushed;
 };
 
-// Detection decides the one crusher that may touch an output: JSON by
-// parsing it, the rest by its lines (split once, here). Listings, code and
-// text get none.
-template <typename SizeOf>
-Crushed crush(const ToolOutput& out, const Options& options, const SizeOf& size_of) {
-    Crushed c;
-    if (json::opens_object_or_array(out.text) && (options.crush_json || options.minify_tool_json)) {
-        if (options.crush_json) {
-            transforms::CrushJsonLimits limits;
-            limits.max_items = options.json_max_items;
-            limits.keep_first = options.json_keep_first;
-            limits.keep_last = options.json_keep_last;
-            limits.max_depth = options.max_depth;
-            limits.tables = options.json_tables;
-            limits.measure = size_of;
-            if (auto j = transforms::crush_json(out.text, out.question, limits)) {
-                c.text = std::move(j->text);
-                c.omitted = j->omitted;
-            }
-        } else {
-            c.text = transforms::minify_json(out.text, options.max_depth);
+// The request's tool outputs, one at a time.
+class OutputPass {
+public:
+    OutputPass(const Config& config, Result& r, const tokenizer::Encoding* encoding)
+        : s_(config.settings()), config_(config), r_(r), encoding_(encoding) {}
+
+    std::size_t size_of(std::string_view text) const { return encoding_ ? encoding_->count(text) : text.size(); }
+
+    void text_output(json::Value& doc, const ToolOutputSite& site, std::string_view question);
+    void structured_output(json::Value& doc, const ToolOutputSite& site, std::string_view question);
+
+private:
+    // Detection decides the one crusher that may touch a text: JSON by
+    // parsing it, the rest by its lines (split once, here). Listings, code
+    // and text get none.
+    Candidate crush(const std::string& text, std::string_view question, const transforms::Origin& origin) const;
+
+    void count_kind(ContentKind kind, std::size_t before, std::size_t after) {
+        KindCounts& k = r_.by_kind[static_cast<std::size_t>(kind)];
+        ++k.outputs;
+        if (encoding_ != nullptr) {
+            k.tokens_before += before;
+            k.tokens_after += after;
         }
-        if (c.text) {
+    }
+
+    void count_tokens(std::size_t before, std::size_t after) {
+        if (encoding_ == nullptr) return;
+        r_.tokens_before += before;
+        r_.tokens_after += after;
+    }
+
+    // Left alone for its size or its tool; true when so.
+    bool left_alone(std::size_t before, const ToolOutputSite& site) {
+        if (before < s_.min_tokens) {
+            ++r_.small;
+            return true;
+        }
+        if (config_.protects(site.tool_name)) {
+            ++r_.protected_;
+            return true;
+        }
+        return false;
+    }
+
+    const Settings& s_;
+    const Config& config_;
+    Result& r_;
+    const tokenizer::Encoding* encoding_;
+};
+
+Candidate OutputPass::crush(const std::string& text, std::string_view question,
+                            const transforms::Origin& origin) const {
+    auto measure = [this](std::string_view t) { return size_of(t); };
+    Candidate c;
+    if (json::opens_object_or_array(text) && (s_.crush_json || s_.minify_tool_json)) {
+        if (s_.crush_json) {
+            transforms::CrushJsonLimits limits;
+            limits.max_items = s_.json_max_items;
+            limits.keep_first = s_.json_keep_first;
+            limits.keep_last = s_.json_keep_last;
+            limits.max_depth = s_.max_depth;
+            limits.tables = s_.json_tables;
+            limits.measure = measure;
+            if (auto j = transforms::crush_json(text, question, limits, origin)) c.crushed = std::move(*j);
+        } else if (auto m = transforms::minify_json(text, s_.max_depth)) {
+            c.crushed = transforms::Crushed{std::move(*m), 0, {}};
+        }
+        if (c.crushed) {
             c.kind = ContentKind::Json;
             return c;
         }
     }
-    const transforms::Lines lines = transforms::split_lines(out.text);
+    const transforms::Lines lines = transforms::split_lines(text);
     c.kind = classify_lines(lines);
     switch (c.kind) {
     case ContentKind::Diff:
-        if (options.crush_diffs) {
+        if (s_.crush_diffs) {
             transforms::CrushDiffLimits limits;
-            limits.context = options.diff_context;
-            limits.measure = size_of;
-            if (auto d = transforms::crush_diff(out.text, lines, limits)) {
-                c.text = std::move(d->text);
-                c.omitted = d->omitted;
-            }
+            limits.context = s_.diff_context;
+            limits.measure = measure;
+            c.crushed = transforms::crush_diff(text, lines, limits, origin);
         }
         break;
     case ContentKind::Search:
-        if (options.crush_search) {
-            if (auto s = transforms::crush_search(out.text, lines, out.question,
-                                                  transforms::CrushSearchLimits{})) {
-                c.text = std::move(s->text);
-                c.omitted = s->omitted;
-            }
+        if (s_.crush_search) {
+            transforms::CrushSearchLimits limits;
+            limits.measure = measure;
+            c.crushed = transforms::crush_search(text, lines, question, limits, origin);
         }
         break;
     case ContentKind::Log:
-        if (options.crush_logs) {
-            if (auto l = transforms::crush_log(out.text, lines, transforms::CrushLogLimits{})) {
-                c.text = std::move(l->text);
-                c.omitted = l->omitted;
-            }
+        if (s_.crush_logs) {
+            transforms::CrushLogLimits limits;
+            limits.measure = measure;
+            c.crushed = transforms::crush_log(text, lines, limits, origin);
         }
         break;
     default: break;
@@ -142,89 +184,238 @@ Crushed crush(const ToolOutput& out, const Options& options, const SizeOf& size_
     return c;
 }
 
-Result run(std::string_view path, std::string_view body, const Options& options) {
+// An output of one string or of text parts. Each part is looked at on its
+// own; the rewrites wait until every part has been, so that the output's
+// id (of all its parts joined) is made of what came.
+void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::string_view question) {
+    std::vector<std::string*> texts;
+    for (const json::Path& p : site.parts) {
+        json::Value* v = json::resolve(doc, p);
+        if (v != nullptr && v->is_string()) texts.push_back(&v->text);
+    }
+    auto whole = [&texts] {
+        std::string all;
+        for (const std::string* t : texts) all += *t;
+        return all;
+    };
+    auto make_id = [&] { return texts.size() == 1 ? markers::output_id(*texts[0]) : markers::output_id(whole()); };
+
+    struct Rewrite {
+        std::size_t part;
+        std::string text;
+    };
+    std::vector<Rewrite> rewrites;
+    std::string id;
+    std::size_t line_offset = 0;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        const std::string& text = *texts[k];
+        const std::size_t lines_here = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+        ++r_.tool_outputs;
+        const std::size_t before = size_of(text);
+        std::size_t after = before;
+        if (!left_alone(before, site)) {
+            Candidate c = crush(text, question, transforms::Origin(make_id, line_offset));
+            // A rewrite is kept only with strictly fewer tokens.
+            std::size_t size = c.crushed ? size_of(c.crushed->text) : before;
+            if (size < before) {
+                after = size;
+                const std::size_t omitted = c.crushed->omitted;
+                if (omitted > 0) {
+                    ++r_.crushed;
+                    r_.omitted += omitted;
+                    id = c.crushed->id;
+                } else {
+                    ++r_.minified;
+                }
+                count(r_, transform_of(c.kind, omitted), 1, encoding_ ? before - after : 0);
+                rewrites.push_back(Rewrite{k, std::move(c.crushed->text)});
+            }
+            count_kind(c.kind, before, after);
+        }
+        count_tokens(before, after);
+        line_offset += lines_here;
+    }
+    if (!id.empty()) {
+        // The original, once, under the id its markers carry.
+        r_.originals.push_back(Original{id, texts.size() == 1 ? *texts[0] : whole()});
+    }
+    for (Rewrite& w : rewrites) texts[w.part]->swap(w.text);
+}
+
+// Whether `v` holds, outside strings, an array of more than `max` items.
+bool has_long_array(const json::Value& v, std::size_t max) {
+    if (v.is_array()) {
+        if (v.items.size() > max) return true;
+        for (const json::Value& item : v.items) {
+            if (has_long_array(item, max)) return true;
+        }
+    } else if (v.is_object()) {
+        for (const json::Member& m : v.members) {
+            if (has_long_array(m.value, max)) return true;
+        }
+    }
+    return false;
+}
+
+// Every string of `v`, at any depth.
+template <typename F>
+void for_each_string(json::Value& v, F&& f) {
+    if (v.is_string()) {
+        f(v.text);
+    } else if (v.is_array()) {
+        for (json::Value& item : v.items) for_each_string(item, f);
+    } else if (v.is_object()) {
+        for (json::Member& m : v.members) for_each_string(m.value, f);
+    }
+}
+
+// A structured output (Gemini's functionResponse.response): one tool
+// output whose tokens are those of its compact JSON. The value itself is
+// crushed as JSON when it holds long arrays; then every string in it is a
+// text of its own, crushed by its kind, with the string's own id.
+void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site, std::string_view question) {
+    json::Value* v = json::resolve(doc, site.value);
+    if (v == nullptr) return;
+    ++r_.tool_outputs;
+    const std::string received = json::serialize(*v);
+    const std::size_t before = size_of(received);
+    if (left_alone(before, site)) {
+        count_tokens(before, before);
+        return;
+    }
+
+    struct Piece {
+        ContentKind kind;
+        std::size_t omitted, saved;
+    };
+    std::vector<Piece> pieces;
+    std::vector<Original> originals;
+    std::optional<json::Value> kept;  // the value as it came, while it may change
+
+    if (s_.crush_json && has_long_array(*v, s_.json_max_items)) {
+        Candidate c = crush(received, question, transforms::Origin::of(received));
+        if (c.crushed && c.kind == ContentKind::Json && c.crushed->omitted > 0) {
+            const std::size_t size = size_of(c.crushed->text);
+            json::ParseResult parsed = json::parse(c.crushed->text, s_.max_depth);
+            if (size < before && parsed.ok()) {
+                kept = std::move(*v);
+                *v = std::move(parsed.value);
+                pieces.push_back(Piece{ContentKind::Json, c.crushed->omitted, before - size});
+                originals.push_back(Original{c.crushed->id, received});
+            }
+        }
+    }
+    for_each_string(*v, [&](std::string& text) {
+        // Fewer bytes than the floor is fewer tokens too: not even counted.
+        if (text.size() < s_.min_tokens) return;
+        const std::size_t text_before = size_of(text);
+        if (text_before < s_.min_tokens) return;
+        Candidate c = crush(text, question, transforms::Origin::of(text));
+        if (!c.crushed) return;
+        const std::size_t size = size_of(c.crushed->text);
+        if (size >= text_before) return;
+        if (!kept) kept = *v;
+        pieces.push_back(Piece{c.kind, c.crushed->omitted, text_before - size});
+        if (c.crushed->omitted > 0) originals.push_back(Original{c.crushed->id, text});
+        text.swap(c.crushed->text);
+    });
+
+    std::size_t after = before;
+    if (!pieces.empty()) {
+        after = size_of(json::serialize(*v));
+        if (after >= before) {  // escaping can undo a string's saving
+            *v = std::move(*kept);
+            after = before;
+            pieces.clear();
+            originals.clear();
+        }
+    }
+    // The output is of the kind that saved the most, and that crusher gets
+    // the whole saving, so that the transforms' savings add up.
+    ContentKind kind = ContentKind::Json;
+    std::size_t omitted = 0, most = 0;
+    for (const Piece& p : pieces) {
+        omitted += p.omitted;
+        if (p.saved > most) {
+            most = p.saved;
+            kind = p.kind;
+        }
+    }
+    if (!pieces.empty()) {
+        if (omitted > 0) {
+            ++r_.crushed;
+            r_.omitted += omitted;
+        } else {
+            ++r_.minified;
+        }
+        count(r_, transform_of(kind, omitted), 1, encoding_ ? before - after : 0);
+        for (Original& o : originals) r_.originals.push_back(std::move(o));
+    }
+    count_kind(kind, before, after);
+    count_tokens(before, after);
+}
+
+Result run(std::string_view path, std::string_view body, const Config& config, Wants wants) {
     Result r;
+    const Settings& s = config.settings();
 
     // Cheap first: most gateway traffic may be other endpoints.
-    if (shape_from_path(path) == Shape::Unknown) return passthrough(std::move(r), "unknown_shape");
-
-    json::ParseResult parsed = json::parse(body, options.max_depth);
-    if (!parsed.ok()) {
-        return passthrough(std::move(r), json::parse_error_name(parsed.error),
-                           std::move(parsed.message));
+    const Dialect* dialect = dialect_for_path(path);
+    if (dialect == nullptr) return passthrough(std::move(r), Reason::UnknownShape);
+    if (body.empty()) return passthrough(std::move(r), Reason::Empty);
+    if (body.size() > s.max_body_size) return passthrough(std::move(r), Reason::TooLarge);
+    // yajl lets overlong forms and encoded surrogates through; a rewrite
+    // would pass them on as if they were text.
+    if (std::size_t valid = tokenizer::valid_utf8_prefix(body); valid != body.size()) {
+        return passthrough(std::move(r), Reason::InvalidJson,
+                           "invalid UTF-8 at byte " + std::to_string(valid));
     }
+
+    json::ParseResult parsed = json::parse(body, s.max_depth);
+    if (!parsed.ok()) return passthrough(std::move(r), reason_of(parsed.error), std::move(parsed.message));
     json::Value& doc = parsed.value;
-
-    r.shape = detect_shape(path, doc);
-    if (r.shape == Shape::Unknown) return passthrough(std::move(r), "unknown_shape");
-    if (const json::Value* model = doc.find("model"); model && model->is_string()) {
-        r.model = model->text;
-    }
+    if (!doc.is_object() || !dialect->accepts(doc)) return passthrough(std::move(r), Reason::UnknownShape);
+    r.shape = dialect->name();
+    r.model = dialect->model(path, doc);
 
     // The size that decides: tokens of the request's model, else bytes.
     const tokenizer::Encoding* encoding = nullptr;
-    if (options.tokenizers != nullptr) {
-        auto pick = options.tokenizers->for_model(r.model);
+    if (s.tokenizers != nullptr) {
+        auto pick = s.tokenizers->for_model(r.model);
         encoding = pick.encoding;
         r.tokens_estimated = !pick.exact;
         r.encoding = encoding ? encoding->name().c_str() : "";
     }
-    auto size_of = [&](std::string_view text) -> std::size_t {
-        return encoding ? encoding->count(text) : text.size();
-    };
 
-    for_each_tool_output(r.shape, doc, [&](ToolOutput& out) {
-        ++r.tool_outputs;
-        const std::size_t before = size_of(out.text);
-        std::size_t after = before;
-        if (before < options.min_tokens) {
-            ++r.small;
-        } else if (is_protected(out.tool_name, options)) {
-            ++r.protected_;
+    const RequestMap map = dialect->tool_outputs(doc);
+    OutputPass outputs(config, r, encoding);
+    for (const ToolOutputSite& site : map.outputs) {
+        const std::string& question = map.questions[site.question];
+        if (site.structured) {
+            outputs.structured_output(doc, site, question);
         } else {
-            Crushed c = crush(out, options, size_of);
-            // A rewrite is kept only with strictly fewer tokens.
-            std::size_t size = c.text ? size_of(*c.text) : before;
-            if (size < before) {
-                out.text.swap(*c.text);
-                after = size;
-                if (c.omitted > 0) {
-                    ++r.crushed;
-                    r.omitted += c.omitted;
-                } else {
-                    ++r.minified;
-                }
-                count(r, transform_of(c.kind, c.omitted), 1, encoding ? before - after : 0);
-            }
-            KindCounts& k = r.by_kind[static_cast<std::size_t>(c.kind)];
-            ++k.outputs;
-            if (encoding != nullptr) {
-                k.tokens_before += before;
-                k.tokens_after += after;
-            }
+            outputs.text_output(doc, site, question);
         }
-        if (encoding != nullptr) {
-            r.tokens_before += before;
-            r.tokens_after += after;
-        }
-    });
+    }
 
     // The prefix: made stable, marked for caching (before the note about
     // volatile values follows the newest message: the next call will not
     // have it), then named.
-    if (options.stabilize_prefix) {
-        if (options.canonical_tools) r.tools_sorted = transforms::canonicalize_tools(doc);
-        if (r.shape == Shape::AnthropicMessages && options.cache_breakpoints) {
-            r.breakpoints_added = transforms::add_cache_breakpoints(doc);
+    if (s.stabilize_prefix) {
+        if (s.canonical_tools) {
+            for (const json::Path& p : dialect->tool_lists(doc)) {
+                json::Value* tools = json::resolve(doc, p);
+                if (tools != nullptr && transforms::canonicalize_tools(*tools)) r.tools_sorted = true;
+            }
         }
-        if (options.move_volatile && options.volatile_patterns != nullptr) {
-            r.volatile_moved = transforms::move_volatile_values(r.shape, doc, *options.volatile_patterns);
+        if (s.cache_breakpoints) r.breakpoints_added = dialect->add_cache_breakpoints(doc);
+        if (s.move_volatile && s.volatile_patterns != nullptr) {
+            r.volatile_moved = transforms::move_volatile_values(*dialect, doc, *s.volatile_patterns);
         }
     }
-    const bool cache_key = options.stabilize_prefix && options.prompt_cache_key &&
-                           r.shape != Shape::AnthropicMessages;
-    if (options.want_prefix_hash || cache_key) r.prefix_hash = prefix_hash(r.shape, doc);
-    if (cache_key) r.cache_key_set = transforms::set_prompt_cache_key(doc, r.prefix_hash);
+    const bool cache_key = s.stabilize_prefix && s.prompt_cache_key;
+    if (wants.prefix_hash || s.stabilize_prefix) r.prefix_hash = prefix_hash(*dialect, r.model, doc);
+    if (cache_key) r.cache_key_set = dialect->set_cache_key(doc, r.prefix_hash);
     count(r, Transform::MoveVolatile, r.volatile_moved > 0 ? 1 : 0);
     count(r, Transform::CanonicalTools, r.tools_sorted ? 1 : 0);
     count(r, Transform::CacheBreakpoints, r.breakpoints_added > 0 ? 1 : 0);
@@ -233,31 +424,30 @@ Result run(std::string_view path, std::string_view body, const Options& options)
         r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 || r.cache_key_set;
 
     if (r.minified == 0 && r.crushed == 0 && !prefix_changed) {
-        return passthrough(std::move(r), "no_change");
+        return passthrough(std::move(r), Reason::NoChange);
     }
 
     r.body.reserve(body.size());
     json::serialize(doc, r.body);
     // Crushing must pay for itself; cache hints may cost a few bytes.
     if (!prefix_changed && r.body.size() >= body.size()) {
-        return passthrough(std::move(r), "not_smaller");
+        return passthrough(std::move(r), Reason::NotSmaller);
     }
 
     r.outcome = Outcome::Rewritten;
-    r.reason = "optimized";
     return r;
 }
 
 }  // namespace
 
-Result process(std::string_view path, std::string_view body, const Options& options) noexcept {
+Result process(std::string_view path, std::string_view body, const Config& config, Wants wants) noexcept {
     try {
-        return run(path, body, options);
+        return run(path, body, config, wants);
     } catch (const std::bad_alloc&) {
-        return passthrough(Result{}, "out_of_memory");
+        return passthrough(Result{}, Reason::OutOfMemory);
     } catch (...) {
         // No allocation here: this function must not throw.
-        return passthrough(Result{}, "internal_error");
+        return passthrough(Result{}, Reason::InternalError);
     }
 }
 

@@ -1,16 +1,18 @@
-// bytes -> parse -> detect -> transforms -> serialize -> bytes. A pure
-// function of the request bytes, its path and the options: every worker on
-// every node gives the same output for the same input.
+// bytes -> parse -> dialect -> tool outputs -> prefix -> serialize -> bytes.
+// A pure function of the request bytes, its path and the compiled
+// configuration: every worker on every node gives the same output for the
+// same input.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/config.h"
 #include "core/content_kind.h"
-#include "core/options.h"
-#include "core/shape.h"
+#include "core/reason.h"
 
 namespace headroom {
 
@@ -52,11 +54,18 @@ struct TransformCounts {
     std::size_t tokens_saved = 0;
 };
 
+// A tool output that a crusher left something out of, as it came: what
+// the id in its markers names, to be kept where it can be had again.
+struct Original {
+    std::string id;  // 32 hex digits (markers.h)
+    std::string text;
+};
+
 struct Result {
     Outcome outcome = Outcome::Passthrough;
-    const char* reason = "";  // static string: a stable word for logs
-    std::string detail;       // free text for logs, may be empty
-    Shape shape = Shape::Unknown;
+    Reason reason = Reason::NoChange;  // why it passed through
+    std::string detail;                // free text for logs, may be empty
+    const char* shape = "unknown";  // the dialect's name
     std::string body;
     std::size_t tool_outputs = 0;  // tool outputs seen
     std::size_t minified = 0;      // tool outputs minified (lossless)
@@ -80,16 +89,28 @@ struct Result {
 
     // The prefix every call of a session shares (model, tools, system) as
     // sent: see prefix_hash.h. Empty when the body was not understood, or
-    // the hash was not wanted (Options::want_prefix_hash).
+    // the hash was not wanted (Wants::prefix_hash).
     std::string prefix_hash;
     // What prefix stabilization changed.
     std::size_t volatile_moved = 0;     // distinct values moved to the note
     bool tools_sorted = false;
     std::size_t breakpoints_added = 0;  // Anthropic cache_control marks
     bool cache_key_set = false;         // OpenAI prompt_cache_key
+
+    // Of every tool output with items or lines left out, once.
+    std::vector<Original> originals;
 };
 
-// Never throws: every failure is a Passthrough with its reason.
-Result process(std::string_view path, std::string_view body, const Options& options) noexcept;
+// What a caller asks for besides the body, per request.
+struct Wants {
+    // Result::prefix_hash: hashing the model, tools and system text costs
+    // tens of microseconds on an agent's request, so the module asks only
+    // when something reads it (stabilization needs it anyway).
+    bool prefix_hash = true;
+};
+
+// `path` is the request path without its query string. Never throws:
+// every failure is a Passthrough with its reason.
+Result process(std::string_view path, std::string_view body, const Config& config, Wants wants = {}) noexcept;
 
 }  // namespace headroom

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "core/content_hash.h"
-#include "core/message_content.h"
+#include "core/json_path.h"
 
 namespace headroom {
 
@@ -42,26 +42,13 @@ void add(std::string& out, char kind, const json::Value* v) {
 
 }  // namespace
 
-std::string prefix_hash(Shape shape, const json::Value& body) {
+std::string prefix_hash(const Dialect& dialect, std::string_view model, const json::Value& body) {
     std::string prefix;
-    add(prefix, 'm', body.find("model"));
-    add(prefix, 't', body.find("tools"));
-    switch (shape) {
-    case Shape::OpenAIChat:
-    case Shape::OpenAIResponses: {
-        if (shape == Shape::OpenAIResponses) add(prefix, 'i', body.find("instructions"));
-        const json::Value* list = body.find(shape == Shape::OpenAIChat ? "messages" : "input");
-        if (list == nullptr || !list->is_array()) break;
-        for (const json::Value& item : list->items) {
-            if (system_role(item) == nullptr) break;
-            add(prefix, 's', &item);
-        }
-        break;
+    json::Value name = json::string_value(std::string(model));
+    add(prefix, 'm', model.empty() ? nullptr : &name);
+    for (const PrefixPart& part : dialect.prefix(body)) {
+        add(prefix, part.kind, part.present ? json::resolve(body, part.path) : nullptr);
     }
-    case Shape::AnthropicMessages: add(prefix, 's', body.find("system")); break;
-    case Shape::Unknown: break;
-    }
-
     return sha256_hex(prefix, 32);
 }
 

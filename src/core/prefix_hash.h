@@ -6,15 +6,15 @@
 
 #include <string>
 
+#include "core/dialect/dialect.h"
 #include "core/json.h"
-#include "core/shape.h"
 
 namespace headroom {
 
-// 32 hex digits of SHA-256 over the model, the tools and the system text
-// (OpenAI: "instructions" and the leading system and developer messages;
-// Anthropic: "system"), each in compact JSON without its cache_control
-// marks: whoever placed them, the content is what a cache compares.
-std::string prefix_hash(Shape shape, const json::Value& body);
+// 32 hex digits of SHA-256 over the model and the dialect's prefix parts
+// (tools, system text, instructions), each in compact JSON without its
+// cache_control marks: whoever placed them, the content is what a cache
+// compares.
+std::string prefix_hash(const Dialect& dialect, std::string_view model, const json::Value& body);
 
 }  // namespace headroom

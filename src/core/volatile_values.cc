@@ -85,6 +85,36 @@ constexpr std::size_t kDigitReach = 64;
 // run away finds nothing instead of stalling a worker.
 constexpr uint32_t kMatchLimit = 1000000;
 
+// Labels go into placeholders ("[[label-1]]") and the note.
+bool valid_label(std::string_view label) {
+    if (label.empty() || label.size() > 64) return false;
+    for (char c : label) {
+        if (!is_alnum(c) && c != '_' && c != '-') return false;
+    }
+    return true;
+}
+
+// PCRE2's lower bound on a match's subject is 0, or the pattern matches
+// nothing at all on a few probes (lookarounds and anchors need a subject).
+bool matches_empty(const pcre2_code* re) {
+    uint32_t min_length = 0;
+    if (pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &min_length) != 0 || min_length == 0) return true;
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re, nullptr);
+    if (md == nullptr) throw std::bad_alloc();
+    bool empty = false;
+    for (std::string_view probe : {"a", "A", "0", " ", "-", "_", ".", "\n", "a0 -.Z_\n9"}) {
+        const auto* subject = reinterpret_cast<PCRE2_SPTR>(probe.data());
+        for (std::size_t at = 0; at <= probe.size() && !empty; ++at) {
+            if (pcre2_match(re, subject, probe.size(), at, PCRE2_ANCHORED, md, nullptr) >= 0) {
+                const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+                empty = ov[0] == ov[1];
+            }
+        }
+    }
+    pcre2_match_data_free(md);
+    return empty;
+}
+
 std::string pcre2_message(int code) {
     PCRE2_UCHAR buf[256];
     if (pcre2_get_error_message(code, buf, sizeof(buf)) < 0) return "error " + std::to_string(code);
@@ -134,8 +164,21 @@ std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vec
     };
 
     for (const Extra& e : extra) {
+        if (!valid_label(e.label)) {
+            error = "label \"" + e.label + "\" may hold only letters, digits, '_' and '-' (1 to 64)";
+            return nullptr;
+        }
+        if (e.regex.empty()) {
+            error = "label \"" + e.label + "\" has an empty pattern";
+            return nullptr;
+        }
         if (!add(e.regex, p->label_index(e.label), false)) {
             error = "\"" + e.regex + "\": " + error;
+            return nullptr;
+        }
+        // A pattern that can match nothing at all matches everywhere.
+        if (matches_empty(p->patterns_.back().code)) {
+            error = "\"" + e.regex + "\" can match the empty string";
             return nullptr;
         }
     }

@@ -26,7 +26,7 @@ static void ngx_http_headroom_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_keep_length(ngx_http_request_t *r);
 static ngx_http_headroom_ctx_t *ngx_http_headroom_create_ctx(
     ngx_http_request_t *r);
-static const char *ngx_http_headroom_skip_reason(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_skip_reason(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_headroom_is_json(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_headroom_is_encoded(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_headroom_not_identity(ngx_str_t *value);
@@ -37,7 +37,7 @@ static ngx_int_t ngx_http_headroom_collect(ngx_http_request_t *r,
 static ngx_int_t ngx_http_headroom_append(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx, ngx_buf_t *b);
 static ngx_int_t ngx_http_headroom_pass(ngx_http_request_t *r,
-    ngx_http_headroom_ctx_t *ctx, ngx_chain_t *rest, const char *reason);
+    ngx_http_headroom_ctx_t *ctx, ngx_chain_t *rest, headroom_reason_e reason);
 static ngx_int_t ngx_http_headroom_finish(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 static ngx_int_t ngx_http_headroom_set_content_length(ngx_http_request_t *r,
@@ -47,9 +47,9 @@ static ngx_str_t ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf,
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
 static void ngx_http_headroom_run(ngx_http_request_t *r,
-    ngx_http_headroom_ctx_t *ctx, headroom_options_t *options);
-static ngx_uint_t ngx_http_headroom_failure(const char *reason);
+    ngx_http_headroom_ctx_t *ctx, headroom_config_t *config, unsigned flags);
 static void ngx_http_headroom_result_cleanup(void *data);
+static ngx_int_t ngx_http_headroom_log_handler(ngx_http_request_t *r);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -69,6 +69,21 @@ ngx_http_headroom_body_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_headroom_read_handler;
+
+    /*
+     * First in the log phase, before any access log reads a variable: a
+     * request that never got its body through has its outcome by then.
+     */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = cmcf->phases[NGX_HTTP_LOG_PHASE].handlers.elts;
+    ngx_memmove(&h[1], &h[0], (cmcf->phases[NGX_HTTP_LOG_PHASE].handlers.nelts
+                               - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_headroom_log_handler;
 
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_headroom_body_filter;
@@ -184,7 +199,7 @@ ngx_http_headroom_keep_length(ngx_http_request_t *r)
 static ngx_http_headroom_ctx_t *
 ngx_http_headroom_create_ctx(ngx_http_request_t *r)
 {
-    const char               *reason;
+    ngx_int_t                 reason;
     ngx_http_headroom_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
@@ -215,12 +230,13 @@ ngx_http_headroom_create_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    reason = (r->method != NGX_HTTP_POST) ? "not_post"
+    reason = (r->method != NGX_HTTP_POST) ? HEADROOM_REASON_NOT_POST
                                            : ngx_http_headroom_skip_reason(r);
 
-    if (reason) {
+    if (reason != NGX_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "headroom: passthrough: %s", reason);
+                      "headroom: passthrough: %s",
+                      headroom_reason_name(reason));
         ctx->state = NGX_HTTP_HEADROOM_PASS;
         ctx->outcome = NGX_HTTP_HEADROOM_PASSTHROUGH;
         ctx->reason = reason;
@@ -234,30 +250,32 @@ ngx_http_headroom_create_ctx(ngx_http_request_t *r)
 }
 
 
-static const char *
+/* a reason to leave the body alone, or NGX_DECLINED */
+
+static ngx_int_t
 ngx_http_headroom_skip_reason(ngx_http_request_t *r)
 {
     ngx_http_headroom_loc_conf_t  *hlcf;
 
     if (!ngx_http_headroom_is_json(r)) {
-        return "not_json";
+        return HEADROOM_REASON_NOT_JSON;
     }
 
     if (!headroom_path_may_rewrite((const char *) r->uri.data, r->uri.len)) {
-        return "unknown_shape";
+        return HEADROOM_REASON_UNKNOWN_SHAPE;
     }
 
     if (ngx_http_headroom_is_encoded(r)) {
-        return "content_encoding";
+        return HEADROOM_REASON_CONTENT_ENCODING;
     }
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
 
     if (r->headers_in.content_length_n > (off_t) hlcf->max_body_size) {
-        return "too_large";
+        return HEADROOM_REASON_TOO_LARGE;
     }
 
-    return NULL;
+    return NGX_DECLINED;
 }
 
 
@@ -364,7 +382,8 @@ ngx_http_headroom_collect(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
 
         if (r->request_body_no_buffering) {
             /* the headers may be gone with the old length already */
-            return ngx_http_headroom_pass(r, ctx, in, "unbuffered");
+            return ngx_http_headroom_pass(r, ctx, in,
+                                          HEADROOM_REASON_UNBUFFERED);
         }
 
         r->request_body->filter_need_buffering = 1;
@@ -377,15 +396,18 @@ ngx_http_headroom_collect(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         b = cl->buf;
 
         if (!ngx_buf_in_memory(b) && ngx_buf_size(b) != 0) {
-            return ngx_http_headroom_pass(r, ctx, cl, "body_in_file");
+            return ngx_http_headroom_pass(r, ctx, cl,
+                                          HEADROOM_REASON_BODY_IN_FILE);
         }
 
         if ((size_t) (b->last - b->pos) > hlcf->max_body_size - ctx->len) {
-            return ngx_http_headroom_pass(r, ctx, cl, "too_large");
+            return ngx_http_headroom_pass(r, ctx, cl,
+                                          HEADROOM_REASON_TOO_LARGE);
         }
 
         if (ngx_http_headroom_append(r, ctx, b) != NGX_OK) {
-            return ngx_http_headroom_pass(r, ctx, cl, "no_memory");
+            return ngx_http_headroom_pass(r, ctx, cl,
+                                          HEADROOM_REASON_NO_MEMORY);
         }
 
         if (b->last_buf) {
@@ -463,7 +485,7 @@ ngx_http_headroom_append(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
-    ngx_chain_t *rest, const char *reason)
+    ngx_chain_t *rest, headroom_reason_e reason)
 {
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
@@ -471,14 +493,16 @@ ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ctx->state = NGX_HTTP_HEADROOM_PASS;
     ctx->reason = reason;
 
-    if (ngx_http_headroom_failure(reason)) {
+    if (headroom_reason_is_failure(reason)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "headroom: passthrough: %s", reason);
+                      "headroom: passthrough: %s",
+                      headroom_reason_name(reason));
         ctx->outcome = NGX_HTTP_HEADROOM_FAILED;
 
     } else {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "headroom: passthrough: %s", reason);
+                      "headroom: passthrough: %s",
+                      headroom_reason_name(reason));
         ctx->outcome = NGX_HTTP_HEADROOM_PASSTHROUGH;
     }
 
@@ -517,7 +541,6 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     ngx_chain_t                     out;
     headroom_result_t              *res;
     ngx_pool_cleanup_t             *cln;
-    headroom_options_t              options;
     ngx_http_headroom_loc_conf_t   *hlcf;
     ngx_http_headroom_main_conf_t  *hmcf;
 
@@ -540,7 +563,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "headroom: passthrough: empty");
         ctx->outcome = NGX_HTTP_HEADROOM_PASSTHROUGH;
-        ctx->reason = "empty";
+        ctx->reason = HEADROOM_REASON_EMPTY;
         ngx_http_headroom_record(r, ctx);
         return ngx_http_next_request_body_filter(r, &out);
     }
@@ -553,43 +576,19 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
     if (cln == NULL) {
         res->outcome = HEADROOM_PASSTHROUGH;
-        res->reason = "no_memory";
+        res->reason = HEADROOM_REASON_NO_MEMORY;
         res->detail = "";
         res->shape = "unknown";
+        res->encoding = "";
+        res->prefix_hash = "";
 
     } else {
         hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
-
         hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
 
-        headroom_options_init(&options);
-        options.tokenizers = hmcf->tokenizers;
-        options.min_tokens = (size_t) hlcf->min_tokens;
-        options.crush_json = hlcf->crush_json;
-        options.json_max_items = (size_t) hlcf->json_max_items;
-        options.json_keep_first = (size_t) hlcf->json_keep_first;
-        options.json_keep_last = (size_t) hlcf->json_keep_last;
-        options.json_tables = hlcf->json_tables;
-        options.crush_logs = hlcf->crush_logs;
-        options.crush_search = hlcf->crush_search;
-        options.crush_diffs = hlcf->crush_diffs;
-        options.diff_context = (size_t) hlcf->diff_context;
-
-        if (hlcf->protect_tools) {
-            options.protect_tools = hlcf->protect_tools->elts;
-            options.nprotect_tools = hlcf->protect_tools->nelts;
-        }
-
-        options.stabilize_prefix = hlcf->stabilize_prefix;
-        options.move_volatile = hlcf->move_volatile;
-        options.volatile_patterns = hlcf->compiled_patterns;
-        options.canonical_tools = hlcf->canonical_tools;
-        options.cache_breakpoints = hlcf->cache_breakpoints;
-        options.prompt_cache_key = hlcf->prompt_cache_key;
-        options.want_prefix_hash = hmcf->prefix_hash
-                                   || hlcf->stabilize_prefix;
-
-        ngx_http_headroom_run(r, ctx, &options);
+        ngx_http_headroom_run(r, ctx, hlcf->config,
+                              (hmcf->prefix_hash || hlcf->stabilize_prefix)
+                              ? HEADROOM_WANT_PREFIX_HASH : 0);
 
         cln->handler = ngx_http_headroom_result_cleanup;
         cln->data = res;
@@ -615,13 +614,13 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
             } else {
                 ctx->outcome = NGX_HTTP_HEADROOM_FAILED;
-                ctx->reason = "no_memory";
+                ctx->reason = HEADROOM_REASON_NO_MEMORY;
             }
         }
 
     } else {
         ctx->reason = res->reason;
-        ctx->outcome = ngx_http_headroom_failure(res->reason)
+        ctx->outcome = headroom_reason_is_failure(res->reason)
                        ? NGX_HTTP_HEADROOM_FAILED
                        : NGX_HTTP_HEADROOM_PASSTHROUGH;
     }
@@ -650,7 +649,8 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         ngx_log_error(level, r->connection->log, 0,
                       "headroom: passthrough: %s%s%s (%s, %uz bytes), "
                       "kinds:%V%V, %ui us",
-                      ctx->reason, res->detail[0] ? ": " : "", res->detail,
+                      headroom_reason_name(ctx->reason),
+                      res->detail[0] ? ": " : "", res->detail,
                       res->shape, ctx->len, &kinds, &prefix, ctx->time_us);
     }
 
@@ -664,13 +664,13 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
 static void
 ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
-    headroom_options_t *options)
+    headroom_config_t *config, unsigned flags)
 {
     struct timespec  start, end;
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
-    headroom_process(options, (const char *) r->uri.data, r->uri.len,
+    headroom_process(config, flags, (const char *) r->uri.data, r->uri.len,
                      ctx->data, ctx->len, &ctx->result);
 
     (void) clock_gettime(CLOCK_MONOTONIC, &end);
@@ -678,17 +678,6 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ctx->ran = 1;
     ctx->time_us = (end.tv_sec - start.tv_sec) * 1000000
                    + (end.tv_nsec - start.tv_nsec) / 1000;
-}
-
-
-/* the core's reasons that say it ran short, not that the body was odd */
-
-static ngx_uint_t
-ngx_http_headroom_failure(const char *reason)
-{
-    return ngx_strcmp(reason, "out_of_memory") == 0
-           || ngx_strcmp(reason, "internal_error") == 0
-           || ngx_strcmp(reason, "no_memory") == 0;
 }
 
 
@@ -814,4 +803,79 @@ static void
 ngx_http_headroom_result_cleanup(void *data)
 {
     headroom_result_free(data);
+}
+
+
+/*
+ * The outcome of a request whose body never got through: nginx answered
+ * 413 for client_max_body_size (before our phase, or while reading), or
+ * the client went away or stalled mid-body. Counted once, so that the
+ * zone's "seen" is the sum of its outcomes.
+ */
+
+void
+ngx_http_headroom_settle(ngx_http_request_t *r)
+{
+    ngx_uint_t                     outcome;
+    ngx_http_headroom_ctx_t       *ctx;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    if (r != r->main) {
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    if (ctx && (ctx->outcome != NGX_HTTP_HEADROOM_UNDECIDED
+                || ctx->state != NGX_HTTP_HEADROOM_COLLECT))
+    {
+        return;
+    }
+
+    outcome = (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+              ? NGX_HTTP_HEADROOM_CLIENT_MAX_BODY_SIZE
+              : NGX_HTTP_HEADROOM_CLIENT_ABORTED;
+
+    if (ctx == NULL) {
+        /* only nginx's own 413 ends a request before our phase for us */
+
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+        if (!hlcf->enable
+            || outcome != NGX_HTTP_HEADROOM_CLIENT_MAX_BODY_SIZE)
+        {
+            return;
+        }
+
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_headroom_ctx_t));
+        if (ctx == NULL) {
+            return;
+        }
+
+        ctx->length = -1;
+        ctx->state = NGX_HTTP_HEADROOM_PASS;
+        ctx->mode = hlcf->mode;
+
+        ngx_http_set_ctx(r, ctx, ngx_http_headroom_module);
+
+        ngx_http_headroom_count_seen(r);
+    }
+
+    ctx->state = NGX_HTTP_HEADROOM_PASS;
+    ctx->outcome = outcome;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "headroom: %s",
+                  outcome == NGX_HTTP_HEADROOM_CLIENT_ABORTED
+                  ? "client_aborted" : "client_max_body_size");
+
+    ngx_http_headroom_record(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_headroom_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_headroom_settle(r);
+
+    return NGX_OK;
 }

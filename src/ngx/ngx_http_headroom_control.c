@@ -119,7 +119,7 @@ ngx_http_headroom_find_control(ngx_http_request_t *r, ngx_list_part_t **partp,
             i = 0;
         }
 
-        if (h[i].key.len > sizeof("X-Headroom-") - 1
+        if (h[i].key.len >= sizeof("X-Headroom-") - 1
             && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Headroom-",
                                sizeof("X-Headroom-") - 1) == 0)
         {
@@ -499,7 +499,10 @@ ngx_http_headroom_tokens(ngx_http_headroom_ctx_t *ctx, size_t *before,
 }
 
 
-/* optimized, audit, simulate, bypass, passthrough:REASON; "" undecided */
+/*
+ * optimized, audit, simulate, bypass, passthrough:REASON,
+ * client_max_body_size, client_aborted; "" undecided
+ */
 
 ngx_str_t
 ngx_http_headroom_status_text(ngx_http_request_t *r,
@@ -535,8 +538,17 @@ ngx_http_headroom_status_text(ngx_http_request_t *r,
 
         s.data = p;
         s.len = ngx_snprintf(p, NGX_HTTP_HEADROOM_STATUS_LEN,
-                             "passthrough:%s", ctx->reason)
+                             "passthrough:%s",
+                             headroom_reason_name(ctx->reason))
                 - p;
+        break;
+
+    case NGX_HTTP_HEADROOM_CLIENT_MAX_BODY_SIZE:
+        ngx_str_set(&s, "client_max_body_size");
+        break;
+
+    case NGX_HTTP_HEADROOM_CLIENT_ABORTED:
+        ngx_str_set(&s, "client_aborted");
         break;
     }
 

@@ -7,13 +7,6 @@
 #include "ngx_http_headroom_module.h"
 
 
-/* Anthropic's request limit; larger bodies pass through untouched. */
-#define NGX_HTTP_HEADROOM_MAX_BODY_SIZE  (32 * 1024 * 1024)
-
-/* Smaller tool outputs are not worth changing. */
-#define NGX_HTTP_HEADROOM_MIN_TOKENS     200
-
-
 static ngx_int_t ngx_http_headroom_init(ngx_conf_t *cf);
 static void *ngx_http_headroom_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -44,11 +37,16 @@ static char *ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_headroom_check_size(ngx_conf_t *cf, void *post,
     void *data);
+static ngx_int_t ngx_http_headroom_compile(ngx_conf_t *cf,
+    ngx_http_headroom_loc_conf_t *conf);
+static void ngx_http_headroom_free_config(void *data);
 
 
 static char *ngx_http_headroom_check_diff_context(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_headroom_check_items(ngx_conf_t *cf, void *post,
     void *data);
 
 
@@ -62,6 +60,10 @@ static ngx_conf_post_t  ngx_http_headroom_diff_context_post = {
 
 static ngx_conf_post_t  ngx_http_headroom_positive_post = {
     ngx_http_headroom_check_positive
+};
+
+static ngx_conf_post_t  ngx_http_headroom_items_post = {
+    ngx_http_headroom_check_items
 };
 
 
@@ -135,14 +137,14 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, json_keep_first),
-      NULL },
+      &ngx_http_headroom_items_post },
 
     { ngx_string("headroom_json_keep_last"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, json_keep_last),
-      NULL },
+      &ngx_http_headroom_items_post },
 
     { ngx_string("headroom_json_tables"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -298,10 +300,6 @@ ngx_http_headroom_init(ngx_conf_t *cf)
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
 
-    if (hmcf->used && ngx_http_headroom_load_tokenizers(cf, hmcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     hmcf->prefix_hash = ngx_http_headroom_variable_used(cf,
                                                         "headroom_prefix_hash");
 
@@ -349,6 +347,12 @@ ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
     if (hmcf->tokenizers_dir.data == NULL) {
         hmcf->tokenizers_dir.data = (u_char *) headroom_default_tokenizer_dir();
         hmcf->tokenizers_dir.len = ngx_strlen(hmcf->tokenizers_dir.data);
+    }
+
+    /* before the locations merge: each compiles its config with them */
+
+    if (hmcf->used && ngx_http_headroom_load_tokenizers(cf, hmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     if (hmcf->status_used && hmcf->zone == NULL) {
@@ -440,6 +444,12 @@ ngx_http_headroom_load_tokenizers(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    /* a relative directory is the configuration's, as headroom_prices */
+
+    if (ngx_conf_full_name(cf->cycle, &hmcf->tokenizers_dir, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     hmcf->tokenizers = headroom_tokenizers_load(
                            (const char *) hmcf->tokenizers_dir.data,
                            rules, n / 2, (char *) error, sizeof(error));
@@ -495,6 +505,13 @@ ngx_http_headroom_model_encoding(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t  *value;
 
     value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_model_encoding\" takes a non-empty "
+                           "model prefix");
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_strcmp(value[2].data, "o200k_base") != 0
         && ngx_strcmp(value[2].data, "cl100k_base") != 0)
@@ -576,6 +593,14 @@ ngx_http_headroom_protect_tools(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
+        if (!headroom_glob_is_valid((const char *) value[i].data)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_protect_tools\" takes glob "
+                               "patterns; \"%V\" is not one (an unclosed "
+                               "'[' or a trailing '\\')", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
         glob = ngx_array_push(hlcf->protect_tools);
         if (glob == NULL) {
             return NGX_CONF_ERROR;
@@ -600,30 +625,11 @@ ngx_http_headroom_volatile_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_headroom_loc_conf_t *hlcf = conf;
 
-    u_char                        *c, ch;
     ngx_str_t                     *value;
     ngx_array_t                    one;
     headroom_volatile_patterns_t  *compiled;
 
     value = cf->args->elts;
-
-    if (value[1].len == 0 || value[2].len == 0) {
-        return "takes a non-empty label and pattern";
-    }
-
-    for (c = value[1].data; c < value[1].data + value[1].len; c++) {
-        ch = (u_char) (*c | 0x20);
-
-        if (!((ch >= 'a' && ch <= 'z') || (*c >= '0' && *c <= '9')
-              || *c == '_' || *c == '-'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"headroom_volatile_pattern\" label \"%V\" "
-                               "may hold only letters, digits, '_' and '-'",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
 
     one.elts = &value[1];
     one.nelts = 2;
@@ -778,60 +784,151 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
 }
 
 
+/* every default comes from the core's one list of them */
+
 static char *
 ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_headroom_loc_conf_t *prev = parent;
     ngx_http_headroom_loc_conf_t *conf = child;
 
+    headroom_settings_t  d;
+
+    headroom_settings_init(&d);
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
-                              NGX_HTTP_HEADROOM_MAX_BODY_SIZE);
+                              d.max_body_size);
     ngx_conf_merge_value(conf->min_tokens, prev->min_tokens,
-                         NGX_HTTP_HEADROOM_MIN_TOKENS);
+                         (ngx_int_t) d.min_tokens);
     ngx_conf_merge_ptr_value(conf->protect_tools, prev->protect_tools, NULL);
-    ngx_conf_merge_value(conf->crush_json, prev->crush_json, 1);
-    ngx_conf_merge_value(conf->json_max_items, prev->json_max_items, 30);
-    ngx_conf_merge_value(conf->json_keep_first, prev->json_keep_first, 5);
-    ngx_conf_merge_value(conf->json_keep_last, prev->json_keep_last, 3);
-    ngx_conf_merge_value(conf->json_tables, prev->json_tables, 1);
-    ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, 1);
-    ngx_conf_merge_value(conf->crush_search, prev->crush_search, 1);
-    ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, 1);
-    ngx_conf_merge_value(conf->diff_context, prev->diff_context, 3);
-    ngx_conf_merge_value(conf->stabilize_prefix, prev->stabilize_prefix, 0);
-    ngx_conf_merge_value(conf->move_volatile, prev->move_volatile, 1);
+    ngx_conf_merge_value(conf->crush_json, prev->crush_json, d.crush_json);
+    ngx_conf_merge_value(conf->json_max_items, prev->json_max_items,
+                         (ngx_int_t) d.json_max_items);
+    ngx_conf_merge_value(conf->json_keep_first, prev->json_keep_first,
+                         (ngx_int_t) d.json_keep_first);
+    ngx_conf_merge_value(conf->json_keep_last, prev->json_keep_last,
+                         (ngx_int_t) d.json_keep_last);
+    ngx_conf_merge_value(conf->json_tables, prev->json_tables, d.json_tables);
+    ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, d.crush_logs);
+    ngx_conf_merge_value(conf->crush_search, prev->crush_search,
+                         d.crush_search);
+    ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, d.crush_diffs);
+    ngx_conf_merge_value(conf->diff_context, prev->diff_context,
+                         (ngx_int_t) d.diff_context);
+    ngx_conf_merge_value(conf->stabilize_prefix, prev->stabilize_prefix,
+                         d.stabilize_prefix);
+    ngx_conf_merge_value(conf->move_volatile, prev->move_volatile,
+                         d.move_volatile);
     ngx_conf_merge_ptr_value(conf->volatile_patterns, prev->volatile_patterns,
                              NULL);
-    ngx_conf_merge_value(conf->canonical_tools, prev->canonical_tools, 1);
-    ngx_conf_merge_value(conf->cache_breakpoints, prev->cache_breakpoints, 1);
-    ngx_conf_merge_value(conf->prompt_cache_key, prev->prompt_cache_key, 1);
+    ngx_conf_merge_value(conf->canonical_tools, prev->canonical_tools,
+                         d.canonical_tools);
+    ngx_conf_merge_value(conf->cache_breakpoints, prev->cache_breakpoints,
+                         d.cache_breakpoints);
+    ngx_conf_merge_value(conf->prompt_cache_key, prev->prompt_cache_key,
+                         d.prompt_cache_key);
     ngx_conf_merge_uint_value(conf->mode, prev->mode,
                               NGX_HTTP_HEADROOM_OPTIMIZE);
     ngx_conf_merge_value(conf->client_control, prev->client_control, 0);
     ngx_conf_merge_value(conf->response_headers, prev->response_headers, 0);
 
-    if (!conf->enable || !conf->stabilize_prefix || !conf->move_volatile) {
+    if (!conf->enable) {
         return NGX_CONF_OK;
     }
 
-    /* the levels above are merged first: share what they compiled */
+    if (conf->stabilize_prefix && conf->move_volatile) {
 
-    if (prev->compiled_patterns
-        && prev->volatile_patterns == conf->volatile_patterns)
-    {
-        conf->compiled_patterns = prev->compiled_patterns;
-        return NGX_CONF_OK;
+        /* the levels above are merged first: share what they compiled */
+
+        if (prev->compiled_patterns
+            && prev->volatile_patterns == conf->volatile_patterns)
+        {
+            conf->compiled_patterns = prev->compiled_patterns;
+
+        } else {
+            conf->compiled_patterns = ngx_http_headroom_compile_patterns(cf,
+                                          conf->volatile_patterns,
+                                          "headroom_volatile_pattern");
+            if (conf->compiled_patterns == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
-    conf->compiled_patterns = ngx_http_headroom_compile_patterns(cf,
-                                  conf->volatile_patterns,
-                                  "headroom_volatile_pattern");
-    if (conf->compiled_patterns == NULL) {
+    if (ngx_http_headroom_compile(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The location's values, compiled once into the core's configuration:
+ * requests hand it over as it is, with nothing copied.
+ */
+
+static ngx_int_t
+ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
+{
+    u_char                          error[512];
+    ngx_pool_cleanup_t             *cln;
+    headroom_settings_t             s;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
+
+    headroom_settings_init(&s);
+
+    s.max_body_size = conf->max_body_size;
+    s.tokenizers = hmcf->tokenizers;
+    s.min_tokens = (size_t) conf->min_tokens;
+    s.crush_json = conf->crush_json;
+    s.json_max_items = (size_t) conf->json_max_items;
+    s.json_keep_first = (size_t) conf->json_keep_first;
+    s.json_keep_last = (size_t) conf->json_keep_last;
+    s.json_tables = conf->json_tables;
+    s.crush_logs = conf->crush_logs;
+    s.crush_search = conf->crush_search;
+    s.crush_diffs = conf->crush_diffs;
+    s.diff_context = (size_t) conf->diff_context;
+
+    if (conf->protect_tools) {
+        s.protect_tools = conf->protect_tools->elts;
+        s.nprotect_tools = conf->protect_tools->nelts;
+    }
+
+    s.stabilize_prefix = conf->stabilize_prefix;
+    s.move_volatile = conf->move_volatile;
+    s.volatile_patterns = conf->compiled_patterns;
+    s.canonical_tools = conf->canonical_tools;
+    s.cache_breakpoints = conf->cache_breakpoints;
+    s.prompt_cache_key = conf->prompt_cache_key;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->config = headroom_config_compile(&s, (char *) error, sizeof(error));
+
+    if (conf->config == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", error);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_headroom_free_config;
+    cln->data = conf->config;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_free_config(void *data)
+{
+    headroom_config_free(data);
 }
 
 
@@ -842,8 +939,23 @@ ngx_http_headroom_check_diff_context(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_int_t  *np = data;
 
-    if (*np > 100) {
-        return "must be between 0 and 100";
+    if (*np > HEADROOM_DIFF_CONTEXT_MAX) {
+        return "must be between 0 and " NGX_HTTP_HEADROOM_STR(
+                   HEADROOM_DIFF_CONTEXT_MAX);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_headroom_check_items(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np > HEADROOM_JSON_ITEMS_LIMIT) {
+        return "must be between 0 and " NGX_HTTP_HEADROOM_STR(
+                   HEADROOM_JSON_ITEMS_LIMIT);
     }
 
     return NGX_CONF_OK;
@@ -857,6 +969,11 @@ ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post, void *data)
 
     if (*np < 1) {
         return "must be at least 1";
+    }
+
+    if (*np > HEADROOM_JSON_ITEMS_LIMIT) {
+        return "must be between 1 and " NGX_HTTP_HEADROOM_STR(
+                   HEADROOM_JSON_ITEMS_LIMIT);
     }
 
     return NGX_CONF_OK;

@@ -56,6 +56,7 @@ typedef struct {
     ngx_flag_t            cache_breakpoints;
     ngx_flag_t            prompt_cache_key;
     headroom_volatile_patterns_t  *compiled_patterns;
+    headroom_config_t    *config;           /* compiled where enabled */
     ngx_uint_t            mode;
     ngx_flag_t            client_control;
     ngx_flag_t            response_headers;
@@ -73,6 +74,13 @@ typedef struct {
 #define NGX_HTTP_HEADROOM_PASSTHROUGH  2   /* original bytes, see reason */
 #define NGX_HTTP_HEADROOM_FAILED       3   /* likewise, for want of memory */
 #define NGX_HTTP_HEADROOM_BYPASS       4   /* X-Headroom-Bypass */
+#define NGX_HTTP_HEADROOM_CLIENT_MAX_BODY_SIZE  5  /* nginx answered 413 */
+#define NGX_HTTP_HEADROOM_CLIENT_ABORTED        6  /* the body never came */
+#define NGX_HTTP_HEADROOM_OUTCOMES     7
+
+
+#define NGX_HTTP_HEADROOM_STR_(x)  #x
+#define NGX_HTTP_HEADROOM_STR(x)   NGX_HTTP_HEADROOM_STR_(x)
 
 
 /* per request */
@@ -85,7 +93,7 @@ typedef struct {
     ngx_uint_t               state;
     ngx_uint_t               mode;
     ngx_uint_t               outcome;      /* NGX_HTTP_HEADROOM_OPTIMIZED... */
-    const char              *reason;       /* why passed through */
+    headroom_reason_e        reason;       /* why passed through */
     ngx_uint_t               time_us;      /* in the core */
     unsigned                 started:1;
     unsigned                 ran:1;        /* the core filled result */
@@ -118,6 +126,9 @@ ngx_str_t ngx_http_headroom_transforms_text(ngx_http_request_t *r,
 void ngx_http_headroom_tokens(ngx_http_headroom_ctx_t *ctx, size_t *before,
     size_t *after);
 extern ngx_str_t  ngx_http_headroom_mode_names[];
+
+/* ngx_http_headroom_body_filter.c */
+void ngx_http_headroom_settle(ngx_http_request_t *r);
 
 /* ngx_http_headroom_zone.c */
 char *ngx_http_headroom_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

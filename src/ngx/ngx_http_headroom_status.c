@@ -223,9 +223,9 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
 
     p = ngx_slprintf(p, last, "},\"passthrough_reasons\":{");
 
-    for (i = 0; i < NGX_HTTP_HEADROOM_REASONS; i++) {
+    for (i = 0; i < HEADROOM_REASONS; i++) {
         p = ngx_slprintf(p, last, "%s\"%s\":%uL", i ? "," : "",
-                         ngx_http_headroom_reasons[i], s->sh.reasons[i]);
+                         headroom_reason_name(i), s->sh.reasons[i]);
     }
 
     p = ngx_slprintf(p, last, "},\"modes\":{");
@@ -332,9 +332,9 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
     p = ngx_http_headroom_family(p, last, "headroom_passthrough_total",
             "counter", "Requests forwarded as received, by reason.");
 
-    for (i = 0; i < NGX_HTTP_HEADROOM_REASONS; i++) {
+    for (i = 0; i < HEADROOM_REASONS; i++) {
         p = ngx_slprintf(p, last, "headroom_passthrough_total{reason=\"%s\"} "
-                         "%uL\n", ngx_http_headroom_reasons[i],
+                         "%uL\n", headroom_reason_name(i),
                          s->sh.reasons[i]);
     }
 

@@ -10,18 +10,9 @@
 #include "ngx_http_headroom_zone.h"
 
 
-/* the passthrough reasons, from the glue and from the core */
-
-const char  *ngx_http_headroom_reasons[NGX_HTTP_HEADROOM_REASONS] = {
-    "not_post", "not_json", "unknown_shape", "content_encoding", "too_large",
-    "unbuffered", "body_in_file", "empty", "invalid_json", "too_deep",
-    "lone_surrogate", "no_change", "not_smaller",
-    "no_memory", "out_of_memory", "internal_error",
-    "other"
-};
-
 const char  *ngx_http_headroom_outcome_names[NGX_HTTP_HEADROOM_OUTCOMES] = {
-    "undecided", "optimized", "passthrough", "failed", "bypass"
+    "undecided", "optimized", "passthrough", "failed", "bypass",
+    "client_max_body_size", "client_aborted"
 };
 
 /* time in the core, in microseconds; the upper bounds of the buckets */
@@ -38,7 +29,6 @@ const char  *ngx_http_headroom_time_les[NGX_HTTP_HEADROOM_TIME_BOUNDS] = {
 
 static ngx_int_t ngx_http_headroom_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_uint_t ngx_http_headroom_reason_index(const char *reason);
 static void ngx_http_headroom_count_model(ngx_http_request_t *r,
     ngx_shm_zone_t *zone, ngx_uint_t mode, ngx_str_t *key, size_t before,
     size_t after, uint64_t usd_nano);
@@ -116,6 +106,15 @@ ngx_http_headroom_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     if (osh) {
         /* a reload, the zone's size unchanged: keep counting */
+
+        if (osh->layout != sizeof(ngx_http_headroom_shctx_t)) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "headroom_zone \"%V\" was laid out by another "
+                          "version of the module: restart nginx, or give the "
+                          "zone another size", &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
         shm_zone->data = osh;
         return NGX_OK;
     }
@@ -131,6 +130,8 @@ ngx_http_headroom_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (sh == NULL) {
         return NGX_ERROR;
     }
+
+    sh->layout = sizeof(ngx_http_headroom_shctx_t);
 
     for (m = 0; m < NGX_HTTP_HEADROOM_MODES; m++) {
         sh->other[m].mode = m;
@@ -214,7 +215,9 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     if (ctx->outcome == NGX_HTTP_HEADROOM_PASSTHROUGH
         || ctx->outcome == NGX_HTTP_HEADROOM_FAILED)
     {
-        sh->reasons[ngx_http_headroom_reason_index(ctx->reason)]++;
+        if ((ngx_uint_t) ctx->reason < HEADROOM_REASONS) {
+            sh->reasons[ctx->reason]++;
+        }
     }
 
     if (ctx->ran) {
@@ -251,21 +254,6 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
-}
-
-
-static ngx_uint_t
-ngx_http_headroom_reason_index(const char *reason)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < NGX_HTTP_HEADROOM_REASONS - 1; i++) {
-        if (reason && ngx_strcmp(reason, ngx_http_headroom_reasons[i]) == 0) {
-            return i;
-        }
-    }
-
-    return NGX_HTTP_HEADROOM_REASONS - 1;
 }
 
 

@@ -11,8 +11,6 @@
 #include "ngx_http_headroom_module.h"
 
 
-#define NGX_HTTP_HEADROOM_OUTCOMES     5    /* by NGX_HTTP_HEADROOM_OPTIMIZED.. */
-#define NGX_HTTP_HEADROOM_REASONS      17   /* the last one is "other" */
 #define NGX_HTTP_HEADROOM_TIME_BOUNDS  11   /* and +Inf */
 #define NGX_HTTP_HEADROOM_MODEL_LEN    64
 
@@ -45,9 +43,10 @@ struct ngx_http_headroom_model_s {
 
 
 typedef struct {
+    size_t                         layout;   /* its size, when made */
     ngx_atomic_t                   seen;
     uint64_t                       outcomes[NGX_HTTP_HEADROOM_OUTCOMES];
-    uint64_t                       reasons[NGX_HTTP_HEADROOM_REASONS];
+    uint64_t                       reasons[HEADROOM_REASONS];
     ngx_http_headroom_figures_t    figures[NGX_HTTP_HEADROOM_MODES];
     uint64_t                       time_buckets[NGX_HTTP_HEADROOM_TIME_BOUNDS
                                                 + 1];
@@ -61,7 +60,6 @@ typedef struct {
 } ngx_http_headroom_shctx_t;
 
 
-extern const char  *ngx_http_headroom_reasons[NGX_HTTP_HEADROOM_REASONS];
 extern const char  *ngx_http_headroom_outcome_names[NGX_HTTP_HEADROOM_OUTCOMES];
 extern ngx_uint_t   ngx_http_headroom_time_bounds[NGX_HTTP_HEADROOM_TIME_BOUNDS];
 extern const char  *ngx_http_headroom_time_les[NGX_HTTP_HEADROOM_TIME_BOUNDS];

@@ -19,6 +19,38 @@ typedef enum {
 } headroom_outcome_e;
 
 
+/*
+ * Why a body went upstream as it came: one list for the core and the glue.
+ * The glue decides the first eight before the core runs.
+ */
+typedef enum {
+    HEADROOM_REASON_NOT_POST = 0,
+    HEADROOM_REASON_NOT_JSON,
+    HEADROOM_REASON_UNKNOWN_SHAPE,
+    HEADROOM_REASON_CONTENT_ENCODING,
+    HEADROOM_REASON_TOO_LARGE,
+    HEADROOM_REASON_UNBUFFERED,
+    HEADROOM_REASON_BODY_IN_FILE,
+    HEADROOM_REASON_EMPTY,
+    HEADROOM_REASON_INVALID_JSON,
+    HEADROOM_REASON_TOO_DEEP,
+    HEADROOM_REASON_LONE_SURROGATE,
+    HEADROOM_REASON_NO_CHANGE,
+    HEADROOM_REASON_NOT_SMALLER,
+    HEADROOM_REASON_NO_MEMORY,       /* failures from here on */
+    HEADROOM_REASON_OUT_OF_MEMORY,
+    HEADROOM_REASON_INTERNAL_ERROR
+} headroom_reason_e;
+
+#define HEADROOM_REASONS  16
+
+/* "not_post", ...; NULL for a value out of range */
+const char *headroom_reason_name(headroom_reason_e reason);
+
+/* non-zero for the reasons that say headroom ran short */
+int headroom_reason_is_failure(headroom_reason_e reason);
+
+
 /* Token counters, loaded once and shared read-only by every request. */
 typedef struct headroom_tokenizers_s  headroom_tokenizers_t;
 
@@ -26,7 +58,12 @@ typedef struct headroom_tokenizers_s  headroom_tokenizers_t;
 typedef struct headroom_volatile_patterns_s  headroom_volatile_patterns_t;
 
 
+/*
+ * The directives' values. headroom_settings_init() fills in every default:
+ * there is no other place they are written.
+ */
 typedef struct {
+    size_t                        max_body_size;
     size_t                        max_depth;
     int                           minify_tool_json;
     const headroom_tokenizers_t  *tokenizers;   /* NULL: bytes decide */
@@ -50,8 +87,29 @@ typedef struct {
     int                           canonical_tools;
     int                           cache_breakpoints;
     int                           prompt_cache_key;
-    int                           want_prefix_hash;  /* result.prefix_hash */
-} headroom_options_t;
+} headroom_settings_t;
+
+/* the bounds headroom_config_compile() holds values to */
+#define HEADROOM_JSON_ITEMS_LIMIT  100000   /* json_max_items, keep_* */
+#define HEADROOM_DIFF_CONTEXT_MAX  100
+
+void headroom_settings_init(headroom_settings_t *settings);
+
+/*
+ * Settings checked and compiled once, then shared read-only by every
+ * request of a location. It keeps what it needs of the tokenizers and
+ * patterns: they may be freed before it.
+ */
+typedef struct headroom_config_s  headroom_config_t;
+
+/* NULL when a value is refused, with the reason (naming the directive) */
+headroom_config_t *headroom_config_compile(const headroom_settings_t *settings,
+    char *error, size_t error_len);
+
+void headroom_config_free(headroom_config_t *config);
+
+/* non-zero when fnmatch() reads `glob` as written (brackets closed) */
+int headroom_glob_is_valid(const char *glob);
 
 
 /*
@@ -88,11 +146,19 @@ typedef struct {
 } headroom_transform_counts_t;
 
 
+/* a tool output a crusher left something out of, as it came */
+typedef struct {
+    const char           *id;            /* 32 hex digits, NUL-terminated */
+    const unsigned char  *text;
+    size_t                len;
+} headroom_original_t;
+
+
 typedef struct {
     headroom_outcome_e    outcome;
-    const char           *reason;        /* static, never NULL */
+    headroom_reason_e     reason;        /* when passed through */
     const char           *detail;        /* NUL-terminated, never NULL */
-    const char           *shape;         /* static, never NULL */
+    const char           *shape;         /* NUL-terminated, never NULL */
     const unsigned char  *body;          /* valid until headroom_result_free */
     size_t                body_len;
     size_t                tool_outputs;
@@ -112,6 +178,8 @@ typedef struct {
     int                   tools_sorted;
     size_t                breakpoints_added;
     int                   cache_key_set;
+    const headroom_original_t  *originals;  /* what the markers' ids name */
+    size_t                noriginals;
     void                 *owner;         /* internal */
 } headroom_result_t;
 
@@ -157,21 +225,21 @@ double headroom_price_per_mtok(const headroom_prices_t *prices,
 const char *headroom_default_tokenizer_dir(void);
 
 
-/* Fills in the defaults. */
-void headroom_options_init(headroom_options_t *options);
-
 /*
  * Non-zero when requests to `path` (without its query string) may be
  * rewritten: bodies for other paths need not be read at all.
  */
 int headroom_path_may_rewrite(const char *path, size_t path_len);
 
+/* headroom_process() flags */
+#define HEADROOM_WANT_PREFIX_HASH  1     /* fill result.prefix_hash */
+
 /*
  * Rewrites one request body. `path` is the request path without its query
  * string. Always fills `result`; on any failure the outcome is
  * HEADROOM_PASSTHROUGH with the reason. Call headroom_result_free() after.
  */
-void headroom_process(const headroom_options_t *options,
+void headroom_process(const headroom_config_t *config, unsigned flags,
     const char *path, size_t path_len,
     const unsigned char *body, size_t body_len,
     headroom_result_t *result);

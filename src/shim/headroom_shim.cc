@@ -10,8 +10,11 @@
 #include <new>
 #include <string_view>
 
+#include "core/config.h"
+#include "core/dialect/dialect.h"
 #include "core/pipeline.h"
 #include "core/prices.h"
+#include "core/reason.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/volatile_values.h"
 
@@ -27,6 +30,34 @@ struct headroom_volatile_patterns_s {
     std::shared_ptr<const headroom::VolatilePatterns> patterns;
 };
 
+struct headroom_config_s {
+    std::shared_ptr<const headroom::Config> config;
+};
+
+// The C list mirrors the core's, value for value.
+#define HEADROOM_SAME_REASON(c, cc) \
+    static_assert(c == static_cast<int>(headroom::Reason::cc), #c)
+HEADROOM_SAME_REASON(HEADROOM_REASON_NOT_POST, NotPost);
+HEADROOM_SAME_REASON(HEADROOM_REASON_NOT_JSON, NotJson);
+HEADROOM_SAME_REASON(HEADROOM_REASON_UNKNOWN_SHAPE, UnknownShape);
+HEADROOM_SAME_REASON(HEADROOM_REASON_CONTENT_ENCODING, ContentEncoding);
+HEADROOM_SAME_REASON(HEADROOM_REASON_TOO_LARGE, TooLarge);
+HEADROOM_SAME_REASON(HEADROOM_REASON_UNBUFFERED, Unbuffered);
+HEADROOM_SAME_REASON(HEADROOM_REASON_BODY_IN_FILE, BodyInFile);
+HEADROOM_SAME_REASON(HEADROOM_REASON_EMPTY, Empty);
+HEADROOM_SAME_REASON(HEADROOM_REASON_INVALID_JSON, InvalidJson);
+HEADROOM_SAME_REASON(HEADROOM_REASON_TOO_DEEP, TooDeep);
+HEADROOM_SAME_REASON(HEADROOM_REASON_LONE_SURROGATE, LoneSurrogate);
+HEADROOM_SAME_REASON(HEADROOM_REASON_NO_CHANGE, NoChange);
+HEADROOM_SAME_REASON(HEADROOM_REASON_NOT_SMALLER, NotSmaller);
+HEADROOM_SAME_REASON(HEADROOM_REASON_NO_MEMORY, NoMemory);
+HEADROOM_SAME_REASON(HEADROOM_REASON_OUT_OF_MEMORY, OutOfMemory);
+HEADROOM_SAME_REASON(HEADROOM_REASON_INTERNAL_ERROR, InternalError);
+#undef HEADROOM_SAME_REASON
+static_assert(HEADROOM_REASONS == headroom::kReasons, "one C value per reason");
+static_assert(HEADROOM_JSON_ITEMS_LIMIT == headroom::kMaxJsonItemsLimit, "one bound");
+static_assert(HEADROOM_DIFF_CONTEXT_MAX == headroom::kMaxDiffContext, "one bound");
+
 namespace {
 
 void copy_error(const std::string& msg, char* error, size_t error_len) {
@@ -36,40 +67,45 @@ void copy_error(const std::string& msg, char* error, size_t error_len) {
     error[n] = '\0';
 }
 
-headroom::Options to_options(const headroom_options_t* in) {
-    headroom::Options o;
-    if (in != nullptr) {
-        o.max_depth = in->max_depth;
-        o.minify_tool_json = in->minify_tool_json != 0;
-        o.tokenizers = in->tokenizers ? in->tokenizers->tokenizers.get() : nullptr;
-        o.min_tokens = in->min_tokens;
-        o.crush_json = in->crush_json != 0;
-        o.json_max_items = in->json_max_items;
-        o.json_keep_first = in->json_keep_first;
-        o.json_keep_last = in->json_keep_last;
-        o.json_tables = in->json_tables != 0;
-        o.crush_logs = in->crush_logs != 0;
-        o.crush_search = in->crush_search != 0;
-        o.crush_diffs = in->crush_diffs != 0;
-        o.diff_context = in->diff_context;
-        for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
-        o.stabilize_prefix = in->stabilize_prefix != 0;
-        o.move_volatile = in->move_volatile != 0;
-        o.volatile_patterns = in->volatile_patterns ? in->volatile_patterns->patterns.get() : nullptr;
-        o.canonical_tools = in->canonical_tools != 0;
-        o.cache_breakpoints = in->cache_breakpoints != 0;
-        o.prompt_cache_key = in->prompt_cache_key != 0;
-        o.want_prefix_hash = in->want_prefix_hash != 0;
-    }
+headroom::Settings to_settings(const headroom_settings_t* in) {
+    headroom::Settings o;
+    o.max_body_size = in->max_body_size;
+    o.max_depth = in->max_depth;
+    o.minify_tool_json = in->minify_tool_json != 0;
+    if (in->tokenizers) o.tokenizers = in->tokenizers->tokenizers;
+    o.min_tokens = in->min_tokens;
+    o.crush_json = in->crush_json != 0;
+    o.json_max_items = in->json_max_items;
+    o.json_keep_first = in->json_keep_first;
+    o.json_keep_last = in->json_keep_last;
+    o.json_tables = in->json_tables != 0;
+    o.crush_logs = in->crush_logs != 0;
+    o.crush_search = in->crush_search != 0;
+    o.crush_diffs = in->crush_diffs != 0;
+    o.diff_context = in->diff_context;
+    for (size_t i = 0; i < in->nprotect_tools; ++i) o.protect_tools.emplace_back(in->protect_tools[i]);
+    o.stabilize_prefix = in->stabilize_prefix != 0;
+    o.move_volatile = in->move_volatile != 0;
+    if (in->volatile_patterns) o.volatile_patterns = in->volatile_patterns->patterns;
+    o.canonical_tools = in->canonical_tools != 0;
+    o.cache_breakpoints = in->cache_breakpoints != 0;
+    o.prompt_cache_key = in->prompt_cache_key != 0;
     return o;
 }
 
-void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) {
+// What the C result points into, besides the core's Result.
+struct Owned {
+    headroom::Result result;
+    std::vector<headroom_original_t> originals;
+};
+
+void fill(headroom_result_t* out, Owned& owned) {
+    const headroom::Result& r = owned.result;
     out->outcome = r.outcome == headroom::Outcome::Rewritten ? HEADROOM_REWRITTEN
                                                              : HEADROOM_PASSTHROUGH;
-    out->reason = r.reason;
+    out->reason = static_cast<headroom_reason_e>(r.reason);
     out->detail = r.detail.c_str();
-    out->shape = headroom::shape_name(r.shape);
+    out->shape = r.shape;
     out->body = reinterpret_cast<const unsigned char*>(r.body.data());
     out->body_len = r.body.size();
     out->tool_outputs = r.tool_outputs;
@@ -98,7 +134,14 @@ void fill(headroom_result_t* out, const headroom::Result& r, const void* owner) 
     out->tools_sorted = r.tools_sorted ? 1 : 0;
     out->breakpoints_added = r.breakpoints_added;
     out->cache_key_set = r.cache_key_set ? 1 : 0;
-    out->owner = const_cast<void*>(owner);
+    owned.originals.clear();
+    for (const headroom::Original& o : r.originals) {
+        owned.originals.push_back(headroom_original_t{
+            o.id.c_str(), reinterpret_cast<const unsigned char*>(o.text.data()), o.text.size()});
+    }
+    out->originals = owned.originals.data();
+    out->noriginals = owned.originals.size();
+    out->owner = &owned;
 }
 
 }  // namespace
@@ -115,30 +158,62 @@ const char* headroom_transform_name(size_t transform) {
     return headroom::transform_name(static_cast<headroom::Transform>(transform));
 }
 
-void headroom_options_init(headroom_options_t* options) {
-    headroom::Options defaults;
-    options->max_depth = defaults.max_depth;
-    options->minify_tool_json = defaults.minify_tool_json ? 1 : 0;
-    options->tokenizers = nullptr;
-    options->min_tokens = defaults.min_tokens;
-    options->crush_json = defaults.crush_json ? 1 : 0;
-    options->json_max_items = defaults.json_max_items;
-    options->json_keep_first = defaults.json_keep_first;
-    options->json_keep_last = defaults.json_keep_last;
-    options->json_tables = defaults.json_tables ? 1 : 0;
-    options->crush_logs = defaults.crush_logs ? 1 : 0;
-    options->crush_search = defaults.crush_search ? 1 : 0;
-    options->crush_diffs = defaults.crush_diffs ? 1 : 0;
-    options->diff_context = defaults.diff_context;
-    options->protect_tools = nullptr;
-    options->nprotect_tools = 0;
-    options->stabilize_prefix = defaults.stabilize_prefix ? 1 : 0;
-    options->move_volatile = defaults.move_volatile ? 1 : 0;
-    options->volatile_patterns = nullptr;
-    options->canonical_tools = defaults.canonical_tools ? 1 : 0;
-    options->cache_breakpoints = defaults.cache_breakpoints ? 1 : 0;
-    options->prompt_cache_key = defaults.prompt_cache_key ? 1 : 0;
-    options->want_prefix_hash = defaults.want_prefix_hash ? 1 : 0;
+const char* headroom_reason_name(headroom_reason_e reason) {
+    if (static_cast<size_t>(reason) >= headroom::kReasons) return nullptr;
+    return headroom::reason_name(static_cast<headroom::Reason>(reason));
+}
+
+int headroom_reason_is_failure(headroom_reason_e reason) {
+    if (static_cast<size_t>(reason) >= headroom::kReasons) return 0;
+    return headroom::reason_is_failure(static_cast<headroom::Reason>(reason)) ? 1 : 0;
+}
+
+void headroom_settings_init(headroom_settings_t* settings) {
+    headroom::Settings d;
+    settings->max_body_size = d.max_body_size;
+    settings->max_depth = d.max_depth;
+    settings->minify_tool_json = d.minify_tool_json ? 1 : 0;
+    settings->tokenizers = nullptr;
+    settings->min_tokens = d.min_tokens;
+    settings->crush_json = d.crush_json ? 1 : 0;
+    settings->json_max_items = d.json_max_items;
+    settings->json_keep_first = d.json_keep_first;
+    settings->json_keep_last = d.json_keep_last;
+    settings->json_tables = d.json_tables ? 1 : 0;
+    settings->crush_logs = d.crush_logs ? 1 : 0;
+    settings->crush_search = d.crush_search ? 1 : 0;
+    settings->crush_diffs = d.crush_diffs ? 1 : 0;
+    settings->diff_context = d.diff_context;
+    settings->protect_tools = nullptr;
+    settings->nprotect_tools = 0;
+    settings->stabilize_prefix = d.stabilize_prefix ? 1 : 0;
+    settings->move_volatile = d.move_volatile ? 1 : 0;
+    settings->volatile_patterns = nullptr;
+    settings->canonical_tools = d.canonical_tools ? 1 : 0;
+    settings->cache_breakpoints = d.cache_breakpoints ? 1 : 0;
+    settings->prompt_cache_key = d.prompt_cache_key ? 1 : 0;
+}
+
+headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,
+                                           size_t error_len) {
+    try {
+        std::string why;
+        auto c = headroom::Config::compile(to_settings(settings), why);
+        if (c == nullptr) {
+            copy_error(why, error, error_len);
+            return nullptr;
+        }
+        return new headroom_config_t{std::move(c)};
+    } catch (...) {
+        copy_error("out of memory", error, error_len);
+        return nullptr;
+    }
+}
+
+void headroom_config_free(headroom_config_t* config) { delete config; }
+
+int headroom_glob_is_valid(const char* glob) {
+    return glob != nullptr && headroom::glob_is_valid(glob) ? 1 : 0;
 }
 
 headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* const* rules,
@@ -221,16 +296,18 @@ double headroom_price_per_mtok(const headroom_prices_t* prices, const char* mode
 const char* headroom_default_tokenizer_dir(void) { return HEADROOM_TOKENIZER_DIR; }
 
 int headroom_path_may_rewrite(const char* path, size_t path_len) {
-    return headroom::shape_from_path(std::string_view(path, path_len)) != headroom::Shape::Unknown;
+    return headroom::dialect_for_path(std::string_view(path, path_len)) != nullptr;
 }
 
-void headroom_process(const headroom_options_t* options, const char* path, size_t path_len,
-                      const unsigned char* body, size_t body_len, headroom_result_t* result) {
-    auto* r = new (std::nothrow) headroom::Result;
-    if (r == nullptr) {
+void headroom_process(const headroom_config_t* config, unsigned flags, const char* path,
+                      size_t path_len, const unsigned char* body, size_t body_len,
+                      headroom_result_t* result) {
+    auto* owned = new (std::nothrow) Owned;
+    if (owned == nullptr || config == nullptr) {
+        delete owned;
         *result = headroom_result_t{};
         result->outcome = HEADROOM_PASSTHROUGH;
-        result->reason = "out_of_memory";
+        result->reason = config ? HEADROOM_REASON_OUT_OF_MEMORY : HEADROOM_REASON_INTERNAL_ERROR;
         result->detail = "";
         result->shape = "unknown";
         result->encoding = "";
@@ -238,19 +315,25 @@ void headroom_process(const headroom_options_t* options, const char* path, size_
         result->model = "";
         return;
     }
+    headroom::Wants wants;
+    wants.prefix_hash = (flags & HEADROOM_WANT_PREFIX_HASH) != 0;
+    owned->result = headroom::process(std::string_view(path, path_len),
+                                      std::string_view(reinterpret_cast<const char*>(body), body_len),
+                                      *config->config, wants);
     try {
-        *r = headroom::process(std::string_view(path, path_len),
-                               std::string_view(reinterpret_cast<const char*>(body), body_len),
-                               to_options(options));
-    } catch (...) {  // copying the options failed; process() itself never throws
-        r->reason = "out_of_memory";
+        fill(result, *owned);
+    } catch (...) {  // the originals' list could not be made
+        owned->result.outcome = headroom::Outcome::Passthrough;
+        owned->result.reason = headroom::Reason::OutOfMemory;
+        owned->result.originals.clear();
+        owned->originals.clear();
+        fill(result, *owned);
     }
-    fill(result, *r, r);
 }
 
 void headroom_result_free(headroom_result_t* result) {
     if (result == nullptr) return;
-    delete static_cast<headroom::Result*>(result->owner);
+    delete static_cast<Owned*>(result->owner);
     result->owner = nullptr;
     result->body = nullptr;
     result->body_len = 0;

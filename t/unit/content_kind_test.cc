@@ -152,10 +152,10 @@ TEST(ContentKind, ListingsCodeAndTextAreNeverChanged) {
          ContentKind::Listing},
     };
     for (const auto& c : cases) {
-        headroom::Options o = any_size();
-        auto r = headroom::process("/v1/chat/completions", chat_with_tool_output(c.text), o);
+        headroom::Settings o = any_size();
+        auto r = process("/v1/chat/completions", chat_with_tool_output(c.text), o);
         EXPECT_EQ(r.outcome, headroom::Outcome::Passthrough) << content_kind_name(c.kind);
-        EXPECT_STREQ(r.reason, "no_change");
+        EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
         EXPECT_EQ(r.by_kind[static_cast<std::size_t>(c.kind)].outputs, 1u) << content_kind_name(c.kind);
     }
 }

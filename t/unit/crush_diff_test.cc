@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/markers.h"
+
 using headroom::transforms::crush_diff;
 using headroom::transforms::CrushDiffLimits;
 
@@ -39,14 +41,17 @@ TEST(CrushDiff, ChangesAndHeadersStayContextShrinks) {
                           " int line99 = 99;", " int line101 = 101;", " int line103 = 103;"}) {
         EXPECT_NE(std::find(out.begin(), out.end(), l), out.end()) << l;
     }
-    const std::regex marker(R"(^\[headroom: (\d+) unchanged lines omitted \(new lines (\d+)-(\d+)\), original sha256:[0-9a-f]{16}\]$)");
-    std::vector<std::string> ranges;
+    const std::string id = headroom::markers::output_id(in);
+    std::vector<std::string> ranges, lines;
     size_t at = 0, kept = 0, marked = 0;
     for (const auto& l : out) {
-        std::smatch m;
-        if (std::regex_match(l, m, marker)) {
-            marked += std::stoul(m[1]);
-            ranges.push_back(std::string(m[2]) + "-" + std::string(m[3]));
+        if (auto m = headroom::markers::parse_text(l)) {
+            marked += m->count;
+            EXPECT_EQ(m->what, "unchanged lines");
+            EXPECT_EQ(m->id, id);
+            EXPECT_EQ(m->count, m->lines.last - m->lines.first + 1);
+            ranges.push_back(m->detail);
+            lines.push_back(std::to_string(m->lines.first) + "-" + std::to_string(m->lines.last));
             continue;
         }
         while (at < src.size() && src[at] != l) ++at;
@@ -54,9 +59,11 @@ TEST(CrushDiff, ChangesAndHeadersStayContextShrinks) {
         ++at;
         ++kept;
     }
+    // Lines of the diff itself: ten lines of headers, then the context.
+    EXPECT_EQ(lines, (std::vector<std::string>{"11-47", "56-92"}));
     EXPECT_EQ(kept + marked, src.size());
     // New-file line numbers: context from 60; the change is new line 100.
-    EXPECT_EQ(ranges, (std::vector<std::string>{"60-96", "104-140"}));
+    EXPECT_EQ(ranges, (std::vector<std::string>{"new lines 60-96", "new lines 104-140"}));
 }
 
 TEST(CrushDiff, OrdinaryDiffsAndOtherTextAreLeftAlone) {

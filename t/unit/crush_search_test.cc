@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/markers.h"
+
 using headroom::transforms::crush_search;
 using headroom::transforms::CrushSearchLimits;
 
@@ -38,14 +40,21 @@ TEST(CrushSearch, EachFileKeepsItsEndsAndTheRestIsCounted) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->omitted, 4u * 35u);
     const auto src = lines_of(in), out = lines_of(r->text);
-    const std::regex marker(R"(^\[headroom: (\d+) more matches in (\S+) omitted \(lines (\d+)-(\d+)\), original sha256:[0-9a-f]{16}\]$)");
-    size_t at = 0, kept = 0, marked = 0;
+    const std::string id = headroom::markers::output_id(in);
+    size_t at = 0, kept = 0, marked = 0, files = 0;
     for (const auto& l : out) {
-        std::smatch m;
-        if (std::regex_match(l, m, marker)) {
-            marked += std::stoul(m[1]);
-            EXPECT_EQ(m[3], "31");    // the 4th match of a file: line 10 + 3 * 7
-            EXPECT_EQ(m[4], "269");   // the 38th: the last 2 stay
+        if (auto m = headroom::markers::parse_text(l)) {
+            marked += m->count;
+            EXPECT_EQ(m->id, id);
+            EXPECT_EQ(m->detail, "file lines 31-269");  // the 4th match (10 + 3 * 7) to the 38th
+            // The lines of the output they were: the file's 4th to 38th.
+            const std::string path = m->what.substr(std::string("more matches in ").size());
+            const size_t f = std::stoul(path.substr(std::string("src/module").size()));
+            EXPECT_EQ(m->what, "more matches in src/module" + std::to_string(f) + "/file.c");
+            EXPECT_EQ(m->lines.first, f * 40 + 4);
+            EXPECT_EQ(m->lines.last, f * 40 + 38);
+            EXPECT_EQ(src[m->lines.first - 1].substr(0, path.size() + 4), path + ":31:");
+            ++files;
             continue;
         }
         while (at < src.size() && src[at] != l) ++at;
@@ -53,6 +62,7 @@ TEST(CrushSearch, EachFileKeepsItsEndsAndTheRestIsCounted) {
         ++at;
         ++kept;
     }
+    EXPECT_EQ(files, 4u);
     EXPECT_EQ(kept + marked, src.size());
     EXPECT_EQ(kept, 4u * 5u + 1u);
     EXPECT_NE(r->text.find("src/only.c:5:"), std::string::npos);

@@ -6,12 +6,14 @@
 
 #include "core/json.h"
 
-using headroom::Shape;
+using headroom::Dialect;
 using headroom::VolatilePatterns;
 using headroom::transforms::move_volatile_values;
 namespace json = headroom::json;
 
 namespace {
+
+const Dialect& dialect(const char* path) { return *headroom::dialect_for_path(path); }
 
 const VolatilePatterns& patterns() {
     static auto p = [] {
@@ -28,7 +30,7 @@ json::Value parse(const std::string& s) {
 }
 
 // The request after moving, and how many values moved.
-std::pair<std::string, std::size_t> moved(Shape shape, const std::string& in) {
+std::pair<std::string, std::size_t> moved(const Dialect& shape, const std::string& in) {
     json::Value doc = parse(in);
     std::size_t n = move_volatile_values(shape, doc, patterns());
     return {json::serialize(doc), n};
@@ -41,7 +43,7 @@ const char kNote[] =
 }  // namespace
 
 TEST(MoveVolatile, OpenAIChatSystemAndDeveloperTextMoveToALastMessage) {
-    auto [out, n] = moved(Shape::OpenAIChat,
+    auto [out, n] = moved(dialect("/v1/chat/completions"),
         R"({"model":"gpt-4o","messages":[)"
         R"({"role":"system","content":"Now: 2026-11-22T10:32:05Z. Run 2026-11-22T10:32:05Z."},)"
         R"({"role":"developer","content":[{"type":"text","text":"Request ID: 7f3a9b2c1d"}]},)"
@@ -56,7 +58,7 @@ TEST(MoveVolatile, OpenAIChatSystemAndDeveloperTextMoveToALastMessage) {
 }
 
 TEST(MoveVolatile, ResponsesInstructionsAndStringInput) {
-    auto [out, n] = moved(Shape::OpenAIResponses,
+    auto [out, n] = moved(dialect("/v1/responses"),
         R"({"model":"gpt-5","instructions":"Today is 2026-11-22.","input":"hello"})");
     EXPECT_EQ(n, 1u);
     EXPECT_EQ(out, std::string(R"({"model":"gpt-5","instructions":"Today is [[date-1]].",)"
@@ -65,7 +67,7 @@ TEST(MoveVolatile, ResponsesInstructionsAndStringInput) {
 }
 
 TEST(MoveVolatile, ResponsesSystemItemsKeepTheirRole) {
-    auto [out, n] = moved(Shape::OpenAIResponses,
+    auto [out, n] = moved(dialect("/v1/responses"),
         R"({"input":[{"role":"system","content":[{"type":"input_text","text":"at 10:32:05"}]},)"
         R"({"type":"function_call_output","call_id":"c","output":"10:32:05"}]})");
     EXPECT_EQ(n, 1u);
@@ -75,7 +77,7 @@ TEST(MoveVolatile, ResponsesSystemItemsKeepTheirRole) {
 }
 
 TEST(MoveVolatile, AnthropicNoteIsTheLastBlockOfTheUserTurn) {
-    auto [out, n] = moved(Shape::AnthropicMessages,
+    auto [out, n] = moved(dialect("/v1/messages"),
         R"({"system":[{"type":"text","text":"Session id: s-81c2d3e4f5","cache_control":{"type":"ephemeral"}}],)"
         R"("messages":[{"role":"user","content":"hi"}]})");
     EXPECT_EQ(n, 1u);
@@ -83,7 +85,7 @@ TEST(MoveVolatile, AnthropicNoteIsTheLastBlockOfTheUserTurn) {
         R"("messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":")") +
         kNote + R"(\n[[id-1]] = s-81c2d3e4f5"}]}]})");
 
-    auto [out2, n2] = moved(Shape::AnthropicMessages,
+    auto [out2, n2] = moved(dialect("/v1/messages"),
         R"({"system":"at 10:32:05","messages":[{"role":"user","content":[)"
         R"({"type":"tool_result","tool_use_id":"t","content":"x"}]}]})");
     EXPECT_EQ(n2, 1u);
@@ -100,7 +102,7 @@ TEST(MoveVolatile, NothingChangesWhenTheNoteHasNoPlace) {
              R"({"system":"at 10:32:05","messages":[{"role":"user","content":""}]})",
          }) {
         json::Value doc = parse(in);
-        EXPECT_EQ(move_volatile_values(Shape::AnthropicMessages, doc, patterns()), 0u) << in;
+        EXPECT_EQ(move_volatile_values(dialect("/v1/messages"), doc, patterns()), 0u) << in;
         EXPECT_EQ(json::serialize(doc), in);
     }
 }
@@ -108,13 +110,13 @@ TEST(MoveVolatile, NothingChangesWhenTheNoteHasNoPlace) {
 TEST(MoveVolatile, NothingToMoveChangesNothing) {
     const char* in = R"({"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"10:32:05"}]})";
     json::Value doc = parse(in);
-    EXPECT_EQ(move_volatile_values(Shape::OpenAIChat, doc, patterns()), 0u);
+    EXPECT_EQ(move_volatile_values(dialect("/v1/chat/completions"), doc, patterns()), 0u);
     EXPECT_EQ(json::serialize(doc), in);
 }
 
 TEST(MoveVolatile, CallsThatDifferOnlyInValuesShareEverythingBeforeTheNote) {
     auto call = [](const std::string& when, const std::string& id) {
-        return moved(Shape::OpenAIChat,
+        return moved(dialect("/v1/chat/completions"),
             R"({"messages":[{"role":"system","content":"Time: )" + when + ". Trace id: " + id +
             R"(. Be brief."},{"role":"user","content":"hi"}]})").first;
     };
@@ -131,7 +133,7 @@ TEST(MoveVolatile, AnOperatorLabelThatIsABuiltInOneSharesItsNumbers) {
     auto p = VolatilePatterns::compile({{"date", "on day (\\d+)"}}, error);
     ASSERT_NE(p, nullptr) << error;
     json::Value doc = parse(R"({"messages":[{"role":"system","content":"on day 17, 2026-11-22"},{"role":"user","content":"hi"}]})");
-    EXPECT_EQ(move_volatile_values(Shape::OpenAIChat, doc, *p), 2u);
+    EXPECT_EQ(move_volatile_values(dialect("/v1/chat/completions"), doc, *p), 2u);
     const std::string out = json::serialize(doc);
     EXPECT_NE(out.find(R"("content":"on day [[date-1]], [[date-2]]")"), std::string::npos) << out;
     EXPECT_NE(out.find(R"(\n[[date-1]] = 17\n[[date-2]] = 2026-11-22")"), std::string::npos) << out;

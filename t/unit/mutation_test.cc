@@ -47,7 +47,7 @@ TEST(Mutation, NeverCorruptsWhatItRewrites) {
         for (int m = 0; m <= i % 4; ++m) {
             if (!body.empty()) body = mutate(body, rng);
         }
-        auto r = headroom::process(kPaths[k], body, any_size());
+        auto r = process(kPaths[k], body, any_size());
         if (r.outcome == headroom::Outcome::Passthrough) {
             EXPECT_TRUE(r.body.empty());
             ++passed;

@@ -2,28 +2,30 @@
 // switchable, and the prefix hash for every request the core understood.
 #include <gtest/gtest.h>
 
+#include "test_options.h"
+
 #include <string>
 
 #include "core/pipeline.h"
 #include "core/volatile_values.h"
 
-using headroom::Options;
+using headroom::Settings;
 using headroom::Outcome;
-using headroom::process;
+
 using headroom::VolatilePatterns;
 
 namespace {
 
-const VolatilePatterns* patterns() {
+std::shared_ptr<const VolatilePatterns> patterns() {
     static auto p = [] {
         std::string error;
         return VolatilePatterns::compile({}, error);
     }();
-    return p.get();
+    return p;
 }
 
-Options stabilizing() {
-    Options o;
+Settings stabilizing() {
+    Settings o;
     o.stabilize_prefix = true;
     o.volatile_patterns = patterns();
     return o;
@@ -43,9 +45,9 @@ const std::string kToolsSwapped =
 }  // namespace
 
 TEST(PipelinePrefix, OffByDefaultButTheHashIsKnown) {
-    auto r = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), Options{});
+    auto r = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), Settings{});
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
     EXPECT_EQ(r.prefix_hash.size(), 32u);
     EXPECT_EQ(r.volatile_moved, 0u);
     EXPECT_FALSE(r.tools_sorted);
@@ -55,8 +57,8 @@ TEST(PipelinePrefix, OffByDefaultButTheHashIsKnown) {
 TEST(PipelinePrefix, CallsThatDifferInTimeAndToolOrderGiveOnePrefix) {
     auto a = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), stabilizing());
     auto b = process("/v1/chat/completions", chat("2026-11-23T11:00:00Z", kToolsSwapped), stabilizing());
-    ASSERT_EQ(a.outcome, Outcome::Rewritten) << a.reason;
-    ASSERT_EQ(b.outcome, Outcome::Rewritten) << b.reason;
+    ASSERT_EQ(a.outcome, Outcome::Rewritten) << headroom::reason_name(a.reason);
+    ASSERT_EQ(b.outcome, Outcome::Rewritten) << headroom::reason_name(b.reason);
     EXPECT_EQ(a.prefix_hash, b.prefix_hash);
     EXPECT_TRUE(a.tools_sorted);
     EXPECT_TRUE(b.tools_sorted);  // in order, but not their keys
@@ -67,25 +69,25 @@ TEST(PipelinePrefix, CallsThatDifferInTimeAndToolOrderGiveOnePrefix) {
     EXPECT_EQ(a.body.substr(0, note), b.body.substr(0, note));
     EXPECT_NE(a.body.find(R"("prompt_cache_key":")" + a.prefix_hash + "\""), std::string::npos);
     // Without stabilization the two prefixes differ.
-    auto c = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), Options{});
-    auto d = process("/v1/chat/completions", chat("2026-11-23T11:00:00Z", kToolsSwapped), Options{});
+    auto c = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), Settings{});
+    auto d = process("/v1/chat/completions", chat("2026-11-23T11:00:00Z", kToolsSwapped), Settings{});
     EXPECT_NE(c.prefix_hash, d.prefix_hash);
 }
 
 TEST(PipelinePrefix, EachPartCanBeTurnedOff) {
-    Options o = stabilizing();
+    Settings o = stabilizing();
     o.move_volatile = false;
     o.canonical_tools = false;
     o.prompt_cache_key = false;
     auto r = process("/v1/chat/completions", chat("2026-11-22T10:32:05Z", kTools), o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
 
-    Options anthropic = stabilizing();
+    Settings anthropic = stabilizing();
     anthropic.cache_breakpoints = false;
     std::string in = R"({"model":"claude","system":"S","messages":[{"role":"user","content":"a"},)"
                      R"({"role":"assistant","content":"b"},{"role":"user","content":"c"}]})";
-    EXPECT_STREQ(process("/v1/messages", in, anthropic).reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(process("/v1/messages", in, anthropic).reason), "no_change");
     auto marked = process("/v1/messages", in, stabilizing());
     ASSERT_EQ(marked.outcome, Outcome::Rewritten);
     EXPECT_EQ(marked.breakpoints_added, 3u);
@@ -120,31 +122,29 @@ TEST(PipelinePrefix, ResponsesGetACacheKeyAnthropicDoesNot) {
 }
 
 TEST(PipelinePrefix, TheHashIsComputedOnlyWhenWanted) {
-    Options o;
-    o.want_prefix_hash = false;
+    headroom::Wants none;
+    none.prefix_hash = false;
     const std::string body = chat("2026-11-22T10:32:05Z", kTools);
-    EXPECT_EQ(process("/v1/chat/completions", body, o).prefix_hash, "");
+    EXPECT_EQ(process("/v1/chat/completions", body, Settings{}, none).prefix_hash, "");
     // The prompt_cache_key needs it all the same.
-    Options s = stabilizing();
-    s.want_prefix_hash = false;
-    auto r = process("/v1/chat/completions", body, s);
+    auto r = process("/v1/chat/completions", body, stabilizing(), none);
     EXPECT_EQ(r.prefix_hash.size(), 32u);
     EXPECT_TRUE(r.cache_key_set);
 }
 
 TEST(PipelinePrefix, TheHashCoversModelToolsAndSystemOnly) {
     auto hash = [](const std::string& body) {
-        return process("/v1/chat/completions", body, Options{}).prefix_hash;
+        return process("/v1/chat/completions", body, Settings{}).prefix_hash;
     };
     const std::string base = R"({"model":"gpt-4o","messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})";
     EXPECT_EQ(hash(base), hash(R"({"model":"gpt-4o","messages":[{"role":"system","content":"S"},{"role":"user","content":"other"}],"stream":true})"));
     EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})"));
     EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o","messages":[{"role":"system","content":"T"},{"role":"user","content":"hi"}]})"));
     EXPECT_NE(hash(base), hash(R"({"model":"gpt-4o","tools":[],"messages":[{"role":"system","content":"S"},{"role":"user","content":"hi"}]})"));
-    EXPECT_EQ(process("/v1/chat/completions", "not json", Options{}).prefix_hash, "");
+    EXPECT_EQ(process("/v1/chat/completions", "not json", Settings{}).prefix_hash, "");
     // Where the cache marks are does not change what is cached.
     auto anthropic = [](const std::string& body) {
-        return process("/v1/messages", body, Options{}).prefix_hash;
+        return process("/v1/messages", body, Settings{}).prefix_hash;
     };
     EXPECT_EQ(anthropic(R"({"model":"c","system":[{"type":"text","text":"S"}],"messages":[]})"),
               anthropic(R"({"model":"c","system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"messages":[]})"));

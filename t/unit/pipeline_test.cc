@@ -8,10 +8,9 @@
 
 #include "core/json.h"
 
-using headroom::Options;
+using headroom::Settings;
 using headroom::Outcome;
-using headroom::process;
-using headroom::Shape;
+
 namespace json = headroom::json;
 
 namespace {
@@ -46,11 +45,10 @@ TEST(Pipeline, OpenAIChatToolMessageIsMinifiedAndNothingElse) {
     want = sub(want, "C", kCompactEscaped);
 
     auto r = process("/v1/chat/completions", in, any_size());
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
-    EXPECT_EQ(r.shape, Shape::OpenAIChat);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
+    EXPECT_STREQ(r.shape, "openai_chat");
     EXPECT_EQ(r.tool_outputs, 2u);
     EXPECT_EQ(r.minified, 2u);
-    EXPECT_STREQ(r.reason, "optimized");
     EXPECT_EQ(r.body, want);
 }
 
@@ -61,7 +59,7 @@ TEST(Pipeline, ResponsesFunctionCallOutput) {
         R"({"type":"function_call_output","call_id":"c","output":"P"}]})",
         "P", kPrettyEscaped);
     auto r = process("/v1/responses", in, any_size());
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
     EXPECT_EQ(r.minified, 1u);
     std::string want = sub(in, std::string(R"("output":")") + kPrettyEscaped,
                            std::string(R"("output":")") + kCompactEscaped);
@@ -77,8 +75,8 @@ TEST(Pipeline, AnthropicToolResultStringAndBlocks) {
         R"({"type":"tool_result","tool_use_id":"u","is_error":true,"content":[{"type":"text","text":"P"}]}]}],"context_management":{"edits":[]}})",
         "P", kPrettyEscaped);
     auto r = process("/v1/messages", in, any_size());
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
-    EXPECT_EQ(r.shape, Shape::AnthropicMessages);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
+    EXPECT_STREQ(r.shape, "anthropic_messages");
     EXPECT_EQ(r.minified, 2u);
 
     // Parsing the output equals parsing the input everywhere but the two
@@ -96,15 +94,15 @@ TEST(Pipeline, AnthropicToolResultStringAndBlocks) {
 }
 
 TEST(Pipeline, PassthroughReasons) {
-    Options o = any_size();
-    EXPECT_STREQ(process("/v1/chat/completions", "{not json", o).reason, "invalid_json");
-    EXPECT_STREQ(process("/v1/embeddings", R"({"input":"x"})", o).reason, "unknown_shape");
-    EXPECT_STREQ(process("/v1/chat/completions", R"({"messages":[{"role":"tool","content":"plain"}]})", o).reason,
+    Settings o = any_size();
+    EXPECT_STREQ(headroom::reason_name(process("/v1/chat/completions", "{not json", o).reason), "invalid_json");
+    EXPECT_STREQ(headroom::reason_name(process("/v1/embeddings", R"({"input":"x"})", o).reason), "unknown_shape");
+    EXPECT_STREQ(headroom::reason_name(process("/v1/chat/completions", R"({"messages":[{"role":"tool","content":"plain"}]})", o).reason),
                  "no_change");
-    EXPECT_STREQ(process("/v1/chat/completions", R"({"messages":["\udead"]})", o).reason,
+    EXPECT_STREQ(headroom::reason_name(process("/v1/chat/completions", R"({"messages":["\udead"]})", o).reason),
                  "lone_surrogate");
     std::string deep = R"({"messages":[)" + std::string(600, '[') + std::string(600, ']') + "]}";
-    EXPECT_STREQ(process("/v1/chat/completions", deep, o).reason, "too_deep");
+    EXPECT_STREQ(headroom::reason_name(process("/v1/chat/completions", deep, o).reason), "too_deep");
 
     auto r = process("/v1/chat/completions", "[1,", o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
@@ -114,12 +112,12 @@ TEST(Pipeline, PassthroughReasons) {
 
 TEST(Pipeline, DisabledTransformChangesNothing) {
     std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}]})", "P", kPrettyEscaped);
-    Options o = any_size();
+    Settings o = any_size();
     o.minify_tool_json = false;
     o.crush_json = false;
     auto r = process("/v1/chat/completions", in, o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
     EXPECT_EQ(r.tool_outputs, 1u);
 }
 
@@ -136,7 +134,7 @@ TEST(Pipeline, UnknownPathIsNotParsed) {
     // Invalid JSON on an unknown path: the reason shows it was never parsed.
     auto r = process("/v1/embeddings", "{not json", any_size());
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(r.reason, "unknown_shape");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "unknown_shape");
 }
 
 TEST(Pipeline, SmallAndProtectedOutputsAreLeftAlone) {
@@ -147,7 +145,7 @@ TEST(Pipeline, SmallAndProtectedOutputsAreLeftAlone) {
                          R"({"role":"tool","tool_call_id":"s","content":"P"},)"
                          R"({"role":"tool","tool_call_id":"g","content":"P"}]})",
                          "P", kPrettyEscaped);
-    Options o = any_size();
+    Settings o = any_size();
     o.protect_tools = {"Read", "mcp__secrets__*"};
     auto r = process("/v1/chat/completions", in, o);
     ASSERT_EQ(r.outcome, Outcome::Rewritten);
@@ -158,12 +156,12 @@ TEST(Pipeline, SmallAndProtectedOutputsAreLeftAlone) {
     EXPECT_NE(r.body.find(std::string(R"("tool_call_id":"s","content":")") + kPrettyEscaped), std::string::npos);
     EXPECT_NE(r.body.find(std::string(R"("tool_call_id":"g","content":")") + kCompactEscaped), std::string::npos);
 
-    Options floor;  // the default floor is above this tiny output
+    Settings floor;  // the default floor is above this tiny output
     auto small = process("/v1/chat/completions", in, floor);
     EXPECT_EQ(small.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(small.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(small.reason), "no_change");
     EXPECT_EQ(small.small, 3u);
-    EXPECT_EQ(Options{}.min_tokens, 200u);
+    EXPECT_EQ(Settings{}.min_tokens, 200u);
 }
 
 TEST(Pipeline, LongArraysAreCrushedUnlessCrushingIsOff) {
@@ -172,13 +170,13 @@ TEST(Pipeline, LongArraysAreCrushedUnlessCrushingIsOff) {
     arr += "]";
     std::string in = R"({"messages":[{"role":"tool","content":")" + arr + R"("}]})";
     auto crushed = process("/v1/chat/completions", in, any_size());
-    ASSERT_EQ(crushed.outcome, Outcome::Rewritten) << crushed.reason;
+    ASSERT_EQ(crushed.outcome, Outcome::Rewritten) << headroom::reason_name(crushed.reason);
     EXPECT_EQ(crushed.crushed, 1u);
     EXPECT_EQ(crushed.minified, 0u);
     EXPECT_GT(crushed.omitted, 80u);
     EXPECT_NE(crushed.body.find("headroom_omitted"), std::string::npos);
 
-    Options lossless = any_size();
+    Settings lossless = any_size();
     lossless.crush_json = false;
     auto minified = process("/v1/chat/completions", in, lossless);
     ASSERT_EQ(minified.outcome, Outcome::Rewritten);

@@ -12,9 +12,9 @@
 #include "core/tokenizer/tokenizers.h"
 
 namespace tk = headroom::tokenizer;
-using headroom::Options;
+using headroom::Settings;
 using headroom::Outcome;
-using headroom::process;
+
 
 namespace {
 
@@ -37,10 +37,10 @@ std::shared_ptr<const tk::Tokenizers> real() {
 TEST(PipelineTokens, CountsToolOutputsInTheModelsEncoding) {
     auto t = real();
     ASSERT_NE(t, nullptr);
-    Options o = any_size();
-    o.tokenizers = t.get();
+    Settings o = any_size();
+    o.tokenizers = t;
     auto r = process("/v1/chat/completions", chat("gpt-4o", kPretty), o);
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
     EXPECT_STREQ(r.encoding, "o200k_base");
     EXPECT_FALSE(r.tokens_estimated);
     const tk::Encoding* e = t->find("o200k_base");
@@ -63,10 +63,10 @@ TEST(PipelineTokens, CountsToolOutputsInTheModelsEncoding) {
 TEST(PipelineTokens, UnchangedOutputsStillCount) {
     auto t = real();
     ASSERT_NE(t, nullptr);
-    Options o = any_size();
-    o.tokenizers = t.get();
+    Settings o = any_size();
+    o.tokenizers = t;
     auto r = process("/v1/chat/completions", chat("gpt-5", "plain words here"), o);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
     EXPECT_EQ(r.tokens_before, 3u);
     EXPECT_EQ(r.tokens_after, 3u);
 }
@@ -87,11 +87,11 @@ TEST(PipelineTokens, KeepsTheOriginalUnlessStrictlyFewerTokens) {
     std::string error;
     auto t = tk::Tokenizers::load(dir, {}, error);
     ASSERT_NE(t, nullptr) << error;
-    Options o = any_size();
-    o.tokenizers = t.get();
+    Settings o = any_size();
+    o.tokenizers = t;
     auto r = process("/v1/chat/completions", chat("gpt-4o", "[ 1, 2 ]"), o);
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
     EXPECT_EQ(r.tokens_before, 1u);
     EXPECT_EQ(r.tokens_after, 1u);
     for (const char* name : {"o200k_base", "cl100k_base"}) {

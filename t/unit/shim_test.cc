@@ -8,37 +8,50 @@
 
 namespace {
 
-headroom_result_t run(const char* path, const std::string& body) {
-    headroom_options_t o;
-    headroom_options_init(&o);
-    o.min_tokens = 0;  // small test bodies
+// Compiles `s`, runs the body, frees the config (the result needs none).
+headroom_result_t run_with(headroom_settings_t* s, const char* path, const std::string& body,
+                           unsigned flags = 0) {
+    char error[256];
+    headroom_config_t* c = headroom_config_compile(s, error, sizeof error);
+    EXPECT_NE(c, nullptr) << error;
     headroom_result_t r;
-    headroom_process(&o, path, std::strlen(path),
-                     reinterpret_cast<const unsigned char*>(body.data()), body.size(), &r);
+    headroom_process(c, flags, path, std::strlen(path), reinterpret_cast<const unsigned char*>(body.data()),
+                     body.size(), &r);
+    headroom_config_free(c);
     return r;
+}
+
+headroom_result_t run(const char* path, const std::string& body) {
+    headroom_settings_t s;
+    headroom_settings_init(&s);
+    s.min_tokens = 0;  // small test bodies
+    return run_with(&s, path, body);
 }
 
 }  // namespace
 
 TEST(Shim, DefaultsAreSane) {
-    headroom_options_t o;
-    headroom_options_init(&o);
+    headroom_settings_t o;
+    headroom_settings_init(&o);
     EXPECT_EQ(o.max_depth, 512u);
     EXPECT_EQ(o.minify_tool_json, 1);
     EXPECT_EQ(o.min_tokens, 200u);
     EXPECT_EQ(o.nprotect_tools, 0u);
     EXPECT_EQ(o.tokenizers, nullptr);
+    EXPECT_EQ(o.max_body_size, 32u * 1024 * 1024);
+    EXPECT_EQ(o.json_max_items, 30u);
 }
 
 TEST(Shim, RewriteGivesBytesUntilFreed) {
     std::string body =
         R"({"messages":[{"role":"tool","tool_call_id":"a","content":"{\n  \"a\": 1\n}"}]})";
     headroom_result_t r = run("/v1/chat/completions", body);
-    ASSERT_EQ(r.outcome, HEADROOM_REWRITTEN) << r.reason;
+    ASSERT_EQ(r.outcome, HEADROOM_REWRITTEN) << headroom_reason_name(r.reason);
     EXPECT_STREQ(r.shape, "openai_chat");
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.body), r.body_len),
               R"({"messages":[{"role":"tool","tool_call_id":"a","content":"{\"a\":1}"}]})");
     EXPECT_EQ(r.minified, 1u);
+    EXPECT_EQ(r.noriginals, 0u);  // nothing left out, nothing to keep
     headroom_result_free(&r);
     EXPECT_EQ(r.body, nullptr);
     headroom_result_free(&r);  // twice is harmless
@@ -47,7 +60,7 @@ TEST(Shim, RewriteGivesBytesUntilFreed) {
 TEST(Shim, PassthroughAlwaysHasStrings) {
     headroom_result_t r = run("/v1/chat/completions", "\x01\x02");
     EXPECT_EQ(r.outcome, HEADROOM_PASSTHROUGH);
-    EXPECT_STREQ(r.reason, "invalid_json");
+    EXPECT_STREQ(headroom_reason_name(r.reason), "invalid_json");
     ASSERT_NE(r.detail, nullptr);
     ASSERT_NE(r.shape, nullptr);
     EXPECT_EQ(r.body_len, 0u);
@@ -56,11 +69,33 @@ TEST(Shim, PassthroughAlwaysHasStrings) {
     headroom_result_t e = run("", "");
     EXPECT_EQ(e.outcome, HEADROOM_PASSTHROUGH);
     headroom_result_free(&e);
+
+    headroom_result_t empty = run("/v1/messages", "");
+    EXPECT_STREQ(headroom_reason_name(empty.reason), "empty");
+    headroom_result_free(&empty);
+
+    headroom_result_t none;
+    headroom_process(nullptr, 0, "/v1/messages", 12, nullptr, 0, &none);
+    EXPECT_EQ(none.outcome, HEADROOM_PASSTHROUGH);
+    headroom_result_free(&none);
+}
+
+TEST(Shim, ReasonsNamedFromOneList) {
+    for (int i = 0; i < HEADROOM_REASONS; ++i) {
+        ASSERT_NE(headroom_reason_name(static_cast<headroom_reason_e>(i)), nullptr) << i;
+    }
+    EXPECT_EQ(headroom_reason_name(static_cast<headroom_reason_e>(HEADROOM_REASONS)), nullptr);
+    EXPECT_STREQ(headroom_reason_name(HEADROOM_REASON_NOT_POST), "not_post");
+    EXPECT_STREQ(headroom_reason_name(HEADROOM_REASON_INTERNAL_ERROR), "internal_error");
+    EXPECT_TRUE(headroom_reason_is_failure(HEADROOM_REASON_NO_MEMORY));
+    EXPECT_TRUE(headroom_reason_is_failure(HEADROOM_REASON_OUT_OF_MEMORY));
+    EXPECT_FALSE(headroom_reason_is_failure(HEADROOM_REASON_INVALID_JSON));
 }
 
 TEST(Shim, PathMayRewrite) {
     EXPECT_TRUE(headroom_path_may_rewrite("/v1/chat/completions", 20));
     EXPECT_TRUE(headroom_path_may_rewrite("/v1/messages", 12));
+    EXPECT_TRUE(headroom_path_may_rewrite("/v1beta/models/gemini-2.5-pro:generateContent", 45));
     EXPECT_FALSE(headroom_path_may_rewrite("/v1/embeddings", 14));
     EXPECT_FALSE(headroom_path_may_rewrite("", 0));
 }
@@ -70,15 +105,38 @@ TEST(Shim, ProtectedToolsPassThrough) {
         R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"Read"}}]},)"
         R"({"role":"tool","tool_call_id":"a","content":"{\n  \"a\": 1\n}"}]})";
     const char* globs[] = {"Re*"};
-    headroom_options_t o;
-    headroom_options_init(&o);
+    headroom_settings_t o;
+    headroom_settings_init(&o);
     o.min_tokens = 0;
     o.protect_tools = globs;
     o.nprotect_tools = 1;
-    headroom_result_t r;
-    headroom_process(&o, "/v1/chat/completions", 20,
-                     reinterpret_cast<const unsigned char*>(body.data()), body.size(), &r);
+    headroom_result_t r = run_with(&o, "/v1/chat/completions", body);
     EXPECT_EQ(r.outcome, HEADROOM_PASSTHROUGH);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom_reason_name(r.reason), "no_change");
     headroom_result_free(&r);
+}
+
+TEST(Shim, CompileRefusesWhatNginxMustRefuse) {
+    char error[256];
+    headroom_settings_t s;
+    headroom_settings_init(&s);
+    const char* bad[] = {"a["};
+    s.protect_tools = bad;
+    s.nprotect_tools = 1;
+    EXPECT_EQ(headroom_config_compile(&s, error, sizeof error), nullptr);
+    EXPECT_NE(std::strstr(error, "headroom_protect_tools"), nullptr) << error;
+
+    headroom_settings_init(&s);
+    s.json_keep_first = 1000000000;
+    EXPECT_EQ(headroom_config_compile(&s, error, sizeof error), nullptr);
+    EXPECT_NE(std::strstr(error, "headroom_json_keep_first"), nullptr) << error;
+
+    EXPECT_TRUE(headroom_glob_is_valid("Re*"));
+    EXPECT_TRUE(headroom_glob_is_valid("mcp__[a-z]*"));
+    EXPECT_TRUE(headroom_glob_is_valid("[]]x"));
+    EXPECT_TRUE(headroom_glob_is_valid("[[:alpha:]]*"));
+    EXPECT_FALSE(headroom_glob_is_valid("a["));
+    EXPECT_FALSE(headroom_glob_is_valid("a[!"));
+    EXPECT_FALSE(headroom_glob_is_valid("a\\"));
+    EXPECT_FALSE(headroom_glob_is_valid("[[:alpha:]"));
 }

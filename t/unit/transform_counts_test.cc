@@ -8,7 +8,7 @@
 #include "core/volatile_values.h"
 #include "test_options.h"
 
-using headroom::Options;
+using headroom::Settings;
 using headroom::Outcome;
 using headroom::Transform;
 
@@ -45,19 +45,19 @@ TEST(TransformCounts, LosslessAndLossyJsonAreToldApart) {
     std::string error;
     auto t = headroom::tokenizer::Tokenizers::load(HEADROOM_TOKENIZER_DIR, {}, error);
     ASSERT_NE(t, nullptr) << error;
-    Options o = any_size();
-    o.tokenizers = t.get();
+    Settings o = any_size();
+    o.tokenizers = t;
 
-    auto r = headroom::process("/v1/chat/completions",
+    auto r = process("/v1/chat/completions",
                                chat_with_tool(R"({\n  \"a\": 1,\n  \"b\": [1, 2]\n})"), o);
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
     EXPECT_EQ(r.model, "gpt-4o");
     EXPECT_EQ(of(r, Transform::MinifyJson).applied, 1u);
     EXPECT_EQ(of(r, Transform::MinifyJson).tokens_saved, r.tokens_before - r.tokens_after);
     EXPECT_EQ(of(r, Transform::CrushJson).applied, 0u);
 
-    r = headroom::process("/v1/chat/completions", chat_with_tool(records(200)), o);
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    r = process("/v1/chat/completions", chat_with_tool(records(200)), o);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
     EXPECT_EQ(of(r, Transform::CrushJson).applied, 1u);
     EXPECT_GT(of(r, Transform::CrushJson).tokens_saved, 1000u);
     EXPECT_EQ(of(r, Transform::CrushJson).tokens_saved, r.tokens_before - r.tokens_after);
@@ -68,16 +68,16 @@ TEST(TransformCounts, PrefixTransformsCountOncePerRequest) {
     std::string error;
     auto patterns = headroom::VolatilePatterns::compile({}, error);
     ASSERT_NE(patterns, nullptr) << error;
-    Options o = any_size();
+    Settings o = any_size();
     o.stabilize_prefix = true;
-    o.volatile_patterns = patterns.get();
-    auto r = headroom::process(
+    o.volatile_patterns = patterns;
+    auto r = process(
         "/v1/chat/completions",
         R"({"model":"gpt-4o","tools":[{"type":"function","function":{"name":"b"}},)"
         R"({"type":"function","function":{"name":"a"}}],"messages":[)"
         R"({"role":"system","content":"Now: 2026-11-22T10:00:00Z."},{"role":"user","content":"hi"}]})",
         o);
-    ASSERT_EQ(r.outcome, Outcome::Rewritten) << r.reason;
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
     EXPECT_EQ(of(r, Transform::MoveVolatile).applied, 1u);
     EXPECT_EQ(of(r, Transform::CanonicalTools).applied, 1u);
     EXPECT_EQ(of(r, Transform::PromptCacheKey).applied, 1u);
@@ -86,11 +86,11 @@ TEST(TransformCounts, PrefixTransformsCountOncePerRequest) {
 }
 
 TEST(TransformCounts, PassthroughAppliedNothing) {
-    auto r = headroom::process("/v1/chat/completions",
+    auto r = process("/v1/chat/completions",
                                R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]})",
                                any_size());
     EXPECT_EQ(r.outcome, Outcome::Passthrough);
-    EXPECT_STREQ(r.reason, "no_change");
+    EXPECT_STREQ(headroom::reason_name(r.reason), "no_change");
     EXPECT_EQ(r.model, "gpt-4o-mini");
     for (const auto& c : r.by_transform) EXPECT_EQ(c.applied, 0u);
 }

@@ -113,11 +113,25 @@ TEST(VolatileValues, BadPatternIsRefusedWithPcre2sReason) {
 
 TEST(VolatileValues, EmptyMatchesAndRunawayPatternsFindNothing) {
     std::string error;
-    auto p = VolatilePatterns::compile({{"empty", "x*"}, {"slow", "(a+)+$"}}, error);
+    // A pattern that can match nothing at all is refused outright.
+    EXPECT_EQ(VolatilePatterns::compile({{"empty", "x*"}}, error), nullptr);
+    EXPECT_NE(error.find("can match the empty string"), std::string::npos) << error;
+    EXPECT_EQ(VolatilePatterns::compile({{"empty", "(?=a)"}}, error), nullptr);
+    // An empty value (group 1) moves nothing; a runaway pattern gives up.
+    auto p = VolatilePatterns::compile({{"empty", "x(y*)"}, {"slow", "(a+)+$"}}, error);
     ASSERT_NE(p, nullptr) << error;
     std::string text(40, 'a');
-    text += "!";
+    text += "!x";
     EXPECT_EQ(found(*p, text), Found{});
+}
+
+TEST(VolatileValues, LabelsAreCheckedAsNginxChecksThem) {
+    std::string error;
+    EXPECT_EQ(VolatilePatterns::compile({{"a b", "x"}}, error), nullptr);
+    EXPECT_NE(error.find("may hold only"), std::string::npos) << error;
+    EXPECT_EQ(VolatilePatterns::compile({{"", "x"}}, error), nullptr);
+    EXPECT_EQ(VolatilePatterns::compile({{"ok", ""}}, error), nullptr);
+    EXPECT_NE(VolatilePatterns::compile({{"build_no-2", "Build (\\d+)"}}, error), nullptr) << error;
 }
 
 TEST(VolatileValues, BytesThatAreNotUtf8AreFine) {

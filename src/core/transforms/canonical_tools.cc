@@ -58,15 +58,14 @@ std::string_view tool_name(const json::Value& tool) {
 
 }  // namespace
 
-bool canonicalize_tools(json::Value& body) {
-    json::Value* tools = body.find("tools");
-    if (tools == nullptr || !tools->is_array() || tools->items.empty()) return false;
-    for (const json::Value& tool : tools->items) {
+bool canonicalize_tools(json::Value& tools) {
+    if (!tools.is_array() || tools.items.empty()) return false;
+    for (const json::Value& tool : tools.items) {
         if (tool.find("cache_control") != nullptr) return false;
     }
 
     bool changed = false;
-    for (json::Value& tool : tools->items) changed |= sort_keys(tool, false);
+    for (json::Value& tool : tools.items) changed |= sort_keys(tool, false);
 
     // Ties (two tools of one name, rare) fall back to the whole definition,
     // now canonical, so that even they come out in one order.
@@ -74,8 +73,8 @@ bool canonicalize_tools(json::Value& body) {
         std::string_view na = tool_name(a), nb = tool_name(b);
         return na != nb ? na < nb : json::serialize(a) < json::serialize(b);
     };
-    if (!std::is_sorted(tools->items.begin(), tools->items.end(), less)) {
-        std::sort(tools->items.begin(), tools->items.end(), less);
+    if (!std::is_sorted(tools.items.begin(), tools.items.end(), less)) {
+        std::sort(tools.items.begin(), tools.items.end(), less);
         changed = true;
     }
     return changed;

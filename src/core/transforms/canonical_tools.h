@@ -12,7 +12,8 @@ namespace headroom::transforms {
 // arguments in that order, so it is meaning, not noise. Data inside a
 // schema ("default", "enum", "examples", "const") is left as written.
 // Nothing changes when a tool carries its own "cache_control": the client
-// has laid out its prefix itself. Returns true when `body` changed.
-bool canonicalize_tools(json::Value& body);
+// has laid out its prefix itself. `tools` is an array of definitions (the
+// dialect says where). Returns true when it changed.
+bool canonicalize_tools(json::Value& tools);
 
 }  // namespace headroom::transforms

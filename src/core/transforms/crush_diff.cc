@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include "core/content_hash.h"
 #include "core/text.h"
 #include "core/transforms/lines.h"
 
@@ -31,9 +30,17 @@ std::string text_of(const Lines& lines, std::size_t from, std::size_t to) {
     return s;
 }
 
-std::string marker(std::size_t count, std::size_t first, std::size_t last, const std::string& hash) {
-    return "[headroom: " + std::to_string(count) + " unchanged lines omitted (new lines " +
-           std::to_string(first) + "-" + std::to_string(last) + "), original " + hash + "]";
+// `count` unchanged lines [from, to) of the text, which are the new file's
+// lines first..last.
+std::string marker(std::size_t count, std::size_t first, std::size_t last, std::size_t from,
+                   std::size_t to, const Origin& origin) {
+    markers::TextMarker m;
+    m.count = count;
+    m.what = "unchanged lines";
+    m.detail = "new lines " + std::to_string(first) + "-" + std::to_string(last);
+    m.lines = {origin.line_offset() + from + 1, origin.line_offset() + to};
+    m.id = origin.id();
+    return markers::write_text(m);
 }
 
 }  // namespace
@@ -52,11 +59,11 @@ bool is_diff(const Lines& lines) {
 }
 
 std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits) {
-    return crush_diff(text, split_lines(text), limits);
+    return crush_diff(text, split_lines(text), limits, Origin::of(text));
 }
 
 std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
-                                      const CrushDiffLimits& limits) {
+                                      const CrushDiffLimits& limits, const Origin& origin) {
     const std::size_t n = lines.size();
     if (n < limits.min_lines || !is_diff(lines)) return std::nullopt;
 
@@ -86,8 +93,6 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
         }
     }
 
-    const std::string hash = content_hash(text);
-    auto measure = [&](std::string_view s) { return limits.measure ? limits.measure(s) : s.size(); };
     // Each run of context keeps `context` lines on the side of a change.
     std::vector<bool> keep(n, true);
     std::size_t omitted = 0;
@@ -103,8 +108,9 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
         std::size_t from = i + (change_before ? limits.context : 0);
         std::size_t to = j - (change_after ? std::min(limits.context, j - i) : 0);
         // Cut only what measures more than the marker that replaces it.
-        if (to > from && measure(text_of(lines, from, to)) >
-                             measure(marker(to - from, new_line[from], new_line[to - 1], hash) + "\n")) {
+        if (to > from && worth_marking(text_of(lines, from, to),
+                                       marker(to - from, new_line[from], new_line[to - 1], from, to, origin) + "\n",
+                                       limits.measure)) {
             for (std::size_t k = from; k < to; ++k) keep[k] = false;
             omitted += to - from;
         }
@@ -114,6 +120,7 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
 
     CrushedDiff out;
     out.omitted = omitted;
+    out.id = origin.id();
     LineWriter w(out.text);
     for (std::size_t i = 0; i < n;) {
         if (keep[i]) {
@@ -122,7 +129,7 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
         }
         std::size_t j = i;
         while (j < n && !keep[j]) ++j;
-        w.line(marker(j - i, new_line[i], new_line[j - 1], hash));
+        w.line(marker(j - i, new_line[i], new_line[j - 1], i, j, origin));
         i = j;
     }
     w.finish(text);

@@ -2,8 +2,7 @@
 // and hunk headers and every added and removed line stay; unchanged
 // context keeps a few lines beside each change, and the middle of a longer
 // run becomes one marker:
-//   [headroom: 40 unchanged lines omitted (new lines 120-159),
-//    original sha256:...]
+//   [headroom: 40 unchanged lines omitted (new lines 120-159); lines 130-169; id=…]
 // Everything outside hunks (commit messages, stats) stays.
 #pragma once
 
@@ -13,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/transforms/crushed.h"
 #include "core/transforms/lines.h"
 
 namespace headroom::transforms {
@@ -20,15 +20,11 @@ namespace headroom::transforms {
 struct CrushDiffLimits {
     std::size_t min_lines = 30;
     std::size_t context = 3;  // unchanged lines kept beside a change
-    // A run is cut only when it measures more than its marker: tokens in
-    // the pipeline; bytes if unset.
-    std::function<std::size_t(std::string_view)> measure;
+    // A run is cut only when it measures more than its marker.
+    Measure measure;
 };
 
-struct CrushedDiff {
-    std::string text;
-    std::size_t omitted = 0;  // context lines left out
-};
+using CrushedDiff = Crushed;  // omitted: context lines left out
 
 // A file header ("diff --git", or "---" then "+++") and a hunk header.
 bool is_diff(const Lines& lines);
@@ -37,6 +33,6 @@ bool is_diff(const Lines& lines);
 std::optional<CrushedDiff> crush_diff(std::string_view text, const CrushDiffLimits& limits);
 // The same, with `lines` = split_lines(text) already made.
 std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
-                                      const CrushDiffLimits& limits);
+                                      const CrushDiffLimits& limits, const Origin& origin);
 
 }  // namespace headroom::transforms

@@ -4,12 +4,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include "core/content_hash.h"
 #include "core/json.h"
 #include "core/text.h"
 
@@ -117,37 +117,30 @@ std::vector<std::string> question_terms(std::string_view question) {
 
 struct Crusher {
     const CrushJsonLimits& limits;
+    const Origin& origin;
     std::vector<std::string> terms;
     std::string_view original;
-    std::string hash;  // of the original, made on the first omission
+    std::optional<markers::LineIndex> line_index;  // of `original`, made on first use
+    // Lines of the JSON string being walked when it holds JSON itself: its
+    // items' own positions are in the decoded string, not the original.
+    std::optional<markers::Range> string_lines;
     std::size_t arrays = 0, omitted = 0;
 
-    Value marker(std::size_t first, std::size_t last) {
-        if (hash.empty()) hash = content_hash(original);
-        auto str = [](std::string s) {
-            Value v;
-            v.kind = Kind::String;
-            v.text = std::move(s);
-            return v;
-        };
-        auto num = [](std::size_t n) {
-            Value v;
-            v.kind = Kind::Number;
-            v.text = std::to_string(n);
-            return v;
-        };
-        Value info;
-        info.kind = Kind::Object;
-        info.members.push_back({"kind", str("json_items")});
-        info.members.push_back(
-            {"items", str(first == last ? std::to_string(first)
-                                        : std::to_string(first) + "-" + std::to_string(last))});
-        info.members.push_back({"count", num(last - first + 1)});
-        info.members.push_back({"original", str(hash)});
-        Value m;
-        m.kind = Kind::Object;
-        m.members.push_back({"headroom_omitted", std::move(info)});
-        return m;
+    // Lines of the original that the bytes [begin, end) span, 1-based.
+    markers::Range lines_of(std::size_t begin, std::size_t end) {
+        if (string_lines) return *string_lines;
+        if (!line_index) line_index.emplace(original);
+        const std::size_t offset = origin.line_offset();
+        return {offset + line_index->line_of(begin), offset + line_index->line_of(end > begin ? end - 1 : begin)};
+    }
+
+    Value marker(const std::vector<Value>& items, std::size_t first, std::size_t last) {
+        markers::JsonMarker m;
+        m.count = last - first + 1;
+        m.items = {first, last};
+        m.lines = lines_of(items[first].begin, items[last].end);
+        m.id = origin.id();
+        return markers::write_json(m);
     }
 
     void keep_numeric_extremes(const std::vector<Value>& items, std::vector<bool>& keep) {
@@ -285,10 +278,24 @@ struct Crusher {
         for (std::size_t i = 0; i < n; ++i) {
             if (chosen[i] && !duplicate[i]) keep[i] = true;
         }
-        // A lone left-out item costs less kept than as a marker.
-        for (std::size_t i = 0; i < n; ++i) {
-            bool left = i == 0 || keep[i - 1], right = i + 1 == n || keep[i + 1];
-            if (!keep[i] && left && right) keep[i] = true;
+        // A lone left-out item costs less kept than as a marker; so does
+        // any run whose marker would cost more than its items.
+        std::vector<std::optional<Value>> markers(n);
+        for (std::size_t i = 0; i < n;) {
+            if (keep[i]) {
+                ++i;
+                continue;
+            }
+            std::size_t j = i;
+            while (j + 1 < n && !keep[j + 1]) ++j;
+            Value m = marker(items, i, j);
+            if (j > i && worth_marking(std::string_view(all).substr(at[i], at[j + 1] - at[i]),
+                                       json::serialize(m), limits.measure)) {
+                markers[i] = std::move(m);
+            } else {
+                for (std::size_t k = i; k <= j; ++k) keep[k] = true;
+            }
+            i = j + 1;
         }
 
         // Keeping every item changes nothing: the items stay where they are.
@@ -303,7 +310,7 @@ struct Crusher {
             }
             std::size_t j = i;
             while (j + 1 < n && !keep[j + 1]) ++j;
-            out.push_back(marker(i, j));
+            out.push_back(std::move(*markers[i]));
             dropped += j - i + 1;
             i = j + 1;
         }
@@ -325,9 +332,12 @@ struct Crusher {
         json::ParseResult inner = json::parse(v.text, limits.max_depth);
         if (!inner.ok()) return;
         std::size_t before = omitted;
+        std::optional<markers::Range> outer = string_lines;
+        if (!string_lines) string_lines = lines_of(v.begin, v.end);
         ++embedded;
         walk(inner.value);
         --embedded;
+        string_lines = outer;
         if (omitted != before) v.text = json::serialize(inner.value);
     }
 
@@ -349,9 +359,7 @@ struct Crusher {
         return limits.measure ? limits.measure(s) : s.size();
     }
 
-    static bool is_marker(const Value& v) {
-        return v.is_object() && v.members.size() == 1 && v.members[0].key == "headroom_omitted";
-    }
+    static bool is_marker(const Value& v) { return markers::parse_json(v).has_value(); }
 
     // Same keys, same order, none twice: a row can stand for the object.
     static bool same_keys(const Value& a, const Value& b) {
@@ -434,12 +442,17 @@ struct Crusher {
 
 std::optional<CrushedJson> crush_json(std::string_view text, std::string_view question,
                                       const CrushJsonLimits& limits) {
+    return crush_json(text, question, limits, Origin::of(text));
+}
+
+std::optional<CrushedJson> crush_json(std::string_view text, std::string_view question,
+                                      const CrushJsonLimits& limits, const Origin& origin) {
     if (!json::opens_object_or_array(text)) return std::nullopt;
 
     json::ParseResult parsed = json::parse(text, limits.max_depth);
     if (!parsed.ok()) return std::nullopt;
 
-    Crusher c{limits, question_terms(question), text, {}, 0, 0};
+    Crusher c{limits, origin, question_terms(question), text, std::nullopt, std::nullopt, 0, 0};
     c.walk(parsed.value);
     if (limits.tables) c.tabulate(parsed.value);
 
@@ -448,6 +461,7 @@ std::optional<CrushedJson> crush_json(std::string_view text, std::string_view qu
     json::serialize(parsed.value, out.text);
     out.arrays = c.arrays;
     out.omitted = c.omitted;
+    if (c.omitted > 0) out.id = origin.id();
     out.tables = c.tables;
     return out;
 }

@@ -7,9 +7,8 @@
 // extremes and strong outliers of numeric fields; one item for each rare
 // value of a categorical field; items matching the question. Exact
 // duplicates go. Each run of left-out items becomes one marker object in
-// its place:
-//   {"headroom_omitted":{"kind":"json_items","items":"5-940","count":936,
-//                        "original":"sha256:..."}}
+// its place (markers.h), when the marker costs less than the run:
+//   {"headroom_omitted":{"count":936,"items":"5-940","lines":"12-3760","id":"…"}}
 // Kept items are unchanged as JSON values. Arrays inside kept items are
 // treated the same way.
 //
@@ -20,10 +19,11 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/transforms/crushed.h"
 
 namespace headroom::transforms {
 
@@ -33,20 +33,21 @@ struct CrushJsonLimits {
     std::size_t keep_last = 3;
     std::size_t max_depth = 512;
     bool tables = true;
-    // What "smaller" means for tables: tokens in the pipeline; bytes if unset.
-    std::function<std::size_t(std::string_view)> measure;
+    // What "smaller" means for tables and markers.
+    Measure measure;
 };
 
-struct CrushedJson {
-    std::string text;             // compact JSON
-    std::size_t arrays = 0;       // arrays sampled
-    std::size_t omitted = 0;      // items left out, in all arrays
-    std::size_t tables = 0;       // arrays rendered as tables
+struct CrushedJson : Crushed {  // text: compact JSON; omitted: items left out
+    std::size_t arrays = 0;     // arrays sampled
+    std::size_t tables = 0;     // arrays rendered as tables
 };
 
 // nullopt when `text` is not a JSON object or array. A result with nothing
 // omitted is the plain compact form.
 std::optional<CrushedJson> crush_json(std::string_view text, std::string_view question,
                                       const CrushJsonLimits& limits);
+// The same, for a text that is (part of) the tool output `origin`.
+std::optional<CrushedJson> crush_json(std::string_view text, std::string_view question,
+                                      const CrushJsonLimits& limits, const Origin& origin);
 
 }  // namespace headroom::transforms

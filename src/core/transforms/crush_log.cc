@@ -3,7 +3,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/content_hash.h"
 #include "core/text.h"
 #include "core/transforms/lines.h"
 
@@ -127,10 +126,11 @@ bool is_log(const Lines& lines) {
 }
 
 std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits) {
-    return crush_log(text, split_lines(text), limits);
+    return crush_log(text, split_lines(text), limits, Origin::of(text));
 }
 
-std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits) {
+std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits,
+                                    const Origin& origin) {
     const std::size_t n = lines.size();
     if (n < limits.min_lines || !is_log(lines)) return std::nullopt;
 
@@ -156,7 +156,10 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
 
     // Fold by template: the first example stays; the others are counted.
     struct Group {
-        std::size_t first, last, count = 0, omitted = 0;
+        std::size_t first;
+        std::size_t omitted = 0, omitted_bytes = 0;
+        std::size_t first_omitted = 0, last_omitted = 0;
+        std::string marker;
     };
     std::vector<Group> groups;
     std::unordered_map<std::string_view, std::size_t> group_index;  // views into templates
@@ -165,36 +168,61 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
     for (std::size_t i = 0; i < n; ++i) {
         auto [it, fresh] = group_index.try_emplace(templates[i], groups.size());
         if (fresh) {
-            groups.push_back(Group{i, i});
+            groups.push_back(Group{i, 0, 0, 0, 0, {}});
             keep[i] = true;
         }
-        Group& g = groups[it->second];
-        g.last = i;
-        ++g.count;
         group_of[i] = it->second;
-    }
-    std::size_t omitted = 0;
-    for (std::size_t i = 0; i < n; ++i) {
         if (keep[i]) continue;
-        ++groups[group_of[i]].omitted;
-        ++omitted;
+        Group& g = groups[it->second];
+        if (g.omitted++ == 0) g.first_omitted = i;
+        g.last_omitted = i;
+        g.omitted_bytes += lines[i].size() + 1;
+    }
+
+    // A marker for each group that is worth one; the others keep their lines.
+    const std::size_t offset = origin.line_offset();
+    std::size_t omitted = 0;
+    for (Group& g : groups) {
+        if (g.omitted == 0) continue;
+        if (g.omitted > 1) {
+            markers::TextMarker m;
+            m.count = g.omitted;
+            m.what = "more lines like the one above";
+            m.lines = {offset + g.first_omitted + 1, offset + g.last_omitted + 1};
+            m.id = origin.id();
+            g.marker = markers::write_text(m);
+            // The group's left-out lines, as text, only when near the
+            // marker's size (worth_marking).
+            const std::size_t index = std::size_t(&g - groups.data());
+            std::string replaced;
+            if (g.omitted_bytes < 16 * (g.marker.size() + 1)) {
+                for (std::size_t i = g.first_omitted; i <= g.last_omitted; ++i) {
+                    if (!keep[i] && group_of[i] == index) {
+                        replaced.append(lines[i]);
+                        replaced.push_back('\n');
+                    }
+                }
+            }
+            if (replaced.empty() || worth_marking(replaced, g.marker + "\n", limits.measure)) {
+                omitted += g.omitted;
+                continue;
+            }
+        }
+        g.marker.clear();
+        g.omitted = 0;
     }
     if (omitted == 0) return std::nullopt;
 
-    std::string hash = content_hash(text);
     CrushedLog out;
     out.omitted = omitted;
+    out.id = origin.id();
     out.text.reserve(text.size() / 4);
     LineWriter w(out.text);
     for (std::size_t i = 0; i < n; ++i) {
-        if (!keep[i]) continue;
-        w.line(lines[i]);
         const Group& g = groups[group_of[i]];
-        if (g.first == i && g.omitted > 0) {
-            w.line("[headroom: " + std::to_string(g.omitted) +
-                   " more lines like the one above omitted (lines " + std::to_string(g.first + 1) +
-                   "-" + std::to_string(g.last + 1) + "), original " + hash + "]");
-        }
+        if (!keep[i] && g.omitted > 0) continue;
+        w.line(lines[i]);
+        if (g.first == i && g.omitted > 0) w.line(g.marker);
     }
     w.finish(text);
     return out;

@@ -3,7 +3,6 @@
 #include <map>
 #include <vector>
 
-#include "core/content_hash.h"
 #include "core/text.h"
 #include "core/transforms/lines.h"
 
@@ -79,11 +78,12 @@ bool is_search_output(const Lines& lines) { return find_matches(lines).has_value
 
 std::optional<CrushedSearch> crush_search(std::string_view text, std::string_view question,
                                           const CrushSearchLimits& limits) {
-    return crush_search(text, split_lines(text), question, limits);
+    return crush_search(text, split_lines(text), question, limits, Origin::of(text));
 }
 
 std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& lines,
-                                          std::string_view question, const CrushSearchLimits& limits) {
+                                          std::string_view question, const CrushSearchLimits& limits,
+                                          const Origin& origin) {
     const std::size_t n = lines.size();
     if (n < limits.min_lines) return std::nullopt;
     auto found_matches = find_matches(lines);
@@ -102,10 +102,12 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
     std::vector<std::string> terms = terms_of(question);
     std::vector<bool> keep(n, true);
     struct Gap {
-        std::size_t count = 0, first_line = 0, last_line = 0;
+        std::size_t count = 0, bytes = 0;
+        std::size_t first_line = 0, last_line = 0;  // the file's line numbers
+        std::size_t first = 0, last = 0;            // indices in `lines`
+        std::string marker;
     };
     std::map<std::string_view, Gap> gaps;
-    std::size_t omitted = 0;
     for (const auto& [path, idx] : files) {
         const std::size_t m = idx.size();
         for (std::size_t k = 0; k < m; ++k) {
@@ -117,27 +119,49 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
             keep[idx[k]] = false;
             Gap& g = gaps[path];
             std::size_t ln = matches[idx[k]]->line_number;
-            if (g.count == 0) g.first_line = ln;
+            if (g.count == 0) {
+                g.first_line = ln;
+                g.first = idx[k];
+            }
             g.last_line = ln;
+            g.last = idx[k];
+            g.bytes += lines[idx[k]].size() + 1;
             ++g.count;
-            ++omitted;
         }
     }
-    // A file whose only left-out match is one costs less kept than marked.
+    // Each file's marker, if it costs less than the matches it stands for.
+    std::size_t omitted = 0;
     for (auto it = gaps.begin(); it != gaps.end();) {
-        if (it->second.count > 1) {
+        Gap& g = it->second;
+        markers::TextMarker m;
+        m.count = g.count;
+        m.what = "more matches in " + std::string(it->first);
+        m.detail = "file lines " + std::to_string(g.first_line) + "-" + std::to_string(g.last_line);
+        m.lines = {origin.line_offset() + g.first + 1, origin.line_offset() + g.last + 1};
+        m.id = origin.id();
+        g.marker = markers::write_text(m);
+        std::string replaced;
+        if (g.bytes < 16 * (g.marker.size() + 1)) {
+            for (std::size_t i : files[it->first]) {
+                if (!keep[i]) {
+                    replaced.append(lines[i]);
+                    replaced.push_back('\n');
+                }
+            }
+        }
+        if (g.count > 1 && (replaced.empty() || worth_marking(replaced, g.marker + "\n", limits.measure))) {
+            omitted += g.count;
             ++it;
             continue;
         }
         for (std::size_t i : files[it->first]) keep[i] = true;
-        omitted -= it->second.count;
         it = gaps.erase(it);
     }
     if (omitted == 0) return std::nullopt;
 
-    std::string hash = content_hash(text);
     CrushedSearch out;
     out.omitted = omitted;
+    out.id = origin.id();
     LineWriter w(out.text);
     for (std::size_t i = 0; i < n; ++i) {
         if (keep[i]) w.line(lines[i]);
@@ -153,10 +177,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
                 break;
             }
         }
-        if (i != last_kept) continue;
-        w.line("[headroom: " + std::to_string(g->second.count) + " more matches in " +
-             std::string(g->first) + " omitted (lines " + std::to_string(g->second.first_line) + "-" +
-             std::to_string(g->second.last_line) + "), original " + hash + "]");
+        if (i == last_kept) w.line(g->second.marker);
     }
     w.finish(text);
     return out;

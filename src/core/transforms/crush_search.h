@@ -1,10 +1,10 @@
 // Lossy, for search results: lines of "path:line:text" (grep -n, ripgrep,
 // agents' Grep tools). Matches group by file; each file keeps its first and
 // last matches and those holding the question's terms, and one marker
-// counts the rest:
-//   [headroom: 57 more matches in src/foo.c omitted (lines 120-980),
-//    original sha256:...]
-// A kept line is never altered; lines that are not matches stay.
+// counts the rest (markers.h), with the file's own line numbers of them:
+//   [headroom: 57 more matches in src/foo.c omitted (file lines 120-980); lines 9-65; id=…]
+// A kept line is never altered; lines that are not matches stay. A file's
+// matches are left out only when the marker costs less than they do.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/transforms/crushed.h"
 #include "core/transforms/lines.h"
 
 namespace headroom::transforms {
@@ -20,12 +21,10 @@ struct CrushSearchLimits {
     std::size_t min_lines = 30;  // fewer lines are not worth it
     std::size_t keep_first = 3;  // per file
     std::size_t keep_last = 2;   // per file
+    Measure measure;
 };
 
-struct CrushedSearch {
-    std::string text;
-    std::size_t omitted = 0;  // matches left out
-};
+using CrushedSearch = Crushed;  // omitted: matches left out
 
 // True when most lines are matches and line numbers rise within each file.
 bool is_search_output(const Lines& lines);
@@ -35,6 +34,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, std::string_vie
                                           const CrushSearchLimits& limits);
 // The same, with `lines` = split_lines(text) already made.
 std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& lines,
-                                          std::string_view question, const CrushSearchLimits& limits);
+                                          std::string_view question, const CrushSearchLimits& limits,
+                                          const Origin& origin);
 
 }  // namespace headroom::transforms

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/message_content.h"
+#include "core/json_path.h"
 
 namespace headroom::transforms {
 
@@ -21,100 +21,6 @@ struct Source {
     std::string rewritten;
 };
 
-// The system and developer texts of a request, in document order, and the
-// role the note speaks with.
-struct Sources {
-    std::vector<Source> texts;
-    std::string role;
-};
-
-void add_content(Sources& s, json::Value* content, std::string_view part_type) {
-    if (content == nullptr) return;
-    for_each_text(*content, part_type, [&](std::string& text) { s.texts.push_back(Source{&text, {}}); });
-}
-
-Sources find_sources(Shape shape, json::Value& body) {
-    Sources s;
-    switch (shape) {
-    case Shape::OpenAIChat: {
-        json::Value* messages = body.find("messages");
-        if (messages == nullptr || !messages->is_array()) break;
-        for (json::Value& msg : messages->items) {
-            const json::Value* role = system_role(msg);
-            if (role == nullptr) continue;
-            if (s.role.empty()) s.role = role->text;
-            add_content(s, msg.find("content"), "text");
-        }
-        break;
-    }
-    case Shape::OpenAIResponses: {
-        if (json::Value* instructions = body.find("instructions"); instructions && instructions->is_string()) {
-            add_content(s, instructions, "input_text");
-        }
-        if (!s.texts.empty()) s.role = "developer";
-        json::Value* input = body.find("input");
-        if (input == nullptr || !input->is_array()) break;
-        for (json::Value& item : input->items) {
-            const json::Value* role = system_role(item);
-            const json::Value* type = item.find("type");
-            if (role == nullptr || (type != nullptr && !type->equals("message"))) continue;
-            if (s.role.empty()) s.role = role->text;
-            add_content(s, item.find("content"), "input_text");
-        }
-        break;
-    }
-    case Shape::AnthropicMessages:
-        add_content(s, body.find("system"), "text");
-        break;
-    case Shape::Unknown: break;
-    }
-    return s;
-}
-
-// Where the note can go, checked before anything changes.
-bool note_fits(Shape shape, const json::Value& body) {
-    if (shape != Shape::AnthropicMessages) return true;
-    const json::Value* messages = body.find("messages");
-    if (messages == nullptr || !messages->is_array() || messages->items.empty()) return false;
-    const json::Value& last = messages->items.back();
-    const json::Value* role = last.find("role");
-    const json::Value* content = last.find("content");
-    if (role == nullptr || !role->equals("user") || content == nullptr) return false;
-    // An empty text block is refused by the API.
-    return content->is_array() || (content->is_string() && !content->text.empty());
-}
-
-void add_note(Shape shape, json::Value& body, const std::string& role, std::string note) {
-    auto message = [&](std::string r) {
-        return json::object_value({{"role", json::string_value(std::move(r))},
-                                   {"content", json::string_value(std::move(note))}});
-    };
-    switch (shape) {
-    case Shape::OpenAIChat:
-        body.find("messages")->items.push_back(message(role));
-        break;
-    case Shape::OpenAIResponses: {
-        json::Value* input = body.find("input");
-        if (input->is_string()) {
-            // The string form is one user message; the note needs a list.
-            json::Value user = json::object_value({{"role", json::string_value("user")},
-                                                   {"content", std::move(*input)}});
-            *input = json::array_value({});
-            input->items.push_back(std::move(user));
-        }
-        input->items.push_back(message(role));
-        break;
-    }
-    case Shape::AnthropicMessages: {
-        json::Value* content = body.find("messages")->items.back().find("content");
-        to_text_blocks(*content);
-        content->items.push_back(text_block(std::move(note)));
-        break;
-    }
-    case Shape::Unknown: break;
-    }
-}
-
 }  // namespace
 
 std::string volatile_placeholder(std::string_view label, std::size_t n) {
@@ -126,9 +32,14 @@ std::string volatile_placeholder(std::string_view label, std::size_t n) {
     return s;
 }
 
-std::size_t move_volatile_values(Shape shape, json::Value& body, const VolatilePatterns& patterns) {
-    Sources sources = find_sources(shape, body);
-    if (sources.texts.empty() || !note_fits(shape, body)) return 0;
+std::size_t move_volatile_values(const Dialect& dialect, json::Value& body, const VolatilePatterns& patterns) {
+    SystemText system = dialect.system_text(body);
+    std::vector<Source> sources;
+    for (const json::Path& p : system.texts) {
+        json::Value* v = json::resolve(body, p);
+        if (v != nullptr && v->is_string()) sources.push_back(Source{&v->text, {}});
+    }
+    if (sources.empty()) return 0;
 
     // One placeholder per distinct value of a kind, numbered in order of
     // first appearance: the same request always gets the same labels.
@@ -136,7 +47,7 @@ std::size_t move_volatile_values(Shape shape, json::Value& body, const VolatileP
     std::vector<std::size_t> per_label(patterns.labels().size(), 0);
     std::string note(kNoteHead);
 
-    for (Source& src : sources.texts) {
+    for (Source& src : sources) {
         const std::string& text = *src.text;
         std::vector<VolatileMatch> found = patterns.find(text);
         if (found.empty()) continue;
@@ -161,10 +72,14 @@ std::size_t move_volatile_values(Shape shape, json::Value& body, const VolatileP
     }
     if (placeholder.empty()) return 0;
 
-    for (Source& src : sources.texts) {
+    // Where the note goes is decided on the request as it came; the texts
+    // change in place, so the position holds.
+    std::optional<Edit> edit = dialect.note(body, system.note_role, std::move(note));
+    if (!edit) return 0;
+    for (Source& src : sources) {
         if (!src.rewritten.empty()) src.text->swap(src.rewritten);
     }
-    add_note(shape, body, sources.role, std::move(note));
+    apply(*edit, body);
     return placeholder.size();
 }
 

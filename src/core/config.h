@@ -1,8 +1,13 @@
 // Everything the core's output depends on besides the request bytes.
+// Settings are the directives' values, every default in this one place;
+// a Config is Settings checked and compiled once (per nginx location), then
+// shared read-only by every request that runs with it.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace headroom {
@@ -12,7 +17,14 @@ class Tokenizers;
 }
 class VolatilePatterns;
 
-struct Options {
+// Bounds that Config::compile enforces (the nginx glue names the directive).
+inline constexpr std::size_t kMaxJsonItemsLimit = 100000;  // json_max_items, keep_first, keep_last
+inline constexpr std::size_t kMaxDiffContext = 100;
+
+struct Settings {
+    // Larger bodies go upstream as they came (the nginx glue's cap; the
+    // core refuses them too).
+    std::size_t max_body_size = 32 * 1024 * 1024;  // Anthropic's request limit
     // Deeper documents pass through: bounds the parser's and serializer's
     // recursion (and stack) on hostile input.
     std::size_t max_depth = 512;
@@ -43,20 +55,36 @@ struct Options {
     // System and developer text: values that change from call to call move
     // to a labelled note at the end. Needs volatile_patterns.
     bool move_volatile = true;
-    const VolatilePatterns* volatile_patterns = nullptr;
+    std::shared_ptr<const VolatilePatterns> volatile_patterns;
     // Tools sorted by name, their keys by name.
     bool canonical_tools = true;
     // Anthropic: cache_control breakpoints when the request has none.
     bool cache_breakpoints = true;
     // OpenAI: prompt_cache_key (the prefix hash) when the request has none.
     bool prompt_cache_key = true;
-    // Result::prefix_hash is wanted (a log, a variable). Hashing the model,
-    // tools and system text costs tens of microseconds on an agent's
-    // request, so the module asks only when something reads it.
-    bool want_prefix_hash = true;
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
-    const tokenizer::Tokenizers* tokenizers = nullptr;
+    std::shared_ptr<const tokenizer::Tokenizers> tokenizers;
+};
+
+// A glob fnmatch() reads as its author meant: every '[' opens a bracket
+// expression that closes, and no '\' ends it.
+bool glob_is_valid(std::string_view glob);
+
+class Config {
+public:
+    // nullptr when a value is out of bounds, with the reason (naming the
+    // directive) in `error`.
+    static std::shared_ptr<const Config> compile(Settings settings, std::string& error);
+
+    const Settings& settings() const { return settings_; }
+
+    // The tool's outputs are never changed (headroom_protect_tools).
+    bool protects(std::string_view tool) const;
+
+private:
+    explicit Config(Settings s) : settings_(std::move(s)) {}
+    Settings settings_;
 };
 
 }  // namespace headroom

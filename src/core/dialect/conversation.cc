@@ -1,0 +1,66 @@
+#include "core/dialect/conversation.h"
+
+#include "core/message_content.h"
+
+namespace headroom::dialect {
+
+void Conversation::user_said(std::string text) {
+    if (!text.empty()) map_.questions.push_back(std::move(text));
+}
+
+void Conversation::call(std::string_view id, std::string_view tool) {
+    if (!id.empty()) by_id_[std::string(id)] = Call{std::string(tool), current_question()};
+    if (!tool.empty()) latest_by_tool_[std::string(tool)] = current_question();
+}
+
+ToolOutputSite& Conversation::output(std::string_view id, std::string_view tool,
+                                     std::size_t message_index) {
+    ToolOutputSite site;
+    site.call_id = std::string(id);
+    site.tool_name = std::string(tool);
+    site.question = current_question();
+    site.message_index = message_index;
+    if (!id.empty()) {
+        if (auto it = by_id_.find(id); it != by_id_.end()) {
+            site.tool_name = it->second.tool;
+            site.question = it->second.question;
+        }
+    } else if (!tool.empty()) {
+        if (auto it = latest_by_tool_.find(tool); it != latest_by_tool_.end()) site.question = it->second;
+    }
+    map_.outputs.push_back(std::move(site));
+    return map_.outputs.back();
+}
+
+std::vector<json::Path> text_parts(json::Ref content, std::string_view part_type) {
+    std::vector<json::Path> out;
+    if (content.is_string()) {
+        out.push_back(content.path);
+        return out;
+    }
+    for (std::size_t i = 0; i < content.size(); ++i) {
+        json::Ref part = content.at(i);
+        json::Ref text = part.get("text");
+        if (part.get("type").equals(part_type) && text.is_string()) out.push_back(text.path);
+    }
+    return out;
+}
+
+std::string joined_text(json::Ref content, std::string_view part_type) {
+    std::string out;
+    if (!content) return out;
+    for_each_text(*content, part_type, [&](const std::string& text) {
+        if (!out.empty()) out.push_back('\n');
+        out += text;
+    });
+    return out;
+}
+
+json::Value with_text_block(const json::Value& content, std::string text) {
+    json::Value out = content;
+    to_text_blocks(out);
+    out.items.push_back(text_block(std::move(text)));
+    return out;
+}
+
+}  // namespace headroom::dialect

@@ -1,0 +1,52 @@
+// What the dialects share when they walk a conversation: the questions the
+// user asked, which question each tool call answered, and the texts of a
+// message's content. Not a dialect itself: no API's shape is known here.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dialect/dialect.h"
+
+namespace headroom::dialect {
+
+class Conversation {
+public:
+    // A user's text: the question for the calls that follow.
+    void user_said(std::string text);
+
+    // A tool call, by its id ("" when the API gives none) and tool.
+    void call(std::string_view id, std::string_view tool);
+
+    // An output answering the call `id`; without an id, the latest call of
+    // `tool`. Its parts or value are the caller's to fill in.
+    ToolOutputSite& output(std::string_view id, std::string_view tool, std::size_t message_index);
+
+    RequestMap take() { return std::move(map_); }
+
+private:
+    struct Call {
+        std::string tool;
+        std::size_t question;
+    };
+    std::size_t current_question() const { return map_.questions.size() - 1; }
+
+    RequestMap map_;
+    std::map<std::string, Call, std::less<>> by_id_;
+    std::map<std::string, std::size_t, std::less<>> latest_by_tool_;  // question
+};
+
+// The positions of the texts of a content: the string itself, or each of
+// its parts typed `part_type` whose "text" is a string.
+std::vector<json::Path> text_parts(json::Ref content, std::string_view part_type);
+
+// Those texts joined by '\n'.
+std::string joined_text(json::Ref content, std::string_view part_type);
+
+// The content with `text` after its texts: a string becomes the array of
+// its one text block ({"type":"text","text":...}) and the new block.
+json::Value with_text_block(const json::Value& content, std::string text);
+
+}  // namespace headroom::dialect

@@ -1,0 +1,99 @@
+// OpenAI Chat Completions: POST .../chat/completions.
+//   messages[]: {role: system|developer|user|assistant|tool, content}
+//   content: a string, or parts of which {"type":"text","text"} are text
+//   tool outputs: role "tool" messages, tool_call_id naming the call in an
+//   assistant message's tool_calls[].{id, function.name}
+//   cache hint: prompt_cache_key
+#include "core/dialect/conversation.h"
+#include "core/message_content.h"
+#include "core/text.h"
+#include "core/transforms/cache_hints.h"
+
+namespace headroom::dialect {
+
+namespace {
+
+class OpenAIChat final : public Dialect {
+public:
+    const char* name() const override { return "openai_chat"; }
+
+    bool speaks(std::string_view path) const override { return ends_with(path, "/chat/completions"); }
+
+    bool accepts(const json::Value& body) const override {
+        const json::Value* messages = body.find("messages");
+        return messages != nullptr && messages->is_array();
+    }
+
+    RequestMap tool_outputs(const json::Value& body) const override {
+        Conversation c;
+        json::Ref messages = json::root_ref(body).get("messages");
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            json::Ref msg = messages.at(i);
+            json::Ref role = msg.get("role");
+            if (role.equals("user")) {
+                c.user_said(joined_text(msg.get("content"), "text"));
+            } else if (role.equals("assistant")) {
+                json::Ref calls = msg.get("tool_calls");
+                for (std::size_t k = 0; k < calls.size(); ++k) {
+                    json::Ref call = calls.at(k);
+                    json::Ref id = call.get("id");
+                    json::Ref tool = call.get("function").get("name");
+                    if (id.is_string()) c.call(id->text, tool.is_string() ? std::string_view(tool->text) : "");
+                }
+            } else if (role.equals("tool")) {
+                json::Ref content = msg.get("content");
+                if (!content) continue;
+                json::Ref id = msg.get("tool_call_id");
+                c.output(id.is_string() ? std::string_view(id->text) : "", "", i).parts =
+                    text_parts(content, "text");
+            }
+        }
+        return c.take();
+    }
+
+    SystemText system_text(const json::Value& body) const override {
+        SystemText s;
+        json::Ref messages = json::root_ref(body).get("messages");
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            json::Ref msg = messages.at(i);
+            const json::Value* role = system_role(*msg);
+            if (role == nullptr) continue;
+            if (s.note_role.empty()) s.note_role = role->text;
+            for (const json::Path& p : text_parts(msg.get("content"), "text")) s.texts.push_back(p);
+        }
+        return s;
+    }
+
+    // A last message of its own.
+    std::optional<Edit> note(const json::Value& body, const std::string& role,
+                             std::string text) const override {
+        Edit e;
+        e.target = json::root_ref(body).get("messages").path;
+        e.value = json::object_value({{"role", json::string_value(role)},
+                                      {"content", json::string_value(std::move(text))}});
+        return e;
+    }
+
+    std::vector<PrefixPart> prefix(const json::Value& body) const override {
+        json::Ref root = json::root_ref(body);
+        std::vector<PrefixPart> parts{{'t', root.get("tools")}};
+        json::Ref messages = root.get("messages");
+        for (std::size_t i = 0; i < messages.size() && system_role(*messages.at(i)); ++i) {
+            parts.push_back({'s', messages.at(i)});
+        }
+        return parts;
+    }
+
+    bool set_cache_key(json::Value& body, std::string_view key) const override {
+        return transforms::set_prompt_cache_key(body, key);
+    }
+};
+
+}  // namespace
+
+const Dialect& openai_chat() {
+    static const OpenAIChat d;
+    return d;
+}
+
+}  // namespace headroom::dialect

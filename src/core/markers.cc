@@ -1,0 +1,157 @@
+#include "core/markers.h"
+
+#include <algorithm>
+
+#include "core/content_hash.h"
+#include "core/text.h"
+
+namespace headroom::markers {
+
+namespace {
+
+constexpr std::string_view kTextOpen = "[headroom: ";
+constexpr std::string_view kJsonKey = "headroom_omitted";
+
+std::string range_text(const Range& r) {
+    std::string s = std::to_string(r.first);
+    if (r.last != r.first) s += "-" + std::to_string(r.last);
+    return s;
+}
+
+// A decimal number without sign or leading zeros (but "0").
+std::optional<std::size_t> number(std::string_view s) {
+    if (s.empty() || s.size() > 18 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : s) {
+        if (!is_digit(c)) return std::nullopt;
+        n = n * 10 + std::size_t(c - '0');
+    }
+    return n;
+}
+
+// "a" or "a-b" with a <= b.
+std::optional<Range> parse_range(std::string_view s) {
+    std::size_t dash = s.find('-');
+    auto first = number(s.substr(0, dash));
+    auto last = dash == std::string_view::npos ? first : number(s.substr(dash + 1));
+    if (!first || !last || *last < *first) return std::nullopt;
+    return Range{*first, *last};
+}
+
+bool consume(std::string_view& s, std::string_view prefix) {
+    if (!starts_with(s, prefix)) return false;
+    s.remove_prefix(prefix.size());
+    return true;
+}
+
+}  // namespace
+
+std::string output_id(std::string_view text) { return sha256_hex(text, 32); }
+
+bool is_output_id(std::string_view s) {
+    return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+               return is_digit(c) || (c >= 'a' && c <= 'f');
+           });
+}
+
+std::string write_text(const TextMarker& m) {
+    std::string s(kTextOpen);
+    s += std::to_string(m.count);
+    s += ' ';
+    s += m.what;
+    s += " omitted";
+    if (!m.detail.empty()) {
+        s += " (";
+        s += m.detail;
+        s += ')';
+    }
+    s += m.lines.first == m.lines.last ? "; line " : "; lines ";
+    s += range_text(m.lines);
+    s += "; id=";
+    s += m.id;
+    s += ']';
+    return s;
+}
+
+std::optional<TextMarker> parse_text(std::string_view line) {
+    // From both ends: the middle ("what", "detail") is free text.
+    if (!consume(line, kTextOpen) || line.empty() || line.back() != ']') return std::nullopt;
+    line.remove_suffix(1);
+    TextMarker m;
+    std::size_t id_at = line.rfind("; id=");
+    if (id_at == std::string_view::npos || !is_output_id(line.substr(id_at + 5))) return std::nullopt;
+    m.id = std::string(line.substr(id_at + 5));
+    line = line.substr(0, id_at);
+    std::size_t lines_at = line.rfind("; line");
+    if (lines_at == std::string_view::npos) return std::nullopt;
+    std::string_view range = line.substr(lines_at + 6);
+    if (!consume(range, "s ") && !consume(range, " ")) return std::nullopt;
+    auto lines = parse_range(range);
+    if (!lines) return std::nullopt;
+    m.lines = *lines;
+    line = line.substr(0, lines_at);
+    std::size_t space = line.find(' ');
+    auto count = number(line.substr(0, space));
+    if (!count || space == std::string_view::npos) return std::nullopt;
+    m.count = *count;
+    line = line.substr(space + 1);
+    if (!line.empty() && line.back() == ')') {
+        std::size_t open = line.rfind(" omitted (");
+        if (open == std::string_view::npos) return std::nullopt;
+        m.detail = std::string(line.substr(open + 10, line.size() - open - 11));
+        line = line.substr(0, open + 8);
+    }
+    if (!ends_with(line, " omitted")) return std::nullopt;
+    m.what = std::string(line.substr(0, line.size() - 8));
+    return m;
+}
+
+json::Value write_json(const JsonMarker& m) {
+    json::Value count;
+    count.kind = json::Kind::Number;
+    count.text = std::to_string(m.count);
+    json::Value info = json::object_value({{"count", std::move(count)},
+                                           {"items", json::string_value(range_text(m.items))},
+                                           {"lines", json::string_value(range_text(m.lines))},
+                                           {"id", json::string_value(m.id)}});
+    return json::object_value({{std::string(kJsonKey), std::move(info)}});
+}
+
+std::optional<JsonMarker> parse_json(const json::Value& v) {
+    if (!v.is_object() || v.members.size() != 1 || v.members[0].key != kJsonKey) return std::nullopt;
+    const json::Value& info = v.members[0].value;
+    const json::Value* count = info.find("count");
+    const json::Value* items = info.find("items");
+    const json::Value* lines = info.find("lines");
+    const json::Value* id = info.find("id");
+    if (count == nullptr || count->kind != json::Kind::Number || items == nullptr || !items->is_string() ||
+        lines == nullptr || !lines->is_string() || id == nullptr || !id->is_string() ||
+        !is_output_id(id->text)) {
+        return std::nullopt;
+    }
+    JsonMarker m;
+    auto n = number(count->text);
+    auto item_range = parse_range(items->text);
+    auto line_range = parse_range(lines->text);
+    if (!n || !item_range || !line_range || *n != item_range->last - item_range->first + 1) {
+        return std::nullopt;
+    }
+    m.count = *n;
+    m.items = *item_range;
+    m.lines = *line_range;
+    m.id = id->text;
+    return m;
+}
+
+LineIndex::LineIndex(std::string_view text) {
+    for (std::size_t i = text.find('\n'); i != std::string_view::npos; i = text.find('\n', i + 1)) {
+        newlines_.push_back(i);
+    }
+}
+
+std::size_t LineIndex::line_of(std::size_t offset) const {
+    // Newlines before the offset, plus one.
+    return std::size_t(std::lower_bound(newlines_.begin(), newlines_.end(), offset) - newlines_.begin()) + 1;
+}
+
+}  // namespace headroom::markers

@@ -1,0 +1,74 @@
+// The one grammar of omission markers: what stands where a crusher left
+// items or lines out. Every marker says how many, which lines of the
+// original they were (1-based, of the tool output's own text, so that one
+// line range addresses any kind) and the original's id, under which it can
+// be had again. Written and parsed here only.
+//
+// Text outputs (logs, search results, diffs), one line in place of the
+// lines left out:
+//   [headroom: 1204 more lines like the one above omitted; lines 15-1998; id=<32 hex>]
+//   [headroom: 57 more matches in src/foo.c omitted (file lines 31-269); lines 40-96; id=…]
+//   [headroom: 40 unchanged lines omitted (new lines 120-159); lines 130-169; id=…]
+// JSON outputs, one object in place of a run of array items (indices
+// 0-based, of that array):
+//   {"headroom_omitted":{"count":936,"items":"5-940","lines":"7-3750","id":"<32 hex>"}}
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+
+namespace headroom::markers {
+
+// A tool output's id: the first 128 bits of SHA-256 of its text as the
+// model receives it, as 32 lowercase hex digits.
+std::string output_id(std::string_view text);
+
+// Whether `s` is 32 lowercase hex digits.
+bool is_output_id(std::string_view s);
+
+struct Range {
+    std::size_t first = 0;
+    std::size_t last = 0;  // inclusive
+};
+
+struct TextMarker {
+    std::size_t count = 0;  // lines (or matches) left out
+    std::string what;       // "more lines like the one above", ...
+    std::string detail;     // said in parentheses when not empty
+    Range lines;            // of the original, 1-based
+    std::string id;
+};
+
+std::string write_text(const TextMarker& m);
+
+// A line that is a text marker, read back; nullopt for any other line.
+std::optional<TextMarker> parse_text(std::string_view line);
+
+struct JsonMarker {
+    std::size_t count = 0;  // items left out: items.last - items.first + 1
+    Range items;            // indices in the array, 0-based
+    Range lines;            // of the original, 1-based
+    std::string id;
+};
+
+json::Value write_json(const JsonMarker& m);
+
+// An array item that is a JSON marker, read back; nullopt for any other.
+std::optional<JsonMarker> parse_json(const json::Value& v);
+
+// The 1-based line of each byte offset of a text, counted once.
+class LineIndex {
+public:
+    explicit LineIndex(std::string_view text);
+    std::size_t line_of(std::size_t offset) const;
+
+private:
+    std::vector<std::size_t> newlines_;
+};
+
+}  // namespace headroom::markers
