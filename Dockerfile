@@ -3,6 +3,7 @@
 #   docker build -t headroom .
 #   docker run -p 8787:8787 headroom
 # Upstreams: -e HEADROOM_OPENAI_UPSTREAM=... -e HEADROOM_ANTHROPIC_UPSTREAM=...
+#            -e HEADROOM_GEMINI_UPSTREAM=...
 
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends make \

@@ -1,4 +1,5 @@
-# Every kind of tool output in every API shape, through the real gateway.
+# Every kind of tool output in every API shape (Gemini's in a function
+# response's "result"), through the real gateway.
 # JSON, logs, search results and diffs are crushed: the upstream gets
 # exactly what `headroom compress` makes of the same body, with the kind's
 # omission marker in it. Listings, code and prose pass byte for byte. The
@@ -44,6 +45,7 @@ my %shapes = (
     openai_chat        => [\&chat,      '/v1/chat/completions'],
     openai_responses   => [\&responses, '/v1/responses'],
     anthropic_messages => [\&anthropic, '/v1/messages'],
+    gemini             => [\&gemini,    GEMINI_URI],
 );
 
 my @blocks;
@@ -75,4 +77,10 @@ for my $shape (sort keys %shapes) {
     }
 }
 
-run_blocks(blocks => \@blocks);
+# Gemini's paths are /v1beta/... as well as /v1/...
+run_blocks(blocks => \@blocks, default_config => <<'CONFIG');
+location / {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+CONFIG

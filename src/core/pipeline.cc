@@ -305,12 +305,19 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
             }
         }
     }
+    // The kind of the largest text looked at, for an output nothing saved on.
+    ContentKind largest_kind = ContentKind::Json;
+    std::size_t largest = 0;
     for_each_string(*v, [&](std::string& text) {
         // Fewer bytes than the floor is fewer tokens too: not even counted.
         if (text.size() < s_.min_tokens) return;
         const std::size_t text_before = size_of(text);
         if (text_before < s_.min_tokens) return;
         Candidate c = crush(text, question, transforms::Origin::of(text));
+        if (text_before > largest) {
+            largest = text_before;
+            largest_kind = c.kind;
+        }
         if (!c.crushed) return;
         const std::size_t size = size_of(c.crushed->text);
         if (size >= text_before) return;
@@ -332,7 +339,7 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
     }
     // The output is of the kind that saved the most, and that crusher gets
     // the whole saving, so that the transforms' savings add up.
-    ContentKind kind = ContentKind::Json;
+    ContentKind kind = largest_kind;
     std::size_t omitted = 0, most = 0;
     for (const Piece& p : pieces) {
         omitted += p.omitted;

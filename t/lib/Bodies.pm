@@ -10,7 +10,8 @@ use Encode qw(decode);
 use JSON::PP;
 use Exporter qw(import);
 
-our @EXPORT = qw(records pretty compact jstr chat anthropic responses tokens untable
+our @EXPORT = qw(records pretty compact jstr chat anthropic responses gemini gemini_json
+                 GEMINI_URI tokens untable
                  tool_output_data tool_output_text compressed loghub_log grep_output
                  wide_diff numbered);
 
@@ -82,10 +83,15 @@ sub untable {
     return $out;
 }
 
-# The text of the last tool output in a request body (any shape).
+# The text of the last tool output in a request body (any shape; Gemini:
+# the "result" string of the last function response).
 sub tool_output_text {
     my ($body) = @_;
     my $req = JSON::PP->new->utf8->decode($body);
+    if ($req->{contents}) {
+        my ($fr) = grep { $_->{functionResponse} } reverse @{ $req->{contents}[-1]{parts} };
+        return Encode::encode('UTF-8', $fr->{functionResponse}{response}{result});
+    }
     my $text = $req->{messages} ? $req->{messages}[-1]{content} : $req->{input}[-1]{output};
     $text = $text->[-1]{content} if ref $text eq 'ARRAY' && ref $text->[-1]{content};
     $text = $text->[-1]{text} if ref $text eq 'ARRAY';
@@ -171,6 +177,27 @@ sub anthropic {
         . '"content":[{"type":"text","text":' . jstr($tool_text) . '}]}]}],'
         . '"context_management":{"edits":[{"type":"clear_tool_uses_20250919"}]}}';
 }
+
+# Gemini generateContent: the tool output is the "result" string of a
+# function response, the shape Google's own function-calling examples use;
+# gemini_json() puts a JSON document there as the response object itself.
+use constant GEMINI_URI => '/v1beta/models/gemini-2.5-flash:generateContent';
+
+sub gemini_body {
+    my ($response) = @_;
+    return '{"contents":[{"role":"user","parts":[{"text":"List the packages, {\"as\": \"json\"}"}]},'
+        . '{"role":"model","parts":[{"functionCall":{"name":"list","args":{"all":true}},'
+        . '"thoughtSignature":"c2lnbmF0dXJlLW9wYXF1ZQ=="}]},'
+        . '{"role":"user","parts":[{"functionResponse":{"name":"list","response":' . $response . '}}]}],'
+        . '"systemInstruction":{"parts":[{"text":"You are terse."}]},'
+        . '"tools":[{"functionDeclarations":[{"name":"list","description":"List packages",'
+        . '"parameters":{"type":"object","properties":{"all":{"type":"boolean"}}}}]}],'
+        . '"generationConfig":{"temperature":0.20,"thinkingConfig":{"includeThoughts":true}},'
+        . '"safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}]}';
+}
+
+sub gemini      { gemini_body('{"result":' . jstr($_[0]) . '}') }
+sub gemini_json { gemini_body('{"output":' . $_[0] . '}') }
 
 sub responses {
     my ($tool_text) = @_;

@@ -20,6 +20,9 @@ package HeadroomTest;
 #   client           plain | chunked | expect | http2 | http2_unknown_length
 #                    | keepalive N | slow
 #   response_status  expected status (default 200)
+#   response_headers_like / response_body_like   regexes, one a line, on
+#                    each response's head / body (the recorder answers
+#                    ?alt=sse requests with Gemini's SSE frames)
 #   upstream_body    exact bytes the upstream must receive (each request)
 #   upstream_body_unchanged   the upstream must receive request_body as is
 #   upstream_check   (eval) a sub given each body the upstream received;
@@ -193,9 +196,18 @@ sub serve_connection {
             close $fh;
             rename "$file.tmp", "$file.req";
             my $resp = qq({"id":"resp-$$-$n","object":"recorded"});
+            my $type = 'application/json';
+            # A streaming Gemini call (?alt=sse) is answered as Google does:
+            # "data: {GenerateContentResponse}" frames, no event lines.
+            if ($head =~ /^POST \S*[?&]alt=sse/) {
+                $type = 'text/event-stream';
+                $resp = join '', map {
+                    qq(data: {"candidates":[{"content":{"role":"model","parts":[{"text":"$_"}]}}]}\r\n\r\n)
+                } 'recorded ', "$$-$n";
+            }
             my $close = $head =~ /^Connection:\s*close/mi;
             syswrite $c, "HTTP/1.1 200 OK$CRLF"
-                . "Content-Type: application/json$CRLF"
+                . "Content-Type: $type$CRLF"
                 . "X-Upstream-Received: " . length($body) . $CRLF
                 . "Content-Length: " . length($resp) . $CRLF
                 . ($close ? "Connection: close$CRLF" : '')
@@ -504,6 +516,12 @@ sub run_block {
     my $want_status = $b->{response_status} // 200;
     for my $r (@responses) {
         is $r->{status}, $want_status, "response status $want_status";
+        for my $re (lines_of($b->{response_headers_like})) {
+            like $r->{head}, qr/$re/m, "response header matches /$re/";
+        }
+        for my $re (lines_of($b->{response_body_like})) {
+            like $r->{body}, qr/$re/m, "response body matches /$re/";
+        }
     }
 
     my @got = recorded($updir);
