@@ -27,6 +27,27 @@ my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\xff/; $b
 --- error_log
 headroom: passthrough: invalid_json
 
+=== an overlong UTF-8 form in a tool output is not UTF-8 either
+--- request_body eval
+my $b = chat(pretty($main::BIG)); $b =~ s/package-7\b/package-\xc0\xaf7/; $b
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: invalid_json: invalid UTF-8 at byte
+
+=== an encoded surrogate (CESU-8) in a tool output is not UTF-8
+--- request_body eval
+my $b = chat(pretty($main::BIG)); $b =~ s/package-7\b/package-\xed\xa0\x80\xed\xb0\x807/; $b
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: invalid_json: invalid UTF-8 at byte
+
+=== a code point above U+10FFFF is not UTF-8
+--- request_body eval
+my $b = chat(pretty($main::BIG)); $b =~ s/package-7\b/package-\xf4\x90\x80\x807/; $b
+--- upstream_body_unchanged
+--- error_log
+headroom: passthrough: invalid_json: invalid UTF-8 at byte
+
 === a lone surrogate escape is never rewritten
 --- request_body eval
 my $b = chat(pretty($main::SMALL)); $b =~ s/terse/ters\\ud83d/; $b
@@ -231,3 +252,14 @@ chat(pretty($main::SMALL))
 --- upstream_body_unchanged
 --- error_log
 headroom: passthrough: no_change (openai_chat
+
+=== a header named just X-Headroom- never reaches the upstream
+--- request_headers
+X-Headroom-: 1
+X-Other: kept
+--- request_body eval
+chat(pretty($main::BIG))
+--- upstream_headers_like
+^X-Other: kept
+--- upstream_headers_unlike
+^X-Headroom-

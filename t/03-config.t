@@ -125,3 +125,72 @@ location /v1/ {
 --- request
 GET /v1/models
 --- upstream_body_unchanged
+
+=== headroom_protect_tools refuses a glob fnmatch would misread
+--- config
+headroom_protect_tools Read 'a[';
+--- config_error
+"headroom_protect_tools" takes glob patterns; "a[" is not one
+
+=== headroom_model_encoding refuses an empty model prefix
+--- http_config
+headroom_model_encoding "" o200k_base;
+--- config_error
+"headroom_model_encoding" takes a non-empty model prefix
+
+=== headroom_volatile_pattern refuses a pattern that matches nothing at all
+--- config
+headroom_volatile_pattern build "x*";
+--- config_error
+"headroom_volatile_pattern" "x*" can match the empty string
+
+=== headroom_volatile_pattern refuses an empty match by lookahead too
+--- config
+headroom_volatile_pattern build "(?=Build)";
+--- config_error
+"headroom_volatile_pattern" "(?=Build)" can match the empty string
+
+=== headroom_json_keep_first is bounded
+--- config
+headroom_json_keep_first 1000000000;
+--- config_error
+"headroom_json_keep_first" directive must be between 0 and 100000
+
+=== headroom_json_keep_last is bounded
+--- config
+headroom_json_keep_last 100001;
+--- config_error
+"headroom_json_keep_last" directive must be between 0 and 100000
+
+=== headroom_json_max_items is bounded above too
+--- config
+headroom_json_max_items 100001;
+--- config_error
+"headroom_json_max_items" directive must be between 1 and 100000
+
+=== a relative headroom_tokenizers is the configuration directory's
+--- http_config
+headroom_tokenizers ranks;
+--- conf_links
+ranks build/tokenizers
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+use lib 't/lib'; use Bodies; chat(pretty(records(100)))
+--- error_log
+headroom: optimized: openai_chat
+(o200k_base)
+
+=== a relative headroom_tokenizers that is not there names the full path
+--- http_config
+headroom_tokenizers missing-ranks;
+--- config
+location /v1/ {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- config_error
+/conf/missing-ranks"

@@ -124,5 +124,27 @@ is $code, 1, 'a pattern that does not compile exits 1';
 like $err, qr/--volatile-pattern "\(": missing closing parenthesis/, 'naming it';
 ($code, undef, $err) = run('compress --volatile-pattern nolabel', $volatile);
 is $code, 2, 'a pattern without a label is a usage error';
+($code, $out, $err) = run(q{compress --stabilize-prefix --volatile-pattern 'a b=x'}, $volatile);
+is $code, 1, 'a label nginx refuses is refused here too';
+like $err, qr/label "a b" may hold only letters, digits, '_' and '-'/, 'in the same words';
+($code, $out, $err) = run(q{compress --stabilize-prefix --volatile-pattern 'any=x*'}, $volatile);
+is $code, 1, 'so is a pattern that can match the empty string';
+like $err, qr/"x\*" can match the empty string/, 'saying so';
+
+# A directory and empty input say what they are, as the module does.
+($code, $out, $err) = run("compress $dir");
+is $code, 1, 'a directory exits 1';
+like $err, qr/^headroom: cannot read \Q$dir\E: Is a directory$/m, 'naming it a directory, not invalid JSON';
+is $out, '', 'with nothing on stdout';
+($code, $out, $err) = run('compress', '');
+is $code, 1, 'empty input exits 1';
+like $err, qr/cannot compress: empty \(\/v1\/chat\/completions\)/, 'as "empty", the module\'s word';
+is $out, '', 'with nothing on stdout';
+
+# A Gemini body: the path names the dialect and the model.
+($code, $out, $err) = run('compress --uri /v1beta/models/gemini-2.5-flash:generateContent',
+                          gemini(pretty($data)));
+is $code, 0, 'a Gemini body compresses';
+like $err, qr/^headroom: optimized gemini:/, 'as gemini';
 
 done_testing();

@@ -29,6 +29,9 @@ package HeadroomTest;
 #                    it returns true when the body is right
 #   upstream_requests         how many requests the upstream must see
 #   upstream_headers_like     regexes, one a line, on the upstream's headers
+#   upstream_headers_unlike   likewise, none of which may match
+#   conf_links       "NAME TARGET" lines: symlinks made in the prefix's conf/
+#                    (TARGET relative to the repository)
 #   error_log / no_error_log  substrings, one a line, in the error log
 #   config_error     nginx -t must fail with this substring on stderr
 
@@ -255,6 +258,10 @@ sub write_conf {
         return $t;
     };
     make_path("$dir/conf", "$dir/logs", "$dir/tmp");
+    for my $l (lines_of($b->{conf_links})) {
+        my ($name, $target) = split ' ', $l;
+        symlink "$ROOT/$target", "$dir/conf/$name" or die "symlink $name: $!";
+    }
     # workers run as nobody when the tests run as root
     chmod 0777, "$dir/tmp";
     my $conf = join "\n",
@@ -547,6 +554,9 @@ sub run_block {
         }
         for my $re (lines_of($b->{upstream_headers_like})) {
             like $head, qr/$re/m, "upstream header matches /$re/";
+        }
+        for my $re (lines_of($b->{upstream_headers_unlike})) {
+            unlike $head, qr/$re/m, "no upstream header matches /$re/";
         }
     }
 

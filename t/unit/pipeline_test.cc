@@ -110,6 +110,26 @@ TEST(Pipeline, PassthroughReasons) {
     EXPECT_FALSE(r.detail.empty());
 }
 
+// yajl lets overlong forms, encoded surrogates and code points past
+// U+10FFFF through; the pipeline does not.
+TEST(Pipeline, OnlyStrictUtf8IsRewritten) {
+    for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xed\xa0\xbd\xed\xb8\x80",
+                            "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\xc3"}) {
+        std::string in = sub(R"({"messages":[{"role":"tool","content":"X P"}]})", "P", kPrettyEscaped);
+        in.replace(in.find('X'), 1, bad);
+        auto r = process("/v1/chat/completions", in, any_size());
+        EXPECT_EQ(r.outcome, Outcome::Passthrough);
+        EXPECT_STREQ(headroom::reason_name(r.reason), "invalid_json");
+        EXPECT_EQ(r.detail.rfind("invalid UTF-8 at byte ", 0), 0u) << r.detail;
+    }
+    std::string lenient = std::string("[\"") + "\xc0\xaf" + "\"]";
+    EXPECT_TRUE(json::parse(lenient, 8).ok()) << "yajl's own check is lenient: the pipeline's is needed";
+    std::string good = sub(std::string(R"({"messages":[{"role":"system","content":"\u00e9 )") +
+                               "\xc3\xa9 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf" + R"("},{"role":"tool","content":"P"}]})",
+                           "P", kPrettyEscaped);
+    EXPECT_EQ(process("/v1/chat/completions", good, any_size()).outcome, Outcome::Rewritten);
+}
+
 TEST(Pipeline, DisabledTransformChangesNothing) {
     std::string in = sub(R"({"messages":[{"role":"tool","content":"P"}]})", "P", kPrettyEscaped);
     Settings o = any_size();
