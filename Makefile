@@ -101,7 +101,16 @@ test: unit t
 unit: core tokenizers
 	cd $(BUILD)/cmake && ctest --output-on-failure
 
-t: all $(PROMTOOL)
+# Real clients the tests drive, from npm, pinned. @google/genai 2.x is the
+# last line for Node.js 20.
+TEST_CLIENTS := @google/genai@2.32.0
+NPM_TEST_DIR := $(BUILD)/npm-test
+
+$(NPM_TEST_DIR)/node_modules/@google/genai/package.json: | deps
+	npm install --prefix $(NPM_TEST_DIR) --no-audit --no-fund --no-save \
+	    --loglevel=error $(TEST_CLIENTS)
+
+t: all $(PROMTOOL) $(NPM_TEST_DIR)/node_modules/@google/genai/package.json
 	prove -I t/lib t/
 
 # promtool checks the status handler's Prometheus text (t/14-status.t). It

@@ -21,8 +21,9 @@ my $ROOT = abs_path('.');
 # Renders into $prefix; returns (exit code, output).
 sub render_gateway {
     my ($prefix, %env) = @_;
-    # Tests that do not call Gemini still need an upstream nginx resolves.
-    %env = (HEADROOM_GEMINI_UPSTREAM => 'http://127.0.0.1:9', %env);
+    # Providers a test does not call still need upstreams nginx resolves.
+    %env = ((map { ("HEADROOM_${_}_UPSTREAM" => 'http://127.0.0.1:9') } qw(OPENAI ANTHROPIC GEMINI)),
+            %env);
     local @ENV{keys %env} = values %env;
     my $out = `$ROOT/conf-examples/render-gateway $prefix $ROOT/build/ngx_http_headroom_module.so 2>&1`;
     return ($? >> 8, $out);
