@@ -76,6 +76,16 @@ std::vector<size_t> check_covers(const std::string& in, const std::string& out) 
 
 bool has(const std::vector<size_t>& v, size_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+// `in` crushed under `limits` is its plain compact form: nothing left out.
+void expect_only_minified(const std::string& in, const CrushJsonLimits& limits) {
+    auto r = crush_json(in, "", limits);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 0u);
+    std::string compact;
+    ASSERT_EQ(json::minify(in, 512, compact), json::ParseError::None);
+    EXPECT_EQ(r->text, compact);
+}
+
 }  // namespace
 
 TEST(CrushJson, LongArraysKeepEndsErrorsOutliersAndMarkTheRest) {
@@ -128,15 +138,9 @@ TEST(CrushJson, DuplicatesGoAndNestedArraysAreSampled) {
 }
 
 TEST(CrushJson, ShortArraysAreOnlyMinified) {
-    std::string in = records(20);
     CrushJsonLimits no_tables;
     no_tables.tables = false;
-    auto r = crush_json(in, "", no_tables);
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->omitted, 0u);
-    std::string compact;
-    ASSERT_EQ(json::minify(in, 512, compact), json::ParseError::None);
-    EXPECT_EQ(r->text, compact);
+    expect_only_minified(records(20), no_tables);
 }
 
 TEST(CrushJson, DeterministicAndNotForOtherText) {
@@ -244,21 +248,11 @@ TEST(CrushJson, KeepingEveryItemKeepsEveryItemWhole) {
     in += "]";
     CrushJsonLimits no_tables;
     no_tables.tables = false;
-    auto r = crush_json(in, "", no_tables);
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->omitted, 0u);
-    std::string compact;
-    ASSERT_EQ(json::minify(in, 512, compact), json::ParseError::None);
-    EXPECT_EQ(r->text, compact);
+    expect_only_minified(in, no_tables);
 
     CrushJsonLimits covering = no_tables;
     covering.max_items = 10;
     covering.keep_first = 8;
     covering.keep_last = 4;
-    std::string eleven = records(11);
-    auto c = crush_json(eleven, "", covering);
-    ASSERT_TRUE(c);
-    compact.clear();
-    ASSERT_EQ(json::minify(eleven, 512, compact), json::ParseError::None);
-    EXPECT_EQ(c->text, compact);
+    expect_only_minified(records(11), covering);
 }

@@ -24,10 +24,7 @@ public:
         return ends_with(path, "/messages") || ends_with(path, "/messages/count_tokens");
     }
 
-    bool accepts(const json::Value& body) const override {
-        const json::Value* messages = body.find("messages");
-        return messages != nullptr && messages->is_array();
-    }
+    bool accepts(const json::Value& body) const override { return has_array(body, "messages"); }
 
     RequestMap tool_outputs(const json::Value& body) const override {
         Conversation c;

@@ -38,6 +38,12 @@ private:
     std::map<std::string, std::size_t, std::less<>> latest_by_tool_;  // question
 };
 
+// The body's `key` is an array: what each API's shape starts with.
+inline bool has_array(const json::Value& body, std::string_view key) {
+    const json::Value* v = body.find(key);
+    return v != nullptr && v->is_array();
+}
+
 // The positions of the texts of a content: the string itself, or each of
 // its parts typed `part_type` whose "text" is a string.
 std::vector<json::Path> text_parts(json::Ref content, std::string_view part_type);

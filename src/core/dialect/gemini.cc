@@ -55,10 +55,7 @@ public:
 
     bool speaks(std::string_view path) const override { return !model_in(path).empty(); }
 
-    bool accepts(const json::Value& body) const override {
-        const json::Value* contents = body.find("contents");
-        return contents != nullptr && contents->is_array();
-    }
+    bool accepts(const json::Value& body) const override { return has_array(body, "contents"); }
 
     std::string model(std::string_view path, const json::Value&) const override {
         return std::string(model_in(path));

@@ -19,10 +19,7 @@ public:
 
     bool speaks(std::string_view path) const override { return ends_with(path, "/chat/completions"); }
 
-    bool accepts(const json::Value& body) const override {
-        const json::Value* messages = body.find("messages");
-        return messages != nullptr && messages->is_array();
-    }
+    bool accepts(const json::Value& body) const override { return has_array(body, "messages"); }
 
     RequestMap tool_outputs(const json::Value& body) const override {
         Conversation c;
