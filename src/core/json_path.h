@@ -51,6 +51,14 @@ private:
 const Value* resolve(const Value& root, const Path& path);
 Value* resolve(Value& root, const Path& path);
 
+// Bytes [begin, end) of the request a value was parsed from; 0 and 0 when
+// not known (a value built in code).
+struct Span {
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+    bool known() const { return end > begin; }
+};
+
 // A value together with its position, for reading a request: each step
 // down knows where it is.
 struct Ref {
@@ -70,6 +78,8 @@ struct Ref {
     Ref at(std::size_t i) const;
     // Items of an array; 0 for anything else.
     std::size_t size() const { return value && value->is_array() ? value->items.size() : 0; }
+
+    Span span() const { return value ? Span{value->begin, value->end} : Span{}; }
 
     bool is_string() const { return value && value->is_string(); }
     bool is_array() const { return value && value->is_array(); }

@@ -5,10 +5,11 @@
 #include <string>
 
 #include "core/json.h"
+#include "core/json_path.h"
 
 using headroom::transforms::add_cache_breakpoints;
 using headroom::transforms::kMaxCacheBreakpoints;
-using headroom::transforms::set_prompt_cache_key;
+using headroom::transforms::set_cache_key;
 namespace json = headroom::json;
 
 namespace {
@@ -18,7 +19,10 @@ const std::string kMark = R"("cache_control":{"type":"ephemeral"})";
 std::pair<std::string, std::size_t> marked(const std::string& in) {
     auto r = json::parse(in, 64);
     EXPECT_TRUE(r.ok()) << in;
-    std::size_t n = add_cache_breakpoints(r.value);
+    json::Ref root = json::root_ref(r.value);
+    using headroom::transforms::place_of;
+    std::size_t n = add_cache_breakpoints(
+        r.value, {place_of(root.get("tools")), place_of(root.get("system")), place_of(root.get("messages"))});
     return {json::serialize(r.value), n};
 }
 
@@ -126,9 +130,9 @@ TEST(CacheBreakpoints, AnyClientCacheControlMeansHandsOff) {
 
 TEST(PromptCacheKey, SetOnlyWhenAbsent) {
     auto r = json::parse(R"({"model":"gpt-4o","messages":[]})", 64);
-    EXPECT_TRUE(set_prompt_cache_key(r.value, "abc"));
+    EXPECT_TRUE(set_cache_key(r.value, "prompt_cache_key", "abc"));
     EXPECT_EQ(json::serialize(r.value), R"({"model":"gpt-4o","messages":[],"prompt_cache_key":"abc"})");
     auto own = json::parse(R"({"prompt_cache_key":"mine","messages":[]})", 64);
-    EXPECT_FALSE(set_prompt_cache_key(own.value, "abc"));
+    EXPECT_FALSE(set_cache_key(own.value, "prompt_cache_key", "abc"));
     EXPECT_EQ(json::serialize(own.value), R"({"prompt_cache_key":"mine","messages":[]})");
 }

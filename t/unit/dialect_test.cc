@@ -242,3 +242,29 @@ TEST(Dialect, GeminiSystemTextNoteAndTools) {
                                  64);
     EXPECT_FALSE(d->note(prefilled.value, "", "NOTE"));
 }
+
+TEST(Dialect, PositionsComeWithTheirBytes) {
+    // Each part's span is its JSON string literal in the request as sent.
+    const std::string body = R"({"messages": [ {"role":"tool", "tool_call_id":"c1",)"
+                             "\n  \"content\" : [{\"type\":\"text\",\"text\": \"a\\\"b\"},"
+                             R"( {"type":"text","text":"two"}]}]})";
+    auto doc = json::parse(body, 64);
+    ASSERT_TRUE(doc.ok());
+    auto map = dialect_for_path("/v1/chat/completions")->tool_outputs(doc.value);
+    ASSERT_EQ(map.outputs.size(), 1u);
+    const auto& site = map.outputs[0];
+    ASSERT_EQ(site.spans.size(), 2u);
+    auto bytes = [&](json::Span s) { return body.substr(s.begin, s.end - s.begin); };
+    EXPECT_EQ(bytes(site.spans[0]), "\"a\\\"b\"");
+    EXPECT_EQ(bytes(site.spans[1]), "\"two\"");
+
+    const std::string gemini = R"({"contents":[{"role":"user","parts":[{"functionResponse":)"
+                               R"({"name":"f","response": {"output": [1, 2]} }}]}]})";
+    auto g = json::parse(gemini, 64);
+    ASSERT_TRUE(g.ok());
+    auto gm = dialect_for_path("/v1beta/models/m:generateContent")->tool_outputs(g.value);
+    ASSERT_EQ(gm.outputs.size(), 1u);
+    ASSERT_EQ(gm.outputs[0].spans.size(), 1u);
+    EXPECT_EQ(gemini.substr(gm.outputs[0].spans[0].begin, gm.outputs[0].spans[0].end - gm.outputs[0].spans[0].begin),
+              R"({"output": [1, 2]})");
+}

@@ -51,8 +51,8 @@ public:
                 json::Ref result = block.get("content");
                 if (!block.get("type").equals("tool_result") || !result) continue;
                 json::Ref id = block.get("tool_use_id");
-                c.output(id.is_string() ? std::string_view(id->text) : "", "", i).parts =
-                    text_parts(result, "text");
+                ToolOutputSite& out = c.output(id.is_string() ? std::string_view(id->text) : "", "", i);
+                for (const json::Ref& t : text_parts(result, "text")) out.add_part(t);
             }
             c.user_said(joined_text(content, "text"));
         }
@@ -61,7 +61,7 @@ public:
 
     SystemText system_text(const json::Value& body) const override {
         SystemText s;
-        s.texts = text_parts(json::root_ref(body).get("system"), "text");
+        for (const json::Ref& t : text_parts(json::root_ref(body).get("system"), "text")) s.texts.push_back(t.path);
         return s;
     }
 
@@ -94,7 +94,10 @@ public:
     }
 
     std::size_t add_cache_breakpoints(json::Value& body) const override {
-        return transforms::add_cache_breakpoints(body);
+        json::Ref root = json::root_ref(body);
+        return transforms::add_cache_breakpoints(body, {transforms::place_of(root.get("tools")),
+                                                        transforms::place_of(root.get("system")),
+                                                        transforms::place_of(root.get("messages"))});
     }
 };
 

@@ -32,16 +32,16 @@ ToolOutputSite& Conversation::output(std::string_view id, std::string_view tool,
     return map_.outputs.back();
 }
 
-std::vector<json::Path> text_parts(json::Ref content, std::string_view part_type) {
-    std::vector<json::Path> out;
+std::vector<json::Ref> text_parts(json::Ref content, std::string_view part_type) {
+    std::vector<json::Ref> out;
     if (content.is_string()) {
-        out.push_back(content.path);
+        out.push_back(content);
         return out;
     }
     for (std::size_t i = 0; i < content.size(); ++i) {
         json::Ref part = content.at(i);
         json::Ref text = part.get("text");
-        if (part.get("type").equals(part_type) && text.is_string()) out.push_back(text.path);
+        if (part.get("type").equals(part_type) && text.is_string()) out.push_back(text);
     }
     return out;
 }

@@ -44,9 +44,9 @@ inline bool has_array(const json::Value& body, std::string_view key) {
     return v != nullptr && v->is_array();
 }
 
-// The positions of the texts of a content: the string itself, or each of
-// its parts typed `part_type` whose "text" is a string.
-std::vector<json::Path> text_parts(json::Ref content, std::string_view part_type);
+// The texts of a content: the string itself, or each of its parts typed
+// `part_type` whose "text" is a string.
+std::vector<json::Ref> text_parts(json::Ref content, std::string_view part_type);
 
 // Those texts joined by '\n'.
 std::string joined_text(json::Ref content, std::string_view part_type);

@@ -28,10 +28,22 @@ struct ToolOutputSite {
     std::vector<json::Path> parts;  // string values, in order
     json::Path value;               // the structured value, when `structured`
     bool structured = false;
+    // Where each part (or the value) is in the request's bytes, where known.
+    std::vector<json::Span> spans;
     std::string tool_name;          // the tool that made it; "" when unknown
     std::string call_id;            // the call it answers; "" when none
     std::size_t question = 0;       // index into RequestMap::questions
     std::size_t message_index = 0;  // the message (or item) that holds it
+
+    void add_part(const json::Ref& text) {
+        parts.push_back(text.path);
+        spans.push_back(text.span());
+    }
+    void set_value(const json::Ref& v) {
+        structured = true;
+        value = v.path;
+        spans.assign(1, v.span());
+    }
 };
 
 struct RequestMap {

@@ -82,10 +82,9 @@ public:
                 if (!response) continue;
                 ToolOutputSite& out = c.output(string_of(fr.get("id")), string_of(fr.get("name")), i);
                 if (response.is_string()) {
-                    out.parts.push_back(response.path);
+                    out.add_part(response);
                 } else if (response.is_object() || response.is_array()) {
-                    out.structured = true;
-                    out.value = response.path;
+                    out.set_value(response);
                 }
             }
             c.user_said(text_of(parts));

@@ -41,8 +41,8 @@ public:
                 json::Ref content = msg.get("content");
                 if (!content) continue;
                 json::Ref id = msg.get("tool_call_id");
-                c.output(id.is_string() ? std::string_view(id->text) : "", "", i).parts =
-                    text_parts(content, "text");
+                ToolOutputSite& out = c.output(id.is_string() ? std::string_view(id->text) : "", "", i);
+                for (const json::Ref& t : text_parts(content, "text")) out.add_part(t);
             }
         }
         return c.take();
@@ -56,7 +56,7 @@ public:
             const json::Value* role = system_role(*msg);
             if (role == nullptr) continue;
             if (s.note_role.empty()) s.note_role = role->text;
-            for (const json::Path& p : text_parts(msg.get("content"), "text")) s.texts.push_back(p);
+            for (const json::Ref& t : text_parts(msg.get("content"), "text")) s.texts.push_back(t.path);
         }
         return s;
     }
@@ -82,7 +82,7 @@ public:
     }
 
     bool set_cache_key(json::Value& body, std::string_view key) const override {
-        return transforms::set_prompt_cache_key(body, key);
+        return transforms::set_cache_key(body, "prompt_cache_key", key);
     }
 };
 

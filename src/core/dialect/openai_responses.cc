@@ -47,7 +47,9 @@ public:
                 if (!call_id.empty()) c.call(call_id, tool.is_string() ? std::string_view(tool->text) : "");
             } else if (type.equals("function_call_output") || type.equals("custom_tool_call_output")) {
                 json::Ref output = item.get("output");
-                if (output) c.output(call_id, "", i).parts = text_parts(output, "input_text");
+                if (!output) continue;
+                ToolOutputSite& out = c.output(call_id, "", i);
+                for (const json::Ref& t : text_parts(output, "input_text")) out.add_part(t);
             }
         }
         return c.take();
@@ -66,7 +68,7 @@ public:
             const json::Value* role = system_role(*item);
             if (role == nullptr || !is_message(item)) continue;
             if (s.note_role.empty()) s.note_role = role->text;
-            for (const json::Path& p : text_parts(item.get("content"), "input_text")) s.texts.push_back(p);
+            for (const json::Ref& t : text_parts(item.get("content"), "input_text")) s.texts.push_back(t.path);
         }
         return s;
     }
@@ -103,7 +105,7 @@ public:
     }
 
     bool set_cache_key(json::Value& body, std::string_view key) const override {
-        return transforms::set_prompt_cache_key(body, key);
+        return transforms::set_cache_key(body, "prompt_cache_key", key);
     }
 };
 

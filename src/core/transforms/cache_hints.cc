@@ -70,19 +70,20 @@ std::size_t mark_history(json::Value& messages, std::size_t last) {
 
 }  // namespace
 
-std::size_t add_cache_breakpoints(json::Value& body) {
+std::size_t add_cache_breakpoints(json::Value& body, const CachePlaces& places) {
     if (has_cache_control(body)) return 0;
     std::size_t added = 0;
+    // The places were found before any change here; marks only append.
+    json::Value* tools = places.tools ? json::resolve(body, *places.tools) : nullptr;
+    json::Value* system = places.system ? json::resolve(body, *places.system) : nullptr;
+    json::Value* messages = places.messages ? json::resolve(body, *places.messages) : nullptr;
 
-    if (json::Value* tools = body.find("tools"); tools && tools->is_array() && !tools->items.empty()) {
-        if (tools->items.back().is_object()) {
-            mark(tools->items.back());
-            ++added;
-        }
+    if (tools && tools->is_array() && !tools->items.empty() && tools->items.back().is_object()) {
+        mark(tools->items.back());
+        ++added;
     }
-    if (json::Value* system = body.find("system"); system && mark_last(*system)) ++added;
+    if (system && mark_last(*system)) ++added;
 
-    json::Value* messages = body.find("messages");
     if (messages == nullptr || !messages->is_array() || messages->items.empty()) return added;
     // A mark turns a string content into the one text block it stands for.
     // Every message takes that form, marked or not, so that a message is
@@ -104,9 +105,9 @@ std::size_t add_cache_breakpoints(json::Value& body) {
     return added;
 }
 
-bool set_prompt_cache_key(json::Value& body, std::string_view key) {
-    if (!body.is_object() || body.find("prompt_cache_key") != nullptr) return false;
-    body.members.push_back({"prompt_cache_key", json::string_value(std::string(key))});
+bool set_cache_key(json::Value& body, std::string_view name, std::string_view key) {
+    if (!body.is_object() || body.find(name) != nullptr) return false;
+    body.members.push_back({std::string(name), json::string_value(std::string(key))});
     return true;
 }
 

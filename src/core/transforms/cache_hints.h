@@ -1,18 +1,32 @@
-// Hints that let a provider cache the stable prefix of a request: Anthropic
-// caches only up to the blocks marked with "cache_control"; OpenAI caches on
-// its own, and routes requests with one "prompt_cache_key" to the same
-// cache.
+// Hints that let a provider cache the stable prefix of a request: marks on
+// the blocks up to which it may cache (Anthropic's "cache_control"), and a
+// key that routes a session's calls to one cache (OpenAI's
+// "prompt_cache_key"). The dialect says where; these say how.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include "core/json.h"
+#include "core/json_path.h"
 
 namespace headroom::transforms {
 
 // Anthropic's limit of breakpoints per request.
 constexpr std::size_t kMaxCacheBreakpoints = 4;
+
+// Where the marks may go: the tools, the system prompt (a string or
+// blocks) and the messages (each with a "content", a string or blocks).
+// An absent place gets none.
+struct CachePlaces {
+    std::optional<json::Path> tools, system, messages;
+};
+
+// The place of `at`, if it is there.
+inline std::optional<json::Path> place_of(const json::Ref& at) {
+    return at ? std::optional<json::Path>(at.path) : std::nullopt;
+}
 
 // When the request has no "cache_control" anywhere, marks the end of the
 // tools, the end of the system prompt, the end of the newest message (so
@@ -24,9 +38,10 @@ constexpr std::size_t kMaxCacheBreakpoints = 4;
 // string content becomes the one text block it stands for, in every
 // message, so that each keeps one form from call to call. Run it before
 // anything is appended to the newest message. Returns how many were added.
-std::size_t add_cache_breakpoints(json::Value& body);
+std::size_t add_cache_breakpoints(json::Value& body, const CachePlaces& places);
 
-// Sets "prompt_cache_key" when the request has none. Returns true if set.
-bool set_prompt_cache_key(json::Value& body, std::string_view key);
+// Sets the member `name` of the body to `key` when the request has none.
+// Returns true if set.
+bool set_cache_key(json::Value& body, std::string_view name, std::string_view key);
 
 }  // namespace headroom::transforms
