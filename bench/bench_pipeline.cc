@@ -81,6 +81,28 @@ void BM_Pipeline(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
 }
 
+// One Anthropic tool result of many text blocks, each a short log: the
+// output's id is made once, not once per block.
+void BM_ManyParts(benchmark::State& state) {
+    std::string blocks;
+    for (int b = 0; b < state.range(0); ++b) {
+        std::string log;
+        for (int i = 0; i < 31; ++i) {
+            log += "2024-01-01 10:00:" + std::to_string(10 + i) + " INFO worker " + std::to_string(b) + " step " +
+                   std::to_string(i) + " ok\\n";
+        }
+        blocks += std::string(b ? "," : "") + R"({"type":"text","text":")" + log + R"("})";
+    }
+    const std::string body = R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":[)"
+                             R"({"type":"tool_result","tool_use_id":"t","content":[)" + blocks + "]}]}]}";
+    auto config = compiled(module_settings());
+    for (auto _ : state) {
+        auto r = headroom::process("/v1/messages", body, *config);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+}
+
 void BM_PassthroughUnknownShape(benchmark::State& state) {
     std::string body = chat_body(static_cast<std::size_t>(state.range(0)));
     auto config = compiled(module_settings());
@@ -224,6 +246,7 @@ BENCHMARK(BM_CrushLog100KB)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CrushJson100KB)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Parse)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Pipeline)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ManyParts)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PassthroughUnknownShape)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AgentRequest)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FindVolatile30KB)->Unit(benchmark::kMicrosecond);

@@ -194,3 +194,15 @@ location /v1/ {
 }
 --- config_error
 /conf/missing-ranks"
+
+=== headroom_volatile_pattern refuses \K (a capture group names the value)
+--- config
+headroom_volatile_pattern build "Build \K\d+";
+--- config_error
+\K is not taken; a capture group names the value
+
+=== headroom_protect_tools reads a backslash in brackets as fnmatch does
+--- config
+headroom_protect_tools '[\]';
+--- config_error
+"headroom_protect_tools" takes glob patterns; "[\]" is not one

@@ -4,6 +4,19 @@
 
 namespace headroom {
 
+namespace {
+
+// The classes fnmatch() knows inside brackets: "[[:alpha:]]".
+bool known_class(std::string_view name) {
+    for (std::string_view c : {"alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print",
+                               "punct", "space", "upper", "xdigit"}) {
+        if (name == c) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 bool glob_is_valid(std::string_view glob) {
     for (std::size_t i = 0; i < glob.size(); ++i) {
         if (glob[i] == '\0') return false;
@@ -17,18 +30,23 @@ bool glob_is_valid(std::string_view glob) {
         if (j < glob.size() && (glob[j] == '!' || glob[j] == '^')) ++j;
         if (j < glob.size() && glob[j] == ']') ++j;
         while (j < glob.size() && glob[j] != ']') {
+            if (glob[j] == '\\') {  // escapes the next character, ']' too
+                j += 2;
+                continue;
+            }
             // "[:alpha:]" and the like hold a ']' of their own.
             if (glob[j] == '[' && j + 1 < glob.size() &&
                 (glob[j + 1] == ':' || glob[j + 1] == '.' || glob[j + 1] == '=')) {
                 const char close[] = {glob[j + 1], ']', '\0'};
                 std::size_t end = glob.find(close, j + 2);
                 if (end == std::string_view::npos) return false;
+                if (glob[j + 1] == ':' && !known_class(glob.substr(j + 2, end - j - 2))) return false;
                 j = end + 2;
                 continue;
             }
             ++j;
         }
-        if (j == glob.size()) return false;
+        if (j >= glob.size()) return false;
         i = j;
     }
     return true;

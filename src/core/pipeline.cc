@@ -81,6 +81,52 @@ struct Candidate {
     std::optional<transforms::Crushed> crushed;
 };
 
+// What the crushers did to one tool output's texts.
+class Pieces {
+public:
+    // A text a crusher looked at, and its kind.
+    void looked_at(ContentKind kind, std::size_t tokens) {
+        if (tokens > largest_) {
+            largest_ = tokens;
+            largest_kind_ = kind;
+        }
+    }
+    // A rewrite kept: its kind, what it left out, what it saved.
+    void add(ContentKind kind, std::size_t omitted, std::size_t saved) {
+        list_.push_back(Piece{kind, omitted, saved});
+        omitted_ += omitted;
+    }
+    bool empty() const { return list_.empty(); }
+    std::size_t omitted() const { return omitted_; }
+    void clear() {
+        list_.clear();
+        omitted_ = 0;
+    }
+    // The output's kind: the one that saved the most, or else the largest
+    // text looked at, or JSON.
+    ContentKind kind() const {
+        ContentKind kind = largest_kind_;
+        std::size_t most = 0;
+        for (const Piece& p : list_) {
+            if (p.saved > most) {
+                most = p.saved;
+                kind = p.kind;
+            }
+        }
+        return kind;
+    }
+
+private:
+    struct Piece {
+        ContentKind kind;
+        std::size_t omitted, saved;
+    };
+    std::vector<Piece> list_;
+    std::size_t omitted_ = 0;
+    std::size_t largest_ = 0;
+    ContentKind largest_kind_ = ContentKind::Json;
+};
+
 // The request's tool outputs, one at a time.
 class OutputPass {
 public:
@@ -113,6 +159,24 @@ private:
         r_.tokens_after += after;
     }
 
+    // Counts one output looked at: crushed or minified, by its kind; the
+    // crusher of its kind gets the whole saving, so that the transforms'
+    // savings add up.
+    void settle(const Pieces& pieces, std::size_t before, std::size_t after) {
+        const ContentKind kind = pieces.kind();
+        if (!pieces.empty()) {
+            if (pieces.omitted() > 0) {
+                ++r_.crushed;
+                r_.omitted += pieces.omitted();
+            } else {
+                ++r_.minified;
+            }
+            count(r_, transform_of(kind, pieces.omitted()), 1, encoding_ ? before - after : 0);
+        }
+        count_kind(kind, before, after);
+        count_tokens(before, after);
+    }
+
     // Left alone for its size or its tool; true when so.
     bool left_alone(std::size_t before, const ToolOutputSite& site) {
         if (before < s_.min_tokens) {
@@ -134,7 +198,8 @@ private:
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
                             const transforms::Origin& origin) const {
-    auto measure = [this](std::string_view t) { return size_of(t); };
+    const transforms::Measure measure{[this](std::string_view t) { return size_of(t); },
+                                      encoding_ ? encoding_->max_token_bytes() : 1};
     Candidate c;
     if (json::opens_object_or_array(text) && (s_.crush_json || s_.minify_tool_json)) {
         if (s_.crush_json) {
@@ -184,62 +249,72 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
     return c;
 }
 
-// An output of one string or of text parts. Each part is looked at on its
-// own; the rewrites wait until every part has been, so that the output's
-// id (of all its parts joined) is made of what came.
+// An output of one string or of text parts: one tool output, whose parts
+// are each looked at on its own. The rewrites wait until every part has
+// been, so that the output's id (of all its parts joined, made once) is
+// made of what came.
 void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::string_view question) {
     std::vector<std::string*> texts;
     for (const json::Path& p : site.parts) {
         json::Value* v = json::resolve(doc, p);
         if (v != nullptr && v->is_string()) texts.push_back(&v->text);
     }
+    if (texts.empty()) return;
+    ++r_.tool_outputs;
     auto whole = [&texts] {
         std::string all;
         for (const std::string* t : texts) all += *t;
         return all;
     };
-    auto make_id = [&] { return texts.size() == 1 ? markers::output_id(*texts[0]) : markers::output_id(whole()); };
+    std::string id;
+    auto make_id = [&]() -> std::string {
+        if (id.empty()) id = markers::output_id(texts.size() == 1 ? std::string_view(*texts[0]) : whole());
+        return id;
+    };
+
+    std::vector<std::size_t> before(texts.size());
+    std::size_t total_before = 0;
+    bool large = false;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        before[k] = size_of(*texts[k]);
+        total_before += before[k];
+        large = large || before[k] >= s_.min_tokens;
+    }
+    if (!large || config_.protects(site.tool_name)) {
+        ++(large ? r_.protected_ : r_.small);
+        count_tokens(total_before, total_before);
+        return;
+    }
 
     struct Rewrite {
         std::size_t part;
         std::string text;
     };
     std::vector<Rewrite> rewrites;
-    std::string id;
-    std::size_t line_offset = 0;
+    Pieces pieces;
+    std::size_t total_after = total_before, line_offset = 0;
     for (std::size_t k = 0; k < texts.size(); ++k) {
         const std::string& text = *texts[k];
         const std::size_t lines_here = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-        ++r_.tool_outputs;
-        const std::size_t before = size_of(text);
-        std::size_t after = before;
-        if (!left_alone(before, site)) {
+        if (before[k] >= s_.min_tokens) {
             Candidate c = crush(text, question, transforms::Origin(make_id, line_offset));
+            pieces.looked_at(c.kind, before[k]);
             // A rewrite is kept only with strictly fewer tokens.
-            std::size_t size = c.crushed ? size_of(c.crushed->text) : before;
-            if (size < before) {
-                after = size;
-                const std::size_t omitted = c.crushed->omitted;
-                if (omitted > 0) {
-                    ++r_.crushed;
-                    r_.omitted += omitted;
-                    id = c.crushed->id;
-                } else {
-                    ++r_.minified;
-                }
-                count(r_, transform_of(c.kind, omitted), 1, encoding_ ? before - after : 0);
+            const std::size_t size = c.crushed ? size_of(c.crushed->text) : before[k];
+            if (size < before[k]) {
+                pieces.add(c.kind, c.crushed->omitted, before[k] - size);
+                total_after -= before[k] - size;
                 rewrites.push_back(Rewrite{k, std::move(c.crushed->text)});
             }
-            count_kind(c.kind, before, after);
         }
-        count_tokens(before, after);
         line_offset += lines_here;
     }
-    if (!id.empty()) {
+    if (pieces.omitted() > 0) {
         // The original, once, under the id its markers carry.
-        r_.originals.push_back(Original{id, texts.size() == 1 ? *texts[0] : whole()});
+        r_.originals.push_back(Original{make_id(), texts.size() == 1 ? *texts[0] : whole()});
     }
     for (Rewrite& w : rewrites) texts[w.part]->swap(w.text);
+    settle(pieces, total_before, total_after);
 }
 
 // Whether `v` holds, outside strings, an array of more than `max` items.
@@ -284,14 +359,12 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
         return;
     }
 
-    struct Piece {
-        ContentKind kind;
-        std::size_t omitted, saved;
-    };
-    std::vector<Piece> pieces;
+    Pieces pieces;
     std::vector<Original> originals;
     std::optional<json::Value> kept;  // the value as it came, while it may change
 
+    // JSON held in strings was the JSON crusher's to crush, with the rest.
+    bool crushed_as_json = false;
     if (s_.crush_json && has_long_array(*v, s_.json_max_items)) {
         Candidate c = crush(received, question, transforms::Origin::of(received));
         if (c.crushed && c.kind == ContentKind::Json && c.crushed->omitted > 0) {
@@ -300,29 +373,25 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
             if (size < before && parsed.ok()) {
                 kept = std::move(*v);
                 *v = std::move(parsed.value);
-                pieces.push_back(Piece{ContentKind::Json, c.crushed->omitted, before - size});
+                pieces.add(ContentKind::Json, c.crushed->omitted, before - size);
                 originals.push_back(Original{c.crushed->id, received});
+                crushed_as_json = true;
             }
         }
     }
-    // The kind of the largest text looked at, for an output nothing saved on.
-    ContentKind largest_kind = ContentKind::Json;
-    std::size_t largest = 0;
     for_each_string(*v, [&](std::string& text) {
         // Fewer bytes than the floor is fewer tokens too: not even counted.
         if (text.size() < s_.min_tokens) return;
+        if (crushed_as_json && json::opens_object_or_array(text)) return;
         const std::size_t text_before = size_of(text);
         if (text_before < s_.min_tokens) return;
         Candidate c = crush(text, question, transforms::Origin::of(text));
-        if (text_before > largest) {
-            largest = text_before;
-            largest_kind = c.kind;
-        }
+        pieces.looked_at(c.kind, text_before);
         if (!c.crushed) return;
         const std::size_t size = size_of(c.crushed->text);
         if (size >= text_before) return;
         if (!kept) kept = *v;
-        pieces.push_back(Piece{c.kind, c.crushed->omitted, text_before - size});
+        pieces.add(c.kind, c.crushed->omitted, text_before - size);
         if (c.crushed->omitted > 0) originals.push_back(Original{c.crushed->id, text});
         text.swap(c.crushed->text);
     });
@@ -337,29 +406,8 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
             originals.clear();
         }
     }
-    // The output is of the kind that saved the most, and that crusher gets
-    // the whole saving, so that the transforms' savings add up.
-    ContentKind kind = largest_kind;
-    std::size_t omitted = 0, most = 0;
-    for (const Piece& p : pieces) {
-        omitted += p.omitted;
-        if (p.saved > most) {
-            most = p.saved;
-            kind = p.kind;
-        }
-    }
-    if (!pieces.empty()) {
-        if (omitted > 0) {
-            ++r_.crushed;
-            r_.omitted += omitted;
-        } else {
-            ++r_.minified;
-        }
-        count(r_, transform_of(kind, omitted), 1, encoding_ ? before - after : 0);
-        for (Original& o : originals) r_.originals.push_back(std::move(o));
-    }
-    count_kind(kind, before, after);
-    count_tokens(before, after);
+    for (Original& o : originals) r_.originals.push_back(std::move(o));
+    settle(pieces, before, after);
 }
 
 Result run(std::string_view path, std::string_view body, const Config& config, Wants wants) {

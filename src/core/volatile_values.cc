@@ -95,10 +95,21 @@ bool valid_label(std::string_view label) {
 }
 
 // PCRE2 knows whether a pattern can match without consuming anything
-// (lookarounds and anchors alone, optional items, empty alternatives).
+// (lookarounds and anchors alone, optional items, empty alternatives),
+// except where \K moves the match's start: such patterns are refused (a
+// capture group says the same).
 bool matches_empty(const pcre2_code* re) {
     uint32_t empty = 1;
     return pcre2_pattern_info(re, PCRE2_INFO_MATCHEMPTY, &empty) != 0 || empty != 0;
+}
+
+bool has_match_reset(std::string_view regex) {
+    for (std::size_t i = 0; i + 1 < regex.size(); ++i) {
+        if (regex[i] != '\\') continue;
+        if (regex[i + 1] == 'K') return true;
+        ++i;  // an escaped character
+    }
+    return false;
 }
 
 std::string pcre2_message(int code) {
@@ -156,6 +167,10 @@ std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vec
         }
         if (e.regex.empty()) {
             error = "label \"" + e.label + "\" has an empty pattern";
+            return nullptr;
+        }
+        if (has_match_reset(e.regex)) {
+            error = "\"" + e.regex + "\": \\K is not taken; a capture group names the value";
             return nullptr;
         }
         if (!add(e.regex, p->label_index(e.label), false)) {

@@ -223,7 +223,7 @@ TEST(CrushJson, TablesOnlyForIdenticalKeysAndWhenSmaller) {
     EXPECT_EQ(crush_json(dup, "", CrushJsonLimits{})->tables, 0u);
     // A measure that never finds the table smaller: no table.
     CrushJsonLimits stubborn;
-    stubborn.measure = [](std::string_view s) { return s.find("headroom_table") == std::string_view::npos ? 0u : 1u; };
+    stubborn.measure.count = [](std::string_view s) { return s.find("headroom_table") == std::string_view::npos ? 0u : 1u; };
     EXPECT_EQ(crush_json(records(20), "", stubborn)->tables, 0u);
 }
 

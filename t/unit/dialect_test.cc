@@ -206,7 +206,7 @@ TEST(ToolOutputs, GeminiFunctionResponsesByNameWithTheirQuestions) {
     EXPECT_EQ(s[0].tool, "read_log");
     EXPECT_EQ(s[0].question, "what broke?");
     EXPECT_EQ(s[0].index, 2u);
-    EXPECT_EQ(s[1].tool, "list");  // by id: the call's name wins
+    EXPECT_EQ(s[1].tool, "other");  // the name the response gives wins over its call's
     EXPECT_EQ(s[1].call_id, "c9");
     EXPECT_EQ(s[1].question, "what broke?");
     EXPECT_FALSE(s[2].structured);  // a string response is a text

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "core/markers.h"
 
 using headroom::Settings;
 using headroom::Outcome;
@@ -203,4 +204,73 @@ TEST(Pipeline, LongArraysAreCrushedUnlessCrushingIsOff) {
     EXPECT_EQ(minified.crushed, 0u);
     EXPECT_EQ(minified.minified, 1u);
     EXPECT_EQ(minified.body.find("headroom_omitted"), std::string::npos);
+}
+
+// A Gemini response crushed as JSON (it holds a long array) is not crushed
+// again string by string: JSON held in its strings was crushed with it,
+// under the id of the response as received.
+TEST(Pipeline, GeminiResponsesAreCrushedOnce) {
+    std::string rows, payload = "[";
+    for (int i = 0; i < 40; ++i) rows += (i ? "," : "") + std::to_string(i);
+    for (int i = 0; i < 100; ++i) {
+        payload += std::string(i ? ", " : "") + R"({"i": )" + std::to_string(i) + R"(, "name": ")" +
+                   (i >= 10 && i <= 33 ? "widgets batch" : "other") + R"("})";
+    }
+    payload += "]";
+    json::Value p = json::string_value(payload);
+    const std::string response = R"({"rows":[)" + rows + R"(],"payload":)" + json::serialize(p) + "}";
+    const std::string body = R"({"contents":[{"role":"user","parts":[{"text":"list widgets"}]},)"
+                             R"({"role":"model","parts":[{"functionCall":{"name":"f","args":{}}}]},)"
+                             R"({"role":"user","parts":[{"functionResponse":{"name":"f","response":)" +
+                             response + "}}]}]}";
+    Settings o = any_size();
+    o.json_tables = false;
+    auto r = process("/v1beta/models/g:generateContent", body, o);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
+    const std::string id = headroom::markers::output_id(response);
+    ASSERT_EQ(r.originals.size(), 1u);
+    EXPECT_EQ(r.originals[0].id, id);
+    EXPECT_EQ(r.originals[0].text, response);
+
+    auto out = json::parse(r.body, 64);
+    ASSERT_TRUE(out.ok());
+    const json::Value& resp = *out.value.find("contents")->items[2].find("parts")->items[0]
+                                   .find("functionResponse")->find("response");
+    auto items = json::parse(resp.find("payload")->text, 64);
+    ASSERT_TRUE(items.ok());
+    std::size_t kept = 0, counted = 0, markers = 0;
+    for (const json::Value& item : items.value.items) {
+        if (auto m = headroom::markers::parse_json(item)) {
+            EXPECT_EQ(m->id, id);
+            counted += m->count;
+            ++markers;
+        } else {
+            ++kept;
+        }
+    }
+    EXPECT_GT(markers, 0u);
+    EXPECT_EQ(kept + counted, 100u) << resp.find("payload")->text;
+    std::size_t rows_counted = 0;
+    for (const json::Value& item : resp.find("rows")->items) {
+        if (auto m = headroom::markers::parse_json(item)) rows_counted += m->count;
+    }
+    EXPECT_EQ(r.omitted, counted + rows_counted);
+}
+
+// The tool a Gemini output names is the one protected, whatever its call
+// said (or did not say).
+TEST(Pipeline, GeminiProtectionGoesByTheResponsesName) {
+    std::string log;
+    for (int i = 0; i < 100; ++i) log += "2024-01-01 10:00:" + std::to_string(i % 60) + " INFO step " + std::to_string(i) + " ok\\n";
+    json::Value text = json::string_value(log);
+    for (const char* call : {R"({"functionCall":{"id":"c1","args":{}}})", R"({"functionCall":{"id":"c1","name":"other","args":{}}})"}) {
+        const std::string body = std::string(R"({"contents":[{"role":"user","parts":[{"text":"q"}]},{"role":"model","parts":[)") +
+                                 call + R"(]},{"role":"user","parts":[{"functionResponse":{"id":"c1","name":"secret_tool",)"
+                                 R"("response":{"o":)" + json::serialize(text) + "}}}]}]}";
+        Settings o = any_size();
+        o.protect_tools = {"secret*"};
+        auto r = process("/v1beta/models/g:generateContent", body, o);
+        EXPECT_EQ(r.outcome, Outcome::Passthrough) << call;
+        EXPECT_EQ(r.protected_, 1u) << call;
+    }
 }

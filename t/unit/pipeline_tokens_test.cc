@@ -107,3 +107,24 @@ TEST(PipelineTokens, RulesMustNameALoadedEncoding) {
     EXPECT_EQ(tk::Tokenizers::load("/nonexistent", {}, error), nullptr);
     EXPECT_NE(error.find("/nonexistent/o200k_base.tok"), std::string::npos) << error;
 }
+
+// Text that is mostly one repeated byte packs into few, long tokens: a
+// marker is weighed against such lines by counting, not by their bytes.
+TEST(PipelineTokens, AMarkerNeverCostsMoreTokensThanTheLinesItReplaces) {
+    auto t = real();
+    ASSERT_NE(t, nullptr);
+    Settings o = any_size();
+    o.tokenizers = t;
+    std::string log;
+    for (const char* w : {"alpha", "bravo", "charlie", "delta", "echo"}) log += std::string("2024-01-01 INFO start ") + w + "\\n";
+    for (int i = 0; i < 3; ++i) log += std::to_string(i) + " x" + std::string(1000, ' ') + "y\\n";
+    for (int i = 0; i < 40; ++i) log += "2024-01-01 INFO step " + std::to_string(i) + " done\\n";
+    auto r = process("/v1/chat/completions", chat("gpt-4o", log), o);
+    ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
+    // The wide lines' template would fold two of them (26 tokens) under a
+    // marker of 38: they stay, all three.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_NE(r.body.find(std::to_string(i) + " x" + std::string(1000, ' ') + "y"), std::string::npos) << i;
+    }
+    EXPECT_NE(r.body.find("more lines like the one above omitted"), std::string::npos);
+}

@@ -139,4 +139,8 @@ TEST(Shim, CompileRefusesWhatNginxMustRefuse) {
     EXPECT_FALSE(headroom_glob_is_valid("a[!"));
     EXPECT_FALSE(headroom_glob_is_valid("a\\"));
     EXPECT_FALSE(headroom_glob_is_valid("[[:alpha:]"));
+    EXPECT_FALSE(headroom_glob_is_valid("[\\]"));        // fnmatch: the ']' is escaped, nothing closes
+    EXPECT_TRUE(headroom_glob_is_valid("[\\]]"));
+    EXPECT_FALSE(headroom_glob_is_valid("[[:foo:]]"));   // a class fnmatch does not know
+    EXPECT_TRUE(headroom_glob_is_valid("a\\[b"));       // an escaped '[' opens nothing
 }

@@ -117,6 +117,12 @@ TEST(VolatileValues, EmptyMatchesAndRunawayPatternsFindNothing) {
     EXPECT_EQ(VolatilePatterns::compile({{"empty", "x*"}}, error), nullptr);
     EXPECT_NE(error.find("can match the empty string"), std::string::npos) << error;
     EXPECT_EQ(VolatilePatterns::compile({{"empty", "(?=a)"}}, error), nullptr);
+    // \K moves the match's start past what PCRE2 can tell: refused.
+    for (const char* k : {"x\\K", "\\bq\\K", "(?:z\\K)+", "Build \\K\\d+"}) {
+        EXPECT_EQ(VolatilePatterns::compile({{"k", k}}, error), nullptr) << k;
+        EXPECT_NE(error.find("\\K is not taken"), std::string::npos) << error;
+    }
+    EXPECT_NE(VolatilePatterns::compile({{"k", "a\\\\K"}}, error), nullptr) << "an escaped backslash, then K";
     // An empty value (group 1) moves nothing; a runaway pattern gives up.
     auto p = VolatilePatterns::compile({{"empty", "x(y*)"}, {"slow", "(a+)+$"}}, error);
     ASSERT_NE(p, nullptr) << error;

@@ -22,7 +22,9 @@ ToolOutputSite& Conversation::output(std::string_view id, std::string_view tool,
     site.message_index = message_index;
     if (!id.empty()) {
         if (auto it = by_id_.find(id); it != by_id_.end()) {
-            site.tool_name = it->second.tool;
+            // An output that names its own tool (Gemini's functionResponse)
+            // is that tool's: the name the provider reads wins.
+            if (site.tool_name.empty()) site.tool_name = it->second.tool;
             site.question = it->second.question;
         }
     } else if (!tool.empty()) {

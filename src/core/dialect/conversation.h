@@ -20,8 +20,9 @@ public:
     // A tool call, by its id ("" when the API gives none) and tool.
     void call(std::string_view id, std::string_view tool);
 
-    // An output answering the call `id`; without an id, the latest call of
-    // `tool`. Its parts or value are the caller's to fill in.
+    // An output answering the call `id` (its question, and its tool unless
+    // the output names its own); without an id, the latest call of `tool`.
+    // Its parts or value are the caller's to fill in.
     ToolOutputSite& output(std::string_view id, std::string_view tool, std::size_t message_index);
 
     RequestMap take() { return std::move(map_); }

@@ -98,6 +98,7 @@ std::shared_ptr<const Encoding> Encoding::from_bytes(std::string bytes, std::str
     e->mask_ = cap - 1;
     for (std::uint32_t r = 0; r < n; ++r) {
         std::string_view t = e->token(r);
+        e->max_token_bytes_ = std::max(e->max_token_bytes_, t.size());
         if (t.size() <= 2) {
             std::uint32_t& slot = e->short_ranks_[short_index(t)];
             if (slot != kNoRank) return duplicate();

@@ -33,6 +33,10 @@ public:
     // JavaScript TextDecoder would read it.
     std::size_t count(std::string_view text) const;
 
+    // The longest token, in bytes: n bytes of any text are at least
+    // n / max_token_bytes() tokens.
+    std::size_t max_token_bytes() const { return max_token_bytes_; }
+
     static constexpr std::uint32_t kNoRank = 0xFFFFFFFFu;
     std::uint32_t rank(std::string_view bytes) const;
 
@@ -60,6 +64,7 @@ private:
     std::string name_;
     RankFileView view_;
     std::vector<std::uint32_t> offsets_;  // decoded from the file
+    std::size_t max_token_bytes_ = 1;
     // Ranks of all 1- and 2-byte strings, looked up directly: the first
     // pairs of every merge.
     std::vector<std::uint32_t> short_ranks_;

@@ -108,9 +108,11 @@ std::optional<CrushedDiff> crush_diff(std::string_view text, const Lines& lines,
         std::size_t from = i + (change_before ? limits.context : 0);
         std::size_t to = j - (change_after ? std::min(limits.context, j - i) : 0);
         // Cut only what measures more than the marker that replaces it.
-        if (to > from && worth_marking(text_of(lines, from, to),
-                                       marker(to - from, new_line[from], new_line[to - 1], from, to, origin) + "\n",
-                                       limits.measure)) {
+        if (to > from &&
+            worth_marking(static_cast<std::size_t>(lines[to - 1].end() - lines[from].begin()) + 1,
+                          [&] { return text_of(lines, from, to); },
+                          marker(to - from, new_line[from], new_line[to - 1], from, to, origin) + "\n",
+                          limits.measure)) {
             for (std::size_t k = from; k < to; ++k) keep[k] = false;
             omitted += to - from;
         }

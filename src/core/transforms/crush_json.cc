@@ -289,7 +289,8 @@ struct Crusher {
             std::size_t j = i;
             while (j + 1 < n && !keep[j + 1]) ++j;
             Value m = marker(items, i, j);
-            if (j > i && worth_marking(std::string_view(all).substr(at[i], at[j + 1] - at[i]),
+            if (j > i && worth_marking(at[j + 1] - at[i],
+                                       [&] { return std::string_view(all).substr(at[i], at[j + 1] - at[i]); },
                                        json::serialize(m), limits.measure)) {
                 markers[i] = std::move(m);
             } else {
@@ -356,7 +357,7 @@ struct Crusher {
 
     std::size_t measure(const Value& v) const {
         std::string s = json::serialize(v);
-        return limits.measure ? limits.measure(s) : s.size();
+        return limits.measure(s);
     }
 
     static bool is_marker(const Value& v) { return markers::parse_json(v).has_value(); }

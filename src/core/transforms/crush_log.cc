@@ -191,19 +191,19 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
             m.lines = {offset + g.first_omitted + 1, offset + g.last_omitted + 1};
             m.id = origin.id();
             g.marker = markers::write_text(m);
-            // The group's left-out lines, as text, only when near the
-            // marker's size (worth_marking).
+            // The group's left-out lines, as text, when they must be counted.
             const std::size_t index = std::size_t(&g - groups.data());
-            std::string replaced;
-            if (g.omitted_bytes < 16 * (g.marker.size() + 1)) {
+            auto replaced = [&] {
+                std::string text;
                 for (std::size_t i = g.first_omitted; i <= g.last_omitted; ++i) {
                     if (!keep[i] && group_of[i] == index) {
-                        replaced.append(lines[i]);
-                        replaced.push_back('\n');
+                        text.append(lines[i]);
+                        text.push_back('\n');
                     }
                 }
-            }
-            if (replaced.empty() || worth_marking(replaced, g.marker + "\n", limits.measure)) {
+                return text;
+            };
+            if (worth_marking(g.omitted_bytes, replaced, g.marker + "\n", limits.measure)) {
                 omitted += g.omitted;
                 continue;
             }

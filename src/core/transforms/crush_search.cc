@@ -140,16 +140,17 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
         m.lines = {origin.line_offset() + g.first + 1, origin.line_offset() + g.last + 1};
         m.id = origin.id();
         g.marker = markers::write_text(m);
-        std::string replaced;
-        if (g.bytes < 16 * (g.marker.size() + 1)) {
+        auto replaced = [&] {
+            std::string text;
             for (std::size_t i : files[it->first]) {
                 if (!keep[i]) {
-                    replaced.append(lines[i]);
-                    replaced.push_back('\n');
+                    text.append(lines[i]);
+                    text.push_back('\n');
                 }
             }
-        }
-        if (g.count > 1 && (replaced.empty() || worth_marking(replaced, g.marker + "\n", limits.measure))) {
+            return text;
+        };
+        if (g.count > 1 && worth_marking(g.bytes, replaced, g.marker + "\n", limits.measure)) {
             omitted += g.count;
             ++it;
             continue;

@@ -10,10 +10,14 @@
 
 namespace headroom::transforms {
 
-// Tokens in the pipeline; bytes where none is set.
-using Measure = std::function<std::size_t(std::string_view)>;
+// What a text costs: tokens in the pipeline; bytes where no count is set.
+struct Measure {
+    std::function<std::size_t(std::string_view)> count;
+    // No token is longer: n bytes are at least n / max_token_bytes tokens.
+    std::size_t max_token_bytes = 1;
 
-inline std::size_t measured(const Measure& m, std::string_view s) { return m ? m(s) : s.size(); }
+    std::size_t operator()(std::string_view s) const { return count ? count(s) : s.size(); }
+};
 
 // The tool output a crusher's text belongs to: the text itself, or one of
 // its parts (then the output's lines before it shift every line number).
@@ -49,12 +53,15 @@ struct Crushed {
     std::string id;
 };
 
-// A marker is worth writing only when it costs less than what it replaces.
-// Text many times the marker's size is many tokens more too: only near the
-// line are both counted.
-inline bool worth_marking(std::string_view replaced, std::string_view marker, const Measure& m) {
-    if (replaced.size() >= 16 * marker.size()) return true;
-    return measured(m, replaced) > measured(m, marker);
+// A marker is worth writing only when it costs less than what it replaces:
+// `replaced_bytes` of text, which `replaced()` gives when it must be
+// counted. Text long enough that even in the longest tokens it outweighs
+// the marker needs no counting.
+template <typename Text>
+bool worth_marking(std::size_t replaced_bytes, Text&& replaced, std::string_view marker, const Measure& m) {
+    const std::size_t marker_cost = m(marker);
+    if (replaced_bytes > marker_cost * m.max_token_bytes) return true;
+    return m(replaced()) > marker_cost;
 }
 
 }  // namespace headroom::transforms
