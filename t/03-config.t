@@ -206,3 +206,15 @@ headroom_volatile_pattern build "Build \K\d+";
 headroom_protect_tools '[\]';
 --- config_error
 "headroom_protect_tools" takes glob patterns; "[\]" is not one
+
+=== headroom_log_values is a share from 0 to 1
+--- config
+headroom_log_values 1.5;
+--- config_error
+"headroom_log_values" takes a share from 0 to 1, not "1.5"
+
+=== headroom_log_values takes no words
+--- config
+headroom_log_values some;
+--- config_error
+"headroom_log_values" takes a share from 0 to 1, not "some"

@@ -31,6 +31,43 @@ $b
 --- error_log
 1 crushed (
 
+=== every WARN line of the log reaches the provider verbatim (OpenAI chat)
+--- request_body eval
+chat($main::LOG)
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    my @warn = grep { / WARN / } split /\n/, $main::LOG;
+    return 0 unless @warn > 10 || !-d '../shared';
+    for my $w (@warn) { return 0 if index($out, $w) < 0 }
+    return 1;
+}
+
+=== every WARN line of the log reaches the provider verbatim (Anthropic)
+--- request
+POST /v1/messages
+--- request_body eval
+anthropic($main::LOG)
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    my @warn = grep { / WARN / } split /\n/, $main::LOG;
+    for my $w (@warn) { return 0 if index($out, $w) < 0 }
+    return $out =~ /more lines like the one above omitted \([^)]*blk_/;
+}
+
+=== a fold names its varying values; headroom_log_values 0 lists none
+--- http_config
+headroom_log_values 0;
+--- request_body eval
+chat($main::LOG)
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    return $out =~ /more lines like the one above omitted; lines/
+        && $out !~ /more lines like the one above omitted \(/;
+}
+
 === Responses function_call_output logs too
 --- request
 POST /v1/responses

@@ -32,7 +32,7 @@ my $prose = do {
 
 my @crushed = (
     [json   => pretty($json),       qr/headroom_omitted\W+count\W+\d+\W+items\W+\d+-\d+\W+lines\W+\d+-\d+\W+id\W+[0-9a-f]{32}/],
-    [log    => loghub_log('HDFS'),  qr/more lines like the one above omitted; lines \d+-\d+; id=[0-9a-f]{32}\]/],
+    [log    => loghub_log('HDFS'),  qr/more lines like the one above omitted(?: \(.*?\))?; lines \d+-\d+; id=[0-9a-f]{32}\]/],
     [search => grep_output(),       qr/more matches in src\/\S+ omitted \(file lines \d+-\d+\); lines \d+-\d+; id=[0-9a-f]{32}\]/],
     [diff   => wide_diff(),         qr/unchanged lines omitted \(new lines \d+-\d+\); lines \d+-\d+; id=[0-9a-f]{32}\]/],
 );

@@ -99,7 +99,7 @@ my @blocks = (
         upstream_check => sub {
             my $text = tool_output_text($_[0]);
             my $id = id_of($LOG);
-            my @markers = $text =~ /^\[headroom: \d+ more lines like the one above omitted; lines? \d+(?:-\d+)?; id=(\w+)\]$/mg;
+            my @markers = $text =~ /^\[headroom: \d+ more lines like the one above omitted(?: \(.*\))?; lines? \d+(?:-\d+)?; id=(\w+)\]$/mg;
             return @markers > 0 && !grep { $_ ne $id } @markers;
         },
         error_log     => "kinds: log 1 (",

@@ -65,6 +65,10 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
         !bounded("headroom_diff_context", s.diff_context, 0, kMaxDiffContext)) {
         return nullptr;
     }
+    if (!(s.log_values >= 0 && s.log_values <= 1)) {
+        error = "\"headroom_log_values\" must be between 0 and 1";
+        return nullptr;
+    }
     if (s.max_body_size == 0) {
         error = "\"headroom_max_body_size\" must be greater than zero";
         return nullptr;

@@ -38,6 +38,9 @@ struct Settings {
     bool json_tables = true;
     // Lossy: log lines fold by template.
     bool crush_logs = true;
+    // A fold lists the values of the fields that vary when they cost at
+    // most this share of the lines it replaces (0 to 1).
+    double log_values = 0.3;
     // Lossy: search results keep each file's first and last matches.
     bool crush_search = true;
     // Lossy: diffs keep every change and a little context.

@@ -240,6 +240,7 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
     case ContentKind::Log:
         if (s_.crush_logs) {
             transforms::CrushLogLimits limits;
+            limits.values_share = s_.log_values;
             limits.measure = measure;
             c.crushed = transforms::crush_log(text, lines, limits, origin);
         }

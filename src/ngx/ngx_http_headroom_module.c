@@ -22,6 +22,8 @@ static char *ngx_http_headroom_model_encoding(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_headroom_mode(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_headroom_log_values(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_headroom_protect_tools(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_headroom_volatile_pattern(ngx_conf_t *cf,
@@ -102,6 +104,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_headroom_loc_conf_t, crush_logs),
+      NULL },
+
+    { ngx_string("headroom_log_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_headroom_log_values,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, log_values),
       NULL },
 
     { ngx_string("headroom_crush_search"),
@@ -561,6 +570,37 @@ ngx_http_headroom_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* a share from 0 to 1, up to three decimals: kept in thousandths */
+
+static char *
+ngx_http_headroom_log_values(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (hlcf->log_values != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atofp(value[1].data, value[1].len, 3);
+
+    if (n == NGX_ERROR || n > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_log_values\" takes a share from 0 to 1, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->log_values = n;
+
+    return NGX_CONF_OK;
+}
+
+
 /* glob patterns (fnmatch) of tools whose outputs are never changed */
 
 static char *
@@ -760,6 +800,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->json_keep_last = NGX_CONF_UNSET;
     conf->json_tables = NGX_CONF_UNSET;
     conf->crush_logs = NGX_CONF_UNSET;
+    conf->log_values = NGX_CONF_UNSET;
     conf->crush_search = NGX_CONF_UNSET;
     conf->crush_diffs = NGX_CONF_UNSET;
     conf->diff_context = NGX_CONF_UNSET;
@@ -811,6 +852,8 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                          (ngx_int_t) d.json_keep_last);
     ngx_conf_merge_value(conf->json_tables, prev->json_tables, d.json_tables);
     ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, d.crush_logs);
+    ngx_conf_merge_value(conf->log_values, prev->log_values,
+                         (ngx_int_t) (d.log_values * 1000 + 0.5));
     ngx_conf_merge_value(conf->crush_search, prev->crush_search,
                          d.crush_search);
     ngx_conf_merge_value(conf->crush_diffs, prev->crush_diffs, d.crush_diffs);
@@ -890,6 +933,7 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.json_keep_last = (size_t) conf->json_keep_last;
     s.json_tables = conf->json_tables;
     s.crush_logs = conf->crush_logs;
+    s.log_values = (double) conf->log_values / 1000;
     s.crush_search = conf->crush_search;
     s.crush_diffs = conf->crush_diffs;
     s.diff_context = (size_t) conf->diff_context;

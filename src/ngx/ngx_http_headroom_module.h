@@ -45,6 +45,7 @@ typedef struct {
     ngx_int_t             json_keep_last;
     ngx_flag_t            json_tables;
     ngx_flag_t            crush_logs;
+    ngx_int_t             log_values;       /* thousandths, 0 to 1000 */
     ngx_flag_t            crush_search;
     ngx_flag_t            crush_diffs;
     ngx_int_t             diff_context;

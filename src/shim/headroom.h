@@ -74,6 +74,7 @@ typedef struct {
     size_t                        json_keep_last;
     int                           json_tables;
     int                           crush_logs;
+    double                        log_values;    /* 0 to 1: values in folds */
     int                           crush_search;
     int                           crush_diffs;
     size_t                        diff_context;  /* context lines kept */

@@ -80,6 +80,7 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.json_keep_last = in->json_keep_last;
     o.json_tables = in->json_tables != 0;
     o.crush_logs = in->crush_logs != 0;
+    o.log_values = in->log_values;
     o.crush_search = in->crush_search != 0;
     o.crush_diffs = in->crush_diffs != 0;
     o.diff_context = in->diff_context;
@@ -181,6 +182,7 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->json_keep_last = d.json_keep_last;
     settings->json_tables = d.json_tables ? 1 : 0;
     settings->crush_logs = d.crush_logs ? 1 : 0;
+    settings->log_values = d.log_values;
     settings->crush_search = d.crush_search ? 1 : 0;
     settings->crush_diffs = d.crush_diffs ? 1 : 0;
     settings->diff_context = d.diff_context;

@@ -1,10 +1,13 @@
 #include "core/transforms/crush_log.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 #include <vector>
 
 #include "core/text.h"
 #include "core/transforms/lines.h"
+#include "core/transforms/log_templates.h"
 
 namespace headroom::transforms {
 
@@ -23,6 +26,30 @@ constexpr std::string_view kDateWords[] = {"Jan", "Feb", "Mar", "Apr", "May", "J
 
 enum class Level { None, Other, Severe };
 
+// The level a word names. Most words name none: only those whose first
+// letter and length fit a level word are compared.
+Level word_level(std::string_view word) {
+    if (word.size() < 3 || word.size() > 9) return Level::None;
+    switch (word[0]) {
+    case 'W': case 'E': case 'F': case 'C': case 'S': case 'A': case 'P': case 'e': case 'f': case 'w':
+    case 'c': case 'a':
+        for (std::string_view w : kSevere) {
+            if (w == word) return Level::Severe;
+        }
+        break;
+    default: break;
+    }
+    switch (word[0]) {
+    case 'I': case 'D': case 'T': case 'N': case 'V': case 'F': case 'i': case 'd': case 'n': case 't':
+        for (std::string_view w : kLevels) {
+            if (w == word) return Level::Other;
+        }
+        break;
+    default: break;
+    }
+    return Level::None;
+}
+
 // The level a line names: a word of the lists above standing alone (after
 // a non-alphanumeric, before a non-letter). One pass over the line's words.
 Level level_of(std::string_view line) {
@@ -34,16 +61,20 @@ Level level_of(std::string_view line) {
         }
         std::size_t j = i;
         while (j < line.size() && is_alpha(line[j])) ++j;
-        std::string_view word = line.substr(i, j - i);
-        for (std::string_view w : kSevere) {
-            if (w[0] == word[0] && w == word) return Level::Severe;
-        }
-        for (std::string_view w : kLevels) {
-            if (w[0] == word[0] && w == word) found = Level::Other;
-        }
+        const Level l = word_level(line.substr(i, j - i));
+        if (l == Level::Severe) return l;
+        if (l == Level::Other) found = l;
         i = j;
     }
     return found;
+}
+
+bool is_date_word(std::string_view w) {
+    if (w.size() != 3 || w[0] < 'A' || w[0] > 'Z') return false;
+    for (std::string_view d : kDateWords) {
+        if (d == w) return true;
+    }
+    return false;
 }
 
 // Starts with a time: a number, or a month or weekday (after "[", "<", "-").
@@ -72,58 +103,131 @@ bool is_trace_line(std::string_view line) {
            rest.rfind("goroutine ", 0) == 0;
 }
 
-// A template is never longer than its line: it is written in place.
-void append_template(std::string_view line, std::string& out) {
-    const std::size_t base = out.size();
-    out.resize(base + line.size());
-    char* o = &out[base];
-    std::size_t i = 0;
-    while (i < line.size()) {
-        if (!is_hex(line[i])) {
-            *o++ = line[i++];
-            continue;
-        }
-        // A run of hex digits: digits alone (counts, times, addresses), or
-        // a hash or id holding a digit, become '#'; words stay.
+// Where a line's header ends: after its level word, else after its first
+// "name:" (a program, a component), else after the run of stamps it opens
+// with. What comes after is the message, whose values are facts.
+std::size_t header_end(std::string_view line) {
+    constexpr std::size_t kHeaderWords = 10;
+    struct Word {
+        std::size_t end;
+        std::string_view bare;  // without brackets, colons and dashes around it
+        bool colon, stamp;
+    };
+    Word words[kHeaderWords];
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < line.size() && count < kHeaderWords;) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
         std::size_t j = i;
-        bool digit = false, letter = false;
-        for (; j < line.size() && is_hex(line[j]); ++j) {
-            (is_digit(line[j]) ? digit : letter) = true;
-        }
-        bool word_start = i == 0 || !is_alnum(line[i - 1]);
-        bool word_end = j == line.size() || !is_alnum(line[j]);
-        bool id = digit && word_end && (word_start || j - i >= 8);
-        if ((digit && !letter) || id) {
-            *o++ = '#';
-        } else {
-            for (std::size_t k = i; k < j; ++k) *o++ = line[k];
-        }
+        while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+        if (j == i) break;
+        std::string_view w = line.substr(i, j - i);
+        std::size_t a = w.find_first_not_of("[(<-"), b = w.find_last_not_of("])>:,-");
+        std::string_view bare = a == std::string_view::npos || b < a ? std::string_view() : w.substr(a, b - a + 1);
+        bool digits = false;
+        for (char c : w) digits = digits || is_digit(c);
+        words[count++] = Word{j, bare, w.back() == ':' && !digits, digits || is_date_word(bare) || w == "-"};
         i = j;
     }
-    out.resize(static_cast<std::size_t>(o - out.data()));
+    for (std::size_t k = 0; k < count; ++k) {
+        if (word_level(words[k].bare) != Level::None) return words[k].end;
+    }
+    for (std::size_t k = 0; k < count; ++k) {
+        if (words[k].colon) return words[k].end;
+    }
+    std::size_t end = 0;
+    for (std::size_t k = 0; k < count && words[k].stamp; ++k) end = words[k].end;
+    return end;
+}
+
+std::string header_blanked(std::string_view line) {
+    const std::size_t header = header_end(line);
+    std::string key;
+    key.reserve(line.size());
+    for (std::size_t i = 0; i < header; ++i) {
+        if (!is_digit(line[i])) {
+            key.push_back(line[i]);
+        } else if (key.empty() || key.back() != '#') {
+            key.push_back('#');
+        }
+    }
+    key.append(line.substr(header));
+    return key;
+}
+
+// The values of the fields that vary among a group's lines (its first and
+// those left out), taken from the lines' messages: each field's distinct
+// values among the lines left out, in order, ", " between them and " | "
+// between fields. "" when nothing varies.
+std::string varying_values(const Lines& lines, const LogTemplates& t, std::size_t first,
+                           const std::vector<std::size_t>& omitted) {
+    auto message_values = [&](std::size_t i) {
+        const std::size_t header = header_end(lines[i]);  // once a line: each is in one group
+        std::vector<std::string_view> vs;
+        for (std::size_t k = t.values_at[i]; k < t.values_at[i + 1]; ++k) {
+            std::string_view v = t.values[k];
+            if (!v.empty() && std::size_t(v.data() - lines[i].data()) >= header) vs.push_back(v);
+        }
+        return vs;
+    };
+    const std::vector<std::string_view> example = message_values(first);
+    std::vector<std::vector<std::string_view>> fields;
+    std::vector<bool> varies;
+    for (std::size_t i : omitted) {
+        const std::vector<std::string_view> vs = message_values(i);
+        for (std::size_t f = 0; f < vs.size(); ++f) {
+            if (f == fields.size()) {
+                fields.emplace_back();
+                varies.push_back(false);
+            }
+            if (f >= example.size() || vs[f] != example[f]) varies[f] = true;
+            auto& field = fields[f];
+            if (std::find(field.begin(), field.end(), vs[f]) == field.end()) field.push_back(vs[f]);
+        }
+    }
+    std::string out;
+    for (std::size_t f = 0; f < fields.size(); ++f) {
+        if (!varies[f]) continue;
+        if (!out.empty()) out += " | ";
+        for (std::size_t k = 0; k < fields[f].size(); ++k) {
+            if (k > 0) out += ", ";
+            out += fields[f][k];
+        }
+    }
+    return out;
 }
 
 }  // namespace
 
-std::string log_template(std::string_view line) {
-    std::string out;
-    out.reserve(line.size());
-    append_template(line, out);
-    return out;
-}
+bool is_severe_line(std::string_view line) { return level_of(line) == Level::Severe; }
 
-bool is_log(const Lines& lines) {
+std::string repeat_key(std::string_view line) { return header_blanked(line); }
+
+namespace {
+
+// is_log() on levels found once.
+bool looks_like_a_log(const Lines& lines, const std::vector<Level>& levels) {
     // Most lines start with a number (a timestamp or an id) or name a
     // level. Listings name files such as error.log: never a log.
     std::size_t loglike = 0, nonempty = 0, listing = 0;
-    for (std::string_view l : lines) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string_view l = lines[i];
         if (l.empty()) continue;
         ++nonempty;
         if (is_ls_long_line(l)) ++listing;
-        else if (stamped(l) || level_of(l) != Level::None) ++loglike;
+        else if (stamped(l) || levels[i] != Level::None) ++loglike;
     }
     return nonempty > 0 && loglike * 10 >= nonempty * 6 && listing * 2 < nonempty;
 }
+
+std::vector<Level> levels_of(const Lines& lines) {
+    std::vector<Level> levels(lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) levels[i] = level_of(lines[i]);
+    return levels;
+}
+
+}  // namespace
+
+bool is_log(const Lines& lines) { return looks_like_a_log(lines, levels_of(lines)); }
 
 std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits) {
     return crush_log(text, split_lines(text), limits, Origin::of(text));
@@ -132,16 +236,9 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
 std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits,
                                     const Origin& origin) {
     const std::size_t n = lines.size();
-    if (n < limits.min_lines || !is_log(lines)) return std::nullopt;
-
-    // Only now, for a log, the templates. Severe lines fold only with
-    // their own kind ('!'), the others (' ') with theirs.
-    std::vector<std::string> templates(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (lines[i].empty()) continue;
-        templates[i].push_back(level_of(lines[i]) == Level::Severe ? '!' : ' ');
-        append_template(lines[i], templates[i]);
-    }
+    if (n < limits.min_lines) return std::nullopt;
+    const std::vector<Level> levels = levels_of(lines);
+    if (!looks_like_a_log(lines, levels)) return std::nullopt;
 
     std::vector<bool> keep(n, false);
     for (std::size_t i = 0; i < n && i < limits.keep_first; ++i) keep[i] = true;
@@ -154,28 +251,49 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
         if (i > 0) keep[i - 1] = true;
     }
 
-    // Fold by template: the first example stays; the others are counted.
+    // Severe lines are facts: each stays, but for exact repeats. Where they
+    // are the bulk of the log, they fold by template too, every value said.
+    std::vector<bool> severe(n, false);
+    std::size_t severe_lines = 0, nonempty = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (lines[i].empty()) continue;
+        ++nonempty;
+        severe[i] = levels[i] == Level::Severe;
+        severe_lines += severe[i];
+    }
+    const bool severe_bulk = severe_lines * 2 > nonempty;
+
+    const LogTemplates templates = mine_templates(lines);
+
     struct Group {
         std::size_t first;
-        std::size_t omitted = 0, omitted_bytes = 0;
-        std::size_t first_omitted = 0, last_omitted = 0;
+        bool all_values;  // severe lines: every value, whatever it costs
+        std::vector<std::size_t> omitted;
+        std::size_t omitted_bytes = 0;
         std::string marker;
     };
     std::vector<Group> groups;
-    std::unordered_map<std::string_view, std::size_t> group_index;  // views into templates
-    group_index.reserve(n);
+    // Groups by template, other lines and severe ones apart; severe lines
+    // that are not the bulk by their repeat key.
+    std::vector<std::size_t> by_template(2 * templates.groups, SIZE_MAX);
+    std::unordered_map<std::string, std::size_t> by_repeat;
     std::vector<std::size_t> group_of(n);
     for (std::size_t i = 0; i < n; ++i) {
-        auto [it, fresh] = group_index.try_emplace(templates[i], groups.size());
-        if (fresh) {
-            groups.push_back(Group{i, 0, 0, 0, 0, {}});
+        std::size_t* slot;
+        if (severe[i] && !severe_bulk) {
+            slot = &by_repeat.try_emplace(header_blanked(lines[i]), SIZE_MAX).first->second;
+        } else {
+            slot = &by_template[2 * templates.group_of[i] + (severe[i] ? 1 : 0)];
+        }
+        if (*slot == SIZE_MAX) {
+            *slot = groups.size();
+            groups.push_back(Group{i, severe[i], {}, 0, {}});
             keep[i] = true;
         }
-        group_of[i] = it->second;
+        group_of[i] = *slot;
         if (keep[i]) continue;
-        Group& g = groups[it->second];
-        if (g.omitted++ == 0) g.first_omitted = i;
-        g.last_omitted = i;
+        Group& g = groups[*slot];
+        g.omitted.push_back(i);
         g.omitted_bytes += lines[i].size() + 1;
     }
 
@@ -183,46 +301,56 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
     const std::size_t offset = origin.line_offset();
     std::size_t omitted = 0;
     for (Group& g : groups) {
-        if (g.omitted == 0) continue;
-        if (g.omitted > 1) {
-            markers::TextMarker m;
-            m.count = g.omitted;
-            m.what = "more lines like the one above";
-            m.lines = {offset + g.first_omitted + 1, offset + g.last_omitted + 1};
-            m.id = origin.id();
-            g.marker = markers::write_text(m);
-            // The group's left-out lines, as text, when they must be counted.
-            const std::size_t index = std::size_t(&g - groups.data());
-            auto replaced = [&] {
-                std::string text;
-                for (std::size_t i = g.first_omitted; i <= g.last_omitted; ++i) {
-                    if (!keep[i] && group_of[i] == index) {
-                        text.append(lines[i]);
-                        text.push_back('\n');
-                    }
-                }
-                return text;
-            };
-            if (worth_marking(g.omitted_bytes, replaced, g.marker + "\n", limits.measure)) {
-                omitted += g.omitted;
-                continue;
+        if (g.omitted.size() < 2) {  // one line costs less than its marker
+            g.omitted.clear();
+            continue;
+        }
+        auto replaced = [&] {
+            std::string lines_text;
+            for (std::size_t i : g.omitted) {
+                lines_text.append(lines[i]);
+                lines_text.push_back('\n');
+            }
+            return lines_text;
+        };
+        markers::TextMarker m;
+        m.count = g.omitted.size();
+        m.what = "more lines like the one above";
+        m.lines = {offset + g.omitted.front() + 1, offset + g.omitted.back() + 1};
+        m.id = origin.id();
+        m.detail = varying_values(lines, templates, g.first, g.omitted);
+        if (!g.all_values && !m.detail.empty()) {
+            // Values are listed when they cost a small part of the lines,
+            // which count as the first of them counts, byte for byte.
+            const double per_byte = double(limits.measure(lines[g.first]) + 1) / double(lines[g.first].size() + 1);
+            if (double(limits.measure(m.detail)) > limits.values_share * per_byte * double(g.omitted_bytes)) {
+                m.detail.clear();
             }
         }
+        g.marker = markers::write_text(m);
+        if (worth_marking(g.omitted_bytes, replaced, g.marker + "\n", limits.measure)) {
+            omitted += g.omitted.size();
+            continue;
+        }
         g.marker.clear();
-        g.omitted = 0;
+        g.omitted.clear();
     }
     if (omitted == 0) return std::nullopt;
 
+    std::vector<bool> out_line(n, true);
+    for (const Group& g : groups) {
+        for (std::size_t i : g.omitted) out_line[i] = false;
+    }
     CrushedLog out;
     out.omitted = omitted;
     out.id = origin.id();
     out.text.reserve(text.size() / 4);
     LineWriter w(out.text);
     for (std::size_t i = 0; i < n; ++i) {
-        const Group& g = groups[group_of[i]];
-        if (!keep[i] && g.omitted > 0) continue;
+        if (!out_line[i]) continue;
         w.line(lines[i]);
-        if (g.first == i && g.omitted > 0) w.line(g.marker);
+        const Group& g = groups[group_of[i]];
+        if (g.first == i && !g.omitted.empty()) w.line(g.marker);
     }
     w.finish(text);
     return out;
