@@ -218,3 +218,15 @@ headroom_log_values 1.5;
 headroom_log_values some;
 --- config_error
 "headroom_log_values" takes a share from 0 to 1, not "some"
+
+=== headroom_json_keep_top is bounded
+--- config
+headroom_json_keep_top 100001;
+--- config_error
+"headroom_json_keep_top" directive must be between 0 and 100000
+
+=== headroom_question_max_matches is bounded
+--- config
+headroom_question_max_matches 1000000;
+--- config_error
+"headroom_question_max_matches" directive must be between 0 and 100000

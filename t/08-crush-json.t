@@ -42,6 +42,22 @@ sub check_crushed {
     return @kept;
 }
 
+# A package inventory: "yajl" is only inside two of the package names.
+sub inventory {
+    return '[' . join(",\n", map {
+        my $name = $_ == 120 ? 'libyajl2' : $_ == 121 ? 'libyajl-dev' : "libpkg$_";
+        qq(  {"package": "$name", "version": "2.1.) . ($_ % 7) . qq(", "status": "installed"})
+    } 0 .. 299) . "\n]";
+}
+
+# 500 search results, not sorted by score.
+sub ranked {
+    return '[' . join(',', map {
+        my $score = ($_ * 7919) % 1000;
+        sprintf '{"title":"result %d","url":"https://example.com/%d","score":0.%03d}', $_, $_, $score
+    } 0 .. 499) . ']';
+}
+
 run_blocks();
 
 __DATA__
@@ -123,3 +139,38 @@ headroom_min_tokens 0;
 chat('[' . join(', ', map { qq({"n": $_, "name": "pkg-$_", "v": "1.$_"}) } 1 .. 11) . ']')
 --- upstream_body eval
 chat('[' . join(',', map { qq({"n":$_,"name":"pkg-$_","v":"1.$_"}) } 1 .. 11) . ']')
+
+=== the question is matched inside values: "yajl" keeps libyajl2 and libyajl-dev (chat)
+--- request_body eval
+my $b = chat(main::inventory()); $b =~ s/List the packages, \{\\"as\\": \\"json\\"\}/Is yajl installed? Which version?/ or die; $b
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    return $out =~ /libyajl2/ && $out =~ /libyajl-dev/ && $out =~ /headroom_omitted/;
+}
+
+=== the question is matched inside values (Anthropic)
+--- request
+POST /v1/messages
+--- request_body eval
+my $b = anthropic(main::inventory()); $b =~ s/Find them/Is yajl installed? Which version?/ or die; $b
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    return $out =~ /libyajl2/ && $out =~ /libyajl-dev/ && $out =~ /headroom_omitted/;
+}
+
+=== ranked results keep their best five, shuffled as they come (Responses)
+--- request
+POST /v1/responses
+--- request_body eval
+responses(main::ranked())
+--- upstream_check eval
+sub {
+    my $out = untable(JSON::PP->new->decode(tool_output_text($_[0])));
+    my %kept = map { $_->{title} => 1 } grep { !$_->{headroom_omitted} } @$out;
+    my @all = @{ JSON::PP->new->decode(main::ranked()) };
+    my @best = (sort { $b->{score} <=> $a->{score} } @all)[0 .. 4];
+    for my $r (@best) { return 0 unless $kept{ $r->{title} } }
+    return keys(%kept) < 40;
+}

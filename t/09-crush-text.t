@@ -64,8 +64,8 @@ chat($main::LOG)
 --- upstream_check eval
 sub {
     my $out = tool_output_text($_[0]);
-    return $out =~ /more lines like the one above omitted; lines/
-        && $out !~ /more lines like the one above omitted \(/;
+    my @details = $out =~ /more lines like the one above omitted(?: \((.*?)\))?; lines/g;
+    return @details && !grep { defined && !/^\d+ matching the question$/ } @details;
 }
 
 === Responses function_call_output logs too

@@ -62,6 +62,8 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
     if (!bounded("headroom_json_max_items", s.json_max_items, 1, kMaxJsonItemsLimit) ||
         !bounded("headroom_json_keep_first", s.json_keep_first, 0, kMaxJsonItemsLimit) ||
         !bounded("headroom_json_keep_last", s.json_keep_last, 0, kMaxJsonItemsLimit) ||
+        !bounded("headroom_json_keep_top", s.json_keep_top, 0, kMaxJsonItemsLimit) ||
+        !bounded("headroom_question_max_matches", s.question_max_matches, 0, kMaxJsonItemsLimit) ||
         !bounded("headroom_diff_context", s.diff_context, 0, kMaxDiffContext)) {
         return nullptr;
     }

@@ -34,6 +34,8 @@ struct Settings {
     std::size_t json_max_items = 30;
     std::size_t json_keep_first = 5;
     std::size_t json_keep_last = 3;
+    // Ranked results (a score-like field) keep their best this many.
+    std::size_t json_keep_top = 5;
     // Lossless: arrays of like objects as tables, when that saves tokens.
     bool json_tables = true;
     // Lossy: log lines fold by template.
@@ -46,6 +48,9 @@ struct Settings {
     // Lossy: diffs keep every change and a little context.
     bool crush_diffs = true;
     std::size_t diff_context = 3;  // unchanged lines kept beside a change
+    // Items and lines that match the question are kept, this many at most
+    // in an output (the best by BM25 past it).
+    std::size_t question_max_matches = 50;
     // Tool outputs smaller than this (in tokens, or bytes without
     // tokenizers) are left as they are: too little to gain.
     std::size_t min_tokens = 200;

@@ -110,10 +110,16 @@ json::Value write_json(const JsonMarker& m) {
     json::Value count;
     count.kind = json::Kind::Number;
     count.text = std::to_string(m.count);
-    json::Value info = json::object_value({{"count", std::move(count)},
-                                           {"items", json::string_value(range_text(m.items))},
-                                           {"lines", json::string_value(range_text(m.lines))},
-                                           {"id", json::string_value(m.id)}});
+    json::Value info = json::object_value({{"count", std::move(count)}});
+    if (m.matching > 0) {
+        json::Value matching;
+        matching.kind = json::Kind::Number;
+        matching.text = std::to_string(m.matching);
+        info.members.push_back({"matching", std::move(matching)});
+    }
+    info.members.push_back({"items", json::string_value(range_text(m.items))});
+    info.members.push_back({"lines", json::string_value(range_text(m.lines))});
+    info.members.push_back({"id", json::string_value(m.id)});
     return json::object_value({{std::string(kJsonKey), std::move(info)}});
 }
 
@@ -137,6 +143,11 @@ std::optional<JsonMarker> parse_json(const json::Value& v) {
         return std::nullopt;
     }
     m.count = *n;
+    if (const json::Value* matching = info.find("matching")) {
+        auto k = matching->kind == json::Kind::Number ? number(matching->text) : std::nullopt;
+        if (!k || *k > m.count) return std::nullopt;
+        m.matching = *k;
+    }
     m.items = *item_range;
     m.lines = *line_range;
     m.id = id->text;

@@ -12,6 +12,8 @@
 // JSON outputs, one object in place of a run of array items (indices
 // 0-based, of that array):
 //   {"headroom_omitted":{"count":936,"items":"5-940","lines":"7-3750","id":"<32 hex>"}}
+// with "matching":N after "count" when N of the items matched the question
+// but were past the bound on how many are kept.
 #pragma once
 
 #include <cstddef>
@@ -54,6 +56,7 @@ struct JsonMarker {
     Range items;            // indices in the array, 0-based
     Range lines;            // of the original, 1-based
     std::string id;
+    std::size_t matching = 0;  // of them, items that matched the question
 };
 
 json::Value write_json(const JsonMarker& m);

@@ -207,6 +207,8 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
             limits.max_items = s_.json_max_items;
             limits.keep_first = s_.json_keep_first;
             limits.keep_last = s_.json_keep_last;
+            limits.keep_top = s_.json_keep_top;
+            limits.max_matches = s_.question_max_matches;
             limits.max_depth = s_.max_depth;
             limits.tables = s_.json_tables;
             limits.measure = measure;
@@ -233,6 +235,7 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
     case ContentKind::Search:
         if (s_.crush_search) {
             transforms::CrushSearchLimits limits;
+            limits.max_matches = s_.question_max_matches;
             limits.measure = measure;
             c.crushed = transforms::crush_search(text, lines, question, limits, origin);
         }
@@ -241,8 +244,9 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
         if (s_.crush_logs) {
             transforms::CrushLogLimits limits;
             limits.values_share = s_.log_values;
+            limits.max_matches = s_.question_max_matches;
             limits.measure = measure;
-            c.crushed = transforms::crush_log(text, lines, limits, origin);
+            c.crushed = transforms::crush_log(text, lines, question, limits, origin);
         }
         break;
     default: break;

@@ -155,6 +155,20 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, json_keep_last),
       &ngx_http_headroom_items_post },
 
+    { ngx_string("headroom_json_keep_top"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, json_keep_top),
+      &ngx_http_headroom_items_post },
+
+    { ngx_string("headroom_question_max_matches"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, question_max_matches),
+      &ngx_http_headroom_items_post },
+
     { ngx_string("headroom_json_tables"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -798,6 +812,8 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->json_max_items = NGX_CONF_UNSET;
     conf->json_keep_first = NGX_CONF_UNSET;
     conf->json_keep_last = NGX_CONF_UNSET;
+    conf->json_keep_top = NGX_CONF_UNSET;
+    conf->question_max_matches = NGX_CONF_UNSET;
     conf->json_tables = NGX_CONF_UNSET;
     conf->crush_logs = NGX_CONF_UNSET;
     conf->log_values = NGX_CONF_UNSET;
@@ -850,6 +866,11 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                          (ngx_int_t) d.json_keep_first);
     ngx_conf_merge_value(conf->json_keep_last, prev->json_keep_last,
                          (ngx_int_t) d.json_keep_last);
+    ngx_conf_merge_value(conf->json_keep_top, prev->json_keep_top,
+                         (ngx_int_t) d.json_keep_top);
+    ngx_conf_merge_value(conf->question_max_matches,
+                         prev->question_max_matches,
+                         (ngx_int_t) d.question_max_matches);
     ngx_conf_merge_value(conf->json_tables, prev->json_tables, d.json_tables);
     ngx_conf_merge_value(conf->crush_logs, prev->crush_logs, d.crush_logs);
     ngx_conf_merge_value(conf->log_values, prev->log_values,
@@ -931,6 +952,8 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.json_max_items = (size_t) conf->json_max_items;
     s.json_keep_first = (size_t) conf->json_keep_first;
     s.json_keep_last = (size_t) conf->json_keep_last;
+    s.json_keep_top = (size_t) conf->json_keep_top;
+    s.question_max_matches = (size_t) conf->question_max_matches;
     s.json_tables = conf->json_tables;
     s.crush_logs = conf->crush_logs;
     s.log_values = (double) conf->log_values / 1000;

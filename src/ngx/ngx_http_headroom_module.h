@@ -43,6 +43,8 @@ typedef struct {
     ngx_int_t             json_max_items;
     ngx_int_t             json_keep_first;
     ngx_int_t             json_keep_last;
+    ngx_int_t             json_keep_top;
+    ngx_int_t             question_max_matches;
     ngx_flag_t            json_tables;
     ngx_flag_t            crush_logs;
     ngx_int_t             log_values;       /* thousandths, 0 to 1000 */

@@ -72,6 +72,8 @@ typedef struct {
     size_t                        json_max_items;
     size_t                        json_keep_first;
     size_t                        json_keep_last;
+    size_t                        json_keep_top;   /* best of ranked arrays */
+    size_t                        question_max_matches;
     int                           json_tables;
     int                           crush_logs;
     double                        log_values;    /* 0 to 1: values in folds */

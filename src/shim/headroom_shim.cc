@@ -78,6 +78,8 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.json_max_items = in->json_max_items;
     o.json_keep_first = in->json_keep_first;
     o.json_keep_last = in->json_keep_last;
+    o.json_keep_top = in->json_keep_top;
+    o.question_max_matches = in->question_max_matches;
     o.json_tables = in->json_tables != 0;
     o.crush_logs = in->crush_logs != 0;
     o.log_values = in->log_values;
@@ -180,6 +182,8 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->json_max_items = d.json_max_items;
     settings->json_keep_first = d.json_keep_first;
     settings->json_keep_last = d.json_keep_last;
+    settings->json_keep_top = d.json_keep_top;
+    settings->question_max_matches = d.question_max_matches;
     settings->json_tables = d.json_tables ? 1 : 0;
     settings->crush_logs = d.crush_logs ? 1 : 0;
     settings->log_values = d.log_values;

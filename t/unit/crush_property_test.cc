@@ -11,12 +11,15 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/json.h"
 #include "core/markers.h"
+#include "core/question.h"
+#include "core/text.h"
 
 namespace json = headroom::json;
 namespace markers = headroom::markers;
@@ -114,6 +117,46 @@ Tally check(const std::string& text, const std::string& question, const CrushJso
     same(in.value, out.value, id, t, "$");
     EXPECT_EQ(t.omitted, r->omitted);
     EXPECT_EQ(r->id, r->omitted > 0 ? id : std::string());
+
+    // A top-level array keeps the items that match the question (up to the
+    // bound) and the best of a ranked field.
+    if (in.value.is_array() && in.value.items.size() > limits.max_items) {
+        std::set<std::string> kept;
+        const json::Value out_items = untable(out.value);
+        for (const json::Value& item : out_items.items) {
+            if (!markers::parse_json(item)) kept.insert(json::serialize(item));
+        }
+        std::vector<std::string> texts, lowered;
+        for (const json::Value& item : in.value.items) texts.push_back(json::serialize(item));
+        for (const std::string& x : texts) lowered.push_back(headroom::lower(x));
+        std::vector<std::string_view> views(lowered.begin(), lowered.end());
+        const auto picked = headroom::Question(question).pick(views, limits.max_matches);
+        for (std::size_t i : picked.kept) {
+            // (nested arrays in an item may be crushed: compare only flat ones)
+            if (texts[i].find('[') == std::string::npos) {
+                EXPECT_TRUE(kept.count(texts[i])) << "question match lost: " << texts[i];
+            }
+        }
+        std::vector<std::pair<double, std::string>> scored;
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            const json::Value* sc = in.value.items[i].is_object() ? in.value.items[i].find("score") : nullptr;
+            if (sc && sc->kind == json::Kind::Number) scored.push_back({-std::strtod(sc->text.c_str(), nullptr), texts[i]});
+        }
+        if (scored.size() * 2 >= texts.size() && scored.size() > limits.keep_top) {
+            std::stable_sort(scored.begin(), scored.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+            // The best (all of them when tied with the last kept).
+            const double bar = scored[limits.keep_top - 1].first;
+            std::size_t best_kept = 0;
+            for (const auto& [score, text] : scored) {
+                if (score < bar) {
+                    EXPECT_TRUE(kept.count(text)) << "a top-ranked item lost: " << text;
+                }
+                best_kept += score <= bar && kept.count(text);
+            }
+            EXPECT_GE(best_kept, std::min<std::size_t>(limits.keep_top, scored.size()));
+        }
+    }
     EXPECT_EQ(crush_json(text, question, limits)->text, r->text) << "deterministic";
     return t;
 }
@@ -141,7 +184,7 @@ std::vector<CrushJsonLimits> limit_sets() {
 std::string generated(unsigned seed, size_t n) {
     std::mt19937 rng(seed);
     auto pick = [&](unsigned k) { return static_cast<unsigned>(rng() % k); };
-    const unsigned shape = seed % 6;
+    const unsigned shape = seed % 7;
     std::string s = "[";
     for (size_t i = 0; i < n; ++i) {
         if (i) s += pick(2) ? ",\n  " : ", ";
@@ -173,6 +216,10 @@ std::string generated(unsigned seed, size_t n) {
                 s += std::string(k ? "," : "[") + R"({\"x\":)" + std::to_string(pick(5)) + "}";
             }
             s += R"(]"})";
+            break;
+        case 5:  // ranked results, shuffled, some matching the question
+            s += R"({"title": "result )" + idx + (pick(9) == 0 ? " v7 match" : "") + R"(", "score": )" +
+                 std::to_string(pick(1000)) + "." + std::to_string(pick(10)) + "}";
             break;
         default:  // unlike objects, nulls, booleans, nesting
             switch (pick(5)) {

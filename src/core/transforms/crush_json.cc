@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/question.h"
 #include "core/text.h"
 
 namespace headroom::transforms {
@@ -90,35 +91,28 @@ bool has_error_signal(const Value& v, int depth) {
     }
 }
 
-// Terms of the question selective enough to pick items by.
-std::vector<std::string> question_terms(std::string_view question) {
-    static const std::set<std::string> kStop = {
-        "the", "and", "for", "with", "what", "which", "this", "that", "from", "have", "does",
-        "show", "list", "find", "give", "tell", "about", "into", "there", "their", "them", "they",
-        "when", "where", "will", "would", "could", "should", "please", "all", "any", "are", "how",
-        "why", "who", "can", "you", "your", "our", "its", "was", "were", "not", "but", "get",
-        "use", "using", "out", "one", "some", "more", "than", "then", "also", "just", "only"};
-    std::vector<std::string> terms;
-    std::string l = lower(question), cur;
-    auto flush = [&] {
-        if (cur.size() >= 3 && !kStop.count(cur) &&
-            std::find(terms.begin(), terms.end(), cur) == terms.end()) {
-            terms.push_back(cur);
-        }
-        cur.clear();
-    };
-    for (char c : l) {
-        if (is_word_char(c) || c == '-' || c == '.' || c == '/') cur.push_back(c);
-        else flush();
+// A field name that ranks items: the best are the largest, or for names
+// that say a place ("rank", "position"), the smallest.
+enum class Ranking { None, Largest, Smallest };
+
+Ranking ranking_of(std::string_view key) {
+    std::string k = lower(key);
+    while (!k.empty() && k.front() == '_') k.erase(k.begin());
+    for (std::string_view w : {"rank", "position", "pos", "place"}) {
+        if (k == w) return Ranking::Smallest;
     }
-    flush();
-    return terms;
+    for (std::string_view w : {"score", "relevance", "rating", "stars", "confidence", "similarity",
+                               "stargazers_count", "relevance_score", "search_score"}) {
+        if (k == w) return Ranking::Largest;
+    }
+    if (k.size() > 6 && k.compare(k.size() - 6, 6, "_score") == 0) return Ranking::Largest;
+    return Ranking::None;
 }
 
 struct Crusher {
     const CrushJsonLimits& limits;
     const Origin& origin;
-    std::vector<std::string> terms;
+    const Question& question;
     std::string_view original;
     std::optional<markers::LineIndex> line_index;  // of `original`, made on first use
     // Lines of the JSON string being walked when it holds JSON itself: its
@@ -134,9 +128,10 @@ struct Crusher {
         return {offset + line_index->line_of(begin), offset + line_index->line_of(end > begin ? end - 1 : begin)};
     }
 
-    Value marker(const std::vector<Value>& items, std::size_t first, std::size_t last) {
+    Value marker(const std::vector<Value>& items, std::size_t first, std::size_t last, std::size_t matching) {
         markers::JsonMarker m;
         m.count = last - first + 1;
+        m.matching = matching;
         m.items = {first, last};
         m.lines = lines_of(items[first].begin, items[last].end);
         m.id = origin.id();
@@ -179,6 +174,65 @@ struct Crusher {
             std::sort(far.begin(), far.end());
             for (std::size_t k = 0; k < far.size() && k < 5; ++k) keep[far[k].second] = true;
         }
+    }
+
+    // Ranked results keep their best: by a field whose name ranks (score,
+    // relevance, rank...), else by the only numeric field that varies.
+    void keep_top_ranked(const std::vector<Value>& items, std::vector<bool>& keep) {
+        const std::size_t n = items.size();
+        if (limits.keep_top == 0 || n == 0) return;
+        struct Field {
+            std::string_view key;
+            std::size_t numbers = 0;
+            bool varies = false;
+            double first = 0;
+        };
+        std::vector<Field> fields;
+        for (const Value& item : items) {
+            if (!item.is_object()) continue;
+            for (const auto& m : item.members) {
+                if (m.value.kind != Kind::Number) continue;
+                auto f = std::find_if(fields.begin(), fields.end(), [&](const Field& x) { return x.key == m.key; });
+                const double x = std::strtod(m.value.text.c_str(), nullptr);
+                if (f == fields.end()) {
+                    if (fields.size() == 32) continue;
+                    fields.push_back(Field{m.key, 0, false, x});
+                    f = fields.end() - 1;
+                }
+                ++f->numbers;
+                f->varies = f->varies || x != f->first;
+            }
+        }
+        const Field* by = nullptr;
+        Ranking ranking = Ranking::None;
+        for (const Field& f : fields) {
+            if (f.numbers * 2 < n || !f.varies) continue;
+            if (Ranking r = ranking_of(f.key); r != Ranking::None) {
+                by = &f;
+                ranking = r;
+                break;
+            }
+        }
+        if (by == nullptr) {
+            std::size_t varying = 0;
+            for (const Field& f : fields) {
+                if (f.numbers * 2 >= n && f.varies) {
+                    ++varying;
+                    by = &f;
+                }
+            }
+            if (varying != 1) return;
+            ranking = Ranking::Largest;
+        }
+        std::vector<std::pair<double, std::size_t>> ranked;
+        for (std::size_t i = 0; i < n; ++i) {
+            const Value* v = items[i].is_object() ? items[i].find(by->key) : nullptr;
+            if (v == nullptr || v->kind != Kind::Number) continue;
+            const double x = std::strtod(v->text.c_str(), nullptr);
+            ranked.push_back({ranking == Ranking::Smallest ? x : -x, i});
+        }
+        std::sort(ranked.begin(), ranked.end());
+        for (std::size_t k = 0; k < ranked.size() && k < limits.keep_top; ++k) keep[ranked[k].second] = true;
     }
 
     void keep_rare_values(const std::vector<Value>& items, std::vector<bool>& keep) {
@@ -258,22 +312,18 @@ struct Crusher {
         }
         keep_numeric_extremes(items, chosen);
         keep_rare_values(items, chosen);
-        std::string lowered;
-        if (!terms.empty()) lower_into(all, lowered);
-        for (const std::string& term : terms) {
-            // One scan of all items; a term in over a quarter of them is
-            // not selective, so the scan stops there.
-            std::vector<std::size_t> hits;
-            std::size_t item = 0;
-            for (std::size_t pos = lowered.find(term); pos != std::string::npos && hits.size() * 4 <= n;
-                 pos = lowered.find(term, pos + 1)) {
-                while (at[item + 1] <= pos) ++item;
-                if (pos + term.size() > at[item + 1]) continue;  // spans two items
-                if (pos != at[item] && is_word_char(lowered[pos - 1])) continue;
-                if (hits.empty() || hits.back() != item) hits.push_back(item);
-            }
-            if (hits.size() * 4 > n) continue;
-            for (std::size_t i : hits) chosen[i] = true;
+        keep_top_ranked(items, chosen);
+        // Items that match the question, up to the bound; the rest of them
+        // are counted in their markers.
+        std::vector<bool> asked(n, false);
+        if (!question.empty()) {
+            std::string lowered;
+            lower_into(all, lowered);
+            std::vector<std::string_view> texts(n);
+            for (std::size_t i = 0; i < n; ++i) texts[i] = std::string_view(lowered).substr(at[i], at[i + 1] - at[i]);
+            const Question::Picked picked = question.pick(texts, limits.max_matches);
+            for (std::size_t i : picked.kept) chosen[i] = true;
+            for (std::size_t i : picked.matching) asked[i] = !chosen[i];
         }
         for (std::size_t i = 0; i < n; ++i) {
             if (chosen[i] && !duplicate[i]) keep[i] = true;
@@ -288,7 +338,9 @@ struct Crusher {
             }
             std::size_t j = i;
             while (j + 1 < n && !keep[j + 1]) ++j;
-            Value m = marker(items, i, j);
+            std::size_t matching = 0;
+            for (std::size_t k = i; k <= j; ++k) matching += asked[k];
+            Value m = marker(items, i, j, matching);
             if (j > i && worth_marking(at[j + 1] - at[i],
                                        [&] { return std::string_view(all).substr(at[i], at[j + 1] - at[i]); },
                                        json::serialize(m), limits.measure)) {
@@ -453,7 +505,8 @@ std::optional<CrushedJson> crush_json(std::string_view text, std::string_view qu
     json::ParseResult parsed = json::parse(text, limits.max_depth);
     if (!parsed.ok()) return std::nullopt;
 
-    Crusher c{limits, origin, question_terms(question), text, std::nullopt, std::nullopt, 0, 0};
+    const Question asked(question);
+    Crusher c{limits, origin, asked, text, std::nullopt, std::nullopt, 0, 0};
     c.walk(parsed.value);
     if (limits.tables) c.tabulate(parsed.value);
 

@@ -5,10 +5,12 @@
 // Kept: the first and last few items; every item with an error signal
 // (error keys, 4xx/5xx statuses, non-zero exit codes, failure words); the
 // extremes and strong outliers of numeric fields; one item for each rare
-// value of a categorical field; items matching the question. Exact
-// duplicates go. Each run of left-out items becomes one marker object in
+// value of a categorical field; the best of a ranked array (a score-like
+// field); items matching the question (question.h), up to a bound, and the
+// markers count those left out past it. Exact duplicates go. Each run of left-out items becomes one marker object in
 // its place (markers.h), when the marker costs less than the run:
 //   {"headroom_omitted":{"count":936,"items":"5-940","lines":"12-3760","id":"…"}}
+// ("matching":N too, when N of them matched the question).
 // Kept items are unchanged as JSON values. Arrays inside kept items are
 // treated the same way.
 //
@@ -31,6 +33,11 @@ struct CrushJsonLimits {
     std::size_t max_items = 30;  // longer arrays are sampled
     std::size_t keep_first = 5;
     std::size_t keep_last = 3;
+    // Ranked results keep their best this many (headroom_json_keep_top).
+    std::size_t keep_top = 5;
+    // Items that match the question are kept, this many at most, the best
+    // by BM25 past it (headroom_question_max_matches).
+    std::size_t max_matches = 50;
     std::size_t max_depth = 512;
     bool tables = true;
     // What "smaller" means for tables and markers.

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/question.h"
 #include "core/text.h"
 #include "core/transforms/lines.h"
 #include "core/transforms/log_templates.h"
@@ -230,11 +231,11 @@ std::vector<Level> levels_of(const Lines& lines) {
 bool is_log(const Lines& lines) { return looks_like_a_log(lines, levels_of(lines)); }
 
 std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits) {
-    return crush_log(text, split_lines(text), limits, Origin::of(text));
+    return crush_log(text, split_lines(text), "", limits, Origin::of(text));
 }
 
-std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits,
-                                    const Origin& origin) {
+std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, std::string_view question,
+                                    const CrushLogLimits& limits, const Origin& origin) {
     const std::size_t n = lines.size();
     if (n < limits.min_lines) return std::nullopt;
     const std::vector<Level> levels = levels_of(lines);
@@ -249,6 +250,20 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
         if (!is_trace_line(lines[i])) continue;
         keep[i] = true;
         if (i > 0) keep[i - 1] = true;
+    }
+
+    // Lines that match the question stay, up to the bound; those past it
+    // are counted in their marker.
+    std::vector<bool> asked(n, false);
+    if (const Question q(question); !q.empty()) {
+        const std::string lowered = lower(text);
+        std::vector<std::string_view> texts(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            texts[i] = std::string_view(lowered).substr(std::size_t(lines[i].data() - text.data()), lines[i].size());
+        }
+        const Question::Picked picked = q.pick(texts, limits.max_matches);
+        for (std::size_t i : picked.kept) keep[i] = true;
+        for (std::size_t i : picked.matching) asked[i] = !keep[i];
     }
 
     // Severe lines are facts: each stays, but for exact repeats. Where they
@@ -318,15 +333,19 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, c
         m.what = "more lines like the one above";
         m.lines = {offset + g.omitted.front() + 1, offset + g.omitted.back() + 1};
         m.id = origin.id();
-        m.detail = varying_values(lines, templates, g.first, g.omitted);
-        if (!g.all_values && !m.detail.empty()) {
+        std::string values = varying_values(lines, templates, g.first, g.omitted);
+        if (!g.all_values && !values.empty()) {
             // Values are listed when they cost a small part of the lines,
             // which count as the first of them counts, byte for byte.
             const double per_byte = double(limits.measure(lines[g.first]) + 1) / double(lines[g.first].size() + 1);
-            if (double(limits.measure(m.detail)) > limits.values_share * per_byte * double(g.omitted_bytes)) {
-                m.detail.clear();
+            if (double(limits.measure(values)) > limits.values_share * per_byte * double(g.omitted_bytes)) {
+                values.clear();
             }
         }
+        std::size_t matching = 0;
+        for (std::size_t i : g.omitted) matching += asked[i];
+        if (matching > 0) m.detail = std::to_string(matching) + " matching the question";
+        if (!values.empty()) m.detail += (m.detail.empty() ? "" : "; ") + values;
         g.marker = markers::write_text(m);
         if (worth_marking(g.omitted_bytes, replaced, g.marker + "\n", limits.measure)) {
             omitted += g.omitted.size();

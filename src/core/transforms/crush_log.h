@@ -8,7 +8,9 @@
 // when that costs little (values_share of the lines' tokens), the values
 // of the fields that vary, field by field (markers.h):
 //   [headroom: 38 more lines like the one above omitted (blk_1, blk_7 | 10.0.0.3); lines 4-96; id=…]
-// Kept too: the first and last lines and every line of a stack trace. A
+// Kept too: the first and last lines, every line of a stack trace, and
+// lines that match the question (the bound past which they fold is said in
+// their marker: "3 matching the question; values..."). A
 // kept line is byte-identical to the input; nothing is rewritten. A group
 // folds only when its marker costs less than its lines: one line never.
 #pragma once
@@ -30,6 +32,7 @@ struct CrushLogLimits {
     // A fold lists the values of its varying fields when they cost at most
     // this share of the lines it replaces (headroom_log_values).
     double values_share = 0.3;
+    std::size_t max_matches = 50;  // question-matching lines kept at most
     Measure measure;
 };
 
@@ -48,8 +51,9 @@ std::string repeat_key(std::string_view line);
 // nullopt when `text` does not look like a log, or nothing would fold.
 std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits);
 // The same, with `lines` = split_lines(text) already made, for a text that
-// is (part of) the tool output `origin`.
-std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, const CrushLogLimits& limits,
-                                    const Origin& origin);
+// is (part of) the tool output `origin`, answering `question`: lines that
+// match it stay (up to limits.max_matches).
+std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, std::string_view question,
+                                    const CrushLogLimits& limits, const Origin& origin);
 
 }  // namespace headroom::transforms

@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "core/question.h"
 #include "core/text.h"
 #include "core/transforms/lines.h"
 
@@ -24,22 +25,6 @@ std::optional<Match> parse_match(std::string_view line) {
     while (d < line.size() && line[d] >= '0' && line[d] <= '9') n = n * 10 + std::size_t(line[d++] - '0');
     if (d == colon + 1 || d >= line.size() || (line[d] != ':' && line[d] != '-')) return std::nullopt;
     return Match{line.substr(0, colon), n};
-}
-
-// Words of the question worth finding in a match: 4+ characters.
-std::vector<std::string> terms_of(std::string_view question) {
-    std::vector<std::string> terms;
-    std::string cur;
-    auto flush = [&] {
-        if (cur.size() >= 4) terms.push_back(lower(cur));
-        cur.clear();
-    };
-    for (char c : question) {
-        if (is_word_char(c)) cur.push_back(c);
-        else flush();
-    }
-    flush();
-    return terms;
 }
 
 // Which lines are matches, or nothing when `lines` are not search output:
@@ -99,10 +84,22 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
         if (fresh) order.push_back(matches[i]->path);
         it->second.push_back(i);
     }
-    std::vector<std::string> terms = terms_of(question);
+    // Lines that match the question stay, up to the bound; those past it
+    // are counted in their file's marker.
+    std::vector<bool> asked(n, false), left_asked(n, false);
+    if (const Question q(question); !q.empty()) {
+        const std::string lowered = lower(text);
+        std::vector<std::string_view> texts(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            texts[i] = std::string_view(lowered).substr(std::size_t(lines[i].data() - text.data()), lines[i].size());
+        }
+        const Question::Picked picked = q.pick(texts, limits.max_matches);
+        for (std::size_t i : picked.kept) asked[i] = true;
+        for (std::size_t i : picked.matching) left_asked[i] = !asked[i];
+    }
     std::vector<bool> keep(n, true);
     struct Gap {
-        std::size_t count = 0, bytes = 0;
+        std::size_t count = 0, bytes = 0, asked = 0;
         std::size_t first_line = 0, last_line = 0;  // the file's line numbers
         std::size_t first = 0, last = 0;            // indices in `lines`
         std::string marker;
@@ -112,10 +109,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
         const std::size_t m = idx.size();
         for (std::size_t k = 0; k < m; ++k) {
             if (k < limits.keep_first || k + limits.keep_last >= m) continue;
-            std::string l = lower(lines[idx[k]]);
-            bool asked = false;
-            for (const auto& t : terms) asked = asked || l.find(t) != std::string::npos;
-            if (asked) continue;
+            if (asked[idx[k]]) continue;
             keep[idx[k]] = false;
             Gap& g = gaps[path];
             std::size_t ln = matches[idx[k]]->line_number;
@@ -126,6 +120,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
             g.last_line = ln;
             g.last = idx[k];
             g.bytes += lines[idx[k]].size() + 1;
+            g.asked += left_asked[idx[k]];
             ++g.count;
         }
     }
@@ -137,6 +132,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
         m.count = g.count;
         m.what = "more matches in " + std::string(it->first);
         m.detail = "file lines " + std::to_string(g.first_line) + "-" + std::to_string(g.last_line);
+        if (g.asked > 0) m.detail += "; " + std::to_string(g.asked) + " matching the question";
         m.lines = {origin.line_offset() + g.first + 1, origin.line_offset() + g.last + 1};
         m.id = origin.id();
         g.marker = markers::write_text(m);

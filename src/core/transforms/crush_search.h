@@ -1,6 +1,7 @@
 // Lossy, for search results: lines of "path:line:text" (grep -n, ripgrep,
 // agents' Grep tools). Matches group by file; each file keeps its first and
-// last matches and those holding the question's terms, and one marker
+// last matches and those matching the question (question.h, up to a
+// bound), and one marker
 // counts the rest (markers.h), with the file's own line numbers of them:
 //   [headroom: 57 more matches in src/foo.c omitted (file lines 120-980); lines 9-65; id=…]
 // A kept line is never altered; lines that are not matches stay. A file's
@@ -21,6 +22,7 @@ struct CrushSearchLimits {
     std::size_t min_lines = 30;  // fewer lines are not worth it
     std::size_t keep_first = 3;  // per file
     std::size_t keep_last = 2;   // per file
+    std::size_t max_matches = 50;  // question-matching lines kept at most
     Measure measure;
 };
 
