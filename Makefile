@@ -134,7 +134,7 @@ bench: core tokenizers
 	    --benchmark_report_aggregates_only=true
 	$(BUILD)/cmake/bench_tokenizer --benchmark_repetitions=5 \
 	    --benchmark_report_aggregates_only=true
-	$(BUILD)/cmake/template_accuracy ../shared/corpus/loghub
+	$(BUILD)/cmake/fidelity_report ../shared/corpus/loghub t/fixtures/json
 
 # A replayed agent session priced under a prefix cache (README figures).
 bench-cache: all

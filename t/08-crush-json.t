@@ -42,6 +42,15 @@ sub check_crushed {
     return @kept;
 }
 
+# An issue list as an API returns it, short enough to lose nothing.
+sub issues {
+    return JSON::PP->new->canonical->pretty->encode([ map { {
+        number => 4000 + $_, title => "Issue $_", state => 'open', locked => JSON::PP::false,
+        user => { login => 'dev' . ($_ % 3), type => 'User', site_admin => JSON::PP::false },
+        labels => [], comments => $_ % 4,
+    } } 1 .. 20 ]);
+}
+
 # A package inventory: "yajl" is only inside two of the package names.
 sub inventory {
     return '[' . join(",\n", map {
@@ -173,4 +182,36 @@ sub {
     my @best = (sort { $b->{score} <=> $a->{score} } @all)[0 .. 4];
     for my $r (@best) { return 0 unless $kept{ $r->{title} } }
     return keys(%kept) < 40;
+}
+
+=== lossless first: an issue list becomes a table, constants once, users flattened (chat)
+--- request_body eval
+chat(main::issues())
+--- upstream_check eval
+sub {
+    my $out = JSON::PP->new->decode(tool_output_text($_[0]));
+    my $t = $out->{headroom_table} or return 0;
+    return 0 unless grep { $_ eq 'user.login' } @{ $t->{columns} };
+    return 0 unless exists $t->{same}{locked} && $t->{same}{'user.type'} eq 'User';
+    my $c = JSON::PP->new->canonical;
+    return $c->encode(untable($out)) eq $c->encode(JSON::PP->new->decode(main::issues()));
+}
+
+=== lossless first (Gemini, the list as the response object)
+--- request
+POST /v1beta/models/gemini-2.5-flash:generateContent
+--- config
+location / {
+    headroom on;
+    proxy_pass http://$TEST_UPSTREAM;
+}
+--- request_body eval
+gemini_json(main::issues())
+--- upstream_check eval
+sub {
+    my $req = JSON::PP->new->utf8->decode($_[0]);
+    my $s = $req->{contents}[-1]{parts}[0]{functionResponse}{response}{output};
+    return 0 unless ref $s eq 'HASH' && $s->{headroom_table};
+    my $c = JSON::PP->new->canonical;
+    return $c->encode(untable($s)) eq $c->encode(JSON::PP->new->decode(main::issues()));
 }

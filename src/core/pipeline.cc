@@ -159,6 +159,24 @@ private:
         r_.tokens_after += after;
     }
 
+    transforms::Measure measure() const {
+        return transforms::Measure{[this](std::string_view t) { return size_of(t); },
+                                   encoding_ ? encoding_->max_token_bytes() : 1};
+    }
+
+    transforms::CrushJsonLimits json_limits() const {
+        transforms::CrushJsonLimits limits;
+        limits.max_items = s_.json_max_items;
+        limits.keep_first = s_.json_keep_first;
+        limits.keep_last = s_.json_keep_last;
+        limits.keep_top = s_.json_keep_top;
+        limits.max_matches = s_.question_max_matches;
+        limits.max_depth = s_.max_depth;
+        limits.tables = s_.json_tables;
+        limits.measure = measure();
+        return limits;
+    }
+
     // Counts one output looked at: crushed or minified, by its kind; the
     // crusher of its kind gets the whole saving, so that the transforms'
     // savings add up.
@@ -198,21 +216,11 @@ private:
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
                             const transforms::Origin& origin) const {
-    const transforms::Measure measure{[this](std::string_view t) { return size_of(t); },
-                                      encoding_ ? encoding_->max_token_bytes() : 1};
+    const transforms::Measure measure = this->measure();
     Candidate c;
     if (json::opens_object_or_array(text) && (s_.crush_json || s_.minify_tool_json)) {
         if (s_.crush_json) {
-            transforms::CrushJsonLimits limits;
-            limits.max_items = s_.json_max_items;
-            limits.keep_first = s_.json_keep_first;
-            limits.keep_last = s_.json_keep_last;
-            limits.keep_top = s_.json_keep_top;
-            limits.max_matches = s_.question_max_matches;
-            limits.max_depth = s_.max_depth;
-            limits.tables = s_.json_tables;
-            limits.measure = measure;
-            if (auto j = transforms::crush_json(text, question, limits, origin)) c.crushed = std::move(*j);
+            if (auto j = transforms::crush_json(text, question, json_limits(), origin)) c.crushed = std::move(*j);
         } else if (auto m = transforms::minify_json(text, s_.max_depth)) {
             c.crushed = transforms::Crushed{std::move(*m), 0, {}};
         }
@@ -322,21 +330,6 @@ void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::
     settle(pieces, total_before, total_after);
 }
 
-// Whether `v` holds, outside strings, an array of more than `max` items.
-bool has_long_array(const json::Value& v, std::size_t max) {
-    if (v.is_array()) {
-        if (v.items.size() > max) return true;
-        for (const json::Value& item : v.items) {
-            if (has_long_array(item, max)) return true;
-        }
-    } else if (v.is_object()) {
-        for (const json::Member& m : v.members) {
-            if (has_long_array(m.value, max)) return true;
-        }
-    }
-    return false;
-}
-
 // Every string of `v`, at any depth.
 template <typename F>
 void for_each_string(json::Value& v, F&& f) {
@@ -351,8 +344,9 @@ void for_each_string(json::Value& v, F&& f) {
 
 // A structured output (Gemini's functionResponse.response): one tool
 // output whose tokens are those of its compact JSON. The value itself is
-// crushed as JSON when it holds long arrays; then every string in it is a
-// text of its own, crushed by its kind, with the string's own id.
+// crushed as JSON (long arrays sampled, like objects as tables); then
+// every string in it is a text of its own, crushed by its kind, with the
+// string's own id.
 void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site, std::string_view question) {
     json::Value* v = json::resolve(doc, site.value);
     if (v == nullptr) return;
@@ -368,26 +362,26 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
     std::vector<Original> originals;
     std::optional<json::Value> kept;  // the value as it came, while it may change
 
-    // JSON held in strings was the JSON crusher's to crush, with the rest.
-    bool crushed_as_json = false;
-    if (s_.crush_json && has_long_array(*v, s_.json_max_items)) {
-        Candidate c = crush(received, question, transforms::Origin::of(received));
-        if (c.crushed && c.kind == ContentKind::Json && c.crushed->omitted > 0) {
-            const std::size_t size = size_of(c.crushed->text);
-            json::ParseResult parsed = json::parse(c.crushed->text, s_.max_depth);
+    // The value as JSON: long arrays sampled, arrays of like objects as
+    // tables (lossless). Its strings are left to the texts' pass below.
+    if (s_.crush_json) {
+        transforms::CrushJsonLimits limits = json_limits();
+        limits.embedded = false;
+        auto j = transforms::crush_json(received, question, limits, transforms::Origin::of(received));
+        if (j) {
+            const std::size_t size = size_of(j->text);
+            json::ParseResult parsed = json::parse(j->text, s_.max_depth);
             if (size < before && parsed.ok()) {
                 kept = std::move(*v);
                 *v = std::move(parsed.value);
-                pieces.add(ContentKind::Json, c.crushed->omitted, before - size);
-                originals.push_back(Original{c.crushed->id, received});
-                crushed_as_json = true;
+                pieces.add(ContentKind::Json, j->omitted, before - size);
+                if (j->omitted > 0) originals.push_back(Original{j->id, received});
             }
         }
     }
     for_each_string(*v, [&](std::string& text) {
         // Fewer bytes than the floor is fewer tokens too: not even counted.
         if (text.size() < s_.min_tokens) return;
-        if (crushed_as_json && json::opens_object_or_array(text)) return;
         const std::size_t text_before = size_of(text);
         if (text_before < s_.min_tokens) return;
         Candidate c = crush(text, question, transforms::Origin::of(text));

@@ -70,14 +70,30 @@ sub compressed {
 }
 
 # The data a tool output stands for: a headroom_table turned back into
-# objects (markers stay as they are).
+# objects (a dotted column nested as the object it was flattened from, the
+# "same" columns in every row); markers stay as they are.
 sub untable {
     my ($out) = @_;
     if (ref $out eq 'HASH' && (my $t = $out->{headroom_table})) {
         my @cols = @{ $t->{columns} };
+        my %same = %{ $t->{same} // {} };
+        my $put = sub {
+            my ($o, $name, $v) = @_;
+            my @path = split /\./, $name;
+            my $last = pop @path;
+            $o = $o->{$_} //= {} for @path;
+            $o->{$last} = $v;
+        };
         return [ map {
             my $row = $_;
-            ref $row eq 'ARRAY' ? { map { $cols[$_] => $row->[$_] } 0 .. $#cols } : $row
+            if (ref $row eq 'ARRAY') {
+                my $o = {};
+                $put->($o, $cols[$_], $row->[$_]) for 0 .. $#cols;
+                $put->($o, $_, $same{$_}) for keys %same;
+                $o;
+            } else {
+                $row;
+            }
         } @{ $t->{rows} } ];
     }
     return $out;

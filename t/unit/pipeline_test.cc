@@ -206,12 +206,12 @@ TEST(Pipeline, LongArraysAreCrushedUnlessCrushingIsOff) {
     EXPECT_EQ(minified.body.find("headroom_omitted"), std::string::npos);
 }
 
-// A Gemini response crushed as JSON (it holds a long array) is not crushed
-// again string by string: JSON held in its strings was crushed with it,
-// under the id of the response as received.
+// A Gemini response is crushed as JSON (its long array), and each string
+// in it as a text of its own, once: the JSON held in "payload" under the
+// string's id, the response's own array under the response's id.
 TEST(Pipeline, GeminiResponsesAreCrushedOnce) {
     std::string rows, payload = "[";
-    for (int i = 0; i < 40; ++i) rows += (i ? "," : "") + std::to_string(i);
+    for (int i = 0; i < 200; ++i) rows += (i ? "," : "") + std::to_string(100000 + i * 13);
     for (int i = 0; i < 100; ++i) {
         payload += std::string(i ? ", " : "") + R"({"i": )" + std::to_string(i) + R"(, "name": ")" +
                    (i >= 10 && i <= 33 ? "widgets batch" : "other") + R"("})";
@@ -227,10 +227,13 @@ TEST(Pipeline, GeminiResponsesAreCrushedOnce) {
     o.json_tables = false;
     auto r = process("/v1beta/models/g:generateContent", body, o);
     ASSERT_EQ(r.outcome, Outcome::Rewritten) << headroom::reason_name(r.reason);
-    const std::string id = headroom::markers::output_id(response);
-    ASSERT_EQ(r.originals.size(), 1u);
-    EXPECT_EQ(r.originals[0].id, id);
+    const std::string response_id = headroom::markers::output_id(response);
+    const std::string id = headroom::markers::output_id(payload);
+    ASSERT_EQ(r.originals.size(), 2u);
+    EXPECT_EQ(r.originals[0].id, response_id);
     EXPECT_EQ(r.originals[0].text, response);
+    EXPECT_EQ(r.originals[1].id, id);
+    EXPECT_EQ(r.originals[1].text, payload);
 
     auto out = json::parse(r.body, 64);
     ASSERT_TRUE(out.ok());
@@ -252,7 +255,10 @@ TEST(Pipeline, GeminiResponsesAreCrushedOnce) {
     EXPECT_EQ(kept + counted, 100u) << resp.find("payload")->text;
     std::size_t rows_counted = 0;
     for (const json::Value& item : resp.find("rows")->items) {
-        if (auto m = headroom::markers::parse_json(item)) rows_counted += m->count;
+        if (auto m = headroom::markers::parse_json(item)) {
+            EXPECT_EQ(m->id, response_id);
+            rows_counted += m->count;
+        }
     }
     EXPECT_EQ(r.omitted, counted + rows_counted);
 }

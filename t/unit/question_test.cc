@@ -14,6 +14,7 @@
 #include "core/transforms/crush_log.h"
 #include "core/transforms/crush_search.h"
 #include "core/transforms/lines.h"
+#include "test_tables.h"
 
 using headroom::Question;
 namespace json = headroom::json;
@@ -30,20 +31,7 @@ std::vector<std::string> kept_items(const std::string& crushed) {
     auto v = json::parse(crushed, 64);
     EXPECT_TRUE(v.ok());
     std::vector<std::string> out;
-    const json::Value* items = &v.value;
-    json::Value untabled;
-    if (const json::Value* t = v.value.find("headroom_table")) {
-        untabled = json::array_value({});
-        const auto& cols = t->find("columns")->items;
-        for (const auto& row : t->find("rows")->items) {
-            if (!row.is_array()) continue;
-            json::Value o = json::object_value({});
-            for (std::size_t c = 0; c < cols.size(); ++c) o.members.push_back({cols[c].text, row.items[c]});
-            untabled.items.push_back(std::move(o));
-        }
-        items = &untabled;
-    }
-    for (const auto& item : items->items) {
+    for (const auto& item : untable(v.value).items) {
         if (!headroom::markers::parse_json(item)) out.push_back(json::serialize(item));
     }
     return out;

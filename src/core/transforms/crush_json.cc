@@ -379,7 +379,8 @@ struct Crusher {
     int embedded = 0;
 
     void walk_embedded(Value& v) {
-        if (embedded >= kEmbeddedDepth || v.text.size() < kEmbeddedMin || !json::opens_object_or_array(v.text)) {
+        if (!limits.embedded || embedded >= kEmbeddedDepth || v.text.size() < kEmbeddedMin ||
+            !json::opens_object_or_array(v.text)) {
             return;
         }
         json::ParseResult inner = json::parse(v.text, limits.max_depth);
@@ -432,8 +433,95 @@ struct Crusher {
         return true;
     }
 
+    // A column of a table: its name, and where its value is in a row's
+    // object (more than one key for a flattened object: "user.login").
+    struct Column {
+        std::string name;
+        std::vector<std::string_view> path;
+    };
+
+    static const Value* at_path(const Value& row, const std::vector<std::string_view>& path) {
+        const Value* v = &row;
+        for (std::string_view k : path) {
+            v = v->find(k);
+            if (v == nullptr) return nullptr;
+        }
+        return v;
+    }
+
+    // Splits the column into one per key where every row holds an object
+    // with the same keys there, none of them dotted, down to three levels.
+    static void flatten(const std::vector<const Value*>& rows, Column c, std::size_t depth,
+                        std::vector<Column>& out) {
+        const Value* first = at_path(*rows[0], c.path);
+        bool like = depth < 3 && first != nullptr && first->is_object() && !first->members.empty() &&
+                    unique_keys(*first);
+        for (std::size_t k = 0; like && k < first->members.size(); ++k) {
+            const std::string& key = first->members[k].key;
+            like = !key.empty() && key.find('.') == std::string::npos;
+        }
+        for (std::size_t r = 1; like && r < rows.size(); ++r) {
+            const Value* v = at_path(*rows[r], c.path);
+            like = v != nullptr && v->is_object() && same_keys(*first, *v);
+        }
+        if (!like) {
+            out.push_back(std::move(c));
+            return;
+        }
+        for (const auto& m : first->members) {
+            Column sub{c.name + "." + m.key, c.path};
+            sub.path.push_back(m.key);
+            flatten(rows, std::move(sub), depth + 1, out);
+        }
+    }
+
+    static Value table_of(const Value& array, const std::vector<Column>& columns, bool same_once) {
+        std::vector<const Value*> rows;
+        for (const Value& item : array.items) {
+            if (!is_marker(item)) rows.push_back(&item);
+        }
+        // Columns whose value is the same in every row are said once.
+        std::vector<bool> same(columns.size(), false);
+        if (same_once) {
+            for (std::size_t c = 0; c < columns.size(); ++c) {
+                const std::string v = json::serialize(*at_path(*rows[0], columns[c].path));
+                same[c] = true;
+                for (std::size_t r = 1; r < rows.size() && same[c]; ++r) {
+                    same[c] = json::serialize(*at_path(*rows[r], columns[c].path)) == v;
+                }
+            }
+        }
+        Value names = json::array_value({});
+        Value once = json::object_value({});
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            if (same[c]) {
+                once.members.push_back({columns[c].name, *at_path(*rows[0], columns[c].path)});
+            } else {
+                names.items.push_back(json::string_value(columns[c].name));
+            }
+        }
+        Value body_rows = json::array_value({});
+        for (const Value& item : array.items) {
+            if (is_marker(item)) {
+                body_rows.items.push_back(item);
+                continue;
+            }
+            Value row = json::array_value({});
+            for (std::size_t c = 0; c < columns.size(); ++c) {
+                if (!same[c]) row.items.push_back(*at_path(item, columns[c].path));
+            }
+            body_rows.items.push_back(std::move(row));
+        }
+        Value body = json::object_value({{"columns", std::move(names)}});
+        if (!once.members.empty()) body.members.push_back({"same", std::move(once)});
+        body.members.push_back({"rows", std::move(body_rows)});
+        return json::object_value({{"headroom_table", std::move(body)}});
+    }
+
     // Children first, then this array as a table if every object item has
-    // the same keys and the table measures smaller.
+    // the same keys and a table measures smaller: plain, or with nested
+    // objects of like rows flattened into dotted columns and the columns
+    // that hold one value in every row said once, whichever is smaller.
     void tabulate(Value& v) {
         if (v.is_object()) {
             for (auto& m : v.members) tabulate(m.value);
@@ -443,7 +531,7 @@ struct Crusher {
         for (auto& item : v.items) tabulate(item);
 
         const Value* first = nullptr;
-        std::size_t objects = 0;
+        std::vector<const Value*> rows;
         for (const Value& item : v.items) {
             if (is_marker(item)) continue;
             if (!item.is_object() || item.members.size() < 2) return;
@@ -453,39 +541,32 @@ struct Crusher {
             } else if (!same_keys(*first, item)) {
                 return;
             }
-            ++objects;
+            rows.push_back(&item);
         }
-        if (objects < 3) return;
+        if (rows.size() < 3) return;
 
-        Value columns;
-        columns.kind = Kind::Array;
+        std::vector<Column> plain, rich;
+        bool dotted = false;
         for (const auto& m : first->members) {
-            Value k;
-            k.kind = Kind::String;
-            k.text = m.key;
-            columns.items.push_back(std::move(k));
+            plain.push_back(Column{m.key, {m.key}});
+            dotted = dotted || m.key.find('.') != std::string::npos;
         }
-        Value rows;
-        rows.kind = Kind::Array;
-        for (const Value& item : v.items) {
-            if (is_marker(item)) {
-                rows.items.push_back(item);
-                continue;
+        // A dotted name stands for a flattened object only when no key is
+        // dotted of itself.
+        if (!dotted) {
+            for (const auto& m : first->members) flatten(rows, Column{m.key, {m.key}}, 0, rich);
+        }
+        Value best = table_of(v, plain, false);
+        std::size_t best_size = measure(best);
+        if (!dotted) {
+            Value other = table_of(v, rich, true);
+            if (const std::size_t size = measure(other); size < best_size) {
+                best = std::move(other);
+                best_size = size;
             }
-            Value row;
-            row.kind = Kind::Array;
-            for (const auto& m : item.members) row.items.push_back(m.value);
-            rows.items.push_back(std::move(row));
         }
-        Value body;
-        body.kind = Kind::Object;
-        body.members.push_back({"columns", std::move(columns)});
-        body.members.push_back({"rows", std::move(rows)});
-        Value table;
-        table.kind = Kind::Object;
-        table.members.push_back({"headroom_table", std::move(body)});
-        if (measure(table) < measure(v)) {
-            v = std::move(table);
+        if (best_size < measure(v)) {
+            v = std::move(best);
             ++tables;
         }
     }

@@ -40,6 +40,9 @@ struct CrushJsonLimits {
     std::size_t max_matches = 50;
     std::size_t max_depth = 512;
     bool tables = true;
+    // JSON held in strings is crushed too (off where each string is a tool
+    // output of its own: Gemini's response objects).
+    bool embedded = true;
     // What "smaller" means for tables and markers.
     Measure measure;
 };
