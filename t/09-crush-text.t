@@ -85,6 +85,32 @@ chat($main::LOG)
 --- error_log
 headroom: passthrough: no_change
 
+=== a search match that holds the question's term inside a word stays (chat)
+--- request_body eval
+my $b = chat($main::GREP); $b =~ s/List the packages, \{\\"as\\": \\"json\\"\}/where is keep_length used?/ or die; $b
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    my @want = grep { /keep_length/ } split /\n/, $main::GREP;
+    return 0 unless @want && $out =~ /more matches in/;
+    for my $w (@want) { return 0 if index($out, $w) < 0 }
+    return 1;
+}
+
+=== a search match that holds the question's term inside a word stays (Anthropic)
+--- request
+POST /v1/messages
+--- request_body eval
+my $b = anthropic($main::GREP); $b =~ s/Find them/where is keep_length used?/ or die; $b
+--- upstream_check eval
+sub {
+    my $out = tool_output_text($_[0]);
+    my @want = grep { /keep_length/ } split /\n/, $main::GREP;
+    return 0 unless @want;
+    for my $w (@want) { return 0 if index($out, $w) < 0 }
+    return 1;
+}
+
 === grep results keep each file's first and last matches
 --- request_body eval
 chat($main::GREP)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/markers.h"
+#include "core/text.h"
 #include "core/transforms/log_templates.h"
 
 using headroom::transforms::crush_log;
@@ -81,9 +82,18 @@ Checked check(const std::string& in, const CrushLogLimits& limits) {
     // its kind: its template (or, for a severe repeat, its repeat key).
     std::vector<std::string_view> views(src.begin(), src.end());
     const auto t = headroom::transforms::mine_templates(views);
+    std::size_t severe_lines = 0, nonempty = 0;
+    for (const std::string& l : src) {
+        nonempty += !l.empty();
+        severe_lines += is_severe_line(l);
+    }
+    const bool bulk = severe_lines * 2 > nonempty;
+    // As the crusher groups: severe lines by repeat key (by template where
+    // they are the bulk), the others by template.
     auto alike = [&](size_t a, size_t b) {
         if (is_severe_line(src[a]) != is_severe_line(src[b])) return false;
-        return t.group_of[a] == t.group_of[b] || repeat_key(src[a]) == repeat_key(src[b]);
+        if (is_severe_line(src[a]) && !bulk) return repeat_key(src[a]) == repeat_key(src[b]);
+        return t.group_of[a] == t.group_of[b];
     };
     std::vector<int> marker_of(src.size(), -1);
     for (size_t i = 0; i < src.size(); ++i) {
@@ -143,6 +153,15 @@ Checked check(const std::string& in, const CrushLogLimits& limits) {
         if (listed) ++c.severe_listed;
     }
     EXPECT_EQ(c.severe_verbatim + c.severe_repeats + c.severe_listed, c.severe);
+    // A marker never costs more than the lines it stands for (bytes here,
+    // as the crusher measured them).
+    std::vector<std::size_t> replaced(found.size(), 0);
+    for (size_t i = 0; i < src.size(); ++i) {
+        if (marker_of[i] >= 0) replaced[size_t(marker_of[i])] += src[i].size() + 1;
+    }
+    for (size_t k = 0; k < found.size(); ++k) {
+        EXPECT_LT(headroom::markers::write_text(found[k]).size() + 1, replaced[k]) << "marker " << k;
+    }
     c.ratio = double(r->text.size()) / double(in.size());
     return c;
 }
@@ -285,4 +304,39 @@ TEST(CrushLog, ADpkgLogFoldsAndNamesEveryPackage) {
     EXPECT_LT(r->text.size(), dpkg.size() / 2);
     for (const char* n : names) EXPECT_NE(r->text.find(std::string(n) + ":amd64"), std::string::npos) << n;
     check(dpkg, CrushLogLimits{});
+}
+
+// A line that holds what the question asks about stays, in every log.
+TEST(CrushLog, LinesThatMatchTheQuestionStay) {
+    const auto logs = loghub_logs();
+    if (logs.empty()) GTEST_SKIP() << HEADROOM_LOGHUB_DIR << " is missing";
+    for (const auto& [name, text] : logs) {
+        SCOPED_TRACE(name);
+        const auto src = lines_of(text);
+        // The longest digit-holding word of line 1000: an id, an address.
+        std::string term;
+        std::string word;
+        for (char ch : src[1000] + " ") {
+            if (ch == ' ' || ch == ',' || ch == '[' || ch == ']' || ch == '(' || ch == ')' || ch == '\r') {
+                if (has_digit(word) && word.size() > term.size() && word.size() >= 4) term = word;
+                word.clear();
+            } else {
+                word += ch;
+            }
+        }
+        if (term.empty()) continue;
+        const auto lines = headroom::transforms::split_lines(text);
+        auto r = crush_log(text, lines, "what happened with " + term + " ?", CrushLogLimits{},
+                           headroom::transforms::Origin::of(text));
+        ASSERT_TRUE(r);
+        std::size_t matching = 0, kept = 0;
+        const std::string lowered_term = headroom::lower(term);
+        for (const std::string& l : src) {
+            if (headroom::lower(l).find(lowered_term) == std::string::npos) continue;
+            ++matching;
+            kept += r->text.find(l) != std::string::npos;
+        }
+        if (matching * 2 > src.size()) continue;  // not selective: picks nothing out
+        EXPECT_GE(kept, std::min<std::size_t>(matching, 50)) << term << ": " << matching << " lines match";
+    }
 }
