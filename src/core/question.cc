@@ -147,4 +147,15 @@ Question::Picked Question::pick(const std::vector<std::string_view>& texts, std:
     return p;
 }
 
+Question::Picked Question::pick_lines(std::string_view text, const std::vector<std::string_view>& lines,
+                                     std::size_t max) const {
+    const std::string lowered = lower(text);
+    std::vector<std::string_view> texts(lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::size_t at = std::size_t(lines[i].data() - text.data());
+        texts[i] = std::string_view(lowered).substr(at, lines[i].size());
+    }
+    return pick(texts, max);
+}
+
 }  // namespace headroom

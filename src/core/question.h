@@ -34,6 +34,10 @@ public:
     // the `max` best by BM25 over all terms (ties to the first).
     Picked pick(const std::vector<std::string_view>& texts, std::size_t max) const;
 
+    // The same over `lines`, views into `text` in any case.
+    Picked pick_lines(std::string_view text, const std::vector<std::string_view>& lines,
+                      std::size_t max) const;
+
 private:
     std::vector<std::string> terms_;
 };

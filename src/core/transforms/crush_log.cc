@@ -256,12 +256,7 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, s
     // are counted in their marker.
     std::vector<bool> asked(n, false);
     if (const Question q(question); !q.empty()) {
-        const std::string lowered = lower(text);
-        std::vector<std::string_view> texts(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            texts[i] = std::string_view(lowered).substr(std::size_t(lines[i].data() - text.data()), lines[i].size());
-        }
-        const Question::Picked picked = q.pick(texts, limits.max_matches);
+        const Question::Picked picked = q.pick_lines(text, lines, limits.max_matches);
         for (std::size_t i : picked.kept) keep[i] = true;
         for (std::size_t i : picked.matching) asked[i] = !keep[i];
     }

@@ -88,12 +88,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
     // are counted in their file's marker.
     std::vector<bool> asked(n, false), left_asked(n, false);
     if (const Question q(question); !q.empty()) {
-        const std::string lowered = lower(text);
-        std::vector<std::string_view> texts(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            texts[i] = std::string_view(lowered).substr(std::size_t(lines[i].data() - text.data()), lines[i].size());
-        }
-        const Question::Picked picked = q.pick(texts, limits.max_matches);
+        const Question::Picked picked = q.pick_lines(text, lines, limits.max_matches);
         for (std::size_t i : picked.kept) asked[i] = true;
         for (std::size_t i : picked.matching) left_asked[i] = !asked[i];
     }
