@@ -25,6 +25,27 @@ constexpr std::string_view kDateWords[] = {"Jan", "Feb", "Mar", "Apr", "May", "J
                                            "Aug", "Sep", "Oct", "Nov", "Dec", "Mon", "Tue",
                                            "Wed", "Thu", "Fri", "Sat", "Sun"};
 
+// Words of at most four bytes, packed into a number to compare at once.
+constexpr std::uint32_t pack(std::string_view w) {
+    std::uint32_t v = 0;
+    for (char c : w) v = v << 8 | static_cast<unsigned char>(c);
+    return v;
+}
+
+// Units that belong to the number before them: "18.4 KB", "<1 sec".
+constexpr std::uint32_t kUnits[] = {pack("B"),   pack("KB"),  pack("MB"),  pack("GB"),   pack("TB"),  pack("KiB"),
+                                    pack("MiB"), pack("GiB"), pack("ms"),  pack("us"),   pack("ns"),  pack("s"),
+                                    pack("sec"), pack("secs"), pack("min"), pack("mins")};
+
+bool is_unit(std::string_view t) {
+    if (t.size() > 4) return false;
+    const std::uint32_t v = pack(t);
+    for (std::uint32_t u : kUnits) {
+        if (v == u) return true;
+    }
+    return false;
+}
+
 // The bytes that end a token, as a table: tokenizing is most of the cost.
 struct Separators {
     bool table[256] = {};
@@ -48,36 +69,87 @@ struct Token {
     std::uint64_t hash;  // kWild once a wildcard
 };
 
+// What a token's bytes say of it, a table lookup a byte.
+enum : std::uint8_t { kValueByte = 1, kDot = 2, kHexLetter = 4 };
+struct ByteClasses {
+    std::uint8_t table[256] = {};
+    constexpr ByteClasses() {
+        for (int c = '0'; c <= '9'; ++c) table[c] = kValueByte;
+        table[static_cast<unsigned char>('/')] = kValueByte;
+        table[static_cast<unsigned char>('.')] = kDot;
+        for (int c = 'a'; c <= 'f'; ++c) table[c] = kHexLetter;
+        for (int c = 'A'; c <= 'F'; ++c) table[c] = kHexLetter;
+    }
+};
+constexpr ByteClasses kBytes;
+
 // One pass over a token: its hash, and whether it holds a value of its own.
 Token token_of(std::string_view t) {
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a, then mixed
-    std::size_t dots = 0;
-    bool value = t.size() > kLongToken;
+    std::uint8_t seen = 0;
     for (char c : t) {
         h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-        value = value || is_digit(c) || c == '/';
-        dots += c == '.';
+        seen |= kBytes.table[static_cast<unsigned char>(c)];
     }
-    value = value || (dots >= 2 && t.front() != '.' && t.back() != '.');
+    bool value = (seen & kValueByte) || t.size() > kLongToken || ((seen & kDot) && t.front() != '.' && t.back() != '.');
+    if (!value && seen == kHexLetter && t.size() >= 8) {  // "ffffffff": hex digits only?
+        value = std::all_of(t.begin(), t.end(), [](char c) { return kBytes.table[static_cast<unsigned char>(c)] == kHexLetter; });
+    }
     if (!value && t.size() == 3 && t[0] >= 'A' && t[0] <= 'Z') {
         for (std::string_view w : kDateWords) value = value || t == w;
     }
     return Token{t, value ? kWild : mix(h)};
 }
 
+void push_token(std::string_view text, std::vector<Token>& out) {
+    Token t = token_of(text);
+    if (t.hash != kWild && !out.empty() && out.back().hash == kWild && is_unit(text)) {
+        t.hash = kWild;
+    }
+    out.push_back(t);
+}
+
+// A word (between blanks, or | , ;) that holds a value is a value as a
+// whole: "LOCAL(0)" is one, like "10.100.20.250". Names stay: of fields
+// ("uid" of "uid=0") and of tags ("kernel" of "kernel[0]:").
+void end_word(std::string_view line, std::size_t end, std::vector<Token>& t, std::size_t first) {
+    if (t.size() - first < 2) return;
+    bool value = false;
+    for (std::size_t k = first; k < t.size(); ++k) value = value || t[k].hash == kWild;
+    if (!value) return;
+    const std::size_t name_end = std::size_t(t[first].text.data() - line.data()) + t[first].text.size();
+    const bool tag = name_end < line.size() && line[name_end] == '[' && line[end - 1] == ':';
+    for (std::size_t k = tag ? first + 1 : first; k < t.size(); ++k) {
+        const bool name = k + 1 < t.size() && t[k + 1].hash == kEquals;
+        if (t[k].hash != kEquals && !name) t[k].hash = kWild;
+    }
+}
+
+bool ends_word(char c) { return c == ' ' || c == '\t' || c == '|' || c == ',' || c == ';'; }
+
 void tokenize(std::string_view line, std::vector<Token>& out) {
-    std::size_t start = 0;
+    std::size_t start = 0, word = out.size();
+    std::size_t scanned = 0;  // the token's bytes before it hold no '/'
     for (std::size_t i = 0; i < line.size(); ++i) {
         if (!kSeparators.table[static_cast<unsigned char>(line[i])]) continue;
+        if (line[i] == '=') {  // a URL's query is part of it
+            if (line.substr(scanned, i - scanned).find('/') != std::string_view::npos) scanned = line.size();
+            if (scanned == line.size()) continue;
+        }
         if (i > start) {
-            out.push_back(token_of(line.substr(start, i - start)));
+            push_token(line.substr(start, i - start), out);
         } else if (i > 0 && ((line[i - 1] == '(' && line[i] == ')') || (line[i - 1] == '[' && line[i] == ']'))) {
             out.push_back(Token{line.substr(i, 0), kWild});  // "()" and "[]" hold an empty value
         }
         if (line[i] == '=') out.push_back(Token{line.substr(i, 1), kEquals});
-        start = i + 1;
+        if (ends_word(line[i])) {
+            end_word(line, i, out, word);
+            word = out.size();
+        }
+        start = scanned = i + 1;
     }
-    if (line.size() > start) out.push_back(token_of(line.substr(start)));
+    if (line.size() > start) push_token(line.substr(start), out);
+    end_word(line, line.size(), out, word);
 }
 
 // A token's share of its line's hash, at its place.
@@ -91,6 +163,10 @@ struct Line {
     void rehash(const std::vector<Token>& t) {
         hash = mix(end - begin);
         for (std::size_t p = 0; p < end - begin; ++p) hash += part(p, t[begin + p].hash);
+    }
+    // Whether the token at place p is a field's name ("key" of "key=").
+    bool names_a_field(const std::vector<Token>& t, std::size_t p) const {
+        return begin + p + 1 < end && t[begin + p + 1].hash == kEquals;
     }
     // The line's hash with place p a wildcard.
     std::uint64_t without(const std::vector<Token>& t, std::size_t p) const {
@@ -250,14 +326,16 @@ LogTemplates mine_templates(const Lines& lines) {
             const Line& l = ls[i];
             for (std::size_t p = 0; p < l.end - l.begin; ++p) {
                 const std::uint64_t h = t[l.begin + p].hash;
-                if (h != kWild) values.see(l.without(t, p), h);
+                if (h != kWild && !l.names_a_field(t, p)) values.see(l.without(t, p), h);
             }
         }
         bool changed = false;
         for (Line& l : ls) {
             wide.clear();
             for (std::size_t p = 0; p < l.end - l.begin; ++p) {
-                if (t[l.begin + p].hash != kWild && values.wide(l.without(t, p))) wide.push_back(p);
+                if (t[l.begin + p].hash != kWild && !l.names_a_field(t, p) && values.wide(l.without(t, p))) {
+                    wide.push_back(p);
+                }
             }
             if (wide.empty()) continue;
             for (std::size_t p : wide) t[l.begin + p].hash = kWild;
@@ -278,7 +356,10 @@ LogTemplates mine_templates(const Lines& lines) {
         std::size_t at = 0;
         out.values_at[i] = out.values.size();
         for (std::size_t k = ls[i].begin; k < ls[i].end; ++k) {
-            if (t[k].hash == kWild) out.values.push_back(t[k].text);
+            if (t[k].hash == kWild) {
+                out.values.push_back(t[k].text);
+                continue;
+            }
             if (at > 0 && t[k].hash == previous) continue;
             key += part(at++, t[k].hash);
             previous = t[k].hash;

@@ -4,18 +4,26 @@
 // lines: the same output gets the same templates on every node and turn.
 //
 // A line is cut into tokens (at blanks and at [](){}<>,;|"'=, with "="
-// kept as a token). A token is a value (a wildcard in the template) when it
-//   - holds a digit, is a month or weekday name, holds a '/', has two dots
-//     or more inside it (hosts, packages), or is over 40 bytes;
+// kept as a token; a path's query, "/a?b=c&d=e", stays one token). A
+// token is a value (a wildcard in the template) when it
+//   - holds a digit or a '/', has a dot inside it (hosts, files, classes),
+//     is a month or weekday name, is 8 or more hex letters ("ffffffff"), or
+//     is over 40 bytes;
+//   - is a unit after a value ("18.4 KB", "<1 sec");
+//   - is part of a word (between blanks, or | , ;) that holds a value:
+//     "LOCAL(0)" is one value like "10.0.0.1" — but for the names of
+//     fields ("uid" of "uid=0") and of tags ("kernel" of "kernel[0]:");
 //   - stands, among the first 8 tokens, beside 20 or more different rests
 //     of line (a header field: host, program, level);
 //   - stands where 5 or more lines alike in every other token have 5 or
 //     more different values (names, users, keys), found again until
-//     nothing changes (4 rounds at most).
-// Runs of one token (" - - - ", wildcards) count as one. Lines with the
-// same tokens after that are one template: Drain's idea of "positions that
-// vary become wildcards", decided by counting instead of a parse tree, so
-// that a line's group does not depend on the lines before it.
+//     nothing changes (4 rounds at most); never a field's name.
+// Lines with the same tokens but for their values, runs of one token
+// counted once, are one template: Drain's idea of "positions that vary
+// become wildcards", decided by counting instead of a parse tree, so that
+// a line's group does not depend on the lines before it. One line may
+// hold more values than another of its template ("1190 bytes (1.16 KB)"
+// beside "0 bytes").
 #pragma once
 
 #include <cstddef>
