@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/question.h"
@@ -155,14 +156,37 @@ std::string header_blanked(std::string_view line) {
     return key;
 }
 
+// Where the run of stamps a line opens with ends: words without a letter
+// (times, dates, sequence numbers) and month or weekday names ("[Sun").
+std::size_t stamps_end(std::string_view line) {
+    std::size_t end = 0;
+    for (std::size_t i = 0; i < line.size();) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        std::size_t j = i;
+        bool letters = false;
+        for (; j < line.size() && line[j] != ' ' && line[j] != '\t'; ++j) letters = letters || is_alpha(line[j]);
+        if (j == i) break;
+        if (letters) {
+            std::string_view w = line.substr(i, j - i);
+            const std::size_t a = w.find_first_not_of("[(<-"), b = w.find_last_not_of("])>:,-");
+            if (a == std::string_view::npos || b < a || !is_date_word(w.substr(a, b - a + 1))) break;
+        }
+        end = i = j;
+    }
+    return end;
+}
+
 // The values of the fields that vary among a group's lines (its first and
-// those left out), taken from the lines' messages: each field's distinct
-// values among the lines left out, in order, ", " between them and " | "
-// between fields. "" when nothing varies.
+// those left out): each field's distinct values among the lines left out,
+// in order, ", " between them and " | " between fields; "" when nothing
+// varies. Taken from the lines' messages, or, with `all`, from all but the
+// stamps they open with (a severe line's program, host and component are
+// facts too).
 std::string varying_values(const Lines& lines, const LogTemplates& t, std::size_t first,
-                           const std::vector<std::size_t>& omitted) {
+                           const std::vector<std::size_t>& omitted, bool all) {
     auto message_values = [&](std::size_t i) {
-        const std::size_t header = header_end(lines[i]);  // once a line: each is in one group
+        // once a line: each is in one group
+        const std::size_t header = all ? stamps_end(lines[i]) : header_end(lines[i]);
         std::vector<std::string_view> vs;
         for (std::size_t k = t.values_at[i]; k < t.values_at[i + 1]; ++k) {
             std::string_view v = t.values[k];
@@ -171,18 +195,19 @@ std::string varying_values(const Lines& lines, const LogTemplates& t, std::size_
         return vs;
     };
     const std::vector<std::string_view> example = message_values(first);
-    std::vector<std::vector<std::string_view>> fields;
+    std::vector<std::vector<std::string_view>> fields;  // distinct, in order
+    std::vector<std::unordered_set<std::string_view>> seen;
     std::vector<bool> varies;
     for (std::size_t i : omitted) {
         const std::vector<std::string_view> vs = message_values(i);
         for (std::size_t f = 0; f < vs.size(); ++f) {
             if (f == fields.size()) {
                 fields.emplace_back();
+                seen.emplace_back();
                 varies.push_back(false);
             }
             if (f >= example.size() || vs[f] != example[f]) varies[f] = true;
-            auto& field = fields[f];
-            if (std::find(field.begin(), field.end(), vs[f]) == field.end()) field.push_back(vs[f]);
+            if (seen[f].insert(vs[f]).second) fields[f].push_back(vs[f]);
         }
     }
     std::string out;
@@ -328,7 +353,9 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, s
         m.what = "more lines like the one above";
         m.lines = {offset + g.omitted.front() + 1, offset + g.omitted.back() + 1};
         m.id = origin.id();
-        std::string values = varying_values(lines, templates, g.first, g.omitted);
+        // Severe lines that fold by template (where they are the bulk) say
+        // every value; repeats differ in their header's numbers only.
+        std::string values = varying_values(lines, templates, g.first, g.omitted, g.all_values && severe_bulk);
         if (!g.all_values && !values.empty()) {
             // Values are listed when they cost a small part of the lines,
             // which count as the first of them counts, byte for byte.

@@ -83,6 +83,14 @@ struct ByteClasses {
 };
 constexpr ByteClasses kBytes;
 
+// A host, a package or a file: two dots or more inside ("a.b.c"), or one
+// before a short extension ("QQ.exe"); not a method ("Session.commit").
+bool dotted_name(std::string_view t) {
+    if (t.front() == '.' || t.back() == '.') return false;
+    const std::size_t last = t.rfind('.');
+    return t.find('.') != last || t.size() - last - 1 <= 4;
+}
+
 // One pass over a token: its hash, and whether it holds a value of its own.
 Token token_of(std::string_view t) {
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a, then mixed
@@ -91,7 +99,7 @@ Token token_of(std::string_view t) {
         h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
         seen |= kBytes.table[static_cast<unsigned char>(c)];
     }
-    bool value = (seen & kValueByte) || t.size() > kLongToken || ((seen & kDot) && t.front() != '.' && t.back() != '.');
+    bool value = (seen & kValueByte) || t.size() > kLongToken || ((seen & kDot) && dotted_name(t));
     if (!value && seen == kHexLetter && t.size() >= 8) {  // "ffffffff": hex digits only?
         value = std::all_of(t.begin(), t.end(), [](char c) { return kBytes.table[static_cast<unsigned char>(c)] == kHexLetter; });
     }
@@ -101,9 +109,9 @@ Token token_of(std::string_view t) {
     return Token{t, value ? kWild : mix(h)};
 }
 
-void push_token(std::string_view text, std::vector<Token>& out) {
+void push_token(std::string_view text, std::vector<Token>& out, std::size_t line_first) {
     Token t = token_of(text);
-    if (t.hash != kWild && !out.empty() && out.back().hash == kWild && is_unit(text)) {
+    if (t.hash != kWild && out.size() > line_first && out.back().hash == kWild && is_unit(text)) {
         t.hash = kWild;
     }
     out.push_back(t);
@@ -115,7 +123,7 @@ void push_token(std::string_view text, std::vector<Token>& out) {
 void end_word(std::string_view line, std::size_t end, std::vector<Token>& t, std::size_t first) {
     if (t.size() - first < 2) return;
     bool value = false;
-    for (std::size_t k = first; k < t.size(); ++k) value = value || t[k].hash == kWild;
+    for (std::size_t k = first; k < t.size(); ++k) value = value || (t[k].hash == kWild && !t[k].text.empty());
     if (!value) return;
     const std::size_t name_end = std::size_t(t[first].text.data() - line.data()) + t[first].text.size();
     const bool tag = name_end < line.size() && line[name_end] == '[' && line[end - 1] == ':';
@@ -128,7 +136,8 @@ void end_word(std::string_view line, std::size_t end, std::vector<Token>& t, std
 bool ends_word(char c) { return c == ' ' || c == '\t' || c == '|' || c == ',' || c == ';'; }
 
 void tokenize(std::string_view line, std::vector<Token>& out) {
-    std::size_t start = 0, word = out.size();
+    const std::size_t first = out.size();
+    std::size_t start = 0, word = first;
     std::size_t scanned = 0;  // the token's bytes before it hold no '/'
     for (std::size_t i = 0; i < line.size(); ++i) {
         if (!kSeparators.table[static_cast<unsigned char>(line[i])]) continue;
@@ -137,7 +146,7 @@ void tokenize(std::string_view line, std::vector<Token>& out) {
             if (scanned == line.size()) continue;
         }
         if (i > start) {
-            push_token(line.substr(start, i - start), out);
+            push_token(line.substr(start, i - start), out, first);
         } else if (i > 0 && ((line[i - 1] == '(' && line[i] == ')') || (line[i - 1] == '[' && line[i] == ']'))) {
             out.push_back(Token{line.substr(i, 0), kWild});  // "()" and "[]" hold an empty value
         }
@@ -148,7 +157,7 @@ void tokenize(std::string_view line, std::vector<Token>& out) {
         }
         start = scanned = i + 1;
     }
-    if (line.size() > start) push_token(line.substr(start), out);
+    if (line.size() > start) push_token(line.substr(start), out, first);
     end_word(line, line.size(), out, word);
 }
 

@@ -6,13 +6,15 @@
 // A line is cut into tokens (at blanks and at [](){}<>,;|"'=, with "="
 // kept as a token; a path's query, "/a?b=c&d=e", stays one token). A
 // token is a value (a wildcard in the template) when it
-//   - holds a digit or a '/', has a dot inside it (hosts, files, classes),
+//   - holds a digit or a '/', has two dots inside it or one before a short
+//     extension (hosts, packages, files: "QQ.exe", not "Session.commit"),
 //     is a month or weekday name, is 8 or more hex letters ("ffffffff"), or
 //     is over 40 bytes;
 //   - is a unit after a value ("18.4 KB", "<1 sec");
 //   - is part of a word (between blanks, or | , ;) that holds a value:
 //     "LOCAL(0)" is one value like "10.0.0.1" — but for the names of
-//     fields ("uid" of "uid=0") and of tags ("kernel" of "kernel[0]:");
+//     fields ("uid" of "uid=0") and of tags ("kernel" of "kernel[0]:"), and
+//     not for an empty "()";
 //   - stands, among the first 8 tokens, beside 20 or more different rests
 //     of line (a header field: host, program, level);
 //   - stands where 5 or more lines alike in every other token have 5 or
