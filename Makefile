@@ -24,9 +24,9 @@ ENCODINGS    := o200k_base cl100k_base
 TOKENIZERS   := $(BUILD)/tokenizers
 NPM_DIR      := $(BUILD)/npm
 
-APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev \
+APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev libzstd-dev \
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
-                perl curl openssl ca-certificates
+                perl curl openssl ca-certificates zstd
 
 .PHONY: all deps core cli module tokenizers test unit t run bench bench-cache bench-estimate clean
 

@@ -98,14 +98,14 @@ chat(pretty($main::SMALL))
 --- error_log
 headroom: passthrough: not_json
 
-=== encoded bodies are not touched
+=== bodies in an encoding headroom does not decode are not touched
 --- request_headers
-Content-Encoding: gzip
+Content-Encoding: compress
 --- request_body eval
 chat(pretty($main::SMALL))
 --- upstream_body_unchanged
 --- error_log
-headroom: passthrough: content_encoding
+headroom: passthrough: unknown_encoding
 
 === larger than headroom_max_body_size, length known up front
 --- config

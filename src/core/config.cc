@@ -71,6 +71,10 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
         error = "\"headroom_log_values\" must be between 0 and 1";
         return nullptr;
     }
+    if (s.max_decode_ratio == 0) {
+        error = "\"headroom_max_decode_ratio\" must be at least 1";
+        return nullptr;
+    }
     if (s.max_body_size == 0) {
         error = "\"headroom_max_body_size\" must be greater than zero";
         return nullptr;

@@ -25,6 +25,9 @@ struct Settings {
     // Larger bodies go upstream as they came (the nginx glue's cap; the
     // core refuses them too).
     std::size_t max_body_size = 32 * 1024 * 1024;  // Anthropic's request limit
+    // A compressed body decodes to this many times its compressed size at
+    // most (and to max_body_size at most): bombs stop at the cap.
+    std::size_t max_decode_ratio = 100;
     // Deeper documents pass through: bounds the parser's and serializer's
     // recursion (and stack) on hostile input.
     std::size_t max_depth = 512;

@@ -7,8 +7,10 @@ const char* reason_name(Reason r) {
     case Reason::NotPost: return "not_post";
     case Reason::NotJson: return "not_json";
     case Reason::UnknownShape: return "unknown_shape";
-    case Reason::ContentEncoding: return "content_encoding";
+    case Reason::UnknownEncoding: return "unknown_encoding";
     case Reason::TooLarge: return "too_large";
+    case Reason::DecodedTooLarge: return "decoded_too_large";
+    case Reason::DecodeError: return "decode_error";
     case Reason::Unbuffered: return "unbuffered";
     case Reason::BodyInFile: return "body_in_file";
     case Reason::Empty: return "empty";

@@ -12,8 +12,10 @@ enum class Reason : unsigned char {
     NotPost,          // not a POST
     NotJson,          // Content-Type is not application/json
     UnknownShape,     // no dialect knows the path, or the body is not its shape
-    ContentEncoding,  // a compressed body
+    UnknownEncoding,  // a Content-Encoding headroom does not decode (br, a list)
     TooLarge,         // over headroom_max_body_size
+    DecodedTooLarge,  // decoded, over headroom_max_body_size or the ratio cap
+    DecodeError,      // compressed bytes that do not decode, or cut short
     Unbuffered,       // proxy_request_buffering off: the headers may be gone
     BodyInFile,       // part of the body was written to a file
     Empty,            // no body
@@ -29,7 +31,7 @@ enum class Reason : unsigned char {
     InternalError,    // the core threw something else
 };
 
-inline constexpr std::size_t kReasons = 16;
+inline constexpr std::size_t kReasons = 18;
 
 // "not_post", "not_json", ...: the words logs, variables and metrics use.
 const char* reason_name(Reason r);

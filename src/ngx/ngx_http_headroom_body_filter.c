@@ -19,6 +19,7 @@
 #define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
 #define NGX_HTTP_HEADROOM_KINDS_LEN (HEADROOM_CONTENT_KINDS * 80)
 #define NGX_HTTP_HEADROOM_PREFIX_LEN 160
+#define NGX_HTTP_HEADROOM_WIRE_LEN   (sizeof(", deflate, 18446744073709551615 bytes on the wire") - 1)
 
 
 static ngx_int_t ngx_http_headroom_read_handler(ngx_http_request_t *r);
@@ -26,10 +27,16 @@ static void ngx_http_headroom_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_keep_length(ngx_http_request_t *r);
 static ngx_http_headroom_ctx_t *ngx_http_headroom_create_ctx(
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_headroom_skip_reason(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_skip_reason(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
 static ngx_uint_t ngx_http_headroom_is_json(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_headroom_is_encoded(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_headroom_not_identity(ngx_str_t *value);
+static ngx_int_t ngx_http_headroom_encoding(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+static ngx_int_t ngx_http_headroom_start_decoding(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+static void ngx_http_headroom_decoder_cleanup(void *data);
+static ngx_int_t ngx_http_headroom_decode(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_buf_t *b);
 static ngx_int_t ngx_http_headroom_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_headroom_collect(ngx_http_request_t *r,
@@ -47,7 +54,10 @@ static ngx_str_t ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf,
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
 static void ngx_http_headroom_run(ngx_http_request_t *r,
-    ngx_http_headroom_ctx_t *ctx, headroom_config_t *config, unsigned flags);
+    ngx_http_headroom_ctx_t *ctx, headroom_config_t *config, unsigned flags,
+    const u_char *body, size_t len);
+static ngx_str_t ngx_http_headroom_wire(ngx_http_headroom_ctx_t *ctx,
+    u_char *buf, size_t len);
 static void ngx_http_headroom_result_cleanup(void *data);
 static ngx_int_t ngx_http_headroom_log_handler(ngx_http_request_t *r);
 
@@ -230,8 +240,9 @@ ngx_http_headroom_create_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    reason = (r->method != NGX_HTTP_POST) ? HEADROOM_REASON_NOT_POST
-                                           : ngx_http_headroom_skip_reason(r);
+    reason = (r->method != NGX_HTTP_POST)
+             ? HEADROOM_REASON_NOT_POST
+             : ngx_http_headroom_skip_reason(r, ctx);
 
     if (reason != NGX_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -253,8 +264,10 @@ ngx_http_headroom_create_ctx(ngx_http_request_t *r)
 /* a reason to leave the body alone, or NGX_DECLINED */
 
 static ngx_int_t
-ngx_http_headroom_skip_reason(ngx_http_request_t *r)
+ngx_http_headroom_skip_reason(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
 {
+    ngx_int_t                      reason;
     ngx_http_headroom_loc_conf_t  *hlcf;
 
     if (!ngx_http_headroom_is_json(r)) {
@@ -265,8 +278,10 @@ ngx_http_headroom_skip_reason(ngx_http_request_t *r)
         return HEADROOM_REASON_UNKNOWN_SHAPE;
     }
 
-    if (ngx_http_headroom_is_encoded(r)) {
-        return HEADROOM_REASON_CONTENT_ENCODING;
+    reason = ngx_http_headroom_encoding(r, ctx);
+
+    if (reason != NGX_DECLINED) {
+        return reason;
     }
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
@@ -311,24 +326,129 @@ ngx_http_headroom_is_json(ngx_http_request_t *r)
 }
 
 
-/* nginx never decodes request bodies; an encoded one is passed on as is */
+/*
+ * The body's Content-Encoding, in ctx->encoding: one that headroom
+ * decodes (identity, gzip, x-gzip, deflate, zstd), or unknown_encoding for
+ * any other and for more than one ("gzip, br", or two headers).
+ */
 
-static ngx_uint_t
-ngx_http_headroom_is_encoded(ngx_http_request_t *r)
+static ngx_int_t
+ngx_http_headroom_encoding(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
-    static ngx_str_t  name = ngx_string("Content-Encoding");
+    ngx_uint_t            i, n;
+    ngx_list_part_t      *part;
+    ngx_table_elt_t      *h;
+    headroom_encoding_e   e;
 
-    return ngx_http_headroom_some_header(r, &name,
-                                         ngx_http_headroom_not_identity);
+    ctx->encoding = HEADROOM_ENCODING_IDENTITY;
+    n = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof("Content-Encoding") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
+                               sizeof("Content-Encoding") - 1) != 0)
+        {
+            continue;
+        }
+
+        if (headroom_encoding_of((char *) h[i].value.data, h[i].value.len, &e)
+            != 0)
+        {
+            return HEADROOM_REASON_UNKNOWN_ENCODING;
+        }
+
+        if (e == HEADROOM_ENCODING_IDENTITY) {
+            continue;
+        }
+
+        if (n++) {
+            return HEADROOM_REASON_UNKNOWN_ENCODING;
+        }
+
+        ctx->encoding = e;
+    }
+
+    ctx->coded = 1;
+
+    return NGX_DECLINED;
 }
 
 
-static ngx_uint_t
-ngx_http_headroom_not_identity(ngx_str_t *value)
+static ngx_int_t
+ngx_http_headroom_start_decoding(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
 {
-    return value->len != sizeof("identity") - 1
-           || ngx_strncasecmp(value->data, (u_char *) "identity",
-                              sizeof("identity") - 1) != 0;
+    size_t                         declared;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    declared = r->headers_in.content_length_n > 0
+               ? (size_t) r->headers_in.content_length_n : 0;
+
+    ctx->decoder = headroom_decoder_create(hlcf->config, ctx->encoding,
+                                           declared);
+    if (ctx->decoder == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_headroom_decoder_cleanup;
+    cln->data = ctx->decoder;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_decoder_cleanup(void *data)
+{
+    headroom_decoder_destroy(data);
+}
+
+
+/* the buffer's bytes to the decoder: NGX_OK, or a reason to give up */
+
+static ngx_int_t
+ngx_http_headroom_decode(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
+    ngx_buf_t *b)
+{
+    switch (headroom_decoder_feed(ctx->decoder, b->pos, b->last - b->pos,
+                                  b->last_buf))
+    {
+    case HEADROOM_DECODE_MORE:
+    case HEADROOM_DECODE_DONE:
+        return NGX_OK;
+
+    case HEADROOM_DECODE_TOO_LARGE:
+        return HEADROOM_REASON_DECODED_TOO_LARGE;
+
+    case HEADROOM_DECODE_ERROR:
+        return HEADROOM_REASON_DECODE_ERROR;
+
+    default:
+        return HEADROOM_REASON_NO_MEMORY;
+    }
 }
 
 
@@ -372,6 +492,7 @@ static ngx_int_t
 ngx_http_headroom_collect(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ngx_chain_t *in)
 {
+    ngx_int_t                      rc;
     ngx_buf_t                     *b;
     ngx_uint_t                     last;
     ngx_chain_t                   *cl;
@@ -387,6 +508,13 @@ ngx_http_headroom_collect(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         }
 
         r->request_body->filter_need_buffering = 1;
+
+        if (ctx->encoding != HEADROOM_ENCODING_IDENTITY
+            && ngx_http_headroom_start_decoding(r, ctx) != NGX_OK)
+        {
+            return ngx_http_headroom_pass(r, ctx, in,
+                                          HEADROOM_REASON_NO_MEMORY);
+        }
     }
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
@@ -403,6 +531,15 @@ ngx_http_headroom_collect(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         if ((size_t) (b->last - b->pos) > hlcf->max_body_size - ctx->len) {
             return ngx_http_headroom_pass(r, ctx, cl,
                                           HEADROOM_REASON_TOO_LARGE);
+        }
+
+        if (ctx->decoder) {
+            rc = ngx_http_headroom_decode(r, ctx, b);
+
+            if (rc != NGX_OK) {
+                return ngx_http_headroom_pass(r, ctx, cl,
+                                              (headroom_reason_e) rc);
+            }
         }
 
         if (ngx_http_headroom_append(r, ctx, b) != NGX_OK) {
@@ -535,14 +672,20 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
     u_char                          kinds_buf[NGX_HTTP_HEADROOM_KINDS_LEN];
     u_char                          prefix_buf[NGX_HTTP_HEADROOM_PREFIX_LEN];
+    u_char                          wire_buf[NGX_HTTP_HEADROOM_WIRE_LEN];
+    size_t                          len;
     ngx_buf_t                      *b;
-    ngx_str_t                       kinds, prefix, status;
+    ngx_str_t                       kinds, prefix, status, wire;
+    ngx_int_t                       rc;
     ngx_uint_t                      level;
+    const u_char                   *body;
     ngx_chain_t                     out;
     headroom_result_t              *res;
     ngx_pool_cleanup_t             *cln;
     ngx_http_headroom_loc_conf_t   *hlcf;
     ngx_http_headroom_main_conf_t  *hmcf;
+
+    static ngx_str_t  content_encoding = ngx_string("Content-Encoding");
 
     ctx->state = NGX_HTTP_HEADROOM_DONE;
 
@@ -586,9 +729,16 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
         hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
 
+        body = ctx->data;
+        len = ctx->len;
+
+        if (ctx->decoder) {
+            body = headroom_decoder_data(ctx->decoder, &len);
+        }
+
         ngx_http_headroom_run(r, ctx, hlcf->config,
                               (hmcf->prefix_hash || hlcf->stabilize_prefix)
-                              ? HEADROOM_WANT_PREFIX_HASH : 0);
+                              ? HEADROOM_WANT_PREFIX_HASH : 0, body, len);
 
         cln->handler = ngx_http_headroom_result_cleanup;
         cln->data = res;
@@ -596,6 +746,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
     kinds = ngx_http_headroom_kinds(res, kinds_buf, sizeof(kinds_buf));
     prefix = ngx_http_headroom_prefix(res, prefix_buf, sizeof(prefix_buf));
+    wire = ngx_http_headroom_wire(ctx, wire_buf, sizeof(wire_buf));
 
     b->pos = ctx->data;
     b->last = ctx->data + ctx->len;
@@ -604,9 +755,20 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         ctx->outcome = NGX_HTTP_HEADROOM_OPTIMIZED;
 
         if (ctx->mode == NGX_HTTP_HEADROOM_OPTIMIZE) {
-            if (ngx_http_headroom_set_content_length(r, res->body_len)
-                == NGX_OK)
+
+            /* the rewritten body goes as identity: the header first */
+
+            if (ctx->decoder == NULL
+                || ngx_http_headroom_remove_headers(r, &content_encoding)
+                   == NGX_OK)
             {
+                rc = ngx_http_headroom_set_content_length(r, res->body_len);
+
+            } else {
+                rc = NGX_ERROR;
+            }
+
+            if (rc == NGX_OK) {
                 b->pos = (u_char *) res->body;
                 b->last = (u_char *) res->body + res->body_len;
 
@@ -629,14 +791,15 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
     if (ctx->outcome == NGX_HTTP_HEADROOM_OPTIMIZED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "headroom: %V%s: %s, %uz -> %uz bytes, "
+                      "headroom: %V%s: %s, %uz -> %uz bytes%V, "
                       "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified, "
                       "%uz crushed (%uz items or lines omitted), "
                       "kinds:%V%V, %ui us",
                       &status, ctx->mode == NGX_HTTP_HEADROOM_AUDIT
                                ? " (original forwarded)" : "",
-                      res->shape, ctx->len, res->body_len,
+                      res->shape, ngx_http_headroom_decoded_len(ctx),
+                      res->body_len, &wire,
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",
                       res->minified, res->tool_outputs, res->crushed,
@@ -647,11 +810,12 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                                                             : NGX_LOG_INFO;
 
         ngx_log_error(level, r->connection->log, 0,
-                      "headroom: passthrough: %s%s%s (%s, %uz bytes), "
+                      "headroom: passthrough: %s%s%s (%s, %uz bytes%V), "
                       "kinds:%V%V, %ui us",
                       headroom_reason_name(ctx->reason),
                       res->detail[0] ? ": " : "", res->detail,
-                      res->shape, ctx->len, &kinds, &prefix, ctx->time_us);
+                      res->shape, ngx_http_headroom_decoded_len(ctx), &wire,
+                      &kinds, &prefix, ctx->time_us);
     }
 
     ngx_http_headroom_record(r, ctx);
@@ -660,18 +824,55 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 }
 
 
+/* ", gzip, 5120 bytes on the wire": a compressed body's, else "" */
+
+static ngx_str_t
+ngx_http_headroom_wire(ngx_http_headroom_ctx_t *ctx, u_char *buf, size_t len)
+{
+    ngx_str_t  s;
+
+    s.data = buf;
+    s.len = 0;
+
+    if (ctx->encoding != HEADROOM_ENCODING_IDENTITY) {
+        s.len = ngx_snprintf(buf, len, ", %s, %uz bytes on the wire",
+                             headroom_encoding_name(ctx->encoding), ctx->len)
+                - buf;
+    }
+
+    return s;
+}
+
+
+/* the body's bytes as the core read them: decoded */
+
+size_t
+ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx)
+{
+    size_t  len;
+
+    if (ctx->decoder == NULL) {
+        return ctx->len;
+    }
+
+    (void) headroom_decoder_data(ctx->decoder, &len);
+
+    return len;
+}
+
+
 /* the core, timed */
 
 static void
 ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
-    headroom_config_t *config, unsigned flags)
+    headroom_config_t *config, unsigned flags, const u_char *body, size_t len)
 {
     struct timespec  start, end;
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
     headroom_process(config, flags, (const char *) r->uri.data, r->uri.len,
-                     ctx->data, ctx->len, &ctx->result);
+                     body, len, &ctx->result);
 
     (void) clock_gettime(CLOCK_MONOTONIC, &end);
 

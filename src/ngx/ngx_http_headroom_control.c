@@ -210,6 +210,7 @@ static ngx_int_t
 ngx_http_headroom_remove_header(ngx_http_request_t *r, ngx_list_part_t *prev,
     ngx_list_part_t *part, ngx_uint_t i)
 {
+    void             *fresh;
     ngx_list_t       *list;
     ngx_list_part_t  *rest;
     ngx_table_elt_t  *h;
@@ -217,12 +218,25 @@ ngx_http_headroom_remove_header(ngx_http_request_t *r, ngx_list_part_t *prev,
     list = &r->headers_in.headers;
     h = part->elts;
 
+    /* allocated first: on failure, the list is as it was */
+
+    rest = NULL;
+    fresh = NULL;
+
     if (i + 1 < part->nelts) {
         rest = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
         if (rest == NULL) {
             return NGX_ERROR;
         }
 
+    } else if (prev == NULL && part->nelts == 1 && list->last == part) {
+        fresh = ngx_palloc(r->pool, list->nalloc * list->size);
+        if (fresh == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rest) {
         rest->elts = &h[i + 1];
         rest->nelts = part->nelts - i - 1;
         rest->next = part->next;
@@ -249,14 +263,51 @@ ngx_http_headroom_remove_header(ngx_http_request_t *r, ngx_list_part_t *prev,
 
     } else {
         /* the first part, empty: a fresh allocation, as ngx_list_init's */
-
-        list->last->elts = ngx_palloc(r->pool, list->nalloc * list->size);
-        if (list->last->elts == NULL) {
-            return NGX_ERROR;
-        }
+        list->last->elts = fresh;
     }
 
     return NGX_OK;
+}
+
+
+/* takes every request header `name` out, as remove_header does */
+
+ngx_int_t
+ngx_http_headroom_remove_headers(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+    ngx_list_part_t  *part, *prev;
+
+    for ( ;; ) {
+        prev = NULL;
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    return NGX_OK;
+                }
+
+                prev = part;
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_headroom_remove_header(r, prev, part, i) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
 }
 
 
@@ -317,6 +368,24 @@ ngx_http_headroom_simulate(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     } else if (ctx->state == NGX_HTTP_HEADROOM_DONE) {
         b->pos = ctx->data;
         b->last = ctx->data + ctx->len;
+
+        /* the original, compressed as it came: say so */
+
+        if (ctx->encoding != HEADROOM_ENCODING_IDENTITY) {
+            r->headers_out.content_encoding = ngx_list_push(
+                                                  &r->headers_out.headers);
+            if (r->headers_out.content_encoding == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            r->headers_out.content_encoding->hash = 1;
+            ngx_str_set(&r->headers_out.content_encoding->key,
+                        "Content-Encoding");
+            r->headers_out.content_encoding->value.data = (u_char *)
+                                   headroom_encoding_name(ctx->encoding);
+            r->headers_out.content_encoding->value.len =
+                         ngx_strlen(r->headers_out.content_encoding->value.data);
+        }
     }
 
     b->memory = (b->last != b->pos);

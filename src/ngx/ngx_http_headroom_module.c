@@ -85,6 +85,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, max_body_size),
       &ngx_http_headroom_size_post },
 
+    { ngx_string("headroom_max_decode_ratio"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, max_decode_ratio),
+      NULL },
+
     { ngx_string("headroom_min_tokens"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -807,6 +814,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
 
     conf->enable = NGX_CONF_UNSET;
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
+    conf->max_decode_ratio = NGX_CONF_UNSET;
     conf->min_tokens = NGX_CONF_UNSET;
     conf->crush_json = NGX_CONF_UNSET;
     conf->json_max_items = NGX_CONF_UNSET;
@@ -856,6 +864,8 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               d.max_body_size);
+    ngx_conf_merge_value(conf->max_decode_ratio, prev->max_decode_ratio,
+                         (ngx_int_t) d.max_decode_ratio);
     ngx_conf_merge_value(conf->min_tokens, prev->min_tokens,
                          (ngx_int_t) d.min_tokens);
     ngx_conf_merge_ptr_value(conf->protect_tools, prev->protect_tools, NULL);
@@ -946,6 +956,7 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     headroom_settings_init(&s);
 
     s.max_body_size = conf->max_body_size;
+    s.max_decode_ratio = (size_t) conf->max_decode_ratio;
     s.tokenizers = hmcf->tokenizers;
     s.min_tokens = (size_t) conf->min_tokens;
     s.crush_json = conf->crush_json;

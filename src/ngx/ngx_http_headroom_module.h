@@ -38,6 +38,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t            enable;
     size_t                max_body_size;
+    ngx_int_t             max_decode_ratio;
     ngx_int_t             min_tokens;
     ngx_flag_t            crush_json;
     ngx_int_t             json_max_items;
@@ -97,8 +98,11 @@ typedef struct {
     ngx_uint_t               mode;
     ngx_uint_t               outcome;      /* NGX_HTTP_HEADROOM_OPTIMIZED... */
     headroom_reason_e        reason;       /* why passed through */
+    headroom_encoding_e      encoding;     /* the body's Content-Encoding */
+    headroom_decoder_t      *decoder;      /* decodes it, unless identity */
     ngx_uint_t               time_us;      /* in the core */
     unsigned                 started:1;
+    unsigned                 coded:1;      /* ctx->encoding is the body's */
     unsigned                 ran:1;        /* the core filled result */
     unsigned                 answered:1;   /* simulate: response sent */
 } ngx_http_headroom_ctx_t;
@@ -116,6 +120,8 @@ typedef ngx_uint_t (*ngx_http_headroom_value_test_pt)(ngx_str_t *value);
 
 ngx_uint_t ngx_http_headroom_some_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_http_headroom_value_test_pt test);
+ngx_int_t ngx_http_headroom_remove_headers(ngx_http_request_t *r,
+    ngx_str_t *name);
 ngx_int_t ngx_http_headroom_control_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_take_control(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
@@ -132,6 +138,7 @@ extern ngx_str_t  ngx_http_headroom_mode_names[];
 
 /* ngx_http_headroom_body_filter.c */
 void ngx_http_headroom_settle(ngx_http_request_t *r);
+size_t ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx);
 
 /* ngx_http_headroom_zone.c */
 char *ngx_http_headroom_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

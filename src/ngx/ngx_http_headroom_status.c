@@ -228,6 +228,17 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
                          headroom_reason_name(i), s->sh.reasons[i]);
     }
 
+    p = ngx_slprintf(p, last, "},\"encodings\":{");
+
+    for (i = 0; i < HEADROOM_ENCODINGS; i++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":{\"requests\":%uL,"
+                         "\"wire_bytes\":%uL,\"decoded_bytes\":%uL}",
+                         i ? "," : "", headroom_encoding_name(i),
+                         s->sh.codings[i].requests,
+                         s->sh.codings[i].wire_bytes,
+                         s->sh.codings[i].decoded_bytes);
+    }
+
     p = ngx_slprintf(p, last, "},\"modes\":{");
 
     for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
@@ -338,6 +349,30 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
                          s->sh.reasons[i]);
     }
 
+    p = ngx_http_headroom_family(p, last, "headroom_encoded_bodies_total",
+            "counter", "Request bodies headroom read, by Content-Encoding "
+            "(identity when none).");
+
+    for (i = 0; i < HEADROOM_ENCODINGS; i++) {
+        p = ngx_slprintf(p, last, "headroom_encoded_bodies_total{"
+                         "encoding=\"%s\"} %uL\n", headroom_encoding_name(i),
+                         s->sh.codings[i].requests);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_encoded_bytes_total",
+            "counter", "Bytes of those bodies on the wire and decoded.");
+
+    for (i = 0; i < HEADROOM_ENCODINGS; i++) {
+        p = ngx_slprintf(p, last, "headroom_encoded_bytes_total{"
+                         "encoding=\"%s\",stage=\"wire\"} %uL\n"
+                         "headroom_encoded_bytes_total{"
+                         "encoding=\"%s\",stage=\"decoded\"} %uL\n",
+                         headroom_encoding_name(i),
+                         s->sh.codings[i].wire_bytes,
+                         headroom_encoding_name(i),
+                         s->sh.codings[i].decoded_bytes);
+    }
+
     p = ngx_http_headroom_family(p, last, "headroom_bodies_total", "counter",
             "Request bodies headroom read and ran through its core, by mode.");
 
@@ -348,9 +383,9 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
     }
 
     p = ngx_http_headroom_family(p, last, "headroom_body_bytes_total",
-            "counter", "Bytes of those bodies as received (before) and as "
-            "sent, or as they would have been sent in audit and simulate "
-            "mode (after).");
+            "counter", "Bytes of those bodies as received, decoded (before), "
+            "and as sent, or as they would have been sent in audit and "
+            "simulate mode (after).");
 
     p = ngx_http_headroom_by_stage(p, last, "headroom_body_bytes_total", s,
             offsetof(ngx_http_headroom_figures_t, bytes_before),

@@ -15,6 +15,7 @@
 #define NGX_HTTP_HEADROOM_STATUS         0
 #define NGX_HTTP_HEADROOM_TRANSFORMS     1
 #define NGX_HTTP_HEADROOM_MODEL          2
+#define NGX_HTTP_HEADROOM_ENCODING       3
 
 
 static ngx_int_t ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
@@ -68,6 +69,10 @@ static ngx_http_variable_t  ngx_http_headroom_vars[] = {
 
     { ngx_string("headroom_model"), NULL,
       ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_MODEL,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_encoding"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_ENCODING,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -255,6 +260,13 @@ ngx_http_headroom_text_variable(ngx_http_request_t *r,
 
         case NGX_HTTP_HEADROOM_TRANSFORMS:
             s = ngx_http_headroom_transforms_text(r, ctx);
+            break;
+
+        case NGX_HTTP_HEADROOM_ENCODING:
+            if (ctx->coded) {
+                s.data = (u_char *) headroom_encoding_name(ctx->encoding);
+                s.len = ngx_strlen(s.data);
+            }
             break;
 
         default: /* NGX_HTTP_HEADROOM_MODEL */

@@ -169,7 +169,7 @@ void
 ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 {
     double                          price;
-    size_t                          before, after;
+    size_t                          before, after, decoded;
     uint64_t                        usd_nano;
     ngx_str_t                       model;
     ngx_uint_t                      i, us;
@@ -177,6 +177,7 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     headroom_result_t              *res;
     ngx_http_headroom_shctx_t      *sh;
     ngx_http_headroom_figures_t    *f;
+    ngx_http_headroom_coding_t     *c;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
@@ -184,6 +185,8 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     if (hmcf->zone == NULL || ctx->outcome == NGX_HTTP_HEADROOM_UNDECIDED) {
         return;
     }
+
+    decoded = ngx_http_headroom_decoded_len(ctx);
 
     shpool = (ngx_slab_pool_t *) hmcf->zone->shm.addr;
     sh = hmcf->zone->data;
@@ -220,13 +223,21 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         }
     }
 
+    if (ctx->started && (ngx_uint_t) ctx->encoding < HEADROOM_ENCODINGS) {
+        c = &sh->codings[ctx->encoding];
+
+        c->requests++;
+        c->wire_bytes += ctx->len;
+        c->decoded_bytes += decoded;
+    }
+
     if (ctx->ran) {
         f = &sh->figures[ctx->mode];
 
         f->requests++;
-        f->bytes_before += ctx->len;
+        f->bytes_before += decoded;
         f->bytes_after += ctx->outcome == NGX_HTTP_HEADROOM_OPTIMIZED
-                          ? res->body_len : ctx->len;
+                          ? res->body_len : decoded;
         f->tokens_before += before;
         f->tokens_after += after;
         f->usd_nano += usd_nano;

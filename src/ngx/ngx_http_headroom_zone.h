@@ -28,6 +28,14 @@ typedef struct {
 } ngx_http_headroom_figures_t;
 
 
+/* bodies headroom read, by Content-Encoding */
+typedef struct {
+    uint64_t                       requests;
+    uint64_t                       wire_bytes;    /* as they came */
+    uint64_t                       decoded_bytes;
+} ngx_http_headroom_coding_t;
+
+
 typedef struct ngx_http_headroom_model_s  ngx_http_headroom_model_t;
 
 struct ngx_http_headroom_model_s {
@@ -48,6 +56,7 @@ typedef struct {
     uint64_t                       outcomes[NGX_HTTP_HEADROOM_OUTCOMES];
     uint64_t                       reasons[HEADROOM_REASONS];
     ngx_http_headroom_figures_t    figures[NGX_HTTP_HEADROOM_MODES];
+    ngx_http_headroom_coding_t     codings[HEADROOM_ENCODINGS];
     uint64_t                       time_buckets[NGX_HTTP_HEADROOM_TIME_BOUNDS
                                                 + 1];
     uint64_t                       time_sum_us;

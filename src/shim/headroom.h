@@ -21,14 +21,16 @@ typedef enum {
 
 /*
  * Why a body went upstream as it came: one list for the core and the glue.
- * The glue decides the first eight before the core runs.
+ * The glue decides the first ten before the core runs.
  */
 typedef enum {
     HEADROOM_REASON_NOT_POST = 0,
     HEADROOM_REASON_NOT_JSON,
     HEADROOM_REASON_UNKNOWN_SHAPE,
-    HEADROOM_REASON_CONTENT_ENCODING,
+    HEADROOM_REASON_UNKNOWN_ENCODING,
     HEADROOM_REASON_TOO_LARGE,
+    HEADROOM_REASON_DECODED_TOO_LARGE,
+    HEADROOM_REASON_DECODE_ERROR,
     HEADROOM_REASON_UNBUFFERED,
     HEADROOM_REASON_BODY_IN_FILE,
     HEADROOM_REASON_EMPTY,
@@ -42,7 +44,7 @@ typedef enum {
     HEADROOM_REASON_INTERNAL_ERROR
 } headroom_reason_e;
 
-#define HEADROOM_REASONS  16
+#define HEADROOM_REASONS  18
 
 /* "not_post", ...; NULL for a value out of range */
 const char *headroom_reason_name(headroom_reason_e reason);
@@ -64,6 +66,7 @@ typedef struct headroom_volatile_patterns_s  headroom_volatile_patterns_t;
  */
 typedef struct {
     size_t                        max_body_size;
+    size_t                        max_decode_ratio;
     size_t                        max_depth;
     int                           minify_tool_json;
     const headroom_tokenizers_t  *tokenizers;   /* NULL: bytes decide */
@@ -222,6 +225,57 @@ void headroom_prices_free(headroom_prices_t *prices);
 /* USD per million input tokens of `model`; negative when unknown. */
 double headroom_price_per_mtok(const headroom_prices_t *prices,
     const char *model, size_t model_len);
+
+
+/*
+ * Compressed request bodies (Content-Encoding), decoded as they arrive.
+ */
+typedef enum {
+    HEADROOM_ENCODING_IDENTITY = 0,
+    HEADROOM_ENCODING_GZIP,          /* gzip and x-gzip, every member */
+    HEADROOM_ENCODING_DEFLATE,       /* zlib-wrapped or raw */
+    HEADROOM_ENCODING_ZSTD           /* every frame */
+} headroom_encoding_e;
+
+#define HEADROOM_ENCODINGS  4
+
+/* "identity", "gzip", "deflate", "zstd"; NULL for a value out of range */
+const char *headroom_encoding_name(headroom_encoding_e encoding);
+
+/*
+ * The encoding one Content-Encoding value names, in *encoding; -1 for a
+ * value headroom does not decode (br, compress, a list of encodings).
+ */
+int headroom_encoding_of(const char *value, size_t len,
+    headroom_encoding_e *encoding);
+
+typedef enum {
+    HEADROOM_DECODE_MORE = 0,        /* feed the next bytes */
+    HEADROOM_DECODE_DONE,            /* the stream ended whole at the last */
+    HEADROOM_DECODE_TOO_LARGE,       /* over max_body_size or the ratio */
+    HEADROOM_DECODE_ERROR,           /* not that encoding, or cut short */
+    HEADROOM_DECODE_OUT_OF_MEMORY
+} headroom_decode_e;
+
+typedef struct headroom_decoder_s  headroom_decoder_t;
+
+/*
+ * A decoder bounded by the config's max_body_size and max_decode_ratio;
+ * `declared` is the compressed length when the client sent one, else 0.
+ * NULL when memory ran short.
+ */
+headroom_decoder_t *headroom_decoder_create(const headroom_config_t *config,
+    headroom_encoding_e encoding, size_t declared);
+
+/* `last` non-zero with the last bytes; once not MORE, it stays so */
+headroom_decode_e headroom_decoder_feed(headroom_decoder_t *decoder,
+    const unsigned char *data, size_t len, int last);
+
+/* the bytes decoded so far, valid until the next feed or the destroy */
+const unsigned char *headroom_decoder_data(const headroom_decoder_t *decoder,
+    size_t *len);
+
+void headroom_decoder_destroy(headroom_decoder_t *decoder);
 
 
 /* The directory `make` put the rank files in. */

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/config.h"
+#include "core/decode.h"
 #include "core/dialect/dialect.h"
 #include "core/pipeline.h"
 #include "core/prices.h"
@@ -34,14 +35,38 @@ struct headroom_config_s {
     std::shared_ptr<const headroom::Config> config;
 };
 
+struct headroom_decoder_s {
+    headroom::Decoder decoder;
+};
+
+#define HEADROOM_SAME_ENCODING(c, cc) \
+    static_assert(c == static_cast<int>(headroom::Encoding::cc), #c)
+HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_IDENTITY, Identity);
+HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_GZIP, Gzip);
+HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_DEFLATE, Deflate);
+HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_ZSTD, Zstd);
+#undef HEADROOM_SAME_ENCODING
+static_assert(HEADROOM_ENCODINGS == headroom::kEncodings, "one C value per encoding");
+
+#define HEADROOM_SAME_DECODE(c, cc) \
+    static_assert(c == static_cast<int>(headroom::Decoder::Status::cc), #c)
+HEADROOM_SAME_DECODE(HEADROOM_DECODE_MORE, More);
+HEADROOM_SAME_DECODE(HEADROOM_DECODE_DONE, Done);
+HEADROOM_SAME_DECODE(HEADROOM_DECODE_TOO_LARGE, TooLarge);
+HEADROOM_SAME_DECODE(HEADROOM_DECODE_ERROR, Error);
+HEADROOM_SAME_DECODE(HEADROOM_DECODE_OUT_OF_MEMORY, OutOfMemory);
+#undef HEADROOM_SAME_DECODE
+
 // The C list mirrors the core's, value for value.
 #define HEADROOM_SAME_REASON(c, cc) \
     static_assert(c == static_cast<int>(headroom::Reason::cc), #c)
 HEADROOM_SAME_REASON(HEADROOM_REASON_NOT_POST, NotPost);
 HEADROOM_SAME_REASON(HEADROOM_REASON_NOT_JSON, NotJson);
 HEADROOM_SAME_REASON(HEADROOM_REASON_UNKNOWN_SHAPE, UnknownShape);
-HEADROOM_SAME_REASON(HEADROOM_REASON_CONTENT_ENCODING, ContentEncoding);
+HEADROOM_SAME_REASON(HEADROOM_REASON_UNKNOWN_ENCODING, UnknownEncoding);
 HEADROOM_SAME_REASON(HEADROOM_REASON_TOO_LARGE, TooLarge);
+HEADROOM_SAME_REASON(HEADROOM_REASON_DECODED_TOO_LARGE, DecodedTooLarge);
+HEADROOM_SAME_REASON(HEADROOM_REASON_DECODE_ERROR, DecodeError);
 HEADROOM_SAME_REASON(HEADROOM_REASON_UNBUFFERED, Unbuffered);
 HEADROOM_SAME_REASON(HEADROOM_REASON_BODY_IN_FILE, BodyInFile);
 HEADROOM_SAME_REASON(HEADROOM_REASON_EMPTY, Empty);
@@ -70,6 +95,7 @@ void copy_error(const std::string& msg, char* error, size_t error_len) {
 headroom::Settings to_settings(const headroom_settings_t* in) {
     headroom::Settings o;
     o.max_body_size = in->max_body_size;
+    o.max_decode_ratio = in->max_decode_ratio;
     o.max_depth = in->max_depth;
     o.minify_tool_json = in->minify_tool_json != 0;
     if (in->tokenizers) o.tokenizers = in->tokenizers->tokenizers;
@@ -174,6 +200,7 @@ int headroom_reason_is_failure(headroom_reason_e reason) {
 void headroom_settings_init(headroom_settings_t* settings) {
     headroom::Settings d;
     settings->max_body_size = d.max_body_size;
+    settings->max_decode_ratio = d.max_decode_ratio;
     settings->max_depth = d.max_depth;
     settings->minify_tool_json = d.minify_tool_json ? 1 : 0;
     settings->tokenizers = nullptr;
@@ -217,6 +244,55 @@ headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, 
 }
 
 void headroom_config_free(headroom_config_t* config) { delete config; }
+
+const char* headroom_encoding_name(headroom_encoding_e encoding) {
+    if (static_cast<size_t>(encoding) >= headroom::kEncodings) return nullptr;
+    return headroom::encoding_name(static_cast<headroom::Encoding>(encoding));
+}
+
+int headroom_encoding_of(const char* value, size_t len, headroom_encoding_e* encoding) {
+    if (value == nullptr || encoding == nullptr) return -1;
+    const auto e = headroom::encoding_of(std::string_view(value, len));
+    if (!e) return -1;
+    *encoding = static_cast<headroom_encoding_e>(*e);
+    return 0;
+}
+
+headroom_decoder_t* headroom_decoder_create(const headroom_config_t* config,
+                                            headroom_encoding_e encoding, size_t declared) {
+    if (config == nullptr || static_cast<size_t>(encoding) >= headroom::kEncodings) return nullptr;
+    try {
+        const headroom::Settings& s = config->config->settings();
+        return new headroom_decoder_t{headroom::Decoder(
+            static_cast<headroom::Encoding>(encoding),
+            headroom::DecodeLimits{s.max_body_size, s.max_decode_ratio, declared})};
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+headroom_decode_e headroom_decoder_feed(headroom_decoder_t* decoder, const unsigned char* data,
+                                        size_t len, int last) {
+    if (decoder == nullptr) return HEADROOM_DECODE_ERROR;
+    try {
+        const std::string_view in(reinterpret_cast<const char*>(data), data ? len : 0);
+        return static_cast<headroom_decode_e>(decoder->decoder.feed(in, last != 0));
+    } catch (...) {
+        return HEADROOM_DECODE_OUT_OF_MEMORY;
+    }
+}
+
+const unsigned char* headroom_decoder_data(const headroom_decoder_t* decoder, size_t* len) {
+    if (decoder == nullptr) {
+        if (len) *len = 0;
+        return nullptr;
+    }
+    const std::string_view d = decoder->decoder.decoded();
+    if (len) *len = d.size();
+    return reinterpret_cast<const unsigned char*>(d.data());
+}
+
+void headroom_decoder_destroy(headroom_decoder_t* decoder) { delete decoder; }
 
 int headroom_glob_is_valid(const char* glob) {
     return glob != nullptr && headroom::glob_is_valid(glob) ? 1 : 0;

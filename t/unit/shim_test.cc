@@ -144,3 +144,48 @@ TEST(Shim, CompileRefusesWhatNginxMustRefuse) {
     EXPECT_FALSE(headroom_glob_is_valid("[[:foo:]]"));   // a class fnmatch does not know
     EXPECT_TRUE(headroom_glob_is_valid("a\\[b"));       // an escaped '[' opens nothing
 }
+
+// A compressed body through the C interface, as the body filter feeds it:
+// piece by piece, the last flagged; bounded by the config it was made with.
+TEST(Shim, DecodesWithinTheConfigsBounds) {
+    headroom_encoding_e e = HEADROOM_ENCODING_IDENTITY;
+    EXPECT_EQ(headroom_encoding_of("X-Gzip", 6, &e), 0);
+    EXPECT_EQ(e, HEADROOM_ENCODING_GZIP);
+    EXPECT_EQ(headroom_encoding_of("br", 2, &e), -1);
+    EXPECT_STREQ(headroom_encoding_name(HEADROOM_ENCODING_ZSTD), "zstd");
+    EXPECT_EQ(headroom_encoding_name(static_cast<headroom_encoding_e>(HEADROOM_ENCODINGS)), nullptr);
+
+    // "hello, hello, hello" gzipped by gzip -n.
+    const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48,
+                                0xcd, 0xc9, 0xc9, 0xd7, 0x51, 0xc8, 0x40, 0xa2, 0x00, 0x9f, 0xa1, 0xca,
+                                0x09, 0x13, 0x00, 0x00, 0x00};
+    headroom_settings_t s;
+    headroom_settings_init(&s);
+    EXPECT_EQ(s.max_decode_ratio, 100u);
+    char error[256];
+    headroom_config_t* c = headroom_config_compile(&s, error, sizeof error);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(headroom_decoder_create(c, static_cast<headroom_encoding_e>(HEADROOM_ENCODINGS), 0), nullptr);
+    headroom_decoder_t* d = headroom_decoder_create(c, HEADROOM_ENCODING_GZIP, sizeof gz);
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(headroom_decoder_feed(d, gz, 10, 0), HEADROOM_DECODE_MORE);
+    EXPECT_EQ(headroom_decoder_feed(d, gz + 10, sizeof gz - 10, 1), HEADROOM_DECODE_DONE);
+    size_t len = 0;
+    const unsigned char* out = headroom_decoder_data(d, &len);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(out), len), "hello, hello, hello");
+    headroom_decoder_destroy(d);
+
+    s.max_body_size = 5;  // decodes past it
+    headroom_config_t* small = headroom_config_compile(&s, error, sizeof error);
+    ASSERT_NE(small, nullptr);
+    d = headroom_decoder_create(small, HEADROOM_ENCODING_GZIP, 0);
+    EXPECT_EQ(headroom_decoder_feed(d, gz, sizeof gz, 1), HEADROOM_DECODE_TOO_LARGE);
+    headroom_decoder_destroy(d);
+    headroom_config_free(small);
+
+    s.max_body_size = 1 << 20;
+    s.max_decode_ratio = 0;
+    EXPECT_EQ(headroom_config_compile(&s, error, sizeof error), nullptr);
+    EXPECT_NE(std::strstr(error, "headroom_max_decode_ratio"), nullptr);
+    headroom_config_free(c);
+}
