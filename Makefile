@@ -26,9 +26,16 @@ NPM_DIR      := $(BUILD)/npm
 
 APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev libzstd-dev \
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
-                perl curl openssl ca-certificates zstd
+                perl curl openssl ca-certificates zstd \
+                clang-14 libclang-rt-14-dev llvm-14 valgrind wrk \
+                libnginx-mod-http-ndk libnginx-mod-http-lua
 
-.PHONY: all deps core cli module tokenizers test unit t run bench bench-cache bench-estimate clean
+# One goal at a time: the fuzzers and the timing-minded nginx tests must not
+# share two cores. Builds inside a goal still use every core.
+.NOTPARALLEL:
+
+.PHONY: all deps core cli module tokenizers test unit t run bench bench-cache bench-estimate clean \
+        san sanitize fuzz fuzz-short test-valgrind
 
 all: module cli tokenizers
 
@@ -79,7 +86,9 @@ module: core $(BUILD)/nginx/objs/Makefile
 	@# the core library is not a dependency nginx's Makefile knows of
 	rm -f $(BUILD)/nginx/objs/ngx_http_headroom_module.so
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_headroom_module.so $(MODULE)
+	@# replaced, not rewritten in place: a running nginx may have it mapped
+	cp $(BUILD)/nginx/objs/ngx_http_headroom_module.so $(MODULE).tmp
+	mv -f $(MODULE).tmp $(MODULE)
 
 # Rank files: fetched once from npm, converted by headroom-mkrank. The
 # package's license travels with them.
@@ -96,10 +105,41 @@ tokenizers: core $(NPM_DIR)/node_modules/tiktoken/package.json
 	done
 	@cp src/core/tokenizer/LICENSE.tiktoken $(TOKENIZERS)/LICENSE
 
-test: unit t
+test: unit t sanitize fuzz-short
 
 unit: core tokenizers
 	cd $(BUILD)/cmake && ctest --output-on-failure
+
+# The core and its unit tests built by clang with AddressSanitizer and
+# UndefinedBehaviorSanitizer (leaks included), and the libFuzzer targets of
+# t/fuzz with them. `make fuzz` runs each target FUZZ_SECONDS (default 10
+# minutes); `make test` runs each for 20 seconds.
+SAN_BUILD    := $(BUILD)/san
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 600
+SAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                -fsanitize=address,undefined,fuzzer-no-link
+SAN_ENV      := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
+
+san: deps tokenizers
+	@[ -f $(SAN_BUILD)/CMakeCache.txt ] || \
+	    CC=clang-14 CXX=clang++-14 cmake -S . -B $(SAN_BUILD) \
+	        -DCMAKE_BUILD_TYPE=Debug -DHEADROOM_FUZZ=ON -DHEADROOM_BENCH=OFF \
+	        -DHEADROOM_TOKENIZER_DIR=$(TOKENIZERS) \
+	        "-DCMAKE_C_FLAGS=$(SAN_FLAGS)" "-DCMAKE_CXX_FLAGS=$(SAN_FLAGS)" \
+	        >/dev/null
+	cmake --build $(SAN_BUILD) -j$(JOBS)
+
+sanitize: san
+	$(SAN_ENV) $(SAN_BUILD)/core_tests --gtest_brief=1
+
+fuzz: san
+	t/fuzz/run $(FUZZ_SECONDS) $(SAN_BUILD) $(FUZZ_DIR)
+
+fuzz-short: san
+	t/fuzz/run 20 $(SAN_BUILD) $(FUZZ_DIR)
 
 # Real clients the tests drive, from npm, pinned. @google/genai 2.x is the
 # last line for Node.js 20.
@@ -112,6 +152,11 @@ $(NPM_TEST_DIR)/node_modules/@google/genai/package.json: | deps
 
 t: all $(PROMTOOL) $(NPM_TEST_DIR)/node_modules/@google/genai/package.json
 	prove -I t/lib t/
+
+# The one-worker t/ files with nginx under valgrind, JIT off then on
+# (t/valgrind/run says how it decides).
+test-valgrind: all
+	t/valgrind/run
 
 # promtool checks the status handler's Prometheus text (t/14-status.t). It
 # is taken out of Debian's prometheus package without installing the

@@ -58,6 +58,18 @@ location / { headroom on; }
 --- config_error
 headroom_tokenizers "/nonexistent/tokenizers": cannot open /nonexistent/tokenizers/o200k_base.tok
 
+=== headroom_pcre_jit takes on or off
+--- http_config
+headroom_pcre_jit maybe;
+--- config_error
+invalid value "maybe" in "headroom_pcre_jit" directive
+
+=== headroom_pcre_jit belongs in http
+--- config
+headroom_pcre_jit off;
+--- config_error
+"headroom_pcre_jit" directive is not allowed here
+
 === headroom_tokenizers belongs in http
 --- config
 headroom_tokenizers /tmp;

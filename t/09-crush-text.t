@@ -31,6 +31,18 @@ $b
 --- error_log
 1 crushed (
 
+=== headroom_pcre_jit off: the same bytes, counted without PCRE2's JIT
+--- http_config
+headroom_pcre_jit off;
+--- request_body eval
+chat($main::LOG)
+--- upstream_body eval
+my $b = compressed(chat($main::LOG), '/v1/chat/completions');
+die 'not crushed' unless $b =~ /more lines like the one above omitted/;
+$b
+--- error_log
+1 crushed (
+
 === every WARN line of the log reaches the provider verbatim (OpenAI chat)
 --- request_body eval
 chat($main::LOG)

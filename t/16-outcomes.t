@@ -29,7 +29,7 @@ my $module = "$ENV{PWD}/build/ngx_http_headroom_module.so";
 open my $fh, '>', "$dir/gw/conf/nginx.conf" or die;
 print $fh <<"CONF";
 load_module $module;
-daemon on;
+@{[ $HeadroomTest::VALGRIND ? '' : 'daemon on;' ]}
 pid $dir/gw/logs/nginx.pid;
 error_log $dir/gw/logs/error.log info;
 events { worker_connections 64; }

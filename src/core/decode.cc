@@ -104,6 +104,8 @@ Decoder::~Decoder() = default;
 
 Decoder::Status Decoder::fail(Status s) {
     status_ = s;
+    // The byte past the room that told "over" is not decoded output.
+    size_ = std::min(size_, room());
     return s;
 }
 

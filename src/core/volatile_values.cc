@@ -143,7 +143,7 @@ VolatilePatterns::~VolatilePatterns() {
 }
 
 std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vector<Extra>& extra,
-                                                                  std::string& error) {
+                                                                  std::string& error, bool jit) {
     std::shared_ptr<VolatilePatterns> p(new VolatilePatterns);
     auto add = [&](const std::string& regex, std::size_t label, bool marked) -> bool {
         int code = 0;
@@ -155,7 +155,7 @@ std::shared_ptr<const VolatilePatterns> VolatilePatterns::compile(const std::vec
             return false;
         }
         // Without JIT (not built in, no executable memory) matching still works.
-        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        if (jit) pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
         p->patterns_.push_back(Compiled{re, label, marked});
         return true;
     };

@@ -31,9 +31,10 @@ public:
 
     // The built-in patterns, after `extra` (which win at equal positions).
     // nullptr when a pattern does not compile, with PCRE2's reason, and the
-    // pattern, in `error`.
+    // pattern, in `error`. `jit`: PCRE2's JIT compiles them (off only to
+    // prove valgrind's reports about JIT code false: headroom_pcre_jit).
     static std::shared_ptr<const VolatilePatterns> compile(const std::vector<Extra>& extra,
-                                                           std::string& error);
+                                                           std::string& error, bool jit = true);
 
     ~VolatilePatterns();
     VolatilePatterns(const VolatilePatterns&) = delete;

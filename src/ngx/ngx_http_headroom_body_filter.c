@@ -181,12 +181,15 @@ ngx_http_headroom_body_read(ngx_http_request_t *r)
 /*
  * HTTP/2 sets content_length_n to the bytes received after the body filters
  * ran, when the client sent no content-length: the rewritten length is put
- * back once the whole body is in, before any content handler reads it.
+ * back once the whole body is in, before any content handler reads it. A
+ * module that replaced the body since (Lua's ngx.req.set_body_data) wrote
+ * a Content-Length header of its own over ours: its length stands.
  */
 
 static ngx_int_t
 ngx_http_headroom_keep_length(ngx_http_request_t *r)
 {
+    ngx_table_elt_t          *h;
     ngx_http_headroom_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
@@ -195,6 +198,12 @@ ngx_http_headroom_keep_length(ngx_http_request_t *r)
         || ctx->length < 0
         || ctx->length == r->headers_in.content_length_n)
     {
+        return NGX_OK;
+    }
+
+    h = r->headers_in.content_length;
+
+    if (h && ngx_atoof(h->value.data, h->value.len) != ctx->length) {
         return NGX_OK;
     }
 

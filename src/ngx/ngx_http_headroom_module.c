@@ -281,6 +281,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_main_conf_t, tokenizers_dir),
       NULL },
 
+    { ngx_string("headroom_pcre_jit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_headroom_main_conf_t, pcre_jit),
+      NULL },
+
     { ngx_string("headroom_model_encoding"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_headroom_model_encoding,
@@ -365,6 +372,8 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->status_used = 0;
      */
 
+    hmcf->pcre_jit = NGX_CONF_UNSET;
+
     return hmcf;
 }
 
@@ -373,6 +382,8 @@ static char *
 ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_headroom_main_conf_t *hmcf = conf;
+
+    ngx_conf_init_value(hmcf->pcre_jit, 1);
 
     if (hmcf->tokenizers_dir.data == NULL) {
         hmcf->tokenizers_dir.data = (u_char *) headroom_default_tokenizer_dir();
@@ -482,7 +493,8 @@ ngx_http_headroom_load_tokenizers(ngx_conf_t *cf,
 
     hmcf->tokenizers = headroom_tokenizers_load(
                            (const char *) hmcf->tokenizers_dir.data,
-                           rules, n / 2, (char *) error, sizeof(error));
+                           rules, n / 2, hmcf->pcre_jit != 0, (char *) error,
+                           sizeof(error));
 
     if (hmcf->tokenizers == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -711,13 +723,18 @@ static headroom_volatile_patterns_t *
 ngx_http_headroom_compile_patterns(ngx_conf_t *cf, ngx_array_t *patterns,
     const char *directive)
 {
-    u_char                         error[512];
-    ngx_uint_t                     n;
-    const char                   **list;
-    ngx_pool_cleanup_t            *cln;
-    headroom_volatile_patterns_t  *compiled;
+    u_char                          error[512];
+    ngx_uint_t                      n;
+    const char                    **list;
+    ngx_pool_cleanup_t             *cln;
+    headroom_volatile_patterns_t   *compiled;
+    ngx_http_headroom_main_conf_t  *hmcf;
 
     n = patterns ? patterns->nelts : 0;
+
+    /* unset while the http block is read: a directive is checked with JIT */
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
 
     list = ngx_http_headroom_c_strings(cf, patterns);
     cln = ngx_pool_cleanup_add(cf->pool, 0);
@@ -726,7 +743,9 @@ ngx_http_headroom_compile_patterns(ngx_conf_t *cf, ngx_array_t *patterns,
         return NULL;
     }
 
-    compiled = headroom_volatile_patterns_compile(list, n / 2, (char *) error,
+    compiled = headroom_volatile_patterns_compile(list, n / 2,
+                                                  hmcf->pcre_jit != 0,
+                                                  (char *) error,
                                                   sizeof(error));
     if (compiled == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" %s",

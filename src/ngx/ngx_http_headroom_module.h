@@ -25,6 +25,7 @@ typedef struct {
     ngx_str_t               prices_file;    /* headroom_prices */
     headroom_prices_t      *prices;         /* loaded with the zone */
     ngx_flag_t              status_used;    /* some "headroom_status" */
+    ngx_flag_t              pcre_jit;       /* headroom_pcre_jit */
 } ngx_http_headroom_main_conf_t;
 
 

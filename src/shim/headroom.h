@@ -46,8 +46,11 @@ typedef enum {
 
 #define HEADROOM_REASONS  18
 
-/* "not_post", ...; NULL for a value out of range */
-const char *headroom_reason_name(headroom_reason_e reason);
+/*
+ * "not_post", ...; NULL for a value out of range (taken as a number, so that
+ * any value a caller has is safe to ask about)
+ */
+const char *headroom_reason_name(size_t reason);
 
 /* non-zero for the reasons that say headroom ran short */
 int headroom_reason_is_failure(headroom_reason_e reason);
@@ -193,20 +196,24 @@ typedef struct {
 /*
  * Loads DIR/o200k_base.tok and DIR/cl100k_base.tok. `rules` holds `nrules`
  * pairs of strings (model prefix, encoding) tried before the built-in
- * ones. NULL on failure, with the reason in `error`.
+ * ones. `jit` non-zero: PCRE2's JIT compiles the pre-tokenizers (zero only
+ * to prove valgrind's reports about JIT code false). NULL on failure, with
+ * the reason in `error`.
  */
 headroom_tokenizers_t *headroom_tokenizers_load(const char *dir,
-    const char *const *rules, size_t nrules, char *error, size_t error_len);
+    const char *const *rules, size_t nrules, int jit, char *error,
+    size_t error_len);
 
 void headroom_tokenizers_free(headroom_tokenizers_t *tokenizers);
 
 /*
  * Compiles the built-in patterns of volatile values after `npairs` pairs of
  * strings in `pairs` (label, PCRE2 pattern) of the operator's. NULL on
- * failure, with the pattern and PCRE2's reason in `error`.
+ * failure, with the pattern and PCRE2's reason in `error`. `jit` as above.
  */
 headroom_volatile_patterns_t *headroom_volatile_patterns_compile(
-    const char *const *pairs, size_t npairs, char *error, size_t error_len);
+    const char *const *pairs, size_t npairs, int jit, char *error,
+    size_t error_len);
 
 void headroom_volatile_patterns_free(headroom_volatile_patterns_t *patterns);
 
@@ -240,7 +247,7 @@ typedef enum {
 #define HEADROOM_ENCODINGS  4
 
 /* "identity", "gzip", "deflate", "zstd"; NULL for a value out of range */
-const char *headroom_encoding_name(headroom_encoding_e encoding);
+const char *headroom_encoding_name(size_t encoding);
 
 /*
  * The encoding one Content-Encoding value names, in *encoding; -1 for a

@@ -187,8 +187,8 @@ const char* headroom_transform_name(size_t transform) {
     return headroom::transform_name(static_cast<headroom::Transform>(transform));
 }
 
-const char* headroom_reason_name(headroom_reason_e reason) {
-    if (static_cast<size_t>(reason) >= headroom::kReasons) return nullptr;
+const char* headroom_reason_name(size_t reason) {
+    if (reason >= headroom::kReasons) return nullptr;
     return headroom::reason_name(static_cast<headroom::Reason>(reason));
 }
 
@@ -245,8 +245,8 @@ headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, 
 
 void headroom_config_free(headroom_config_t* config) { delete config; }
 
-const char* headroom_encoding_name(headroom_encoding_e encoding) {
-    if (static_cast<size_t>(encoding) >= headroom::kEncodings) return nullptr;
+const char* headroom_encoding_name(size_t encoding) {
+    if (encoding >= headroom::kEncodings) return nullptr;
     return headroom::encoding_name(static_cast<headroom::Encoding>(encoding));
 }
 
@@ -299,12 +299,13 @@ int headroom_glob_is_valid(const char* glob) {
 }
 
 headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* const* rules,
-                                                size_t nrules, char* error, size_t error_len) {
+                                                size_t nrules, int jit, char* error,
+                                                size_t error_len) {
     try {
         std::vector<headroom::tokenizer::ModelRule> list;
         for (size_t i = 0; i < nrules; ++i) list.push_back({rules[2 * i], rules[2 * i + 1]});
         std::string why;
-        auto t = headroom::tokenizer::Tokenizers::load(dir, std::move(list), why);
+        auto t = headroom::tokenizer::Tokenizers::load(dir, std::move(list), why, jit != 0);
         if (t == nullptr) {
             copy_error(why, error, error_len);
             return nullptr;
@@ -319,13 +320,13 @@ headroom_tokenizers_t* headroom_tokenizers_load(const char* dir, const char* con
 void headroom_tokenizers_free(headroom_tokenizers_t* tokenizers) { delete tokenizers; }
 
 headroom_volatile_patterns_t* headroom_volatile_patterns_compile(const char* const* pairs,
-                                                                 size_t npairs, char* error,
-                                                                 size_t error_len) {
+                                                                 size_t npairs, int jit,
+                                                                 char* error, size_t error_len) {
     try {
         std::vector<headroom::VolatilePatterns::Extra> extra;
         for (size_t i = 0; i < npairs; ++i) extra.push_back({pairs[2 * i], pairs[2 * i + 1]});
         std::string why;
-        auto p = headroom::VolatilePatterns::compile(extra, why);
+        auto p = headroom::VolatilePatterns::compile(extra, why, jit != 0);
         if (p == nullptr) {
             copy_error(why, error, error_len);
             return nullptr;

@@ -34,6 +34,10 @@ package HeadroomTest;
 #                    (TARGET relative to the repository)
 #   error_log / no_error_log  substrings, one a line, in the error log
 #   config_error     nginx -t must fail with this substring on stderr
+#
+# HEADROOM_VALGRIND=DIR runs each nginx as one process (master_process off)
+# under valgrind's memcheck, its report in DIR (t/valgrind/run reads them);
+# timeouts grow tenfold. HEADROOM_PCRE_JIT=off adds headroom_pcre_jit off.
 
 use strict;
 use warnings;
@@ -58,6 +62,10 @@ my $MODULE = "$ROOT/build/ngx_http_headroom_module.so";
 my $NGINX  = $ENV{HEADROOM_NGINX} // '/usr/sbin/nginx';
 
 my $CRLF = "\r\n";
+
+our $VALGRIND = $ENV{HEADROOM_VALGRIND};
+our $SLOW     = $VALGRIND ? 10 : 1;
+my %CHILD;    # prefix => pid of nginx under valgrind
 
 # A peer that stops reading must fail a write, not kill the test.
 $SIG{PIPE} = 'IGNORE';
@@ -188,7 +196,7 @@ sub serve_connection {
     local $SIG{ALRM} = sub { die "timeout\n" };
     eval {
         while (1) {
-            alarm 10;
+            alarm 10 * $SLOW;
             my ($head, $body) = read_message($c, 0);
             alarm 0;
             last unless defined $head;
@@ -266,8 +274,8 @@ sub write_conf {
     chmod 0777, "$dir/tmp";
     my $conf = join "\n",
         "load_module $MODULE;",
-        "daemon on;",
-        "master_process on;",
+        # under valgrind the command line says daemon off, master_process off
+        ($VALGRIND ? () : ("daemon on;", "master_process on;")),
         "pid $dir/logs/nginx.pid;",
         "error_log $dir/logs/error.log info;",
         $subst->($b->{main_config}),
@@ -279,6 +287,9 @@ sub write_conf {
         "    fastcgi_temp_path $dir/tmp/fastcgi;",
         "    uwsgi_temp_path $dir/tmp/uwsgi;",
         "    scgi_temp_path $dir/tmp/scgi;",
+        (($ENV{HEADROOM_PCRE_JIT} // '') eq 'off'
+            && ($b->{http_config} // '') !~ /headroom_pcre_jit/
+            ? "    headroom_pcre_jit off;" : ()),
         $subst->($b->{http_config}),
         "    server {",
         "        listen 127.0.0.1:$ports->{http};",
@@ -299,18 +310,73 @@ sub nginx_cmd {
 
 sub start_nginx {
     my ($dir, $ports) = @_;
-    my ($rc, $out) = nginx_cmd($dir);
-    die "nginx failed to start: $out" if $rc != 0;
-    for (1 .. 200) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ports->{http}");
-        if ($s) { close $s; return }
+    if ($VALGRIND) {
+        valgrind_nginx($dir);
+    } else {
+        my ($rc, $out) = nginx_cmd($dir);
+        die "nginx failed to start: $out" if $rc != 0;
+    }
+    for (1 .. 200 * $SLOW) {
+        die "nginx under valgrind exited: " . `cat $dir/logs/valgrind.out`
+            if $VALGRIND && waitpid($CHILD{$dir}, WNOHANG) > 0;
+        # nginx writes its pid once it listens: until then, whoever answers
+        # on the port is somebody else
+        if (!$VALGRIND || -s "$dir/logs/nginx.pid") {
+            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ports->{http}");
+            if ($s) { close $s; return }
+        }
         sleep 0.02;
     }
     die "nginx did not listen on $ports->{http}";
 }
 
+# nginx in the foreground, one process, under memcheck: every error, and
+# definite leaks, reported in $VALGRIND/<test>-<pid>.log.
+sub valgrind_nginx {
+    my ($dir) = @_;
+    my ($test) = $0 =~ m{([^/]+)\.t$};
+    make_path($VALGRIND);
+    my @supp = map { "--suppressions=$_" } grep { -f } $ENV{HEADROOM_VALGRIND_SUPP} // ();
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$dir/logs/valgrind.out" or die;
+        open STDERR, '>&', \*STDOUT or die;
+        no warnings 'exec';
+        exec { 'valgrind' } 'valgrind', '--tool=memcheck', '--leak-check=full',
+            '--show-leak-kinds=definite', '--errors-for-leak-kinds=none',
+            '--num-callers=40', '--child-silent-after-fork=yes', @supp,
+            "--log-file=$VALGRIND/" . ($test // 'test') . '-%p.log',
+            $NGINX, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
+            '-g', 'daemon off; master_process off;';
+        POSIX::_exit(127);
+    }
+    $CHILD{$dir} = $pid;
+}
+
+# nginx under valgrind outlives a test that died: stop it
+END { kill 'KILL', $_ for values %CHILD }
+
 sub stop_nginx {
     my ($dir) = @_;
+    if (my $pid = delete $CHILD{$dir}) {
+        # a graceful stop, then memcheck's leak check: wait for both, and
+        # leave how it ended beside its report for t/valgrind/run
+        kill 'QUIT', $pid;
+        my $done = 0;
+        for (1 .. 6000) {
+            last if $done = waitpid($pid, WNOHANG) > 0;
+            sleep 0.02;
+        }
+        if (!$done) {
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+        }
+        my ($test) = $0 =~ m{([^/]+)\.t$};
+        open my $fh, '>', "$VALGRIND/" . ($test // 'test') . "-$pid.exit" or die;
+        print $fh "$?\n";
+        close $fh;
+        return;
+    }
     open my $fh, '<', "$dir/logs/nginx.pid" or return;
     chomp(my $pid = <$fh>);
     close $fh;
@@ -367,7 +433,7 @@ sub send_http1 {
     my $body = $b->{request_body} // '';
     my $s = connect_nginx($ports->{http});
     local $SIG{ALRM} = sub { die "client timeout\n" };
-    alarm 20;
+    alarm 20 * $SLOW;
     my @responses;
 
     if ($mode eq 'chunked') {

@@ -68,6 +68,28 @@ TEST(CrushSearch, EachFileKeepsItsEndsAndTheRestIsCounted) {
     EXPECT_NE(r->text.find("src/only.c:5:"), std::string::npos);
 }
 
+// Found by fuzz_crush_search: with no ends kept, a file's matches went
+// without a marker.
+TEST(CrushSearch, AFileWithNothingKeptStillHasItsMarker) {
+    const std::string in = grep_output(3, 40);
+    CrushSearchLimits l;
+    l.keep_first = 0;
+    l.keep_last = 0;
+    auto r = crush_search(in, "", l);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->omitted, 120u);
+    const auto out = lines_of(r->text);
+    ASSERT_EQ(out.size(), 3u) << r->text;
+    for (int f = 0; f < 3; ++f) {
+        auto m = headroom::markers::parse_text(out[f]);
+        ASSERT_TRUE(m) << out[f];
+        EXPECT_EQ(m->count, 40u);
+        EXPECT_EQ(m->what, "more matches in src/module" + std::to_string(f) + "/file.c");
+        EXPECT_EQ(m->lines.first, 40u * f + 1);
+        EXPECT_EQ(m->lines.last, 40u * f + 40);
+    }
+}
+
 TEST(CrushSearch, MatchesHoldingTheQuestionsTermsStay) {
     std::string in = grep_output(1, 60);
     in.replace(in.find("handle_request(ctx, 30)"), 23, "handle_request(ctx, retry_budget)");

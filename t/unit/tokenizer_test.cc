@@ -53,6 +53,24 @@ TEST(UnicodeAlign, WidensPropertiesAndSpellsOutSpace) {
     EXPECT_FALSE(tk::align_unicode("\\p{Greek}", out, error));
 }
 
+// headroom_pcre_jit off: the pre-tokenizer is interpreted, and counts the
+// same.
+TEST(Encoding, CountsTheSameWithoutJit) {
+    tk::RankTable t{"toy", "'s|\\p{L}+| ?\\p{N}+|\\s+|[^\\s\\p{L}\\p{N}]+", {}};
+    for (int b = 0; b < 256; ++b) t.tokens.push_back(std::string(1, static_cast<char>(b)));
+    for (const char* m : {"he", "ll", "hell", "hello", " 1", "23", "it"}) t.tokens.push_back(m);
+    std::string error;
+    auto jit = tk::Encoding::from_bytes(tk::write_rank_file(t), error, true);
+    auto interpreted = tk::Encoding::from_bytes(tk::write_rank_file(t), error, false);
+    ASSERT_NE(jit, nullptr) << error;
+    ASSERT_NE(interpreted, nullptr) << error;
+    EXPECT_TRUE(jit->jit()) << "PCRE2 here is built with its JIT";
+    EXPECT_FALSE(interpreted->jit());
+    for (const char* s : {"hello world 123 it's", "", "  \n\t x", "caf\xc3\xa9 \xff 42"}) {
+        EXPECT_EQ(jit->count(s), interpreted->count(s)) << s;
+    }
+}
+
 TEST(Merge, ScanAndHeapAgree) {
     // A small vocabulary where merge order matters.
     tk::RankTable t{"toy", "\\S+|\\s+", {}};

@@ -57,7 +57,7 @@ constexpr std::size_t kScanLimit = 128;
 
 // Matches always start where the previous one ended (the patterns cover
 // every character), so they are compiled anchored.
-bool Encoding::compile(std::string_view pattern, Regex& out, std::string& error) {
+bool Encoding::compile(std::string_view pattern, Regex& out, std::string& error, bool jit) {
     int rc = 0;
     PCRE2_SIZE at = 0;
     pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -69,11 +69,12 @@ bool Encoding::compile(std::string_view pattern, Regex& out, std::string& error)
         return false;
     }
     out.code = re;
-    out.jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
+    out.jit = jit && pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
     return true;
 }
 
-std::shared_ptr<const Encoding> Encoding::from_bytes(std::string bytes, std::string& error) {
+std::shared_ptr<const Encoding> Encoding::from_bytes(std::string bytes, std::string& error,
+                                                     bool jit) {
     std::shared_ptr<Encoding> e(new Encoding());
     e->bytes_ = std::move(bytes);
     if (!read_rank_file(e->bytes_, e->view_, error)) return nullptr;
@@ -120,13 +121,15 @@ std::shared_ptr<const Encoding> Encoding::from_bytes(std::string bytes, std::str
         error = "pattern cannot be aligned with tiktoken's Unicode: " + error;
         return nullptr;
     }
-    if (!compile(e->view_.pattern, e->plain_, error) || !compile(aligned, e->aligned_, error)) {
+    if (!compile(e->view_.pattern, e->plain_, error, jit) ||
+        !compile(aligned, e->aligned_, error, jit)) {
         return nullptr;
     }
     return e;
 }
 
-std::shared_ptr<const Encoding> Encoding::load(const std::string& path, std::string& error) {
+std::shared_ptr<const Encoding> Encoding::load(const std::string& path, std::string& error,
+                                               bool jit) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         error = "cannot open " + path;
@@ -134,7 +137,7 @@ std::shared_ptr<const Encoding> Encoding::load(const std::string& path, std::str
     }
     std::ostringstream buf;
     buf << in.rdbuf();
-    auto e = from_bytes(buf.str(), error);
+    auto e = from_bytes(buf.str(), error, jit);
     if (e == nullptr) error = path + ": " + error;
     return e;
 }

@@ -19,14 +19,21 @@ public:
     // From a rank file's bytes; nullptr with `error` set when it is not one
     // or its pattern does not compile. Immutable afterwards: one instance
     // is shared by every request (and every nginx worker, after fork).
-    static std::shared_ptr<const Encoding> from_bytes(std::string bytes, std::string& error);
-    static std::shared_ptr<const Encoding> load(const std::string& path, std::string& error);
+    // `jit`: PCRE2's JIT compiles the pre-tokenizer (off only to prove
+    // valgrind's reports about JIT code false: headroom_pcre_jit).
+    static std::shared_ptr<const Encoding> from_bytes(std::string bytes, std::string& error,
+                                                      bool jit = true);
+    static std::shared_ptr<const Encoding> load(const std::string& path, std::string& error,
+                                                bool jit = true);
 
     ~Encoding();
     Encoding(const Encoding&) = delete;
     Encoding& operator=(const Encoding&) = delete;
 
     const std::string& name() const { return name_; }
+
+    // Whether PCRE2's JIT compiled the pre-tokenizer.
+    bool jit() const { return plain_.jit && aligned_.jit; }
 
     // Tokens in `text` encoded as ordinary text (special-token strings count
     // as the text they are). Invalid UTF-8 counts as U+FFFD, as a
@@ -53,7 +60,7 @@ private:
     };
 
     Encoding() = default;
-    static bool compile(std::string_view pattern, Regex& out, std::string& error);
+    static bool compile(std::string_view pattern, Regex& out, std::string& error, bool jit);
     std::size_t count_valid(std::string_view utf8) const;
 
     std::string_view token(std::uint32_t rank) const {

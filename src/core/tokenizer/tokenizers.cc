@@ -4,10 +4,10 @@ namespace headroom::tokenizer {
 
 std::shared_ptr<const Tokenizers> Tokenizers::load(const std::string& dir,
                                                    std::vector<ModelRule> rules,
-                                                   std::string& error) {
+                                                   std::string& error, bool jit) {
     auto t = std::make_shared<Tokenizers>();
     for (const char* name : {"o200k_base", "cl100k_base"}) {
-        auto e = Encoding::load(dir + "/" + name + ".tok", error);
+        auto e = Encoding::load(dir + "/" + name + ".tok", error, jit);
         if (e == nullptr) return nullptr;
         t->encodings_.emplace(name, std::move(e));
     }

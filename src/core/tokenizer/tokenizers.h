@@ -16,9 +16,10 @@ namespace headroom::tokenizer {
 class Tokenizers {
 public:
     // Loads DIR/o200k_base.tok and DIR/cl100k_base.tok. Rules naming any
-    // other encoding are refused.
+    // other encoding are refused. `jit` as Encoding::load.
     static std::shared_ptr<const Tokenizers> load(const std::string& dir,
-                                                  std::vector<ModelRule> rules, std::string& error);
+                                                  std::vector<ModelRule> rules, std::string& error,
+                                                  bool jit = true);
 
     struct Pick {
         const Encoding* encoding;

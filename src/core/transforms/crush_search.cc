@@ -154,22 +154,24 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
     CrushedSearch out;
     out.omitted = omitted;
     out.id = origin.id();
-    LineWriter w(out.text);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (keep[i]) w.line(lines[i]);
-        // The marker follows the file's last kept line.
-        if (!matches[i] || !keep[i]) continue;
-        auto g = gaps.find(matches[i]->path);
-        if (g == gaps.end()) continue;
-        const auto& idx = files[matches[i]->path];
-        std::size_t last_kept = idx.back();
+    // Each marker follows its file's last kept line; where the file kept
+    // none, it stands where the file's last match was.
+    std::map<std::size_t, const std::string*> marker_after;
+    for (const auto& [path, g] : gaps) {
+        const auto& idx = files[path];
+        std::size_t at = idx.back();
         for (auto r = idx.rbegin(); r != idx.rend(); ++r) {
             if (keep[*r]) {
-                last_kept = *r;
+                at = *r;
                 break;
             }
         }
-        if (i == last_kept) w.line(g->second.marker);
+        marker_after[at] = &g.marker;
+    }
+    LineWriter w(out.text);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (keep[i]) w.line(lines[i]);
+        if (auto m = marker_after.find(i); m != marker_after.end()) w.line(*m->second);
     }
     w.finish(text);
     return out;
