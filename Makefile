@@ -27,7 +27,7 @@ NPM_DIR      := $(BUILD)/npm
 APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev libzstd-dev \
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
                 perl curl openssl ca-certificates zstd \
-                clang-14 libclang-rt-14-dev llvm-14 valgrind wrk \
+                clang-14 libclang-rt-14-dev llvm-14 valgrind wrk nghttp2-client \
                 libnginx-mod-http-ndk libnginx-mod-http-lua
 
 # One goal at a time: the fuzzers and the timing-minded nginx tests must not
@@ -35,7 +35,7 @@ APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev l
 .NOTPARALLEL:
 
 .PHONY: all deps core cli module tokenizers test unit t run bench bench-cache bench-estimate clean \
-        san sanitize fuzz fuzz-short test-valgrind
+        san sanitize fuzz fuzz-short test-valgrind soak
 
 all: module cli tokenizers
 
@@ -157,6 +157,13 @@ t: all $(PROMTOOL) $(NPM_TEST_DIR)/node_modules/@google/genai/package.json
 # (t/valgrind/run says how it decides).
 test-valgrind: all
 	t/valgrind/run
+
+# nginx + headroom under wrk (a mix of agent requests, compressed ones
+# too) with HTTP/2 bursts and stalled or vanishing clients, SOAK_SECONDS
+# long (default 10 minutes); the report goes to build/soak/report.md.
+SOAK_SECONDS ?= 600
+soak: all
+	MODULE=$(MODULE) HEADROOM_CLI=$(BUILD)/headroom bench/soak $(SOAK_SECONDS)
 
 # promtool checks the status handler's Prometheus text (t/14-status.t). It
 # is taken out of Debian's prometheus package without installing the

@@ -15,6 +15,8 @@ use IO::Compress::Deflate qw(deflate $DeflateError);
 use IO::Compress::Gzip qw(gzip $GzipError);
 use IO::Compress::RawDeflate qw(rawdeflate $RawDeflateError);
 use Compress::Raw::Zlib qw(Z_SYNC_FLUSH);
+use Compress::Zlib ();
+use Time::HiRes ();
 use JSON::PP;
 use Test::More;
 use HeadroomTest qw(run_blocks start_recorder recorded free_port);
@@ -274,8 +276,31 @@ CONF
     @got = recorded("$dir/upstream");
     ok @got == 1 && $got[0][1] eq $WANT, 'the provider gets it decoded and rewritten';
 
+    # A zlib body that goes bad half-way, in 1000-byte writes: headroom
+    # gives up there, and the zone still counts every byte on the wire.
+    my $bad = Compress::Zlib::compress($BODY);
+    substr($bad, length($bad) / 2, 64) = "\xff" x 64;
+    my $s = IO::Socket::INET->new("127.0.0.1:$port") or die;
+    print $s "POST $CHAT HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        . "Content-Encoding: deflate\r\nConnection: close\r\n"
+        . "Content-Length: " . length($bad) . "\r\n\r\n";
+    for (my $at = 0; $at < length $bad; $at += 1000) {
+        $s->flush;
+        Time::HiRes::sleep(0.002);
+        print $s substr($bad, $at, 1000);
+    }
+    $s->flush;
+    my $answer = do { local $/; <$s> };
+    like $answer, qr{^HTTP/1.1 200}, 'a body that goes bad mid-way is answered';
+    @got = recorded("$dir/upstream");
+    ok @got == 1 && $got[0][1] eq $bad, 'and reaches the provider as it came';
+
     my $status = decode_json(`curl -sS http://127.0.0.1:$port/status`);
     my $enc = $status->{encodings};
+    is $enc->{deflate}{requests}, 1, 'the zone counts the deflate body';
+    is $enc->{deflate}{wire_bytes}, length($bad), 'with all its bytes on the wire';
+    is $status->{passthrough_reasons}{decode_error}, 1, 'as decode_error'
+        or diag explain $status->{passthrough_reasons};
     is $enc->{gzip}{requests}, 1, 'the zone counts one gzip body';
     is $enc->{gzip}{decoded_bytes}, length($BODY), 'its decoded bytes';
     is $enc->{gzip}{wire_bytes}, $res->{wire}, 'and its bytes on the wire';

@@ -214,8 +214,12 @@ sub h2_session {
         print $fh $body;
         close $fh;
         push @spec, { id => $id, tag => $tag, file => $file, path => $CHAT,
-                      # half with a content-length, half without
-                      length => ($id =~ /(\d+)$/ && $1 % 2 ? JSON::PP::true : JSON::PP::false),
+                      # half with a content-length, half without; a reset
+                      # stream always has one: Node's close() may end the
+                      # stream (END_STREAM) before its RST_STREAM, and
+                      # without a length that is a whole, shorter body
+                      length => (($action // '') eq 'reset' || ($id =~ /(\d+)$/ && $1 % 2)
+                                 ? JSON::PP::true : JSON::PP::false),
                       action => $action // 'complete', cut => $cut // 0 };
     }
     open my $fh, '>', "$top/h2-spec.json" or die;

@@ -56,6 +56,8 @@ static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
 static void ngx_http_headroom_run(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx, headroom_config_t *config, unsigned flags,
     const u_char *body, size_t len);
+static void ngx_http_headroom_count_passed(ngx_http_headroom_ctx_t *ctx,
+    ngx_chain_t *in);
 static ngx_str_t ngx_http_headroom_wire(ngx_http_headroom_ctx_t *ctx,
     u_char *buf, size_t len);
 static void ngx_http_headroom_result_cleanup(void *data);
@@ -493,7 +495,27 @@ ngx_http_headroom_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_headroom_collect(r, ctx, in);
     }
 
+    if (ctx->started) {
+        ngx_http_headroom_count_passed(ctx, in);
+    }
+
     return ngx_http_next_request_body_filter(r, in);
+}
+
+
+/*
+ * The bytes of a body headroom gave up on mid-way, as they go by: the zone
+ * counts a body's bytes on the wire whole (the rest at the log phase).
+ */
+
+static void
+ngx_http_headroom_count_passed(ngx_http_headroom_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->passed += ngx_buf_size(cl->buf);
+    }
 }
 
 
@@ -638,6 +660,8 @@ ngx_http_headroom_pass(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
 
     ctx->state = NGX_HTTP_HEADROOM_PASS;
     ctx->reason = reason;
+
+    ngx_http_headroom_count_passed(ctx, rest);
 
     if (headroom_reason_is_failure(reason)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1085,7 +1109,15 @@ ngx_http_headroom_settle(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_headroom_log_handler(ngx_http_request_t *r)
 {
+    ngx_http_headroom_ctx_t  *ctx;
+
     ngx_http_headroom_settle(r);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    if (ctx && ctx->passed > ctx->passed_counted) {
+        ngx_http_headroom_record_passed(r, ctx);
+    }
 
     return NGX_OK;
 }

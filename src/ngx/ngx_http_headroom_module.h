@@ -102,6 +102,8 @@ typedef struct {
     headroom_encoding_e      encoding;     /* the body's Content-Encoding */
     headroom_decoder_t      *decoder;      /* decodes it, unless identity */
     ngx_uint_t               time_us;      /* in the core */
+    off_t                    passed;       /* on the wire after giving up */
+    off_t                    passed_counted;   /* of it, in the zone */
     unsigned                 started:1;
     unsigned                 coded:1;      /* ctx->encoding is the body's */
     unsigned                 ran:1;        /* the core filled result */
@@ -146,6 +148,8 @@ char *ngx_http_headroom_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_headroom_record(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 void ngx_http_headroom_count_seen(ngx_http_request_t *r);
+void ngx_http_headroom_record_passed(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
 
 /* ngx_http_headroom_status.c */
 char *ngx_http_headroom_status(ngx_conf_t *cf, ngx_command_t *cmd,

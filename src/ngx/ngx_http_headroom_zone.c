@@ -227,8 +227,9 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         c = &sh->codings[ctx->encoding];
 
         c->requests++;
-        c->wire_bytes += ctx->len;
+        c->wire_bytes += ctx->len + ctx->passed;
         c->decoded_bytes += decoded;
+        ctx->passed_counted = ctx->passed;
     }
 
     if (ctx->ran) {
@@ -389,4 +390,38 @@ ngx_http_headroom_count_seen(ngx_http_request_t *r)
         sh = hmcf->zone->data;
         (void) ngx_atomic_fetch_add(&sh->seen, 1);
     }
+}
+
+
+/*
+ * The rest of a body headroom gave up on mid-way, once it has gone by: its
+ * encoding's bytes on the wire then count the whole body.
+ */
+
+void
+ngx_http_headroom_record_passed(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    ngx_slab_pool_t                *shpool;
+    ngx_http_headroom_shctx_t      *sh;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (hmcf->zone == NULL
+        || ctx->outcome == NGX_HTTP_HEADROOM_UNDECIDED
+        || !ctx->started
+        || (ngx_uint_t) ctx->encoding >= HEADROOM_ENCODINGS)
+    {
+        return;
+    }
+
+    shpool = (ngx_slab_pool_t *) hmcf->zone->shm.addr;
+    sh = hmcf->zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+    sh->codings[ctx->encoding].wire_bytes += ctx->passed - ctx->passed_counted;
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ctx->passed_counted = ctx->passed;
 }

@@ -249,13 +249,20 @@ sub recorded {
 
 # --- nginx ------------------------------------------------------------------
 
+# A port nothing listens on, never one this process was given before (the
+# kernel may hand the same one out twice in a row).
+my %GIVEN;
+
 sub free_port {
-    my $s = IO::Socket::INET->new(
-        Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1,
-    ) or die "free port: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(
+            Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1,
+        ) or die "free port: $!";
+        my $p = $s->sockport;
+        close $s;
+        return $p unless $GIVEN{$p}++;
+    }
+    die 'free port: none new';
 }
 
 sub write_conf {
