@@ -54,8 +54,8 @@ use Test::More;
 use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(run_blocks blocks json_string);
-our @EXPORT_OK = qw(start_recorder recorded free_port read_message
-                    alive write_all);
+our @EXPORT_OK = qw(start_recorder start_server recorded free_port read_message
+                    alive write_all http_paths);
 
 my $ROOT   = abs_path(dirname(__FILE__) . '/../..');
 my $MODULE = "$ROOT/build/ngx_http_headroom_module.so";
@@ -158,10 +158,19 @@ sub read_message {
 
 sub start_recorder {
     my ($dir) = @_;
+    return start_server('recorder', sub { serve_connection($_[0], $dir) });
+}
+
+# A loopback server in a process of its own, which ends with the test:
+# $serve->($connection, $n) runs in a process per connection (keepalive
+# connections from several workers are served at once). Returns ($pid,
+# $port).
+sub start_server {
+    my ($name, $serve) = @_;
     my $srv = IO::Socket::INET->new(
         Listen => 64, LocalAddr => '127.0.0.1', LocalPort => 0,
         Proto => 'tcp', ReuseAddr => 1,
-    ) or die "recorder: $!";
+    ) or die "$name: $!";
     my $port = $srv->sockport;
     my $parent = $$;
     my $pid = fork // die "fork: $!";
@@ -170,16 +179,16 @@ sub start_recorder {
         open STDOUT, '>', '/dev/null';
         local $SIG{CHLD} = 'IGNORE';
         my $sel = IO::Select->new($srv);
+        my $n = 0;
         while (1) {
             POSIX::_exit(0) if getppid() != $parent;
             next unless $sel->can_read(0.5);
             my $c = $srv->accept or next;
-            # one process a connection: keepalive connections from several
-            # workers are served at once
+            $n++;
             my $child = fork;
             if (defined $child && $child == 0) {
                 close $srv;
-                serve_connection($c, $dir);
+                $serve->($c, $n);
                 POSIX::_exit(0);
             }
             close $c;
@@ -265,6 +274,14 @@ sub free_port {
     die 'free port: none new';
 }
 
+# The http{} lines that keep an nginx's logs and temporary files in $dir.
+sub http_paths {
+    my ($dir) = @_;
+    return ("    access_log $dir/logs/access.log;",
+            map { "    ${_}_temp_path $dir/tmp/" . ($_ eq 'client_body' ? 'body' : $_) . ';' }
+                qw(client_body proxy fastcgi uwsgi scgi));
+}
+
 sub write_conf {
     my ($dir, $b, $ports) = @_;
     my $subst = sub {
@@ -288,12 +305,7 @@ sub write_conf {
         $subst->($b->{main_config}),
         "events { worker_connections 128; }",
         "http {",
-        "    access_log $dir/logs/access.log;",
-        "    client_body_temp_path $dir/tmp/body;",
-        "    proxy_temp_path $dir/tmp/proxy;",
-        "    fastcgi_temp_path $dir/tmp/fastcgi;",
-        "    uwsgi_temp_path $dir/tmp/uwsgi;",
-        "    scgi_temp_path $dir/tmp/scgi;",
+        http_paths($dir),
         (($ENV{HEADROOM_PCRE_JIT} // '') eq 'off'
             && ($b->{http_config} // '') !~ /headroom_pcre_jit/
             ? "    headroom_pcre_jit off;" : ()),

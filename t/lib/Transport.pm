@@ -19,7 +19,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use HeadroomTest qw(free_port read_message write_all alive);
+use HeadroomTest qw(free_port read_message write_all alive start_server http_paths);
 
 our @EXPORT = qw(start_gateway stop_gateway gateway_log http_request
                  send_partial status_json bad_log_lines slurp lua_modules
@@ -68,12 +68,7 @@ sub start_gateway {
         "error_log $dir/logs/error.log info;",
         "events { worker_connections 512; }",
         "http {",
-        "    access_log $dir/logs/access.log;",
-        "    client_body_temp_path $dir/tmp/body;",
-        "    proxy_temp_path $dir/tmp/proxy;",
-        "    fastcgi_temp_path $dir/tmp/fastcgi;",
-        "    uwsgi_temp_path $dir/tmp/uwsgi;",
-        "    scgi_temp_path $dir/tmp/scgi;",
+        http_paths($dir),
         $o{http_config} // '',
         "    server {",
         "        listen 127.0.0.1:$gw->{port};",
@@ -202,48 +197,24 @@ sub send_partial {
 sub start_wire_recorder {
     my ($dir, $idle) = @_;
     $idle //= 1;
-    my $srv = IO::Socket::INET->new(
-        Listen => 64, LocalAddr => '127.0.0.1', LocalPort => 0,
-        Proto => 'tcp', ReuseAddr => 1,
-    ) or die "wire recorder: $!";
-    my $port = $srv->sockport;
-    my $parent = $$;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        local $SIG{CHLD} = 'IGNORE';
-        my $sel = IO::Select->new($srv);
-        my $n = 0;
-        while (1) {
-            POSIX::_exit(0) if getppid() != $parent;
-            next unless $sel->can_read(0.5);
-            my $c = $srv->accept or next;
-            $n++;
-            my $child = fork;
-            if (defined $child && $child == 0) {
-                close $srv;
-                my $cs = IO::Select->new($c);
-                my $all = '';
-                while ($cs->can_read($idle)) {
-                    my $got = sysread($c, my $buf, 65536);
-                    last unless $got;
-                    $all .= $buf;
-                }
-                my $file = sprintf "%s/%017.6f-%d", $dir, time, $n;
-                open my $fh, '>:raw', "$file.tmp" or die;
-                print $fh $all;
-                close $fh;
-                rename "$file.tmp", "$file.wire";
-                syswrite $c, "HTTP/1.1 200 OK${CRLF}Content-Type: application/json$CRLF"
-                    . "Content-Length: 2${CRLF}Connection: close$CRLF${CRLF}{}";
-                close $c;
-                POSIX::_exit(0);
-            }
-            close $c;
+    return start_server('wire recorder', sub {
+        my ($c, $n) = @_;
+        my $cs = IO::Select->new($c);
+        my $all = '';
+        while ($cs->can_read($idle)) {
+            my $got = sysread($c, my $buf, 65536);
+            last unless $got;
+            $all .= $buf;
         }
-    }
-    close $srv;
-    return ($pid, $port);
+        my $file = sprintf "%s/%017.6f-%d", $dir, time, $n;
+        open my $fh, '>:raw', "$file.tmp" or die;
+        print $fh $all;
+        close $fh;
+        rename "$file.tmp", "$file.wire";
+        syswrite $c, "HTTP/1.1 200 OK${CRLF}Content-Type: application/json$CRLF"
+            . "Content-Length: 2${CRLF}Connection: close$CRLF${CRLF}{}";
+        close $c;
+    });
 }
 
 sub wire_recorded {
