@@ -37,7 +37,8 @@ package HeadroomTest;
 #
 # HEADROOM_VALGRIND=DIR runs each nginx as one process (master_process off)
 # under valgrind's memcheck, its report in DIR (t/valgrind/run reads them);
-# timeouts grow tenfold. HEADROOM_PCRE_JIT=off adds headroom_pcre_jit off.
+# timeouts grow tenfold; HEADROOM_VALGRIND_SUPP holds its suppression files,
+# separated by ':'. HEADROOM_PCRE_JIT=off adds headroom_pcre_jit off.
 
 use strict;
 use warnings;
@@ -66,6 +67,8 @@ my $CRLF = "\r\n";
 our $VALGRIND = $ENV{HEADROOM_VALGRIND};
 our $SLOW     = $VALGRIND ? 10 : 1;
 my %CHILD;    # prefix => pid of nginx under valgrind
+# what its reports are named after: the test file
+my $TEST = ($0 =~ m{([^/]+)\.t$})[0] // 'test';
 
 # A peer that stops reading must fail a write, not kill the test.
 $SIG{PIPE} = 'IGNORE';
@@ -353,9 +356,9 @@ sub start_nginx {
 # definite leaks, reported in $VALGRIND/<test>-<pid>.log.
 sub valgrind_nginx {
     my ($dir) = @_;
-    my ($test) = $0 =~ m{([^/]+)\.t$};
     make_path($VALGRIND);
-    my @supp = map { "--suppressions=$_" } grep { -f } $ENV{HEADROOM_VALGRIND_SUPP} // ();
+    my @supp = map { "--suppressions=$_" } grep { length } split /:/,
+        $ENV{HEADROOM_VALGRIND_SUPP} // '';
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>', "$dir/logs/valgrind.out" or die;
@@ -364,7 +367,7 @@ sub valgrind_nginx {
         exec { 'valgrind' } 'valgrind', '--tool=memcheck', '--leak-check=full',
             '--show-leak-kinds=definite', '--errors-for-leak-kinds=none',
             '--num-callers=40', '--child-silent-after-fork=yes', @supp,
-            "--log-file=$VALGRIND/" . ($test // 'test') . '-%p.log',
+            "--log-file=$VALGRIND/$TEST-%p.log",
             $NGINX, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
             '-g', 'daemon off; master_process off;';
         POSIX::_exit(127);
@@ -390,8 +393,7 @@ sub stop_nginx {
             kill 'KILL', $pid;
             waitpid $pid, 0;
         }
-        my ($test) = $0 =~ m{([^/]+)\.t$};
-        open my $fh, '>', "$VALGRIND/" . ($test // 'test') . "-$pid.exit" or die;
+        open my $fh, '>', "$VALGRIND/$TEST-$pid.exit" or die;
         print $fh "$?\n";
         close $fh;
         return;

@@ -156,7 +156,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
     out.id = origin.id();
     // Each marker follows its file's last kept line; where the file kept
     // none, it stands where the file's last match was.
-    std::map<std::size_t, const std::string*> marker_after;
+    std::vector<const std::string*> marker_after(n, nullptr);
     for (const auto& [path, g] : gaps) {
         const auto& idx = files[path];
         std::size_t at = idx.back();
@@ -171,7 +171,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
     LineWriter w(out.text);
     for (std::size_t i = 0; i < n; ++i) {
         if (keep[i]) w.line(lines[i]);
-        if (auto m = marker_after.find(i); m != marker_after.end()) w.line(*m->second);
+        if (marker_after[i] != nullptr) w.line(*marker_after[i]);
     }
     w.finish(text);
     return out;
