@@ -97,4 +97,10 @@ bool Config::protects(std::string_view tool) const {
     return false;
 }
 
+std::string_view Config::marker_way() const {
+    if (!settings_.ccr) return {};
+    // Without the tool in the request, the ways that need none.
+    return settings_.ccr_tool ? "headroom_retrieve" : "MCP headroom_retrieve or ccr endpoint";
+}
+
 }  // namespace headroom

@@ -73,6 +73,12 @@ struct Settings {
     bool cache_breakpoints = true;
     // OpenAI: prompt_cache_key (the prefix hash) when the request has none.
     bool prompt_cache_key = true;
+    // Reversible compression: the originals of what is crushed are kept
+    // (by the caller's store) and every marker says how to get them back.
+    bool ccr = false;
+    // With ccr: requests that define tools get headroom_retrieve too, and
+    // its calls' error results are filled from the store.
+    bool ccr_tool = true;
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     std::shared_ptr<const tokenizer::Tokenizers> tokenizers;
@@ -92,6 +98,10 @@ public:
 
     // The tool's outputs are never changed (headroom_protect_tools).
     bool protects(std::string_view tool) const;
+
+    // What markers say before the id: how to get the original back; ""
+    // where originals are not kept.
+    std::string_view marker_way() const;
 
 private:
     explicit Config(Settings s) : settings_(std::move(s)) {}

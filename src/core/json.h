@@ -51,6 +51,12 @@ inline Value string_value(std::string s) {
     return v;
 }
 
+inline Value bool_value(bool b) {
+    Value v;
+    v.kind = b ? Kind::True : Kind::False;
+    return v;
+}
+
 inline Value object_value(std::vector<Member> members) {
     Value v;
     v.kind = Kind::Object;

@@ -67,7 +67,12 @@ std::string write_text(const TextMarker& m) {
     }
     s += m.lines.first == m.lines.last ? "; line " : "; lines ";
     s += range_text(m.lines);
-    s += "; id=";
+    s += "; ";
+    if (!m.way.empty()) {
+        s += m.way;
+        s += ' ';
+    }
+    s += "id=";
     s += m.id;
     s += ']';
     return s;
@@ -78,10 +83,18 @@ std::optional<TextMarker> parse_text(std::string_view line) {
     if (!consume(line, kTextOpen) || line.empty() || line.back() != ']') return std::nullopt;
     line.remove_suffix(1);
     TextMarker m;
-    std::size_t id_at = line.rfind("; id=");
-    if (id_at == std::string_view::npos || !is_output_id(line.substr(id_at + 5))) return std::nullopt;
-    m.id = std::string(line.substr(id_at + 5));
-    line = line.substr(0, id_at);
+    std::size_t id_at = line.rfind("id=");
+    if (id_at == std::string_view::npos || !is_output_id(line.substr(id_at + 3))) return std::nullopt;
+    m.id = std::string(line.substr(id_at + 3));
+    // "; id=" or "; <way> id="
+    std::size_t semi = id_at >= 2 ? line.rfind("; ", id_at - 2) : std::string_view::npos;
+    if (semi == std::string_view::npos) return std::nullopt;
+    std::string_view way = line.substr(semi + 2, id_at - semi - 2);
+    if (!way.empty()) {
+        if (way.size() < 2 || way.back() != ' ' || way.find(';') != std::string_view::npos) return std::nullopt;
+        m.way = std::string(way.substr(0, way.size() - 1));
+    }
+    line = line.substr(0, semi);
     std::size_t lines_at = line.rfind("; line");
     if (lines_at == std::string_view::npos) return std::nullopt;
     std::string_view range = line.substr(lines_at + 6);
@@ -120,6 +133,7 @@ json::Value write_json(const JsonMarker& m) {
     info.members.push_back({"items", json::string_value(range_text(m.items))});
     info.members.push_back({"lines", json::string_value(range_text(m.lines))});
     info.members.push_back({"id", json::string_value(m.id)});
+    if (!m.way.empty()) info.members.push_back({"via", json::string_value(m.way)});
     return json::object_value({{std::string(kJsonKey), std::move(info)}});
 }
 
@@ -151,6 +165,10 @@ std::optional<JsonMarker> parse_json(const json::Value& v) {
     m.items = *item_range;
     m.lines = *line_range;
     m.id = id->text;
+    if (const json::Value* via = info.find("via")) {
+        if (!via->is_string() || via->text.empty()) return std::nullopt;
+        m.way = via->text;
+    }
     return m;
 }
 

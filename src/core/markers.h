@@ -7,13 +7,17 @@
 // Text outputs (logs, search results, diffs), one line in place of the
 // lines left out:
 //   [headroom: 1204 more lines like the one above omitted; lines 15-1998; id=<32 hex>]
+// or, where originals are kept (headroom_ccr), with the way back before
+// the id:
+//   [headroom: 1204 more lines like the one above omitted; lines 15-1998; headroom_retrieve id=<32 hex>]
 //   [headroom: 57 more matches in src/foo.c omitted (file lines 31-269); lines 40-96; id=…]
 //   [headroom: 40 unchanged lines omitted (new lines 120-159); lines 130-169; id=…]
 // JSON outputs, one object in place of a run of array items (indices
 // 0-based, of that array):
 //   {"headroom_omitted":{"count":936,"items":"5-940","lines":"7-3750","id":"<32 hex>"}}
 // with "matching":N after "count" when N of the items matched the question
-// but were past the bound on how many are kept.
+// but were past the bound on how many are kept, and "via":"<way back>"
+// after "id" where originals are kept.
 #pragma once
 
 #include <cstddef>
@@ -44,6 +48,7 @@ struct TextMarker {
     std::string detail;     // said in parentheses when not empty
     Range lines;            // of the original, 1-based
     std::string id;
+    std::string way;        // how to get it back, "" where it is not kept
 };
 
 std::string write_text(const TextMarker& m);
@@ -57,6 +62,7 @@ struct JsonMarker {
     Range lines;            // of the original, 1-based
     std::string id;
     std::size_t matching = 0;  // of them, items that matched the question
+    std::string way;           // as for TextMarker
 };
 
 json::Value write_json(const JsonMarker& m);

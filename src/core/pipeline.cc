@@ -17,6 +17,7 @@
 #include "core/transforms/crush_json.h"
 #include "core/transforms/crush_log.h"
 #include "core/transforms/crush_search.h"
+#include "core/transforms/fill_retrievals.h"
 #include "core/transforms/minify_json.h"
 #include "core/transforms/move_volatile.h"
 
@@ -33,6 +34,8 @@ const char* transform_name(Transform t) {
     case Transform::CanonicalTools: return "canonical_tools";
     case Transform::CacheBreakpoints: return "cache_breakpoints";
     case Transform::PromptCacheKey: return "prompt_cache_key";
+    case Transform::RetrieveTool: return "retrieve_tool";
+    case Transform::RetrieveFill: return "retrieve_fill";
     }
     return "unknown";
 }
@@ -195,13 +198,18 @@ private:
         count_tokens(before, after);
     }
 
+    // An original given back is never crushed again.
+    bool protects(const ToolOutputSite& site) const {
+        return site.tool_name == retrieval::kToolName || config_.protects(site.tool_name);
+    }
+
     // Left alone for its size or its tool; true when so.
     bool left_alone(std::size_t before, const ToolOutputSite& site) {
         if (before < s_.min_tokens) {
             ++r_.small;
             return true;
         }
-        if (config_.protects(site.tool_name)) {
+        if (protects(site)) {
             ++r_.protected_;
             return true;
         }
@@ -293,7 +301,7 @@ void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::
         total_before += before[k];
         large = large || before[k] >= s_.min_tokens;
     }
-    if (!large || config_.protects(site.tool_name)) {
+    if (!large || protects(site)) {
         ++(large ? r_.protected_ : r_.small);
         count_tokens(total_before, total_before);
         return;
@@ -310,7 +318,7 @@ void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::
         const std::string& text = *texts[k];
         const std::size_t lines_here = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
         if (before[k] >= s_.min_tokens) {
-            Candidate c = crush(text, question, transforms::Origin(make_id, line_offset));
+            Candidate c = crush(text, question, transforms::Origin(make_id, line_offset, config_.marker_way()));
             pieces.looked_at(c.kind, before[k]);
             // A rewrite is kept only with strictly fewer tokens.
             const std::size_t size = c.crushed ? size_of(c.crushed->text) : before[k];
@@ -367,7 +375,8 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
     if (s_.crush_json) {
         transforms::CrushJsonLimits limits = json_limits();
         limits.embedded = false;
-        auto j = transforms::crush_json(received, question, limits, transforms::Origin::of(received));
+        auto j = transforms::crush_json(received, question, limits,
+                                        transforms::Origin::of(received, config_.marker_way()));
         if (j) {
             const std::size_t size = size_of(j->text);
             json::ParseResult parsed = json::parse(j->text, s_.max_depth);
@@ -384,7 +393,7 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
         if (text.size() < s_.min_tokens) return;
         const std::size_t text_before = size_of(text);
         if (text_before < s_.min_tokens) return;
-        Candidate c = crush(text, question, transforms::Origin::of(text));
+        Candidate c = crush(text, question, transforms::Origin::of(text, config_.marker_way()));
         pieces.looked_at(c.kind, text_before);
         if (!c.crushed) return;
         const std::size_t size = size_of(c.crushed->text);
@@ -452,16 +461,33 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         }
     }
 
-    // The prefix: made stable, marked for caching (before the note about
-    // volatile values follows the newest message: the next call will not
-    // have it), then named.
-    if (s.stabilize_prefix) {
-        if (s.canonical_tools) {
-            for (const json::Path& p : dialect->tool_lists(doc)) {
-                json::Value* tools = json::resolve(doc, p);
-                if (tools != nullptr && transforms::canonicalize_tools(*tools)) r.tools_sorted = true;
-            }
+    // Retrievals answered from the store, once the crushers are done: an
+    // original given back is never crushed again.
+    if (s.ccr && wants.lookup != nullptr) {
+        const transforms::FillCounts fills = transforms::fill_retrievals(*dialect, doc, map, *wants.lookup);
+        r.fills_found = fills.filled;
+        r.fills_missing = fills.missing;
+        r.fills_unavailable = fills.unavailable;
+        count(r, Transform::RetrieveFill, fills.changed());
+    }
+
+    // The prefix: made stable, headroom_retrieve added last (after any
+    // sorting: the same bytes at the same place on every turn), marked for
+    // caching (before the note about volatile values follows the newest
+    // message: the next call will not have it), then named.
+    if (s.stabilize_prefix && s.canonical_tools) {
+        for (const json::Path& p : dialect->tool_lists(doc)) {
+            json::Value* tools = json::resolve(doc, p);
+            if (tools != nullptr && transforms::canonicalize_tools(*tools)) r.tools_sorted = true;
         }
+    }
+    if (s.ccr && s.ccr_tool) {
+        auto edit = dialect->add_tool(doc, retrieval::kToolName, retrieval::description(),
+                                      retrieval::parameters(dialect->upper_schema_types()));
+        r.retrieve_tool_added = edit && apply(*edit, doc);
+        count(r, Transform::RetrieveTool, r.retrieve_tool_added ? 1 : 0);
+    }
+    if (s.stabilize_prefix) {
         if (s.cache_breakpoints) r.breakpoints_added = dialect->add_cache_breakpoints(doc);
         if (s.move_volatile && s.volatile_patterns != nullptr) {
             r.volatile_moved = transforms::move_volatile_values(*dialect, doc, *s.volatile_patterns);
@@ -474,8 +500,11 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     count(r, Transform::CanonicalTools, r.tools_sorted ? 1 : 0);
     count(r, Transform::CacheBreakpoints, r.breakpoints_added > 0 ? 1 : 0);
     count(r, Transform::PromptCacheKey, r.cache_key_set ? 1 : 0);
-    const bool prefix_changed =
-        r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 || r.cache_key_set;
+    // Additions, like cache hints, may cost a few bytes: the "fewer tokens"
+    // rule is the crushers'.
+    const bool prefix_changed = r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 ||
+                                r.cache_key_set || r.retrieve_tool_added ||
+                                r.by_transform[static_cast<std::size_t>(Transform::RetrieveFill)].applied > 0;
 
     if (r.minified == 0 && r.crushed == 0 && !prefix_changed) {
         return passthrough(std::move(r), Reason::NoChange);

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/content_kind.h"
 #include "core/reason.h"
+#include "core/retrieval.h"
 
 namespace headroom {
 
@@ -40,9 +41,11 @@ enum class Transform : unsigned char {
     CanonicalTools,
     CacheBreakpoints,
     PromptCacheKey,
+    RetrieveTool,  // headroom_retrieve added to the tools
+    RetrieveFill,  // its calls' results filled from the store
 };
 
-inline constexpr std::size_t kTransforms = 9;
+inline constexpr std::size_t kTransforms = 11;
 
 const char* transform_name(Transform t);
 
@@ -99,6 +102,13 @@ struct Result {
 
     // Of every tool output with items or lines left out, once.
     std::vector<Original> originals;
+
+    // Reversible compression: the tool added, and retrievals answered
+    // (from an original found, or saying it is gone or out of reach).
+    bool retrieve_tool_added = false;
+    std::size_t fills_found = 0;
+    std::size_t fills_missing = 0;
+    std::size_t fills_unavailable = 0;
 };
 
 // What a caller asks for besides the body, per request.
@@ -107,6 +117,9 @@ struct Wants {
     // tens of microseconds on an agent's request, so the module asks only
     // when something reads it (stabilization needs it anyway).
     bool prefix_hash = true;
+    // Where originals are kept (Settings::ccr): the results of
+    // headroom_retrieve calls are filled from it. None: left as they are.
+    const retrieval::Lookup* lookup = nullptr;
 };
 
 // `path` is the request path without its query string. Never throws:

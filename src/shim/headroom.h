@@ -96,6 +96,10 @@ typedef struct {
     int                           canonical_tools;
     int                           cache_breakpoints;
     int                           prompt_cache_key;
+
+    /* reversible compression: markers name the way back; the tool */
+    int                           ccr;
+    int                           ccr_tool;
 } headroom_settings_t;
 
 /* the bounds headroom_config_compile() holds values to */
@@ -141,9 +145,9 @@ typedef struct {
 /*
  * What changed a request: minify_json, crush_json, crush_logs, crush_search,
  * crush_diffs, move_volatile, canonical_tools, cache_breakpoints,
- * prompt_cache_key.
+ * prompt_cache_key, retrieve_tool, retrieve_fill.
  */
-#define HEADROOM_TRANSFORMS  9
+#define HEADROOM_TRANSFORMS  11
 
 /* "minify_json", ...; NULL for an index out of range */
 const char *headroom_transform_name(size_t transform);
@@ -189,8 +193,74 @@ typedef struct {
     int                   cache_key_set;
     const headroom_original_t  *originals;  /* what the markers' ids name */
     size_t                noriginals;
+    int                   retrieve_tool_added;
+    size_t                fills_found;   /* headroom_retrieve results filled */
+    size_t                fills_missing;
+    size_t                fills_unavailable;
     void                 *owner;         /* internal */
 } headroom_result_t;
+
+
+/*
+ * Where originals are kept (reversible compression): the caller's store,
+ * asked by id for the request's tenant.
+ */
+typedef enum {
+    HEADROOM_STORE_FOUND = 0,
+    HEADROOM_STORE_MISSING,          /* expired, or another tenant's */
+    HEADROOM_STORE_UNAVAILABLE       /* the store did not answer in time */
+} headroom_store_e;
+
+#define HEADROOM_STORE_STATES  3
+
+/*
+ * Looks up `id` (32 hex digits, NUL-terminated). FOUND sets *text and
+ * *len, which stay valid until the call that asked returns.
+ */
+typedef headroom_store_e (*headroom_lookup_pt)(void *data, const char *id,
+    const unsigned char **text, size_t *len);
+
+typedef struct {
+    headroom_lookup_pt    lookup;
+    void                 *data;
+} headroom_store_t;
+
+/* Text the core made for the caller: free with headroom_text_free(). */
+typedef struct {
+    unsigned char        *data;
+    size_t                len;
+} headroom_text_t;
+
+void headroom_text_free(headroom_text_t *text);
+
+/*
+ * The operator endpoint's answer: the part of `original` the query asks
+ * for (`lines`, `items`, `grep`: decoded, len 0 when absent). 0 with the
+ * text; -1 with the reason in `out` when it asks for what is not there.
+ */
+int headroom_retrieve_select(const unsigned char *original, size_t len,
+    const char *lines, size_t lines_len, const char *items, size_t items_len,
+    const char *grep, size_t grep_len, headroom_text_t *out);
+
+/* 32 hex digits naming a tenant by its credential; never the credential */
+void headroom_tenant_of(const unsigned char *credential, size_t len,
+    char out[33]);
+
+/* retrievals over MCP, counted */
+typedef struct {
+    size_t                found;
+    size_t                missing;
+    size_t                unavailable;
+} headroom_mcp_counts_t;
+
+/*
+ * Answers one MCP Streamable HTTP POST body (JSON-RPC 2.0). Returns the
+ * HTTP status: 200 with `out`, 202 (nothing in `out`) when only
+ * notifications came, 400 with `out`; -1 when memory ran short.
+ */
+int headroom_mcp_respond(const unsigned char *body, size_t len,
+    const headroom_store_t *store, headroom_text_t *out,
+    headroom_mcp_counts_t *counts);
 
 
 /*
@@ -307,6 +377,15 @@ void headroom_process(const headroom_config_t *config, unsigned flags,
     const char *path, size_t path_len,
     const unsigned char *body, size_t body_len,
     headroom_result_t *result);
+
+/*
+ * The same, with originals kept in `store` (NULL: none): the results of
+ * headroom_retrieve calls are filled from it.
+ */
+void headroom_process_with_store(const headroom_config_t *config,
+    unsigned flags, const char *path, size_t path_len,
+    const unsigned char *body, size_t body_len,
+    const headroom_store_t *store, headroom_result_t *result);
 
 void headroom_result_free(headroom_result_t *result);
 

@@ -4,15 +4,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <new>
+#include <optional>
 #include <string_view>
 
 #include "core/config.h"
 #include "core/decode.h"
+#include "core/content_hash.h"
 #include "core/dialect/dialect.h"
+#include "core/mcp.h"
 #include "core/pipeline.h"
 #include "core/prices.h"
 #include "core/reason.h"
@@ -119,6 +123,8 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.canonical_tools = in->canonical_tools != 0;
     o.cache_breakpoints = in->cache_breakpoints != 0;
     o.prompt_cache_key = in->prompt_cache_key != 0;
+    o.ccr = in->ccr != 0;
+    o.ccr_tool = in->ccr_tool != 0;
     return o;
 }
 
@@ -170,7 +176,48 @@ void fill(headroom_result_t* out, Owned& owned) {
     }
     out->originals = owned.originals.data();
     out->noriginals = owned.originals.size();
+    out->retrieve_tool_added = r.retrieve_tool_added ? 1 : 0;
+    out->fills_found = r.fills_found;
+    out->fills_missing = r.fills_missing;
+    out->fills_unavailable = r.fills_unavailable;
     out->owner = &owned;
+}
+
+#define HEADROOM_SAME_STORE(c, cc) \
+    static_assert(c == static_cast<int>(headroom::retrieval::Stored::State::cc), #c)
+HEADROOM_SAME_STORE(HEADROOM_STORE_FOUND, Found);
+HEADROOM_SAME_STORE(HEADROOM_STORE_MISSING, Missing);
+HEADROOM_SAME_STORE(HEADROOM_STORE_UNAVAILABLE, Unavailable);
+#undef HEADROOM_SAME_STORE
+static_assert(HEADROOM_STORE_STATES == 3, "one C value per store state");
+
+// The caller's store as the core asks it. Its answers are copied by the
+// caller into memory that outlives the call.
+headroom::retrieval::Lookup lookup_of(const headroom_store_t* store) {
+    return [store](std::string_view id) {
+        headroom::retrieval::Stored stored;
+        const std::string name(id);
+        const unsigned char* text = nullptr;
+        size_t len = 0;
+        const headroom_store_e e = store->lookup(store->data, name.c_str(), &text, &len);
+        stored.state = static_cast<headroom::retrieval::Stored::State>(
+            e == HEADROOM_STORE_FOUND || e == HEADROOM_STORE_UNAVAILABLE ? e : HEADROOM_STORE_MISSING);
+        if (stored.state == headroom::retrieval::Stored::State::Found) {
+            stored.text = std::string_view(reinterpret_cast<const char*>(text), text ? len : 0);
+        }
+        return stored;
+    };
+}
+
+// `s` in malloc'd memory; false when it ran short.
+bool to_text(const std::string& s, headroom_text_t* out) {
+    out->data = static_cast<unsigned char*>(std::malloc(s.size() + 1));
+    out->len = 0;
+    if (out->data == nullptr) return false;
+    std::memcpy(out->data, s.data(), s.size());
+    out->data[s.size()] = '\0';
+    out->len = s.size();
+    return true;
 }
 
 }  // namespace
@@ -225,6 +272,8 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->canonical_tools = d.canonical_tools ? 1 : 0;
     settings->cache_breakpoints = d.cache_breakpoints ? 1 : 0;
     settings->prompt_cache_key = d.prompt_cache_key ? 1 : 0;
+    settings->ccr = d.ccr ? 1 : 0;
+    settings->ccr_tool = d.ccr_tool ? 1 : 0;
 }
 
 headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,
@@ -385,6 +434,12 @@ int headroom_path_may_rewrite(const char* path, size_t path_len) {
 void headroom_process(const headroom_config_t* config, unsigned flags, const char* path,
                       size_t path_len, const unsigned char* body, size_t body_len,
                       headroom_result_t* result) {
+    headroom_process_with_store(config, flags, path, path_len, body, body_len, nullptr, result);
+}
+
+void headroom_process_with_store(const headroom_config_t* config, unsigned flags, const char* path,
+                                 size_t path_len, const unsigned char* body, size_t body_len,
+                                 const headroom_store_t* store, headroom_result_t* result) {
     auto* owned = new (std::nothrow) Owned;
     if (owned == nullptr || config == nullptr) {
         delete owned;
@@ -400,6 +455,14 @@ void headroom_process(const headroom_config_t* config, unsigned flags, const cha
     }
     headroom::Wants wants;
     wants.prefix_hash = (flags & HEADROOM_WANT_PREFIX_HASH) != 0;
+    std::optional<headroom::retrieval::Lookup> lookup;
+    if (store != nullptr && store->lookup != nullptr) {
+        try {
+            lookup = lookup_of(store);
+            wants.lookup = &*lookup;
+        } catch (...) {  // no fill, as without a store
+        }
+    }
     owned->result = headroom::process(std::string_view(path, path_len),
                                       std::string_view(reinterpret_cast<const char*>(body), body_len),
                                       *config->config, wants);
@@ -411,6 +474,69 @@ void headroom_process(const headroom_config_t* config, unsigned flags, const cha
         owned->result.originals.clear();
         owned->originals.clear();
         fill(result, *owned);
+    }
+}
+
+void headroom_text_free(headroom_text_t* text) {
+    if (text == nullptr) return;
+    std::free(text->data);
+    text->data = nullptr;
+    text->len = 0;
+}
+
+int headroom_retrieve_select(const unsigned char* original, size_t len, const char* lines,
+                             size_t lines_len, const char* items, size_t items_len, const char* grep,
+                             size_t grep_len, headroom_text_t* out) {
+    out->data = nullptr;
+    out->len = 0;
+    try {
+        headroom::retrieval::Request req;
+        if (lines) req.lines.assign(lines, lines_len);
+        if (items) req.items.assign(items, items_len);
+        if (grep) req.grep.assign(grep, grep_len);
+        std::string why;
+        if (!req.items.empty() && (!req.lines.empty() || !req.grep.empty())) {
+            why = "items goes alone: not with lines or grep";
+        } else if (auto s = headroom::retrieval::select(
+                       std::string_view(reinterpret_cast<const char*>(original), original ? len : 0), req, why)) {
+            return to_text(s->text, out) ? 0 : -1;
+        }
+        (void) to_text(why, out);
+        return -1;
+    } catch (...) {
+        return -1;
+    }
+}
+
+void headroom_tenant_of(const unsigned char* credential, size_t len, char out[33]) {
+    try {
+        const std::string hex = headroom::sha256_hex(
+            std::string_view(reinterpret_cast<const char*>(credential), credential ? len : 0), 32);
+        std::memcpy(out, hex.data(), 32);
+        out[32] = '\0';
+    } catch (...) {
+        std::memset(out, '0', 32);  // one tenant for all: no retrieval
+        out[32] = '\0';
+    }
+}
+
+int headroom_mcp_respond(const unsigned char* body, size_t len, const headroom_store_t* store,
+                         headroom_text_t* out, headroom_mcp_counts_t* counts) {
+    out->data = nullptr;
+    out->len = 0;
+    try {
+        const headroom::retrieval::Lookup lookup = lookup_of(store);
+        headroom::mcp::Answer a = headroom::mcp::respond(
+            std::string_view(reinterpret_cast<const char*>(body), body ? len : 0), lookup);
+        if (counts) {
+            counts->found = a.found;
+            counts->missing = a.missing;
+            counts->unavailable = a.unavailable;
+        }
+        if (a.status != 202 && !to_text(a.body, out)) return -1;
+        return a.status;
+    } catch (...) {
+        return -1;
     }
 }
 

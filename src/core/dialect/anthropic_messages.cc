@@ -39,7 +39,7 @@ public:
                     json::Ref block = content.at(k);
                     json::Ref id = block.get("id"), tool = block.get("name");
                     if (block.get("type").equals("tool_use") && id.is_string()) {
-                        c.call(id->text, tool.is_string() ? std::string_view(tool->text) : "");
+                        c.call(id->text, tool.is_string() ? std::string_view(tool->text) : "", block.get("input"));
                     }
                 }
                 continue;
@@ -53,6 +53,8 @@ public:
                 json::Ref id = block.get("tool_use_id");
                 ToolOutputSite& out = c.output(id.is_string() ? std::string_view(id->text) : "", "", i);
                 for (const json::Ref& t : text_parts(result, "text")) out.add_part(t);
+                out.content = result.path;
+                if (json::Ref flag = block.get("is_error")) out.error_flag = flag.path;
             }
             c.user_said(joined_text(content, "text"));
         }
@@ -91,6 +93,18 @@ public:
     std::vector<PrefixPart> prefix(const json::Value& body) const override {
         json::Ref root = json::root_ref(body);
         return {{'t', root.get("tools")}, {'s', root.get("system")}};
+    }
+
+    std::optional<Edit> add_tool(const json::Value& body, std::string_view name, const char* description,
+                                 const json::Value& parameters) const override {
+        json::Ref tools = json::root_ref(body).get("tools");
+        if (tools.size() == 0 || has_tool_named(tools, name, "name")) return std::nullopt;
+        Edit e;
+        e.target = tools.path;
+        e.value = json::object_value({{"name", json::string_value(std::string(name))},
+                                      {"description", json::string_value(description)},
+                                      {"input_schema", parameters}});
+        return e;
     }
 
     std::size_t add_cache_breakpoints(json::Value& body) const override {

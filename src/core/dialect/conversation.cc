@@ -8,9 +8,14 @@ void Conversation::user_said(std::string text) {
     if (!text.empty()) map_.questions.push_back(std::move(text));
 }
 
-void Conversation::call(std::string_view id, std::string_view tool) {
-    if (!id.empty()) by_id_[std::string(id)] = Call{std::string(tool), current_question()};
-    if (!tool.empty()) latest_by_tool_[std::string(tool)] = current_question();
+void Conversation::call(std::string_view id, std::string_view tool, const json::Ref& args) {
+    std::optional<json::Path> at;
+    if (args) at = args.path;
+    if (!id.empty()) by_id_[std::string(id)] = Call{std::string(tool), current_question(), at};
+    if (!tool.empty()) {
+        latest_by_tool_[std::string(tool)] = current_question();
+        if (id.empty()) unanswered_[std::string(tool)].push_back(at);
+    }
 }
 
 ToolOutputSite& Conversation::output(std::string_view id, std::string_view tool,
@@ -26,12 +31,26 @@ ToolOutputSite& Conversation::output(std::string_view id, std::string_view tool,
             // is that tool's: the name the provider reads wins.
             if (site.tool_name.empty()) site.tool_name = it->second.tool;
             site.question = it->second.question;
+            site.call_args = it->second.args;
         }
     } else if (!tool.empty()) {
         if (auto it = latest_by_tool_.find(tool); it != latest_by_tool_.end()) site.question = it->second;
+        if (auto it = unanswered_.find(tool); it != unanswered_.end() && !it->second.empty()) {
+            site.call_args = it->second.front();
+            it->second.pop_front();
+        }
     }
     map_.outputs.push_back(std::move(site));
     return map_.outputs.back();
+}
+
+bool has_tool_named(json::Ref tools, std::string_view name, std::string_view key, std::string_view outer) {
+    for (std::size_t i = 0; i < tools.size(); ++i) {
+        json::Ref tool = tools.at(i);
+        if (!outer.empty()) tool = tool.get(outer);
+        if (tool.get(key).equals(name)) return true;
+    }
+    return false;
 }
 
 std::vector<json::Ref> text_parts(json::Ref content, std::string_view part_type) {

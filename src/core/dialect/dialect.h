@@ -34,6 +34,12 @@ struct ToolOutputSite {
     std::string call_id;            // the call it answers; "" when none
     std::size_t question = 0;       // index into RequestMap::questions
     std::size_t message_index = 0;  // the message (or item) that holds it
+    // For a retrieval's fill: the whole output value (to put an answer in
+    // its place), the result's error flag where the API has one, and the
+    // arguments of the call it answers (an object, or OpenAI's JSON text).
+    std::optional<json::Path> content;
+    std::optional<json::Path> error_flag;
+    std::optional<json::Path> call_args;
 
     void add_part(const json::Ref& text) {
         parts.push_back(text.path);
@@ -115,6 +121,20 @@ public:
 
     // The parts of the stable prefix besides the model, in order.
     virtual std::vector<PrefixPart> prefix(const json::Value& body) const = 0;
+
+    // The edit that appends the tool `name` (its description and JSON
+    // Schema parameters given) to a request that already defines tools of
+    // its own, in this API's form; nullopt when the request has none, or
+    // has that tool already.
+    virtual std::optional<Edit> add_tool(const json::Value& body, std::string_view name,
+                                         const char* description, const json::Value& parameters) const = 0;
+
+    // JSON Schema types as the API spells them: Gemini's OpenAPI schema
+    // takes "OBJECT".
+    virtual bool upper_schema_types() const { return false; }
+
+    // What takes the place of a tool output's value to answer with `text`.
+    virtual json::Value output_value(std::string text) const { return json::string_value(std::move(text)); }
 
     // Cache hints the API takes. Anthropic: cache_control breakpoints, when
     // the request has none; returns how many were added.

@@ -71,7 +71,7 @@ public:
             if (role.equals("model")) {
                 for (std::size_t k = 0; k < parts.size(); ++k) {
                     json::Ref call = parts.at(k).get("functionCall", "function_call");
-                    if (call) c.call(string_of(call.get("id")), string_of(call.get("name")));
+                    if (call) c.call(string_of(call.get("id")), string_of(call.get("name")), call.get("args"));
                 }
                 continue;
             }
@@ -81,6 +81,7 @@ public:
                 json::Ref response = fr.get("response");
                 if (!response) continue;
                 ToolOutputSite& out = c.output(string_of(fr.get("id")), string_of(fr.get("name")), i);
+                out.content = response.path;
                 if (response.is_string()) {
                     out.add_part(response);
                 } else if (response.is_object() || response.is_array()) {
@@ -131,6 +132,35 @@ public:
     std::vector<PrefixPart> prefix(const json::Value& body) const override {
         json::Ref root = json::root_ref(body);
         return {{'t', root.get("tools")}, {'s', root.get("systemInstruction", "system_instruction")}};
+    }
+
+    // A tool of its own, last: one with function declarations already
+    // there is the request's (built-in tools such as googleSearch alone do
+    // not count).
+    std::optional<Edit> add_tool(const json::Value& body, std::string_view name, const char* description,
+                                 const json::Value& parameters) const override {
+        json::Ref tools = json::root_ref(body).get("tools");
+        bool declares = false;
+        for (const json::Path& p : tool_lists(body)) {
+            json::Ref decls{json::resolve(body, p), p};
+            if (decls.size() > 0) declares = true;
+            if (has_tool_named(decls, name, "name")) return std::nullopt;
+        }
+        if (!declares) return std::nullopt;
+        Edit e;
+        e.target = tools.path;
+        json::Value decl = json::object_value({{"name", json::string_value(std::string(name))},
+                                               {"description", json::string_value(description)},
+                                               {"parameters", parameters}});
+        e.value = json::object_value({{"functionDeclarations", json::array_value({std::move(decl)})}});
+        return e;
+    }
+
+    bool upper_schema_types() const override { return true; }
+
+    // functionResponse.response is an object.
+    json::Value output_value(std::string text) const override {
+        return json::object_value({{"content", json::string_value(std::move(text))}});
     }
 };
 

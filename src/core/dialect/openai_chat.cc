@@ -34,8 +34,12 @@ public:
                 for (std::size_t k = 0; k < calls.size(); ++k) {
                     json::Ref call = calls.at(k);
                     json::Ref id = call.get("id");
-                    json::Ref tool = call.get("function").get("name");
-                    if (id.is_string()) c.call(id->text, tool.is_string() ? std::string_view(tool->text) : "");
+                    json::Ref function = call.get("function");
+                    json::Ref tool = function.get("name");
+                    if (id.is_string()) {
+                        c.call(id->text, tool.is_string() ? std::string_view(tool->text) : "",
+                               function.get("arguments"));
+                    }
                 }
             } else if (role.equals("tool")) {
                 json::Ref content = msg.get("content");
@@ -43,6 +47,7 @@ public:
                 json::Ref id = msg.get("tool_call_id");
                 ToolOutputSite& out = c.output(id.is_string() ? std::string_view(id->text) : "", "", i);
                 for (const json::Ref& t : text_parts(content, "text")) out.add_part(t);
+                out.content = content.path;
             }
         }
         return c.take();
@@ -79,6 +84,19 @@ public:
             parts.push_back({'s', messages.at(i)});
         }
         return parts;
+    }
+
+    std::optional<Edit> add_tool(const json::Value& body, std::string_view name, const char* description,
+                                 const json::Value& parameters) const override {
+        json::Ref tools = json::root_ref(body).get("tools");
+        if (tools.size() == 0 || has_tool_named(tools, name, "name", "function")) return std::nullopt;
+        Edit e;
+        e.target = tools.path;
+        json::Value function = json::object_value({{"name", json::string_value(std::string(name))},
+                                                   {"description", json::string_value(description)},
+                                                   {"parameters", parameters}});
+        e.value = json::object_value({{"type", json::string_value("function")}, {"function", std::move(function)}});
+        return e;
     }
 
     bool set_cache_key(json::Value& body, std::string_view key) const override {

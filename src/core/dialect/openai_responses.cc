@@ -44,12 +44,15 @@ public:
             std::string_view call_id = id.is_string() ? std::string_view(id->text) : "";
             if (type.equals("function_call") || type.equals("custom_tool_call")) {
                 json::Ref tool = item.get("name");
-                if (!call_id.empty()) c.call(call_id, tool.is_string() ? std::string_view(tool->text) : "");
+                if (!call_id.empty()) {
+                    c.call(call_id, tool.is_string() ? std::string_view(tool->text) : "", item.get("arguments"));
+                }
             } else if (type.equals("function_call_output") || type.equals("custom_tool_call_output")) {
                 json::Ref output = item.get("output");
                 if (!output) continue;
                 ToolOutputSite& out = c.output(call_id, "", i);
                 for (const json::Ref& t : text_parts(output, "input_text")) out.add_part(t);
+                out.content = output.path;
             }
         }
         return c.take();
@@ -102,6 +105,22 @@ public:
             parts.push_back({'s', input.at(i)});
         }
         return parts;
+    }
+
+    // Not strict: the Responses API makes function tools strict unless told,
+    // and strict schemas cannot have optional arguments.
+    std::optional<Edit> add_tool(const json::Value& body, std::string_view name, const char* description,
+                                 const json::Value& parameters) const override {
+        json::Ref tools = json::root_ref(body).get("tools");
+        if (tools.size() == 0 || has_tool_named(tools, name, "name")) return std::nullopt;
+        Edit e;
+        e.target = tools.path;
+        e.value = json::object_value({{"type", json::string_value("function")},
+                                      {"name", json::string_value(std::string(name))},
+                                      {"description", json::string_value(description)},
+                                      {"parameters", parameters},
+                                      {"strict", json::bool_value(false)}});
+        return e;
     }
 
     bool set_cache_key(json::Value& body, std::string_view key) const override {

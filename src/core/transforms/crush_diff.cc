@@ -40,6 +40,7 @@ std::string marker(std::size_t count, std::size_t first, std::size_t last, std::
     m.detail = "new lines " + std::to_string(first) + "-" + std::to_string(last);
     m.lines = {origin.line_offset() + from + 1, origin.line_offset() + to};
     m.id = origin.id();
+    m.way = origin.way();
     return markers::write_text(m);
 }
 

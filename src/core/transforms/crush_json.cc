@@ -135,6 +135,7 @@ struct Crusher {
         m.items = {first, last};
         m.lines = lines_of(items[first].begin, items[last].end);
         m.id = origin.id();
+        m.way = origin.way();
         return markers::write_json(m);
     }
 

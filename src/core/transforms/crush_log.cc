@@ -353,6 +353,7 @@ std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, s
         m.what = "more lines like the one above";
         m.lines = {offset + g.omitted.front() + 1, offset + g.omitted.back() + 1};
         m.id = origin.id();
+        m.way = origin.way();
         // Severe lines that fold by template (where they are the bulk) say
         // every value; repeats differ in their header's numbers only.
         std::string values = varying_values(lines, templates, g.first, g.omitted, g.all_values && severe_bulk);

@@ -130,6 +130,7 @@ std::optional<CrushedSearch> crush_search(std::string_view text, const Lines& li
         if (g.asked > 0) m.detail += "; " + std::to_string(g.asked) + " matching the question";
         m.lines = {origin.line_offset() + g.first + 1, origin.line_offset() + g.last + 1};
         m.id = origin.id();
+        m.way = origin.way();
         g.marker = markers::write_text(m);
         auto replaced = [&] {
             std::string text;

@@ -25,12 +25,14 @@ class Origin {
 public:
     // `make_id` gives the whole output's id; asked only when a marker is
     // written, once.
-    Origin(std::function<std::string()> make_id, std::size_t line_offset)
-        : make_id_(std::move(make_id)), line_offset_(line_offset) {}
+    // `way` says in every marker how to get the original back ("" where
+    // it is not kept).
+    Origin(std::function<std::string()> make_id, std::size_t line_offset, std::string_view way = {})
+        : make_id_(std::move(make_id)), line_offset_(line_offset), way_(way) {}
 
     // The text is the whole output.
-    static Origin of(std::string_view text) {
-        return Origin([text] { return markers::output_id(text); }, 0);
+    static Origin of(std::string_view text, std::string_view way = {}) {
+        return Origin([text] { return markers::output_id(text); }, 0, way);
     }
 
     const std::string& id() const {
@@ -38,10 +40,12 @@ public:
         return id_;
     }
     std::size_t line_offset() const { return line_offset_; }
+    const std::string& way() const { return way_; }
 
 private:
     std::function<std::string()> make_id_;
     std::size_t line_offset_;
+    std::string way_;
     mutable std::string id_;
 };
 
