@@ -13,7 +13,7 @@
  */
 
 
-#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_ccr.h"
 
 
 #define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
@@ -53,9 +53,9 @@ static ngx_str_t ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf,
     size_t len);
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
-static void ngx_http_headroom_run(ngx_http_request_t *r,
-    ngx_http_headroom_ctx_t *ctx, headroom_config_t *config, unsigned flags,
-    const u_char *body, size_t len);
+static ngx_int_t ngx_http_headroom_run(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_http_headroom_loc_conf_t *hlcf,
+    unsigned flags, const u_char *body, size_t len);
 static void ngx_http_headroom_count_passed(ngx_http_headroom_ctx_t *ctx,
     ngx_chain_t *in);
 static ngx_str_t ngx_http_headroom_wire(ngx_http_headroom_ctx_t *ctx,
@@ -495,6 +495,20 @@ ngx_http_headroom_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_headroom_collect(r, ctx, in);
     }
 
+    if (ctx->state == NGX_HTTP_HEADROOM_WAIT) {
+        /*
+         * The whole body is held while Redis answers; nginx calls again
+         * (with nothing new) once ngx_http_headroom_resume() posted the
+         * read event, and reading ends when the last buffer goes on.
+         */
+
+        if (ctx->ccr->wait) {
+            return NGX_OK;
+        }
+
+        return ngx_http_headroom_finish(r, ctx);
+    }
+
     if (ctx->started) {
         ngx_http_headroom_count_passed(ctx, in);
     }
@@ -748,9 +762,21 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
     res = &ctx->result;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    /* once: a request that waited for Redis comes here again */
 
-    if (cln == NULL) {
+    cln = NULL;
+
+    if (!ctx->cleanup) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+
+        if (cln) {
+            cln->handler = ngx_http_headroom_result_cleanup;
+            cln->data = res;
+            ctx->cleanup = 1;
+        }
+    }
+
+    if (!ctx->cleanup) {
         res->outcome = HEADROOM_PASSTHROUGH;
         res->reason = HEADROOM_REASON_NO_MEMORY;
         res->detail = "";
@@ -769,12 +795,15 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
             body = headroom_decoder_data(ctx->decoder, &len);
         }
 
-        ngx_http_headroom_run(r, ctx, hlcf->config,
-                              (hmcf->prefix_hash || hlcf->stabilize_prefix)
-                              ? HEADROOM_WANT_PREFIX_HASH : 0, body, len);
+        rc = ngx_http_headroom_run(r, ctx, hlcf,
+                                   (hmcf->prefix_hash || hlcf->stabilize_prefix)
+                                   ? HEADROOM_WANT_PREFIX_HASH : 0, body, len);
 
-        cln->handler = ngx_http_headroom_result_cleanup;
-        cln->data = res;
+        if (rc == NGX_AGAIN) {
+            /* Redis was asked: the body is held until it answers */
+            ctx->state = NGX_HTTP_HEADROOM_WAIT;
+            return NGX_OK;
+        }
     }
 
     kinds = ngx_http_headroom_kinds(res, kinds_buf, sizeof(kinds_buf));
@@ -894,24 +923,60 @@ ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx)
 }
 
 
-/* the core, timed */
+/*
+ * The core, timed. Where headroom_ccr is on, it reads the originals that
+ * retrievals name from the zone; those only Redis may have are asked for
+ * (NGX_AGAIN: the request waits) and the core runs again with them.
+ */
 
-static void
+static ngx_int_t
 ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
-    headroom_config_t *config, unsigned flags, const u_char *body, size_t len)
+    ngx_http_headroom_loc_conf_t *hlcf, unsigned flags, const u_char *body,
+    size_t len)
 {
-    struct timespec  start, end;
+    ngx_int_t          rc;
+    struct timespec    start, end;
+    headroom_store_t  *store, s;
+
+    store = NULL;
+
+    if (hlcf->ccr && ngx_http_headroom_ccr_before(r, ctx, &s) == NGX_OK) {
+        store = &s;
+    }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
-    headroom_process(config, flags, (const char *) r->uri.data, r->uri.len,
-                     body, len, &ctx->result);
+    for ( ;; ) {
+        headroom_process_with_store(hlcf->config, flags,
+                                    (const char *) r->uri.data, r->uri.len,
+                                    body, len, store, &ctx->result);
+
+        if (store == NULL || !ngx_http_headroom_ccr_must_wait(r, ctx)) {
+            break;
+        }
+
+        headroom_result_free(&ctx->result);
+
+        rc = ngx_http_headroom_wait_for_redis(r, ctx);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        /* Redis is out of reach: what it had is "not available" */
+    }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &end);
 
     ctx->ran = 1;
-    ctx->time_us = (end.tv_sec - start.tv_sec) * 1000000
-                   + (end.tv_nsec - start.tv_nsec) / 1000;
+    ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
+                    + (end.tv_nsec - start.tv_nsec) / 1000;
+
+    if (store) {
+        ngx_http_headroom_ccr_after(r, ctx);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1061,7 +1126,8 @@ ngx_http_headroom_settle(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
 
     if (ctx && (ctx->outcome != NGX_HTTP_HEADROOM_UNDECIDED
-                || ctx->state != NGX_HTTP_HEADROOM_COLLECT))
+                || (ctx->state != NGX_HTTP_HEADROOM_COLLECT
+                    && ctx->state != NGX_HTTP_HEADROOM_WAIT)))
     {
         return;
     }

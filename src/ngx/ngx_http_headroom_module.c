@@ -4,7 +4,7 @@
  */
 
 
-#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_ccr.h"
 
 
 static ngx_int_t ngx_http_headroom_init(ngx_conf_t *cf);
@@ -48,6 +48,9 @@ static char *ngx_http_headroom_check_diff_context(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_headroom_ccr_used(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_headroom_init_process(ngx_cycle_t *cycle);
 static char *ngx_http_headroom_check_items(ngx_conf_t *cf, void *post,
     void *data);
 
@@ -62,6 +65,10 @@ static ngx_conf_post_t  ngx_http_headroom_diff_context_post = {
 
 static ngx_conf_post_t  ngx_http_headroom_positive_post = {
     ngx_http_headroom_check_positive
+};
+
+static ngx_conf_post_t  ngx_http_headroom_ccr_post = {
+    ngx_http_headroom_ccr_used
 };
 
 static ngx_conf_post_t  ngx_http_headroom_items_post = {
@@ -295,6 +302,55 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_ccr_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
+      ngx_http_headroom_ccr_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_headroom_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_ccr"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, ccr),
+      &ngx_http_headroom_ccr_post },
+
+    { ngx_string("headroom_ccr_tool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, ccr_tool),
+      NULL },
+
+    { ngx_string("headroom_ccr_tenant"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, ccr_tenant),
+      NULL },
+
+    { ngx_string("headroom_ccr_endpoint"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_headroom_ccr_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_ccr_mcp"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_headroom_ccr_mcp,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -321,7 +377,7 @@ ngx_module_t  ngx_http_headroom_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_headroom_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -333,6 +389,7 @@ ngx_module_t  ngx_http_headroom_module = {
 static ngx_int_t
 ngx_http_headroom_init(ngx_conf_t *cf)
 {
+    char                           *rv;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
@@ -340,11 +397,44 @@ ngx_http_headroom_init(ngx_conf_t *cf)
     hmcf->prefix_hash = ngx_http_headroom_variable_used(cf,
                                                         "headroom_prefix_hash");
 
+    rv = ngx_http_headroom_ccr_check(cf, hmcf);
+
+    if (rv != NGX_CONF_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", rv);
+        return NGX_ERROR;
+    }
+
     if (ngx_http_headroom_control_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
     return ngx_http_headroom_body_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_headroom_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_headroom_redis_init_process(cycle);
+}
+
+
+/* "nginx -t" checks that the originals have a store, and the reverse */
+
+static char *
+ngx_http_headroom_ccr_used(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_flag_t  *fp = data;
+
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    if (*fp) {
+        hmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_headroom_module);
+        hmcf->ccr_used = 1;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -857,6 +947,9 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->mode = NGX_CONF_UNSET_UINT;
     conf->client_control = NGX_CONF_UNSET;
     conf->response_headers = NGX_CONF_UNSET;
+    conf->ccr = NGX_CONF_UNSET;
+    conf->ccr_tool = NGX_CONF_UNSET;
+    conf->ccr_tenant = NGX_CONF_UNSET_PTR;
 
     /*
      * set by ngx_pcalloc():
@@ -925,6 +1018,9 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_HEADROOM_OPTIMIZE);
     ngx_conf_merge_value(conf->client_control, prev->client_control, 0);
     ngx_conf_merge_value(conf->response_headers, prev->response_headers, 0);
+    ngx_conf_merge_value(conf->ccr, prev->ccr, d.ccr);
+    ngx_conf_merge_value(conf->ccr_tool, prev->ccr_tool, d.ccr_tool);
+    ngx_conf_merge_ptr_value(conf->ccr_tenant, prev->ccr_tenant, NULL);
 
     if (!conf->enable) {
         return NGX_CONF_OK;
@@ -1002,6 +1098,8 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.canonical_tools = conf->canonical_tools;
     s.cache_breakpoints = conf->cache_breakpoints;
     s.prompt_cache_key = conf->prompt_cache_key;
+    s.ccr = conf->ccr;
+    s.ccr_tool = conf->ccr_tool;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

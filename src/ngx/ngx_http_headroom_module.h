@@ -15,6 +15,10 @@
 #include "headroom.h"
 
 
+typedef struct ngx_http_headroom_ccr_ctx_s  ngx_http_headroom_ccr_ctx_t;
+typedef struct ngx_http_headroom_redis_s    ngx_http_headroom_redis_t;
+
+
 typedef struct {
     ngx_str_t               tokenizers_dir;
     ngx_array_t            *model_rules;    /* ngx_str_t: prefix, encoding */
@@ -26,6 +30,10 @@ typedef struct {
     headroom_prices_t      *prices;         /* loaded with the zone */
     ngx_flag_t              status_used;    /* some "headroom_status" */
     ngx_flag_t              pcre_jit;       /* headroom_pcre_jit */
+    ngx_shm_zone_t         *ccr_zone;       /* headroom_ccr_zone, or NULL */
+    ngx_flag_t              ccr_used;       /* some "headroom_ccr on" */
+    ngx_flag_t              ccr_ways_used;  /* an endpoint or MCP */
+    ngx_http_headroom_redis_t  *redis;      /* headroom_redis, or NULL */
 } ngx_http_headroom_main_conf_t;
 
 
@@ -65,12 +73,16 @@ typedef struct {
     ngx_uint_t            mode;
     ngx_flag_t            client_control;
     ngx_flag_t            response_headers;
+    ngx_flag_t            ccr;
+    ngx_flag_t            ccr_tool;
+    ngx_http_complex_value_t  *ccr_tenant;  /* NULL: the credential */
 } ngx_http_headroom_loc_conf_t;
 
 
 #define NGX_HTTP_HEADROOM_COLLECT   0
 #define NGX_HTTP_HEADROOM_PASS      1
 #define NGX_HTTP_HEADROOM_DONE      2
+#define NGX_HTTP_HEADROOM_WAIT      3   /* the body in, Redis asked */
 
 
 /* what became of a request: $headroom_status, the zone's counters */
@@ -104,10 +116,12 @@ typedef struct {
     ngx_uint_t               time_us;      /* in the core */
     off_t                    passed;       /* on the wire after giving up */
     off_t                    passed_counted;   /* of it, in the zone */
+    ngx_http_headroom_ccr_ctx_t  *ccr;     /* headroom_ccr on */
     unsigned                 started:1;
     unsigned                 coded:1;      /* ctx->encoding is the body's */
     unsigned                 ran:1;        /* the core filled result */
     unsigned                 answered:1;   /* simulate: response sent */
+    unsigned                 cleanup:1;    /* result freed with the pool */
 } ngx_http_headroom_ctx_t;
 
 

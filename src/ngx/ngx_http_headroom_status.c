@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_headroom_zone.h"
+#include "ngx_http_headroom_ccr.h"
 
 
 /* the JSON or the Prometheus text of the fixed part, with room to spare */
@@ -20,6 +21,8 @@ typedef struct {
     ngx_uint_t                     nmodels;
     ngx_uint_t                     seen;
     ngx_str_t                     *zone;
+    ngx_str_t                     *ccr_zone;  /* NULL: no headroom_ccr_zone */
+    ngx_http_headroom_ccr_figures_t  ccr;
 } ngx_http_headroom_snapshot_t;
 
 
@@ -38,9 +41,23 @@ static u_char *ngx_http_headroom_by_transform(u_char *p, u_char *last,
     char *name, ngx_http_headroom_snapshot_t *s, size_t offset);
 static u_char *ngx_http_headroom_usd(u_char *p, u_char *last,
     uint64_t usd_nano);
+static u_char *ngx_http_headroom_ccr_json(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s);
+static u_char *ngx_http_headroom_ccr_prometheus(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s);
 
 
 static const char  *ngx_http_headroom_stages[2] = { "before", "after" };
+static const char  *ngx_http_headroom_ways[NGX_HTTP_HEADROOM_WAYS] = {
+    "fill", "mcp", "endpoint"
+};
+static const char  *ngx_http_headroom_store_states[HEADROOM_STORE_STATES] = {
+    "found", "missing", "unavailable"
+};
+static const char  *ngx_http_headroom_redis_figures[
+                                           NGX_HTTP_HEADROOM_REDIS_FIGURES] = {
+    "writes", "reads", "hits", "errors"
+};
 
 
 /* headroom_status; in a location */
@@ -171,6 +188,13 @@ ngx_http_headroom_snapshot(ngx_http_request_t *r,
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    s->ccr_zone = NULL;
+
+    if (hmcf->ccr_zone) {
+        s->ccr_zone = &hmcf->ccr_zone->shm.name;
+        ngx_http_headroom_ccr_snapshot(hmcf->ccr_zone, &s->ccr);
+    }
 
     return NGX_OK;
 }
@@ -303,10 +327,58 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
         }
     }
 
-    p = ngx_slprintf(p, last, "],\"count\":%uL,\"sum\":%uL}}\n",
+    p = ngx_slprintf(p, last, "],\"count\":%uL,\"sum\":%uL}",
                      cumulative, s->sh.time_sum_us);
 
-    return p;
+    p = ngx_http_headroom_ccr_json(p, last, s);
+
+    return ngx_slprintf(p, last, "}\n");
+}
+
+
+/* ,"ccr":{...}: the originals' store, when there is one */
+
+static u_char *
+ngx_http_headroom_ccr_json(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s)
+{
+    ngx_uint_t                        w, k;
+    ngx_http_headroom_ccr_figures_t  *f;
+
+    if (s->ccr_zone == NULL) {
+        return p;
+    }
+
+    f = &s->ccr;
+
+    p = ngx_slprintf(p, last, ",\"ccr\":{\"zone\":\"%V\",\"stored\":%uL,"
+                     "\"stored_bytes\":%uL,\"kept\":%uL,\"kept_bytes\":%uL,"
+                     "\"evicted\":%uL,\"expired\":%uL,\"too_large\":%uL,"
+                     "\"retrievals\":{", s->ccr_zone, f->stored,
+                     f->stored_bytes, f->kept, f->kept_bytes, f->evicted,
+                     f->expired, f->too_large);
+
+    for (w = 0; w < NGX_HTTP_HEADROOM_WAYS; w++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":{", w ? "," : "",
+                         ngx_http_headroom_ways[w]);
+
+        for (k = 0; k < HEADROOM_STORE_STATES; k++) {
+            p = ngx_slprintf(p, last, "%s\"%s\":%uL", k ? "," : "",
+                             ngx_http_headroom_store_states[k],
+                             f->retrievals[w][k]);
+        }
+
+        p = ngx_slprintf(p, last, "}");
+    }
+
+    p = ngx_slprintf(p, last, "},\"redis\":{");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_REDIS_FIGURES; k++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":%uL", k ? "," : "",
+                         ngx_http_headroom_redis_figures[k], f->redis[k]);
+    }
+
+    return ngx_slprintf(p, last, "}}");
 }
 
 
@@ -496,6 +568,64 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
                      "headroom_core_duration_seconds_sum %uL.%06uL\n"
                      "headroom_core_duration_seconds_count %uL\n",
                      cumulative, v / 1000000, v % 1000000, cumulative);
+
+    return ngx_http_headroom_ccr_prometheus(p, last, s);
+}
+
+
+static u_char *
+ngx_http_headroom_ccr_prometheus(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s)
+{
+    ngx_uint_t                        w, k;
+    ngx_http_headroom_ccr_figures_t  *f;
+
+    if (s->ccr_zone == NULL) {
+        return p;
+    }
+
+    f = &s->ccr;
+
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_stored_total",
+            "counter", "Originals put in headroom_ccr_zone.");
+    p = ngx_slprintf(p, last, "headroom_ccr_stored_total %uL\n", f->stored);
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_stored_bytes_total",
+            "counter", "Bytes of the originals put in headroom_ccr_zone.");
+    p = ngx_slprintf(p, last, "headroom_ccr_stored_bytes_total %uL\n",
+                     f->stored_bytes);
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_kept", "gauge",
+            "Originals in headroom_ccr_zone now.");
+    p = ngx_slprintf(p, last, "headroom_ccr_kept %uL\n", f->kept);
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_kept_bytes", "gauge",
+            "Bytes of the originals in headroom_ccr_zone now.");
+    p = ngx_slprintf(p, last, "headroom_ccr_kept_bytes %uL\n", f->kept_bytes);
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_dropped_total",
+            "counter", "Originals dropped from headroom_ccr_zone: evicted "
+            "for room, expired, or too large to keep.");
+    p = ngx_slprintf(p, last, "headroom_ccr_dropped_total{why=\"evicted\"} "
+                     "%uL\nheadroom_ccr_dropped_total{why=\"expired\"} %uL\n"
+                     "headroom_ccr_dropped_total{why=\"too_large\"} %uL\n",
+                     f->evicted, f->expired, f->too_large);
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_retrievals_total",
+            "counter", "Retrievals by way (fill, mcp, endpoint) and result.");
+
+    for (w = 0; w < NGX_HTTP_HEADROOM_WAYS; w++) {
+        for (k = 0; k < HEADROOM_STORE_STATES; k++) {
+            p = ngx_slprintf(p, last, "headroom_ccr_retrievals_total{"
+                             "way=\"%s\",result=\"%s\"} %uL\n",
+                             ngx_http_headroom_ways[w],
+                             ngx_http_headroom_store_states[k],
+                             f->retrievals[w][k]);
+        }
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_ccr_redis_total",
+            "counter", "headroom_redis: writes, reads, hits, errors.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_REDIS_FIGURES; k++) {
+        p = ngx_slprintf(p, last, "headroom_ccr_redis_total{op=\"%s\"} %uL\n",
+                         ngx_http_headroom_redis_figures[k], f->redis[k]);
+    }
 
     return p;
 }

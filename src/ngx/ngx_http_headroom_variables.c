@@ -4,7 +4,7 @@
  */
 
 
-#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_ccr.h"
 
 
 #define NGX_HTTP_HEADROOM_TOKENS_BEFORE  0
@@ -16,6 +16,7 @@
 #define NGX_HTTP_HEADROOM_TRANSFORMS     1
 #define NGX_HTTP_HEADROOM_MODEL          2
 #define NGX_HTTP_HEADROOM_ENCODING       3
+#define NGX_HTTP_HEADROOM_CCR_IDS        4
 
 
 static ngx_int_t ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
@@ -57,6 +58,10 @@ static ngx_http_variable_t  ngx_http_headroom_vars[] = {
 
     { ngx_string("headroom_ratio"), NULL,
       ngx_http_headroom_ratio_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_ccr_ids"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_CCR_IDS,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("headroom_status"), NULL,
@@ -260,6 +265,12 @@ ngx_http_headroom_text_variable(ngx_http_request_t *r,
 
         case NGX_HTTP_HEADROOM_TRANSFORMS:
             s = ngx_http_headroom_transforms_text(r, ctx);
+            break;
+
+        case NGX_HTTP_HEADROOM_CCR_IDS:
+            if (ctx->ccr) {
+                s = ctx->ccr->ids;
+            }
             break;
 
         case NGX_HTTP_HEADROOM_ENCODING:

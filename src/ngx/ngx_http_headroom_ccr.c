@@ -1,0 +1,837 @@
+
+/*
+ * headroom: the originals' store. A shared-memory zone kept the way
+ * ngx_http_limit_req_module keeps its states: an rbtree by key, a queue
+ * with the most recently used first, expiry on the way. Keys are the
+ * tenant's 32 hex digits and the original's id; the ttl slides with every
+ * retrieval. A full zone makes room by dropping the least recently used;
+ * an original larger than the whole zone is not kept. With headroom_redis,
+ * originals are written there too and read from there when the zone
+ * misses.
+ */
+
+
+#include "ngx_http_headroom_ccr.h"
+
+
+typedef struct {
+    u_char                          color;
+    u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
+    ngx_queue_t                     queue;
+    ngx_msec_t                      expire;
+    size_t                          len;
+    u_char                          text[1];
+} ngx_http_headroom_ccr_node_t;
+
+
+static ngx_int_t ngx_http_headroom_ccr_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_headroom_ccr_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_http_headroom_ccr_node_t *ngx_http_headroom_ccr_find(
+    ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t hash, u_char *key);
+static void ngx_http_headroom_ccr_delete(ngx_http_headroom_ccr_zone_t *ctx,
+    ngx_http_headroom_ccr_node_t *cn, uint64_t *counter);
+static void ngx_http_headroom_ccr_expire(ngx_http_headroom_ccr_zone_t *ctx,
+    ngx_uint_t n);
+static ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_fetched(
+    ngx_http_headroom_ccr_ctx_t *ccr, const char *id);
+static ngx_str_t *ngx_http_headroom_ccr_credential(ngx_http_request_t *r,
+    ngx_str_t *arg);
+
+
+#define ngx_http_headroom_ccr_node(node)                                      \
+    ((ngx_http_headroom_ccr_node_t *) &(node)->color)
+
+
+/* headroom_ccr_zone NAME SIZE [ttl=TIME] */
+
+char *
+ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_main_conf_t *hmcf = conf;
+
+    ssize_t                        size;
+    ngx_str_t                     *value, s;
+    ngx_msec_t                     ttl;
+    ngx_uint_t                     i;
+    ngx_http_headroom_ccr_zone_t  *ctx;
+
+    if (hmcf->ccr_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    ttl = 3600000;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            ttl = ngx_parse_time(&s, 0);
+
+            if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"headroom_ccr_zone\" has an invalid "
+                                   "ttl \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_ccr_zone\" takes NAME SIZE "
+                           "[ttl=TIME], not \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_ccr_zone\" takes a non-empty name");
+        return NGX_CONF_ERROR;
+    }
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_ccr_zone\" \"%V\" needs a size of at "
+                           "least %uzk, not \"%V\"", &value[1],
+                           (size_t) (8 * ngx_pagesize) / 1024, &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_headroom_ccr_zone_t));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ctx->ttl = ttl;
+
+    hmcf->ccr_zone = ngx_shared_memory_add(cf, &value[1], size,
+                                           &ngx_http_headroom_module);
+    if (hmcf->ccr_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->ccr_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_ccr_zone\" \"%V\" is already "
+                           "declared", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->ccr_zone->init = ngx_http_headroom_ccr_init_zone;
+    hmcf->ccr_zone->data = ctx;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * After every location merged: a store and something that uses it come
+ * together, or "nginx -t" says which is missing.
+ */
+
+char *
+ngx_http_headroom_ccr_check(ngx_conf_t *cf,
+    ngx_http_headroom_main_conf_t *hmcf)
+{
+    if (hmcf->ccr_used && hmcf->ccr_zone == NULL) {
+        return "\"headroom_ccr on\" needs a \"headroom_ccr_zone\" in the "
+               "http block to keep the originals in";
+    }
+
+    if (hmcf->ccr_ways_used && hmcf->ccr_zone == NULL) {
+        return "\"headroom_ccr_endpoint\" and \"headroom_ccr_mcp\" need a "
+               "\"headroom_ccr_zone\" in the http block";
+    }
+
+    if (hmcf->ccr_zone && !hmcf->ccr_used) {
+        return "\"headroom_ccr_zone\" is set, but no location has "
+               "\"headroom_ccr on\" to store originals in it";
+    }
+
+    if (hmcf->redis && hmcf->ccr_zone == NULL) {
+        return "\"headroom_redis\" needs a \"headroom_ccr_zone\" (the "
+               "local cache in front of it) and \"headroom_ccr on\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_ccr_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_headroom_ccr_zone_t  *octx = data;
+
+    size_t                         len;
+    ngx_http_headroom_ccr_zone_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* a reload: what is kept stays */
+
+        if (octx->sh->layout != sizeof(ngx_http_headroom_ccr_shctx_t)) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "headroom_ccr_zone \"%V\" was laid out by another "
+                          "version of the module: restart nginx, or give the "
+                          "zone another size", &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_calloc(ctx->shpool,
+                              sizeof(ngx_http_headroom_ccr_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+    ctx->sh->layout = sizeof(ngx_http_headroom_ccr_shctx_t);
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_http_headroom_ccr_rbtree_insert_value);
+
+    ngx_queue_init(&ctx->sh->queue);
+
+    len = sizeof(" in headroom_ccr_zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in headroom_ccr_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone is expected: room is made by eviction */
+
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_ccr_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t             **p;
+    ngx_http_headroom_ccr_node_t   *cn, *cnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            cn = ngx_http_headroom_ccr_node(node);
+            cnt = ngx_http_headroom_ccr_node(temp);
+
+            p = (ngx_memcmp(cn->key, cnt->key, NGX_HTTP_HEADROOM_KEY_LEN) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_headroom_ccr_node_t *
+ngx_http_headroom_ccr_find(ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t hash,
+    u_char *key)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_headroom_ccr_node_t  *cn;
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        cn = ngx_http_headroom_ccr_node(node);
+
+        rc = ngx_memcmp(key, cn->key, NGX_HTTP_HEADROOM_KEY_LEN);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* under the lock */
+
+static void
+ngx_http_headroom_ccr_delete(ngx_http_headroom_ccr_zone_t *ctx,
+    ngx_http_headroom_ccr_node_t *cn, uint64_t *counter)
+{
+    ngx_rbtree_node_t  *node;
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_queue_remove(&cn->queue);
+    ngx_rbtree_delete(&ctx->sh->rbtree, node);
+
+    ctx->sh->figures.kept--;
+    ctx->sh->figures.kept_bytes -= cn->len;
+    (*counter)++;
+
+    ngx_slab_free_locked(ctx->shpool, node);
+}
+
+
+/* the oldest, while expired: at most n of them */
+
+static void
+ngx_http_headroom_ccr_expire(ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t n)
+{
+    ngx_queue_t                   *q;
+    ngx_msec_int_t                 left;
+    ngx_http_headroom_ccr_node_t  *cn;
+
+    while (n-- && !ngx_queue_empty(&ctx->sh->queue)) {
+        q = ngx_queue_last(&ctx->sh->queue);
+        cn = ngx_queue_data(q, ngx_http_headroom_ccr_node_t, queue);
+
+        left = (ngx_msec_int_t) (cn->expire - ngx_current_msec);
+
+        if (left > 0) {
+            return;
+        }
+
+        ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.expired);
+    }
+}
+
+
+/*
+ * Keeps an original under `key` (tenant, then id). Kept already: its ttl
+ * starts again. Room is made by dropping the least recently used.
+ */
+
+void
+ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
+    size_t len)
+{
+    size_t                          size;
+    uint32_t                        hash;
+    ngx_rbtree_node_t              *node;
+    ngx_http_headroom_ccr_node_t   *cn;
+    ngx_http_headroom_ccr_zone_t   *ctx;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+    ctx = hmcf->ccr_zone->data;
+
+    hash = ngx_crc32_short(key, NGX_HTTP_HEADROOM_KEY_LEN);
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_headroom_ccr_node_t, text) + len;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ngx_http_headroom_ccr_expire(ctx, 2);
+
+    cn = ngx_http_headroom_ccr_find(ctx, hash, key);
+
+    if (cn) {
+        cn->expire = ngx_current_msec + ctx->ttl;
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    for ( ;; ) {
+        node = ngx_slab_alloc_locked(ctx->shpool, size);
+
+        if (node || ngx_queue_empty(&ctx->sh->queue)) {
+            break;
+        }
+
+        cn = ngx_queue_data(ngx_queue_last(&ctx->sh->queue),
+                            ngx_http_headroom_ccr_node_t, queue);
+
+        ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.evicted);
+    }
+
+    if (node == NULL) {
+        ctx->sh->figures.too_large++;
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "headroom: an original of %uz bytes is larger than "
+                      "headroom_ccr_zone \"%V\" can hold: not kept",
+                      len, &hmcf->ccr_zone->shm.name);
+        return;
+    }
+
+    node->key = hash;
+    cn = ngx_http_headroom_ccr_node(node);
+
+    ngx_memcpy(cn->key, key, NGX_HTTP_HEADROOM_KEY_LEN);
+    ngx_memcpy(cn->text, text, len);
+    cn->len = len;
+    cn->expire = ngx_current_msec + ctx->ttl;
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+
+    ctx->sh->figures.stored++;
+    ctx->sh->figures.stored_bytes += len;
+    ctx->sh->figures.kept++;
+    ctx->sh->figures.kept_bytes += len;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/*
+ * The original under `key`, copied into the request's pool (the zone may
+ * drop it the moment the lock is let go); its ttl starts again.
+ */
+
+headroom_store_e
+ngx_http_headroom_ccr_get(ngx_http_request_t *r, u_char *key,
+    ngx_str_t *text)
+{
+    uint32_t                        hash;
+    ngx_msec_int_t                  left;
+    headroom_store_e                state;
+    ngx_http_headroom_ccr_node_t   *cn;
+    ngx_http_headroom_ccr_zone_t   *ctx;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+    ctx = hmcf->ccr_zone->data;
+
+    hash = ngx_crc32_short(key, NGX_HTTP_HEADROOM_KEY_LEN);
+    state = HEADROOM_STORE_MISSING;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    cn = ngx_http_headroom_ccr_find(ctx, hash, key);
+
+    if (cn) {
+        left = (ngx_msec_int_t) (cn->expire - ngx_current_msec);
+
+        if (left <= 0) {
+            ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.expired);
+
+        } else {
+            text->data = ngx_pnalloc(r->pool, cn->len ? cn->len : 1);
+
+            if (text->data == NULL) {
+                state = HEADROOM_STORE_UNAVAILABLE;
+
+            } else {
+                ngx_memcpy(text->data, cn->text, cn->len);
+                text->len = cn->len;
+                cn->expire = ngx_current_msec + ctx->ttl;
+                ngx_queue_remove(&cn->queue);
+                ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+                state = HEADROOM_STORE_FOUND;
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (state == HEADROOM_STORE_FOUND && hmcf->redis) {
+        ngx_http_headroom_redis_renew(hmcf->redis, key, ctx->ttl);
+    }
+
+    return state;
+}
+
+
+void
+ngx_http_headroom_ccr_count(ngx_shm_zone_t *zone, ngx_uint_t way,
+    headroom_store_e state, ngx_uint_t n)
+{
+    ngx_http_headroom_ccr_zone_t  *ctx;
+
+    if (n == 0) {
+        return;
+    }
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ctx->sh->figures.retrievals[way][state] += n;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+void
+ngx_http_headroom_ccr_count_redis(ngx_shm_zone_t *zone, ngx_uint_t figure)
+{
+    ngx_http_headroom_ccr_zone_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ctx->sh->figures.redis[figure]++;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+void
+ngx_http_headroom_ccr_snapshot(ngx_shm_zone_t *zone,
+    ngx_http_headroom_ccr_figures_t *figures)
+{
+    ngx_http_headroom_ccr_zone_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_headroom_ccr_expire(ctx, 100);
+    *figures = ctx->sh->figures;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/*
+ * The tenant: headroom_ccr_tenant's value, or the request's credential,
+ * hashed either way, so that no credential is ever kept.
+ */
+
+ngx_int_t
+ngx_http_headroom_ccr_tenant(ngx_http_request_t *r, u_char *tenant)
+{
+    char                           hex[NGX_HTTP_HEADROOM_ID_LEN + 1];
+    ngx_str_t                      value, arg, *credential;
+    ngx_http_headroom_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    if (hlcf->ccr_tenant) {
+        if (ngx_http_complex_value(r, hlcf->ccr_tenant, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        credential = ngx_http_headroom_ccr_credential(r, &arg);
+
+        if (credential) {
+            value = *credential;
+
+        } else {
+            ngx_str_null(&value);
+        }
+    }
+
+    headroom_tenant_of(value.data, value.len, hex);
+    ngx_memcpy(tenant, hex, NGX_HTTP_HEADROOM_ID_LEN);
+
+    return NGX_OK;
+}
+
+
+/* Authorization, x-api-key, x-goog-api-key, or the "key" argument */
+
+static ngx_str_t *
+ngx_http_headroom_ccr_credential(ngx_http_request_t *r, ngx_str_t *arg)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  names[] = {
+        ngx_string("x-api-key"),
+        ngx_string("x-goog-api-key")
+    };
+
+    if (r->headers_in.authorization) {
+        return &r->headers_in.authorization->value;
+    }
+
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */ ; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].key.len == names[k].len
+                && ngx_strncasecmp(h[i].key.data, names[k].data,
+                                   names[k].len) == 0)
+            {
+                return &h[i].value;
+            }
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "key", 3, arg) == NGX_OK) {
+        return arg;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Before the core runs where headroom_ccr is on: the tenant, and the store
+ * the core asks for the originals that retrievals name.
+ */
+
+ngx_int_t
+ngx_http_headroom_ccr_before(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, headroom_store_t *store)
+{
+    ngx_http_headroom_ccr_ctx_t  *ccr;
+
+    if (ctx->ccr == NULL) {
+        ccr = ngx_pcalloc(r->pool, sizeof(ngx_http_headroom_ccr_ctx_t));
+        if (ccr == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_array_init(&ccr->fetched, r->pool, 1,
+                           sizeof(ngx_http_headroom_fetched_t))
+            != NGX_OK
+            || ngx_array_init(&ccr->pending, r->pool, 1,
+                              sizeof(ngx_http_headroom_fetched_t))
+               != NGX_OK
+            || ngx_http_headroom_ccr_tenant(r, ccr->tenant) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctx->ccr = ccr;
+    }
+
+    store->lookup = ngx_http_headroom_ccr_lookup;
+    store->data = r;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_headroom_fetched_t *
+ngx_http_headroom_ccr_fetched(ngx_http_headroom_ccr_ctx_t *ccr,
+    const char *id)
+{
+    ngx_uint_t                    i;
+    ngx_http_headroom_fetched_t  *f;
+
+    f = ccr->fetched.elts;
+
+    for (i = 0; i < ccr->fetched.nelts; i++) {
+        if (ngx_strncmp(f[i].id, id, NGX_HTTP_HEADROOM_ID_LEN) == 0) {
+            return &f[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The core's store: what Redis gave this request, else the zone. A miss
+ * with Redis not yet asked is noted, to be asked before the core runs
+ * again; that run's result is thrown away.
+ */
+
+headroom_store_e
+ngx_http_headroom_ccr_lookup(void *data, const char *id,
+    const unsigned char **text, size_t *len)
+{
+    ngx_http_request_t *r = data;
+
+    u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
+    ngx_str_t                       s;
+    ngx_uint_t                      i;
+    headroom_store_e                state;
+    ngx_http_headroom_ctx_t        *ctx;
+    ngx_http_headroom_fetched_t    *f;
+    ngx_http_headroom_ccr_ctx_t    *ccr;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+    ccr = ctx->ccr;
+
+    f = ngx_http_headroom_ccr_fetched(ccr, id);
+
+    if (f) {
+        *text = f->text.data;
+        *len = f->text.len;
+        return f->state;
+    }
+
+    ngx_memcpy(key, ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
+    ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, id, NGX_HTTP_HEADROOM_ID_LEN);
+
+    state = ngx_http_headroom_ccr_get(r, key, &s);
+
+    if (state == HEADROOM_STORE_FOUND) {
+        *text = s.data;
+        *len = s.len;
+        return state;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (state == HEADROOM_STORE_MISSING && hmcf->redis && !ccr->asked) {
+        f = ccr->pending.elts;
+
+        for (i = 0; i < ccr->pending.nelts; i++) {
+            if (ngx_strncmp(f[i].id, id, NGX_HTTP_HEADROOM_ID_LEN) == 0) {
+                return HEADROOM_STORE_UNAVAILABLE;
+            }
+        }
+
+        f = ngx_array_push(&ccr->pending);
+        if (f == NULL) {
+            return HEADROOM_STORE_UNAVAILABLE;
+        }
+
+        ngx_memzero(f, sizeof(ngx_http_headroom_fetched_t));
+        ngx_memcpy(f->id, id, NGX_HTTP_HEADROOM_ID_LEN);
+        f->state = HEADROOM_STORE_UNAVAILABLE;
+
+        return HEADROOM_STORE_UNAVAILABLE;
+    }
+
+    return state;
+}
+
+
+/* the core asked for originals only Redis may have */
+
+ngx_int_t
+ngx_http_headroom_ccr_must_wait(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    return ctx->ccr && !ctx->ccr->asked && ctx->ccr->pending.nelts > 0;
+}
+
+
+/*
+ * After the core's last run: the fills counted, and the originals of what
+ * the markers sent name kept (not in audit mode: the model never sees
+ * those markers), in the zone and in Redis.
+ */
+
+void
+ngx_http_headroom_ccr_after(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN], *p;
+    size_t                          i;
+    headroom_result_t              *res;
+    ngx_http_headroom_ccr_zone_t   *zctx;
+    ngx_http_headroom_ccr_ctx_t    *ccr;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+    res = &ctx->result;
+    ccr = ctx->ccr;
+
+    ngx_http_headroom_ccr_count(hmcf->ccr_zone, NGX_HTTP_HEADROOM_WAY_FILL,
+                                HEADROOM_STORE_FOUND, res->fills_found);
+    ngx_http_headroom_ccr_count(hmcf->ccr_zone, NGX_HTTP_HEADROOM_WAY_FILL,
+                                HEADROOM_STORE_MISSING, res->fills_missing);
+    ngx_http_headroom_ccr_count(hmcf->ccr_zone, NGX_HTTP_HEADROOM_WAY_FILL,
+                                HEADROOM_STORE_UNAVAILABLE,
+                                res->fills_unavailable);
+
+    if (res->outcome != HEADROOM_REWRITTEN
+        || ctx->mode == NGX_HTTP_HEADROOM_AUDIT
+        || res->noriginals == 0)
+    {
+        return;
+    }
+
+    zctx = hmcf->ccr_zone->data;
+
+    ccr->ids.data = ngx_pnalloc(r->pool, res->noriginals
+                                         * (NGX_HTTP_HEADROOM_ID_LEN + 1));
+    p = ccr->ids.data;
+
+    ngx_memcpy(key, ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
+
+    for (i = 0; i < res->noriginals; i++) {
+        ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, res->originals[i].id,
+                   NGX_HTTP_HEADROOM_ID_LEN);
+
+        ngx_http_headroom_ccr_put(r, key, (u_char *) res->originals[i].text,
+                                  res->originals[i].len);
+
+        if (hmcf->redis) {
+            (void) ngx_http_headroom_redis_set(hmcf->redis, key,
+                                         (u_char *) res->originals[i].text,
+                                         res->originals[i].len, zctx->ttl);
+        }
+
+        if (p) {
+            if (i) {
+                *p++ = ' ';
+            }
+
+            p = ngx_cpymem(p, res->originals[i].id, NGX_HTTP_HEADROOM_ID_LEN);
+        }
+    }
+
+    if (p) {
+        ccr->ids.len = p - ccr->ids.data;
+    }
+}

@@ -1,0 +1,139 @@
+
+/*
+ * headroom: reversible compression. The originals of what headroom crushes,
+ * kept in shared memory (and in Redis, for several nodes) by tenant and id;
+ * the ways back to them.
+ */
+
+
+#ifndef _NGX_HTTP_HEADROOM_CCR_H_INCLUDED_
+#define _NGX_HTTP_HEADROOM_CCR_H_INCLUDED_
+
+
+#include "ngx_http_headroom_module.h"
+
+
+#define NGX_HTTP_HEADROOM_ID_LEN    32   /* hex digits */
+#define NGX_HTTP_HEADROOM_KEY_LEN   64   /* tenant, then id */
+
+
+/* the ways back, and what each found */
+#define NGX_HTTP_HEADROOM_WAY_FILL      0
+#define NGX_HTTP_HEADROOM_WAY_MCP       1
+#define NGX_HTTP_HEADROOM_WAY_ENDPOINT  2
+#define NGX_HTTP_HEADROOM_WAYS          3
+
+
+/* Redis, as the figures count it */
+#define NGX_HTTP_HEADROOM_REDIS_WRITES   0
+#define NGX_HTTP_HEADROOM_REDIS_READS    1
+#define NGX_HTTP_HEADROOM_REDIS_HITS     2
+#define NGX_HTTP_HEADROOM_REDIS_ERRORS   3
+#define NGX_HTTP_HEADROOM_REDIS_FIGURES  4
+
+
+typedef struct {
+    uint64_t                       stored;        /* originals put in */
+    uint64_t                       stored_bytes;
+    uint64_t                       kept;          /* in the zone now */
+    uint64_t                       kept_bytes;
+    uint64_t                       evicted;       /* for room */
+    uint64_t                       expired;
+    uint64_t                       too_large;     /* larger than the zone */
+    uint64_t                       retrievals[NGX_HTTP_HEADROOM_WAYS]
+                                             [HEADROOM_STORE_STATES];
+    uint64_t                       redis[NGX_HTTP_HEADROOM_REDIS_FIGURES];
+} ngx_http_headroom_ccr_figures_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    queue;        /* most recent first */
+    size_t                         layout;
+    ngx_http_headroom_ccr_figures_t  figures;
+} ngx_http_headroom_ccr_shctx_t;
+
+
+typedef struct {
+    ngx_http_headroom_ccr_shctx_t  *sh;
+    ngx_slab_pool_t                *shpool;
+    ngx_msec_t                      ttl;
+} ngx_http_headroom_ccr_zone_t;
+
+
+/* per request, where headroom_ccr is on */
+struct ngx_http_headroom_ccr_ctx_s {
+    u_char                          tenant[NGX_HTTP_HEADROOM_ID_LEN];
+    ngx_array_t                     fetched;   /* from Redis */
+    ngx_array_t                     pending;   /* ids to ask Redis for */
+    ngx_str_t                       ids;       /* $headroom_ccr_ids */
+    void                           *wait;      /* while Redis answers */
+    void                          (*resume)(ngx_http_request_t *r);
+    unsigned                        asked:1;   /* Redis was asked */
+};
+
+
+/* an original Redis gave, or why not */
+typedef struct {
+    u_char                          id[NGX_HTTP_HEADROOM_ID_LEN + 1];
+    headroom_store_e                state;
+    ngx_str_t                       text;
+} ngx_http_headroom_fetched_t;
+
+
+/* ngx_http_headroom_ccr.c */
+char *ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_headroom_ccr_check(ngx_conf_t *cf,
+    ngx_http_headroom_main_conf_t *hmcf);
+ngx_int_t ngx_http_headroom_ccr_tenant(ngx_http_request_t *r,
+    u_char *tenant);
+headroom_store_e ngx_http_headroom_ccr_get(ngx_http_request_t *r,
+    u_char *key, ngx_str_t *text);
+void ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key,
+    u_char *text, size_t len);
+void ngx_http_headroom_ccr_count(ngx_shm_zone_t *zone, ngx_uint_t way,
+    headroom_store_e state, ngx_uint_t n);
+void ngx_http_headroom_ccr_count_redis(ngx_shm_zone_t *zone,
+    ngx_uint_t figure);
+ngx_int_t ngx_http_headroom_ccr_before(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, headroom_store_t *store);
+ngx_int_t ngx_http_headroom_ccr_must_wait(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_ccr_after(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_ccr_snapshot(ngx_shm_zone_t *zone,
+    ngx_http_headroom_ccr_figures_t *figures);
+headroom_store_e ngx_http_headroom_ccr_lookup(void *data, const char *id,
+    const unsigned char **text, size_t *len);
+
+/* ngx_http_headroom_ccr_handlers.c */
+char *ngx_http_headroom_ccr_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_headroom_ccr_mcp(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_headroom_redis.c */
+typedef void (*ngx_http_headroom_redis_got_pt)(void *data, ngx_int_t rc,
+    u_char *value, size_t len);
+
+char *ngx_http_headroom_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_headroom_redis_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_headroom_redis_set(ngx_http_headroom_redis_t *redis,
+    u_char *key, u_char *value, size_t len, ngx_msec_t ttl);
+ngx_int_t ngx_http_headroom_redis_get(ngx_http_headroom_redis_t *redis,
+    u_char *key, ngx_msec_t ttl, ngx_http_headroom_redis_got_pt handler,
+    void *data);
+void ngx_http_headroom_redis_renew(ngx_http_headroom_redis_t *redis,
+    u_char *key, ngx_msec_t ttl);
+ngx_msec_t ngx_http_headroom_redis_timeout(ngx_http_headroom_redis_t *redis);
+
+/* ngx_http_headroom_wait.c */
+ngx_int_t ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_resume(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_HEADROOM_CCR_H_INCLUDED_ */
