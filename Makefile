@@ -142,15 +142,19 @@ fuzz-short: san
 	t/fuzz/run 20 $(SAN_BUILD) $(FUZZ_DIR)
 
 # Real clients the tests drive, from npm, pinned. @google/genai 2.x is the
-# last line for Node.js 20.
-TEST_CLIENTS := @google/genai@2.32.0
+# last line for Node.js 20. The stamp names every client: a new one here
+# installs them all again.
+TEST_CLIENTS := @google/genai@2.32.0 @modelcontextprotocol/sdk@1.32.2 \
+                @anthropic-ai/claude-code@2.1.332
 NPM_TEST_DIR := $(BUILD)/npm-test
+NPM_TEST_STAMP := $(NPM_TEST_DIR)/.installed-$(shell echo '$(TEST_CLIENTS)' | md5sum | cut -c1-12)
 
-$(NPM_TEST_DIR)/node_modules/@google/genai/package.json: | deps
+$(NPM_TEST_STAMP): | deps
 	npm install --prefix $(NPM_TEST_DIR) --no-audit --no-fund --no-save \
 	    --loglevel=error $(TEST_CLIENTS)
+	touch $@
 
-t: all $(PROMTOOL) $(NPM_TEST_DIR)/node_modules/@google/genai/package.json
+t: all $(PROMTOOL) $(NPM_TEST_STAMP)
 	prove -I t/lib t/
 
 # The one-worker t/ files with nginx under valgrind, JIT off then on

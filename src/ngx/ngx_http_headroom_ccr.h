@@ -121,6 +121,7 @@ typedef void (*ngx_http_headroom_redis_got_pt)(void *data, ngx_int_t rc,
 char *ngx_http_headroom_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_headroom_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_headroom_redis_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_headroom_redis_set(ngx_http_headroom_redis_t *redis,
     u_char *key, u_char *value, size_t len, ngx_msec_t ttl);
 ngx_int_t ngx_http_headroom_redis_get(ngx_http_headroom_redis_t *redis,

@@ -51,6 +51,7 @@ static char *ngx_http_headroom_check_positive(ngx_conf_t *cf, void *post,
 static char *ngx_http_headroom_ccr_used(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_int_t ngx_http_headroom_init_process(ngx_cycle_t *cycle);
+static void ngx_http_headroom_exit_process(ngx_cycle_t *cycle);
 static char *ngx_http_headroom_check_items(ngx_conf_t *cf, void *post,
     void *data);
 
@@ -380,7 +381,7 @@ ngx_module_t  ngx_http_headroom_module = {
     ngx_http_headroom_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_headroom_exit_process,        /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -416,6 +417,13 @@ static ngx_int_t
 ngx_http_headroom_init_process(ngx_cycle_t *cycle)
 {
     return ngx_http_headroom_redis_init_process(cycle);
+}
+
+
+static void
+ngx_http_headroom_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_headroom_redis_exit_process(cycle);
 }
 
 

@@ -251,6 +251,37 @@ ngx_http_headroom_redis_init_process(ngx_cycle_t *cycle)
 }
 
 
+/* before nginx counts the sockets left open: ours goes, replies due fail */
+
+void
+ngx_http_headroom_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_headroom_redis_t      *redis;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_headroom_module);
+
+    if (hmcf == NULL || hmcf->redis == NULL) {
+        return;
+    }
+
+    redis = hmcf->redis;
+
+    if (redis->retry.timer_set) {
+        ngx_del_timer(&redis->retry);
+    }
+
+    if (redis->ac) {
+        redisAsyncFree(redis->ac);
+    }
+
+    if (redis->retry.timer_set) {
+        ngx_del_timer(&redis->retry);
+    }
+}
+
+
 ngx_msec_t
 ngx_http_headroom_redis_timeout(ngx_http_headroom_redis_t *redis)
 {

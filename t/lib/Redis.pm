@@ -27,9 +27,9 @@ sub start_redis {
     if ($pid == 0) {
         open STDOUT, '>', "$dir/redis.out";
         open STDERR, '>&', \*STDOUT;
-        exec '/usr/bin/redis-server', '--port', $port, '--bind', '127.0.0.1',
+        { no warnings 'exec'; exec '/usr/bin/redis-server', '--port', $port, '--bind', '127.0.0.1',
              '--save', '', '--appendonly', 'no', '--dir', $dir,
-             '--daemonize', 'no', '--protected-mode', 'no';
+             '--daemonize', 'no', '--protected-mode', 'no'; }
         POSIX::_exit(127);
     }
     for (1 .. 250) {
@@ -54,15 +54,43 @@ sub stop_redis {
     }
 }
 
-# One command, its reply as redis-cli prints it (raw).
+# One command over RESP; its reply: a string (bulk or simple), a number,
+# undef for nil, or a list of them; an error reply dies.
 sub redis_cmd {
     my ($redis, @args) = @_;
-    open my $fh, '-|', '/usr/bin/redis-cli', '-p', $redis->{port}, '--raw', @args or die;
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    chomp $out;
-    return $out;
+    my $s = IO::Socket::INET->new("127.0.0.1:$redis->{port}") or die "redis: $!";
+    binmode $s;
+    my $req = '*' . @args . "\r\n" . join('', map { '$' . length($_) . "\r\n$_\r\n" } @args);
+    print {$s} $req;
+    my $reply = read_reply($s);
+    close $s;
+    return $reply;
+}
+
+sub read_reply {
+    my ($s) = @_;
+    my $line = <$s>;
+    die 'redis: no reply' unless defined $line;
+    $line =~ s/\r\n\z//;
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+    return $rest if $type eq '+';
+    return 0 + $rest if $type eq ':';
+    die "redis: $rest\n" if $type eq '-';
+    if ($type eq '$') {
+        return undef if $rest < 0;
+        my $data = '';
+        while (length($data) < $rest + 2) {
+            my $n = read($s, my $buf, $rest + 2 - length $data);
+            die 'redis: short reply' unless $n;
+            $data .= $buf;
+        }
+        return substr($data, 0, $rest);
+    }
+    if ($type eq '*') {
+        return undef if $rest < 0;
+        return [ map { read_reply($s) } 1 .. $rest ];
+    }
+    die "redis: unknown reply $line";
 }
 
 1;
