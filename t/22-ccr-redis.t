@@ -104,6 +104,48 @@ cmp_ok $s->{redis}{hits}, '>=', 2, 'and their hits';
 is $s->{redis}{errors}, 0, 'and no errors';
 cmp_ok status_json($gw[0]{port})->{ccr}{redis}{writes}, '>=', 2, 'A counts its Redis writes';
 
+# --- an 8-turn session with two retrievals, through A and B in turn ----------------
+#
+# Each turn resends the turns before it byte for byte; what reaches the
+# provider for turn k must start with what reached it for turn k-1 (the
+# prompt cache's prefix), whichever node it went through.
+
+{
+    my @outputs = (loghub_log('HDFS'), undef, grep_output(), "ok: 3 files written\n",
+                   loghub_log('Apache'), undef, "All tests passed.\n", "done\n");
+    my @m = ('{"role":"user","content":"Find out why the build fails."}');
+    my ($prev, @ids, $fills) = (undef);
+    $fills = 0;
+    for my $k (1 .. 8) {
+        my $call;
+        if (defined $outputs[$k - 1]) {
+            push @m, qq({"role":"assistant","content":[{"type":"tool_use","id":"toolu_$k","name":"sh","input":{"step":$k}}]}),
+                     qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_$k","content":) . jstr($outputs[$k - 1]) . '}]}';
+        } else {
+            # the model asks for lines of the newest original
+            my $args = $k == 2 ? qq({"id":"$ids[-1]","lines":"1-20"}) : qq({"id":"$ids[-1]","grep":"error"});
+            push @m, qq({"role":"assistant","content":[{"type":"tool_use","id":"toolu_$k","name":"headroom_retrieve","input":$args}]}),
+                     qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_$k","is_error":true,"content":"<tool_use_error>Error: No such tool available: headroom_retrieve</tool_use_error>"}]});
+        }
+        my $body = '{"model":"claude-sonnet-4-5","max_tokens":1024,"tools":[{"name":"sh","input_schema":{"type":"object"}}],"messages":['
+                   . join(',', @m) . ']}';
+        my (undef, $sent) = send_turn($gw[$k % 2], $api, 'key-session', $body);
+        my %ids = markers_in($sent);
+        push @ids, sort keys %ids;
+        @ids = do { my %s; grep { !$s{$_}++ } @ids };
+        $fills++ if $sent =~ /"tool_use_id":"toolu_$k","is_error":false,"content":"\[headroom: original [0-9a-f]{32}, /;
+        ok substr($sent, -2) eq ']}', "session turn $k: the request ends as it did";
+        my $upto = substr($sent, 0, length($sent) - 2);
+        if (defined $prev) {
+            ok index($upto, "$prev,") == 0, "session turn $k (through " . ($k % 2 ? 'B' : 'A')
+                . "): starts with turn " . ($k - 1) . "'s bytes";
+        }
+        $prev = $upto;
+        push @m, qq({"role":"assistant","content":"Turn $k done."}), '{"role":"user","content":"Go on."}' if $k < 8;
+    }
+    is $fills, 2, 'session: both retrievals were filled';
+}
+
 # --- Redis stopped ----------------------------------------------------------------
 
 stop_redis($redis);
