@@ -189,3 +189,93 @@ TEST(Shim, DecodesWithinTheConfigsBounds) {
     EXPECT_NE(std::strstr(error, "headroom_max_decode_ratio"), nullptr);
     headroom_config_free(c);
 }
+
+namespace {
+
+const char kKept[] = "one\ntwo\nthree\n";
+
+headroom_store_e kept_store(void* data, const char* id, const unsigned char** text, size_t* len) {
+    ++*static_cast<int*>(data);
+    if (std::strcmp(id, "0123456789abcdef0123456789abcdef") != 0) return HEADROOM_STORE_MISSING;
+    *text = reinterpret_cast<const unsigned char*>(kKept);
+    *len = sizeof kKept - 1;
+    return HEADROOM_STORE_FOUND;
+}
+
+}  // namespace
+
+TEST(Shim, RetrievalsThroughTheCInterface) {
+    headroom_text_t out;
+    ASSERT_EQ(headroom_retrieve_select(reinterpret_cast<const unsigned char*>(kKept), sizeof kKept - 1, "2-3", 3,
+                                       nullptr, 0, nullptr, 0, &out),
+              0);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(out.data), out.len), "two\nthree");
+    headroom_text_free(&out);
+    EXPECT_EQ(headroom_retrieve_select(reinterpret_cast<const unsigned char*>(kKept), sizeof kKept - 1, "9", 1,
+                                       nullptr, 0, nullptr, 0, &out),
+              -1);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(out.data), out.len), "line 9 is not in the original (1-3)");
+    headroom_text_free(&out);
+    EXPECT_EQ(headroom_retrieve_select(reinterpret_cast<const unsigned char*>(kKept), sizeof kKept - 1, "1", 1,
+                                       "1", 1, nullptr, 0, &out),
+              -1);
+    headroom_text_free(&out);
+
+    char a[33], b[33];
+    headroom_tenant_of(reinterpret_cast<const unsigned char*>("Bearer k"), 8, a);
+    headroom_tenant_of(reinterpret_cast<const unsigned char*>("k"), 1, b);
+    EXPECT_EQ(std::strlen(a), 32u);
+    EXPECT_STRNE(a, b);
+    EXPECT_EQ(std::string(a).find('k'), std::string::npos);
+
+    int asked = 0;
+    headroom_store_t store{kept_store, &asked};
+    headroom_mcp_counts_t counts;
+    const std::string call = R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"headroom_retrieve",)"
+                             R"("arguments":{"id":"0123456789abcdef0123456789abcdef","grep":"t"}}})";
+    EXPECT_EQ(headroom_mcp_respond(reinterpret_cast<const unsigned char*>(call.data()), call.size(), &store, &out,
+                                   &counts),
+              200);
+    EXPECT_NE(std::string(reinterpret_cast<char*>(out.data), out.len).find(R"(2: two\n3: three)"), std::string::npos);
+    EXPECT_EQ(counts.found, 1u);
+    EXPECT_EQ(asked, 1);
+    headroom_text_free(&out);
+    const std::string note = R"({"jsonrpc":"2.0","method":"notifications/initialized"})";
+    EXPECT_EQ(headroom_mcp_respond(reinterpret_cast<const unsigned char*>(note.data()), note.size(), &store, &out,
+                                   &counts),
+              202);
+    EXPECT_EQ(out.data, nullptr);
+
+    // The fill through headroom_process_with_store, and the tool.
+    headroom_settings_t s;
+    headroom_settings_init(&s);
+    s.ccr = 1;
+    char error[256];
+    headroom_config_t* c = headroom_config_compile(&s, error, sizeof error);
+    ASSERT_NE(c, nullptr);
+    const std::string body =
+        R"({"model":"claude-sonnet-4-5","max_tokens":9,"tools":[{"name":"sh","input_schema":{}}],"messages":[)"
+        R"({"role":"user","content":"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1",)"
+        R"("name":"headroom_retrieve","input":{"id":"0123456789abcdef0123456789abcdef","lines":"1"}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","is_error":true,"content":"no"}]}]})";
+    headroom_result_t r;
+    headroom_process_with_store(c, 0, "/v1/messages", 12, reinterpret_cast<const unsigned char*>(body.data()),
+                                body.size(), &store, &r);
+    ASSERT_EQ(r.outcome, HEADROOM_REWRITTEN);
+    EXPECT_EQ(r.fills_found, 1u);
+    EXPECT_EQ(r.retrieve_tool_added, 1);
+    EXPECT_EQ(r.transforms[9].applied, 1u);   // retrieve_tool
+    EXPECT_EQ(r.transforms[10].applied, 1u);  // retrieve_fill
+    EXPECT_STREQ(headroom_transform_name(10), "retrieve_fill");
+    const std::string sent(reinterpret_cast<const char*>(r.body), r.body_len);
+    EXPECT_NE(sent.find(R"("is_error":false,"content":"[headroom: original 0123456789abcdef0123456789abcdef, lines 1 of 3]\none")"),
+              std::string::npos)
+        << sent;
+    headroom_result_free(&r);
+    // Without a store: left as it is, the tool added all the same.
+    headroom_process(c, 0, "/v1/messages", 12, reinterpret_cast<const unsigned char*>(body.data()), body.size(), &r);
+    EXPECT_EQ(r.fills_found, 0u);
+    EXPECT_EQ(r.retrieve_tool_added, 1);
+    headroom_result_free(&r);
+    headroom_config_free(c);
+}
