@@ -146,6 +146,67 @@ cmp_ok status_json($gw[0]{port})->{ccr}{redis}{writes}, '>=', 2, 'A counts its R
     is $fills, 2, 'session: both retrievals were filled';
 }
 
+# --- the wait, whoever reads the body, over HTTP/1 and HTTP/2 -----------------------
+#
+# A third node, its zone empty: each fill must wait for Redis. Over HTTP/2
+# (curl), and where Lua's access_by_lua reads the body before headroom's
+# phase handler (ngx.req.read_body), over both.
+
+SKIP: {
+    my $lua = lua_modules();
+    skip 'the Lua module is not installed', 8 unless $lua;
+    my $c = start_gateway(
+        workers => 2,
+        main_config => $lua,
+        http_config => "headroom_ccr_zone ccr 4m;\n"
+            . "headroom_redis 127.0.0.1:$redis->{port} prefix=hr: timeout=1s;\n",
+        config => qq(
+            location /v1 {
+                headroom on;
+                headroom_ccr on;
+                proxy_pass http://127.0.0.1:$rec_port;
+            }
+            location /lua/v1 {
+                headroom on;
+                headroom_ccr on;
+                access_by_lua_block {
+                    ngx.req.read_body()
+                    local b = ngx.req.get_body_data()
+                    ngx.log(ngx.NOTICE, "lua read ", b and #b or -1, " bytes")
+                }
+                proxy_pass http://127.0.0.1:$rec_port/v1;
+            }),
+    );
+    my $n = 0;
+    for my $case (['HTTP/2', '/v1/messages', 1], ['Lua, HTTP/1', '/lua/v1/messages', 0],
+                  ['Lua, HTTP/2', '/lua/v1/messages', 1]) {
+        my ($name, $uri, $h2) = @$case;
+        my $orig = a_log("wait-" . ++$n);
+        my (undef, $sent) = send_turn($gw[0], $api, 'key-wait', turn1($api, $orig));
+        my ($wid) = keys %{{ markers_in($sent) }};
+        my $turn = turn2($api, $orig, { id => $wid, lines => '2' });
+        if ($h2) {
+            open my $fh, '>:raw', "$dir/h2-body" or die;
+            print $fh $turn;
+            close $fh;
+            my $code = `curl -sS -o /dev/null -w '%{http_code}' --http2-prior-knowledge -H 'Content-Type: application/json' -H 'x-api-key: key-wait' --data-binary \@$dir/h2-body http://127.0.0.1:$c->{h2}$uri`;
+            is $code, 200, "$name: answered";
+        } else {
+            my $r = http_request($c->{port}, uri => $uri, body => $turn, headers => ['x-api-key: key-wait']);
+            is $r->{status}, 200, "$name: answered";
+        }
+        my @got = recorded($dir);
+        my $second = (split /\n/, $orig)[1];
+        is retrieval_result($api, @got ? $got[-1][1] : ''), "[headroom: original $wid, lines 2 of 90]\n$second",
+            "$name: the fill waited for Redis";
+    }
+    my $clog = stop_gateway($c);
+    my @bad = bad_log_lines($clog);
+    is "@bad", '', 'the waits: no alert, crit, emerg or crash';
+    my @lua = $clog =~ /lua read (\d+) bytes/g;
+    is scalar(@lua), 2, 'Lua read both bodies (after the wait: the rewritten ones)';
+}
+
 # --- Redis stopped ----------------------------------------------------------------
 
 stop_redis($redis);
