@@ -10,7 +10,8 @@ use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use Time::HiRes qw(sleep);
-use HeadroomTest qw(start_recorder recorded);
+use HeadroomTest qw(start_recorder recorded free_port write_all);
+use IO::Socket::INET;
 use Transport;
 use Bodies;
 use Retrieve;
@@ -19,6 +20,8 @@ my $JSON = JSON::PP->new->utf8->canonical;
 my $dir = File::Temp::tempdir('headroom-ccr-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 my ($rec_pid, $rec_port) = start_recorder($dir);
 
+my $slow_port = free_port();
+
 sub gateway {
     my (%o) = @_;
     return start_gateway(
@@ -26,6 +29,8 @@ sub gateway {
         http_config => "headroom_zone hz 1m;\n"
             . "headroom_ccr_zone ccr $o{zone};\n"
             . "log_format ccr '\$request_uri ids=\$headroom_ccr_ids';\n"
+            . "server { listen 127.0.0.1:$slow_port sndbuf=4k; send_timeout 10s;\n"
+            . "         location /headroom/ccr/ { headroom_ccr_endpoint; } }\n"
             . ($o{http} // ''),
         config => qq(
             location /v1 {
@@ -104,6 +109,42 @@ is endpoint($gw, 'nothex', '', 'x-api-key: key-a-anthropic_messages')->{status},
 is http_request($gw->{port}, method => 'POST', uri => "/headroom/ccr/$id", body => '{}')->{status}, 405,
     'endpoint: GET only';
 
+# a client that reads slowly, through a small send buffer: the whole
+# original still comes, and the request ends
+{
+    my $s = IO::Socket::INET->new("127.0.0.1:$slow_port") or die;
+    binmode $s;
+    write_all($s, "GET /headroom/ccr/$id HTTP/1.1\r\nHost: x\r\nx-api-key: key-a-anthropic_messages\r\n"
+                  . "Connection: close\r\n\r\n");
+    sleep 1;
+    my $all = '';
+    while (1) {
+        my $n = sysread($s, my $buf, 4096);
+        last unless $n;
+        $all .= $buf;
+        sleep 0.001 if length($all) < 65536;
+    }
+    my ($head, $body) = split /\r\n\r\n/, $all, 2;
+    like $head, qr{^HTTP/1.1 200.*Content-Type: text/plain; charset=utf-8}s, 'endpoint, slow client: 200, text/plain, utf-8';
+    ok defined $body && $body eq $log_text, 'endpoint, slow client: the whole original, then the end';
+}
+
+# no credential: nothing kept, nothing given back (all such requests would
+# share one tenant)
+{
+    http_request($gw->{port}, uri => api_uri('openai_chat'), body => turn1('openai_chat', $log_text));
+    my @got = recorded($dir);
+    like $got[-1][1], qr/headroom_retrieve id=$id/, 'no credential: crushed all the same';
+    my @lines = split /\n/, Transport::slurp("$dir/access.log");
+    is $lines[-1], '/v1/chat/completions ids=-', 'no credential: nothing kept';
+    is endpoint($gw, $id, '')->{status}, 404, 'no credential: the endpoint gives nothing';
+    http_request($gw->{port}, uri => api_uri('openai_chat'),
+                 body => turn2('openai_chat', $log_text, { id => $id }));
+    @got = recorded($dir);
+    like retrieval_result('openai_chat', $got[-1][1]), qr/^\[headroom: original $id is not kept/,
+        'no credential: the fill gives nothing';
+}
+
 # --- the next-turn fill, in every API -----------------------------------------
 
 for my $api (APIS) {
@@ -137,7 +178,7 @@ my $ccr = $status->{ccr};
 ok $ccr, 'status: a ccr section';
 cmp_ok $ccr->{stored}, '>=', 1, 'status: originals stored';
 cmp_ok $ccr->{retrievals}{fill}{found}, '==', 4 * 3 * 2, 'status: fills found';
-cmp_ok $ccr->{retrievals}{fill}{missing}, '==', 4, 'status: fills missing';
+cmp_ok $ccr->{retrievals}{fill}{missing}, '==', 5, 'status: fills missing (the other tenants, and no credential)';
 cmp_ok $ccr->{retrievals}{endpoint}{found}, '>=', 4, 'status: endpoint hits';
 cmp_ok $ccr->{retrievals}{endpoint}{missing}, '>=', 3, 'status: endpoint misses';
 is $ccr->{redis}{errors}, 0, 'status: no Redis, no Redis errors';
@@ -150,16 +191,16 @@ is "@bad", '', 'no alert, crit, emerg or crash';
 
 # --- a tiny zone evicts the least recently used ---------------------------------
 
-$gw = gateway(zone => '32k', log => "$dir/small.log");
+$gw = gateway(zone => '256k', log => "$dir/small.log");
 my @ids;
-for my $n (1 .. 8) {
-    my $text = join '', map { "2024-05-0$n 10:00:$_ INFO worker $_ done task $n-$_ in 3 ms\n" } 10 .. 99;
-    $text x= 2;
+for my $n (1 .. 16) {
+    my $text = join '', map { "2024-05-01 10:00:$_ INFO worker $_ done task $n-$_ in 3 ms\n" } 10 .. 99;
+    $text x= 4;
     my (undef, $sent) = send_turn($gw, 'anthropic_messages', 'k', turn1('anthropic_messages', $text));
     my %ids = markers_in($sent);
     push @ids, keys %ids;
 }
-is scalar(@ids), 8, 'eviction: eight originals crushed';
+is scalar(@ids), 16, 'eviction: sixteen originals of 20 KB crushed';
 is endpoint($gw, $ids[-1], '', 'x-api-key: k')->{status}, 200, 'eviction: the newest is kept';
 is endpoint($gw, $ids[0], '', 'x-api-key: k')->{status}, 404, 'eviction: the oldest made room';
 cmp_ok status_json($gw->{port})->{ccr}{evicted}, '>', 0, 'eviction: counted';
@@ -169,7 +210,8 @@ is "@bad", '', 'eviction: no alert, crit, emerg or crash';
 # --- ttl: expiry, and a retrieval renews it ---------------------------------------
 
 $gw = gateway(zone => '1m ttl=2s', log => "$dir/ttl.log");
-my (undef, $sent) = send_turn($gw, 'openai_chat', 'k', turn1('openai_chat', $log_text));
+my $ttl_text = join("\n", @log_lines[0 .. 199]) . "\n";
+my (undef, $sent) = send_turn($gw, 'openai_chat', 'k', turn1('openai_chat', $ttl_text));
 my ($tid) = keys %{{ markers_in($sent) }};
 sleep 1.2;
 is endpoint($gw, $tid, '?lines=1', 'Authorization: Bearer k')->{status}, 200, 'ttl: kept at 1.2 s';
@@ -177,7 +219,7 @@ sleep 1.2;
 is endpoint($gw, $tid, '?lines=1', 'Authorization: Bearer k')->{status}, 200,
     'ttl: kept at 2.4 s, past the ttl, for the retrieval at 1.2 s renewed it';
 sleep 2.5;
-(undef, $sent) = send_turn($gw, 'openai_chat', 'k', turn2('openai_chat', $log_text, { id => $tid }));
+(undef, $sent) = send_turn($gw, 'openai_chat', 'k', turn2('openai_chat', $ttl_text, { id => $tid }));
 like retrieval_result('openai_chat', $sent), qr/^\[headroom: original $tid is not kept/,
     'ttl: expired, the fill says so';
 cmp_ok status_json($gw->{port})->{ccr}{expired}, '>=', 1, 'ttl: expiry counted';
@@ -205,6 +247,11 @@ ok $rc && $out =~ /"headroom_ccr on" needs a "headroom_ccr_zone"/, 'nginx -t: he
 ok $rc && $out =~ /"headroom_ccr_zone" is set, but no location has "headroom_ccr on"/, 'nginx -t: a zone nobody uses' or diag $out;
 ($rc, $out) = conf_error('', 'headroom_ccr_endpoint;');
 ok $rc && $out =~ /"headroom_ccr_endpoint" and "headroom_ccr_mcp" need a "headroom_ccr_zone"/, 'nginx -t: an endpoint without a zone' or diag $out;
+($rc, $out) = conf_error('headroom_ccr_zone z 1m;', 'headroom on; headroom_ccr on; headroom_ccr_mcp;');
+ok $rc && $out =~ /"headroom_ccr_mcp" directive cannot go with "headroom on" in one location/,
+    'nginx -t: MCP where headroom is on' or diag $out;
+($rc, $out) = conf_error('headroom_ccr_zone z 1m;', 'headroom_ccr on; headroom_ccr_endpoint; headroom on;');
+ok $rc && $out =~ /cannot go with "headroom on"/, 'nginx -t: the endpoint, headroom on after it' or diag $out;
 ($rc, $out) = conf_error('headroom_ccr_zone z 1m ttl=soon;', 'headroom on; headroom_ccr on;');
 ok $rc && $out =~ /"headroom_ccr_zone" has an invalid ttl "ttl=soon"/, 'nginx -t: a bad ttl' or diag $out;
 ($rc, $out) = conf_error('headroom_ccr_zone z 1m; headroom_redis 127.0.0.1:6379 db=x;', 'headroom on; headroom_ccr on;');

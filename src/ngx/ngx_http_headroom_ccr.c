@@ -41,6 +41,13 @@ static ngx_str_t *ngx_http_headroom_ccr_credential(ngx_http_request_t *r,
     ngx_str_t *arg);
 
 
+/* the zone's own tag: a reload never takes a headroom_zone's for it */
+static ngx_uint_t  ngx_http_headroom_ccr_tag;
+
+
+#define NGX_HTTP_HEADROOM_EVICT_MAX  64   /* per original put in */
+
+
 #define ngx_http_headroom_ccr_node(node)                                      \
     ((ngx_http_headroom_ccr_node_t *) &(node)->color)
 
@@ -113,7 +120,7 @@ ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ctx->ttl = ttl;
 
     hmcf->ccr_zone = ngx_shared_memory_add(cf, &value[1], size,
-                                           &ngx_http_headroom_module);
+                                           &ngx_http_headroom_ccr_tag);
     if (hmcf->ccr_zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -355,16 +362,19 @@ ngx_http_headroom_ccr_expire(ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t n)
 
 
 /*
- * Keeps an original under `key` (tenant, then id). Kept already: its ttl
- * starts again. Room is made by dropping the least recently used.
+ * Keeps an original under `key` (tenant, then id): NGX_OK. Kept already:
+ * its ttl starts again, NGX_DECLINED. Room is made by dropping the least
+ * recently used, a few at most; an original over an eighth of the zone is
+ * not kept at all (it would empty the zone for one): NGX_ERROR.
  */
 
-void
+ngx_int_t
 ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
     size_t len)
 {
     size_t                          size;
     uint32_t                        hash;
+    ngx_uint_t                      n;
     ngx_rbtree_node_t              *node;
     ngx_http_headroom_ccr_node_t   *cn;
     ngx_http_headroom_ccr_zone_t   *ctx;
@@ -388,20 +398,27 @@ ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
         ngx_queue_remove(&cn->queue);
         ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
         ngx_shmtx_unlock(&ctx->shpool->mutex);
-        return;
+        return NGX_DECLINED;
     }
 
-    for ( ;; ) {
-        node = ngx_slab_alloc_locked(ctx->shpool, size);
+    node = NULL;
 
-        if (node || ngx_queue_empty(&ctx->sh->queue)) {
-            break;
+    if (size <= hmcf->ccr_zone->shm.size / 8) {
+        for (n = 0; /* void */ ; n++) {
+            node = ngx_slab_alloc_locked(ctx->shpool, size);
+
+            if (node
+                || n == NGX_HTTP_HEADROOM_EVICT_MAX
+                || ngx_queue_empty(&ctx->sh->queue))
+            {
+                break;
+            }
+
+            cn = ngx_queue_data(ngx_queue_last(&ctx->sh->queue),
+                                ngx_http_headroom_ccr_node_t, queue);
+
+            ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.evicted);
         }
-
-        cn = ngx_queue_data(ngx_queue_last(&ctx->sh->queue),
-                            ngx_http_headroom_ccr_node_t, queue);
-
-        ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.evicted);
     }
 
     if (node == NULL) {
@@ -409,10 +426,10 @@ ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
         ngx_shmtx_unlock(&ctx->shpool->mutex);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "headroom: an original of %uz bytes is larger than "
-                      "headroom_ccr_zone \"%V\" can hold: not kept",
+                      "headroom: no room for an original of %uz bytes in "
+                      "headroom_ccr_zone \"%V\": not kept there",
                       len, &hmcf->ccr_zone->shm.name);
-        return;
+        return NGX_ERROR;
     }
 
     node->key = hash;
@@ -432,6 +449,8 @@ ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
     ctx->sh->figures.kept_bytes += len;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
 }
 
 
@@ -542,7 +561,9 @@ ngx_http_headroom_ccr_snapshot(ngx_shm_zone_t *zone,
 
 /*
  * The tenant: headroom_ccr_tenant's value, or the request's credential,
- * hashed either way, so that no credential is ever kept.
+ * hashed either way, so that no credential is ever kept. NGX_DECLINED for
+ * none (an empty value): such requests would all share one tenant, so
+ * they keep nothing and get nothing back.
  */
 
 ngx_int_t
@@ -568,6 +589,10 @@ ngx_http_headroom_ccr_tenant(ngx_http_request_t *r, u_char *tenant)
         } else {
             ngx_str_null(&value);
         }
+    }
+
+    if (value.len == 0) {
+        return NGX_DECLINED;
     }
 
     headroom_tenant_of(value.data, value.len, hex);
@@ -637,6 +662,7 @@ ngx_int_t
 ngx_http_headroom_ccr_before(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx, headroom_store_t *store)
 {
+    ngx_int_t                     rc;
     ngx_http_headroom_ccr_ctx_t  *ccr;
 
     if (ctx->ccr == NULL) {
@@ -650,10 +676,23 @@ ngx_http_headroom_ccr_before(ngx_http_request_t *r,
             != NGX_OK
             || ngx_array_init(&ccr->pending, r->pool, 1,
                               sizeof(ngx_http_headroom_fetched_t))
-               != NGX_OK
-            || ngx_http_headroom_ccr_tenant(r, ccr->tenant) != NGX_OK)
+               != NGX_OK)
         {
             return NGX_ERROR;
+        }
+
+        rc = ngx_http_headroom_ccr_tenant(r, ccr->tenant);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ccr->anonymous = 1;
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "headroom: no credential and no "
+                          "headroom_ccr_tenant: no original is kept or "
+                          "given back for this request");
         }
 
         ctx->ccr = ccr;
@@ -709,6 +748,10 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
     ccr = ctx->ccr;
 
+    if (ccr->anonymous) {
+        return HEADROOM_STORE_MISSING;
+    }
+
     f = ngx_http_headroom_ccr_fetched(ccr, id);
 
     if (f) {
@@ -723,6 +766,17 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
     state = ngx_http_headroom_ccr_get(r, key, &s);
 
     if (state == HEADROOM_STORE_FOUND) {
+        /* once a request: the same id again is not copied again */
+
+        f = ngx_array_push(&ccr->fetched);
+
+        if (f) {
+            ngx_memzero(f, sizeof(ngx_http_headroom_fetched_t));
+            ngx_memcpy(f->id, id, NGX_HTTP_HEADROOM_ID_LEN);
+            f->state = HEADROOM_STORE_FOUND;
+            f->text = s;
+        }
+
         *text = s.data;
         *len = s.len;
         return state;
@@ -777,6 +831,7 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
 {
     u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN], *p;
     size_t                          i;
+    ngx_int_t                       rc;
     headroom_result_t              *res;
     ngx_http_headroom_ccr_zone_t   *zctx;
     ngx_http_headroom_ccr_ctx_t    *ccr;
@@ -796,7 +851,8 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
 
     if (res->outcome != HEADROOM_REWRITTEN
         || ctx->mode == NGX_HTTP_HEADROOM_AUDIT
-        || res->noriginals == 0)
+        || res->noriginals == 0
+        || ccr->anonymous)
     {
         return;
     }
@@ -813,10 +869,16 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
         ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, res->originals[i].id,
                    NGX_HTTP_HEADROOM_ID_LEN);
 
-        ngx_http_headroom_ccr_put(r, key, (u_char *) res->originals[i].text,
-                                  res->originals[i].len);
+        rc = ngx_http_headroom_ccr_put(r, key,
+                                       (u_char *) res->originals[i].text,
+                                       res->originals[i].len);
 
-        if (hmcf->redis) {
+        /* every turn resends what earlier turns kept: renewed, not sent */
+
+        if (hmcf->redis && rc == NGX_DECLINED) {
+            ngx_http_headroom_redis_renew(hmcf->redis, key, zctx->ttl);
+
+        } else if (hmcf->redis) {
             (void) ngx_http_headroom_redis_set(hmcf->redis, key,
                                          (u_char *) res->originals[i].text,
                                          res->originals[i].len, zctx->ttl);

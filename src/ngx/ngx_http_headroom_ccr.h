@@ -71,6 +71,7 @@ struct ngx_http_headroom_ccr_ctx_s {
     void                           *wait;      /* while Redis answers */
     void                          (*resume)(ngx_http_request_t *r);
     unsigned                        asked:1;   /* Redis was asked */
+    unsigned                        anonymous:1;  /* no tenant */
 };
 
 
@@ -91,7 +92,7 @@ ngx_int_t ngx_http_headroom_ccr_tenant(ngx_http_request_t *r,
     u_char *tenant);
 headroom_store_e ngx_http_headroom_ccr_get(ngx_http_request_t *r,
     u_char *key, ngx_str_t *text);
-void ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key,
+ngx_int_t ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key,
     u_char *text, size_t len);
 void ngx_http_headroom_ccr_count(ngx_shm_zone_t *zone, ngx_uint_t way,
     headroom_store_e state, ngx_uint_t n);

@@ -57,13 +57,16 @@ ngx_http_headroom_way(ngx_conf_t *cf, ngx_http_handler_pt handler)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = handler;
 
-    /* a "headroom on" above is not for this location's own requests */
-
     hlcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_headroom_module);
 
-    if (hlcf->enable == NGX_CONF_UNSET) {
-        hlcf->enable = 0;
+    if (hlcf->enable == 1) {
+        return "cannot go with \"headroom on\" in one location: "
+               "headroom would read the requests meant for it";
     }
+
+    /* a "headroom on" above is not for this location (see the merge) */
+
+    hlcf->ccr_way = 1;
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
     hmcf->ccr_ways_used = 1;
@@ -101,10 +104,19 @@ ngx_http_headroom_way_ctx(ngx_http_request_t *r, headroom_store_t *store)
 }
 
 
+/*
+ * Not for subrequests: a wait resumes through the connection's events,
+ * which reach the main request only.
+ */
+
 static ngx_int_t
 ngx_http_headroom_endpoint_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
+
+    if (r != r->main) {
+        return NGX_HTTP_FORBIDDEN;
+    }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -117,7 +129,7 @@ ngx_http_headroom_endpoint_handler(ngx_http_request_t *r)
 
     rc = ngx_http_headroom_endpoint_run(r);
 
-    if (rc == NGX_AGAIN) {
+    if (rc == NGX_BUSY) {
         r->main->count++;
         return NGX_DONE;
     }
@@ -126,7 +138,11 @@ ngx_http_headroom_endpoint_handler(ngx_http_request_t *r)
 }
 
 
-/* NGX_AGAIN: Redis was asked, and the request waits */
+/*
+ * NGX_BUSY: Redis was asked, and the request waits; anything else is for
+ * ngx_http_finalize_request() (NGX_AGAIN included: the answer is being
+ * sent)
+ */
 
 static ngx_int_t
 ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
@@ -186,11 +202,12 @@ ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
 
     state = ngx_http_headroom_ccr_lookup(r, (char *) id, &text, &len);
 
-    if (ngx_http_headroom_ccr_must_wait(r, ctx)
-        && ngx_http_headroom_wait_for_redis(r, ctx) == NGX_AGAIN)
-    {
+    if (ngx_http_headroom_ccr_must_wait(r, ctx)) {
         ctx->ccr->resume = ngx_http_headroom_endpoint_resume;
-        return NGX_AGAIN;
+
+        if (ngx_http_headroom_wait_for_redis(r, ctx) == NGX_AGAIN) {
+            return NGX_BUSY;
+        }
     }
 
     if (ctx->ccr->asked) {
@@ -221,7 +238,7 @@ ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
 
     if (lines.len == 0 && items.len == 0 && grep.len == 0) {
         return ngx_http_headroom_reply(r, NGX_HTTP_OK,
-                                       "text/plain; charset=utf-8",
+                                       "text/plain",
                                        (u_char *) text, len);
     }
 
@@ -249,7 +266,7 @@ ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
 
     return ngx_http_headroom_reply(r, rc == 0 ? NGX_HTTP_OK
                                               : NGX_HTTP_BAD_REQUEST,
-                                   "text/plain; charset=utf-8", p, len);
+                                   "text/plain", p, len);
 }
 
 
@@ -266,8 +283,16 @@ ngx_http_headroom_endpoint_resume(ngx_http_request_t *r)
 static void
 ngx_http_headroom_endpoint_resumed(ngx_http_request_t *r)
 {
+    ngx_int_t  rc;
+
     r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_finalize_request(r, ngx_http_headroom_endpoint_run(r));
+
+    rc = ngx_http_headroom_endpoint_run(r);
+
+    /* Redis was asked once: it is not asked again */
+
+    ngx_http_finalize_request(r, rc == NGX_BUSY
+                                 ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
 }
 
 
@@ -304,6 +329,10 @@ ngx_http_headroom_mcp_handler(ngx_http_request_t *r)
 {
     ngx_int_t          rc;
     ngx_table_elt_t   *allow;
+
+    if (r != r->main) {
+        return NGX_HTTP_FORBIDDEN;
+    }
 
     if (r->method != NGX_HTTP_POST) {
         /* no server-sent stream of our own, and no sessions to end */
@@ -345,7 +374,7 @@ ngx_http_headroom_mcp_body(ngx_http_request_t *r)
 
     rc = ngx_http_headroom_mcp_run(r);
 
-    if (rc != NGX_AGAIN) {
+    if (rc != NGX_BUSY) {
         ngx_http_finalize_request(r, rc);
     }
 }
@@ -418,9 +447,10 @@ ngx_http_headroom_mcp_run(ngx_http_request_t *r)
 
         headroom_text_free(&out);
 
+        ctx->ccr->resume = ngx_http_headroom_mcp_resume;
+
         if (ngx_http_headroom_wait_for_redis(r, ctx) == NGX_AGAIN) {
-            ctx->ccr->resume = ngx_http_headroom_mcp_resume;
-            return NGX_AGAIN;
+            return NGX_BUSY;
         }
     }
 
@@ -468,8 +498,14 @@ ngx_http_headroom_mcp_resume(ngx_http_request_t *r)
 static void
 ngx_http_headroom_mcp_resumed(ngx_http_request_t *r)
 {
+    ngx_int_t  rc;
+
     r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_finalize_request(r, ngx_http_headroom_mcp_run(r));
+
+    rc = ngx_http_headroom_mcp_run(r);
+
+    ngx_http_finalize_request(r, rc == NGX_BUSY
+                                 ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
 }
 
 
@@ -491,6 +527,10 @@ ngx_http_headroom_reply(ngx_http_request_t *r, ngx_uint_t status, char *type,
         r->headers_out.content_type.len = ngx_strlen(type);
         r->headers_out.content_type_len = r->headers_out.content_type.len;
         r->headers_out.content_type_lowcase = NULL;
+
+        if (ngx_strcmp(type, "text/plain") == 0) {
+            ngx_str_set(&r->headers_out.charset, "utf-8");
+        }
     }
 
     if (data == NULL || len == 0) {

@@ -981,6 +981,21 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     headroom_settings_init(&d);
 
+    if (conf->ccr_way) {
+        /* the requests of the endpoint and MCP are not for headroom */
+
+        if (conf->enable == 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_ccr_endpoint\" and "
+                               "\"headroom_ccr_mcp\" cannot go with "
+                               "\"headroom on\" in one location: headroom "
+                               "would read the requests meant for them");
+            return NGX_CONF_ERROR;
+        }
+
+        conf->enable = 0;
+    }
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               d.max_body_size);

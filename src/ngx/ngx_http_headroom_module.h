@@ -76,6 +76,7 @@ typedef struct {
     ngx_flag_t            ccr;
     ngx_flag_t            ccr_tool;
     ngx_http_complex_value_t  *ccr_tenant;  /* NULL: the credential */
+    ngx_uint_t            ccr_way;          /* headroom_ccr_endpoint, _mcp */
 } ngx_http_headroom_loc_conf_t;
 
 

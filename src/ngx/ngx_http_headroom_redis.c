@@ -18,6 +18,7 @@
 
 #define NGX_HTTP_HEADROOM_REDIS_RETRY    1000    /* ms between attempts */
 #define NGX_HTTP_HEADROOM_REDIS_BACKLOG  4096    /* replies due, at most */
+#define NGX_HTTP_HEADROOM_REDIS_QUEUED   (64 * 1024 * 1024)  /* bytes unsent */
 #define NGX_HTTP_HEADROOM_REDIS_KEY_LEN  256
 
 
@@ -495,8 +496,15 @@ ngx_http_headroom_redis_cleanup(void *data)
     c = redis->conn;
 
     if (c) {
-        ngx_http_headroom_redis_del_read(redis);
-        ngx_http_headroom_redis_del_write(redis);
+        /* hiredis closes the socket next: that takes it out of epoll */
+
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->write->active) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+        }
 
         if (c->read->posted) {
             ngx_delete_posted_event(c->read);
@@ -506,8 +514,10 @@ ngx_http_headroom_redis_cleanup(void *data)
             ngx_delete_posted_event(c->write);
         }
 
-        c->fd = (ngx_socket_t) -1;
+        /* as ngx_close_connection(): freed while its fd is still known */
+
         ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
     }
 
     redis->conn = NULL;
@@ -642,7 +652,13 @@ ngx_http_headroom_redis_send(ngx_http_headroom_redis_t *redis,
 {
     ngx_http_headroom_redis_call_t  *call;
 
-    if (redis->ac == NULL || redis->due >= NGX_HTTP_HEADROOM_REDIS_BACKLOG) {
+    /* a slow Redis costs a bounded backlog, in commands and in bytes */
+
+    if (redis->ac == NULL
+        || redis->due >= NGX_HTTP_HEADROOM_REDIS_BACKLOG
+        || (redis->ac->c.obuf
+            && sdslen(redis->ac->c.obuf) > NGX_HTTP_HEADROOM_REDIS_QUEUED))
+    {
         goto failed;
     }
 

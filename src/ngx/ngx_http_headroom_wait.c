@@ -51,7 +51,9 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
 {
     u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
     ngx_uint_t                      i;
+    ngx_msec_t                      timeout;
     ngx_pool_cleanup_t             *cln;
+    ngx_http_core_loc_conf_t       *clcf;
     ngx_http_headroom_fetched_t    *f, *p;
     ngx_http_headroom_wait_t       *w;
     ngx_http_headroom_ccr_ctx_t    *ccr;
@@ -137,7 +139,20 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
     w->timer.data = w;
     w->timer.log = r->connection->log;
 
-    ngx_add_timer(&w->timer, ngx_http_headroom_redis_timeout(hmcf->redis));
+    /*
+     * In the body filter, nginx's reader waits with client_body_timeout on
+     * the connection: the wait ends well before it, or the client would
+     * get a 408 for a Redis that is merely slow.
+     */
+
+    timeout = ngx_http_headroom_redis_timeout(hmcf->redis);
+
+    if (ccr->resume == NULL) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+        timeout = ngx_min(timeout, clcf->client_body_timeout / 2);
+    }
+
+    ngx_add_timer(&w->timer, timeout);
 
     ccr->wait = w;
 
@@ -178,7 +193,7 @@ ngx_http_headroom_wait_got(void *data, ngx_int_t rc, u_char *value,
                 ngx_memcpy(key, ctx->ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
                 ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, f->id,
                            NGX_HTTP_HEADROOM_ID_LEN);
-                ngx_http_headroom_ccr_put(r, key, value, len);
+                (void) ngx_http_headroom_ccr_put(r, key, value, len);
             }
 
         } else if (rc == NGX_DECLINED) {
