@@ -78,7 +78,12 @@ for my $api (APIS) {
     is $ids{$id}, 'headroom_retrieve', "$api: the markers say how to get it back";
     is last_tool_name($api, $sent), 'headroom_retrieve', "$api: headroom_retrieve is the last tool";
 }
-my $access = Transport::slurp("$dir/access.log");
+my $access = '';
+for (1 .. 200) {  # each line is written after its response
+    $access = Transport::slurp("$dir/access.log");
+    last if ($access =~ tr/\n//) >= 4;
+    sleep 0.01;
+}
 for my $api (APIS) {
     like $access, qr/^\Q@{[api_uri($api)]}\E ids=$id_of{$api}$/m, "$api: \$headroom_ccr_ids names the id stored";
 }
@@ -132,10 +137,17 @@ is http_request($gw->{port}, method => 'POST', uri => "/headroom/ccr/$id", body 
 # no credential: nothing kept, nothing given back (all such requests would
 # share one tenant)
 {
+    my $logged = () = Transport::slurp("$dir/access.log") =~ /\n/g;
     http_request($gw->{port}, uri => api_uri('openai_chat'), body => turn1('openai_chat', $log_text));
     my @got = recorded($dir);
     like $got[-1][1], qr/headroom_retrieve id=$id/, 'no credential: crushed all the same';
-    my @lines = split /\n/, Transport::slurp("$dir/access.log");
+    # the log line is written after the response: wait for it
+    my @lines;
+    for (1 .. 200) {
+        @lines = split /\n/, Transport::slurp("$dir/access.log");
+        last if @lines > $logged;
+        sleep 0.01;
+    }
     is $lines[-1], '/v1/chat/completions ids=-', 'no credential: nothing kept';
     is endpoint($gw, $id, '')->{status}, 404, 'no credential: the endpoint gives nothing';
     http_request($gw->{port}, uri => api_uri('openai_chat'),

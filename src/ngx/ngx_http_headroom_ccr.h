@@ -70,6 +70,7 @@ struct ngx_http_headroom_ccr_ctx_s {
     ngx_str_t                       ids;       /* $headroom_ccr_ids */
     void                           *wait;      /* while Redis answers */
     void                          (*resume)(ngx_http_request_t *r);
+    ngx_int_t                     (*rerun)(ngx_http_request_t *r);
     unsigned                        asked:1;   /* Redis was asked */
     unsigned                        anonymous:1;  /* no tenant */
 };

@@ -15,13 +15,11 @@
 
 static ngx_int_t ngx_http_headroom_endpoint_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_endpoint_run(ngx_http_request_t *r);
-static void ngx_http_headroom_endpoint_resume(ngx_http_request_t *r);
-static void ngx_http_headroom_endpoint_resumed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_mcp_handler(ngx_http_request_t *r);
 static void ngx_http_headroom_mcp_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_mcp_run(ngx_http_request_t *r);
-static void ngx_http_headroom_mcp_resume(ngx_http_request_t *r);
-static void ngx_http_headroom_mcp_resumed(ngx_http_request_t *r);
+static void ngx_http_headroom_way_resume(ngx_http_request_t *r);
+static void ngx_http_headroom_way_resumed(ngx_http_request_t *r);
 static ngx_http_headroom_ctx_t *ngx_http_headroom_way_ctx(
     ngx_http_request_t *r, headroom_store_t *store);
 static ngx_int_t ngx_http_headroom_reply(ngx_http_request_t *r,
@@ -203,7 +201,8 @@ ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
     state = ngx_http_headroom_ccr_lookup(r, (char *) id, &text, &len);
 
     if (ngx_http_headroom_ccr_must_wait(r, ctx)) {
-        ctx->ccr->resume = ngx_http_headroom_endpoint_resume;
+        ctx->ccr->resume = ngx_http_headroom_way_resume;
+        ctx->ccr->rerun = ngx_http_headroom_endpoint_run;
 
         if (ngx_http_headroom_wait_for_redis(r, ctx) == NGX_AGAIN) {
             return NGX_BUSY;
@@ -269,31 +268,6 @@ ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
                                    "text/plain", p, len);
 }
 
-
-/* from Redis's reply: on the request's own turn, not inside hiredis */
-
-static void
-ngx_http_headroom_endpoint_resume(ngx_http_request_t *r)
-{
-    r->write_event_handler = ngx_http_headroom_endpoint_resumed;
-    ngx_post_event(r->connection->write, &ngx_posted_events);
-}
-
-
-static void
-ngx_http_headroom_endpoint_resumed(ngx_http_request_t *r)
-{
-    ngx_int_t  rc;
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    rc = ngx_http_headroom_endpoint_run(r);
-
-    /* Redis was asked once: it is not asked again */
-
-    ngx_http_finalize_request(r, rc == NGX_BUSY
-                                 ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
-}
 
 
 /* the query argument, decoded; empty when absent */
@@ -447,7 +421,8 @@ ngx_http_headroom_mcp_run(ngx_http_request_t *r)
 
         headroom_text_free(&out);
 
-        ctx->ccr->resume = ngx_http_headroom_mcp_resume;
+        ctx->ccr->resume = ngx_http_headroom_way_resume;
+        ctx->ccr->rerun = ngx_http_headroom_mcp_run;
 
         if (ngx_http_headroom_wait_for_redis(r, ctx) == NGX_AGAIN) {
             return NGX_BUSY;
@@ -487,22 +462,31 @@ ngx_http_headroom_mcp_run(ngx_http_request_t *r)
 }
 
 
+
+
+/* from Redis's reply: on the request's own turn, not inside hiredis */
+
 static void
-ngx_http_headroom_mcp_resume(ngx_http_request_t *r)
+ngx_http_headroom_way_resume(ngx_http_request_t *r)
 {
-    r->write_event_handler = ngx_http_headroom_mcp_resumed;
+    r->write_event_handler = ngx_http_headroom_way_resumed;
     ngx_post_event(r->connection->write, &ngx_posted_events);
 }
 
 
 static void
-ngx_http_headroom_mcp_resumed(ngx_http_request_t *r)
+ngx_http_headroom_way_resumed(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t                 rc;
+    ngx_http_headroom_ctx_t  *ctx;
 
     r->write_event_handler = ngx_http_request_empty_handler;
 
-    rc = ngx_http_headroom_mcp_run(r);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    rc = ctx->ccr->rerun(r);
+
+    /* Redis was asked once: it is not asked again */
 
     ngx_http_finalize_request(r, rc == NGX_BUSY
                                  ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
