@@ -940,7 +940,11 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
 
     store = NULL;
 
-    if (hlcf->ccr && ngx_http_headroom_ccr_before(r, ctx, &s) == NGX_OK) {
+    /* audit mode sends the original: no fill to wait for, nothing to keep */
+
+    if (hlcf->ccr && ctx->mode != NGX_HTTP_HEADROOM_AUDIT
+        && ngx_http_headroom_ccr_before(r, ctx, &s) == NGX_OK)
+    {
         store = &s;
     }
 

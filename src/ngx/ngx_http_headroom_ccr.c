@@ -821,8 +821,8 @@ ngx_http_headroom_ccr_must_wait(ngx_http_request_t *r,
 
 /*
  * After the core's last run: the fills counted, and the originals of what
- * the markers sent name kept, in the zone and in Redis. Not in audit mode:
- * the original body goes, with neither markers nor fills.
+ * the markers sent name kept, in the zone and in Redis. (Not called in
+ * audit mode: the original body goes, with neither markers nor fills.)
  */
 
 void
@@ -840,11 +840,6 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
     res = &ctx->result;
     ccr = ctx->ccr;
-
-    if (ctx->mode == NGX_HTTP_HEADROOM_AUDIT) {
-        /* the original goes: nothing was filled, nothing needs keeping */
-        return;
-    }
 
     ngx_http_headroom_ccr_count(hmcf->ccr_zone, NGX_HTTP_HEADROOM_WAY_FILL,
                                 HEADROOM_STORE_FOUND, res->fills_found);
