@@ -395,8 +395,26 @@ ngx_http_headroom_redis_overdue(ngx_event_t *ev)
 {
     ngx_http_headroom_redis_t  *redis = ev->data;
 
+    ngx_uint_t  due;
+
     if (redis->ac == NULL) {
         return;
+    }
+
+    /*
+     * Timers can expire before the events that came with them are handled
+     * (posted events, or a worker busy in a long request): replies that
+     * are there already are not late.
+     */
+
+    if (redis->connected) {
+        due = redis->due;
+
+        redisAsyncHandleRead(redis->ac);
+
+        if (redis->ac == NULL || redis->due < due) {
+            return;
+        }
     }
 
     ngx_http_headroom_redis_failed(redis, redis->connected
