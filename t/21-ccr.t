@@ -111,8 +111,16 @@ $r = endpoint($gw, $id, '?lines=99999', 'x-api-key: key-a-anthropic_messages');
 is $r->{status}, 400, 'endpoint: a line past the end is a bad request';
 is endpoint($gw, 'f' x 32, '', 'x-api-key: key-a-anthropic_messages')->{status}, 404, 'endpoint: an unknown id';
 is endpoint($gw, 'nothex', '', 'x-api-key: key-a-anthropic_messages')->{status}, 404, 'endpoint: not an id';
-is http_request($gw->{port}, method => 'POST', uri => "/headroom/ccr/$id", body => '{}')->{status}, 405,
-    'endpoint: GET only';
+$r = http_request($gw->{port}, method => 'POST', uri => "/headroom/ccr/$id", body => '{}');
+is $r->{status}, 405, 'endpoint: GET only';
+is $r->{headers}{allow}, 'GET, HEAD', 'endpoint: saying so';
+my ($two) = $log_lines[1] =~ /^(\S+ \S+)/;
+my @two = grep { index($log_lines[$_ - 1], $two) >= 0 } 1 .. @log_lines;
+($two = $two) =~ s/ /+/;
+$r = endpoint($gw, $id, "?grep=$two", 'x-api-key: key-a-anthropic_messages');
+is $r->{body}, join('', map { "$_: $log_lines[$_ - 1]\n" } @two), 'endpoint: ?grep= takes + for a space';
+$r = endpoint($gw, $id, '?grep=no-such-text', 'x-api-key: key-a-anthropic_messages');
+is $r->{status} . "[$r->{body}]", '200[]', 'endpoint: nothing found is an empty body';
 
 # a client that reads slowly, through a small send buffer: the whole
 # original still comes, and the request ends
@@ -268,6 +276,10 @@ ok $rc && $out =~ /cannot go with "headroom on"/, 'nginx -t: the endpoint, headr
 ok $rc && $out =~ /"headroom_ccr_zone" has an invalid ttl "ttl=soon"/, 'nginx -t: a bad ttl' or diag $out;
 ($rc, $out) = conf_error('headroom_ccr_zone z 1m; headroom_redis 127.0.0.1:6379 db=x;', 'headroom on; headroom_ccr on;');
 ok $rc && $out =~ /"headroom_redis" takes ADDRESS .* not "db=x"/, 'nginx -t: a bad headroom_redis argument' or diag $out;
+($rc, $out) = conf_error('headroom_ccr_zone z 1m; headroom_redis 127.0.0.1:6379 db=1 db=2;', 'headroom on; headroom_ccr on;');
+ok $rc && $out =~ /"headroom_redis" takes ADDRESS .* not "db=2"/, 'nginx -t: an option twice' or diag $out;
+($rc, $out) = conf_error('headroom_ccr_zone z 100000000g;', 'headroom on; headroom_ccr on;');
+ok $rc && $out =~ /"headroom_ccr_zone" "z" has an invalid size "100000000g"/, 'nginx -t: a size past any' or diag $out;
 ($rc, $out) = conf_error('headroom_ccr_zone z 1m; headroom_redis 127.0.0.1:6379;', 'headroom on; headroom_ccr on; headroom_ccr_tenant $http_x_org;');
 is $rc, 0, 'nginx -t: a whole configuration passes' or diag $out;
 

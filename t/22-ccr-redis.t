@@ -254,6 +254,30 @@ cmp_ok $r->{seconds}, '<', 2, "after the timeout, not the client's ($r->{seconds
 sleep 0.5;
 cmp_ok status_json($slow->{port})->{ccr}{redis}{errors}, '>', 0, 'the silence is counted';
 
+# --- a Redis out of step: a reply for every command, and one nobody asked for ----------
+
+my ($odd_pid, $odd_port) = start_server('odd redis', sub {
+    my ($c) = @_;
+    while (sysread($c, my $buf, 65536)) {
+        my $n = () = $buf =~ /^\*\d+\r$/mg;
+        syswrite $c, "\$3\r\nabc\r\n+OK\r\n" x $n;
+    }
+});
+my $odd = gateway("127.0.0.1:$odd_port", '300ms');
+($r, $sent) = send_turn($odd, $api, 'key-a', turn2($api, $text, { id => 'b' x 32 }));
+is $r->{status}, 200, 'an out-of-step Redis: the request still goes through';
+like retrieval_result($api, $sent), qr/^\[headroom: original b{32}(?: is not available right now|, all 1 line\]\nabc)/,
+    'the fill says what came, or that nothing did';
+sleep 0.3;
+($r) = send_turn($odd, $api, 'key-a', turn2($api, $text, { id => 'c' x 32 }));
+is $r->{status}, 200, 'and the next request too (no worker died)';
+my $odd_log = stop_gateway($odd);
+like $odd_log, qr/a reply nobody asked for/, 'the stray reply is named in the log';
+my @odd_bad = bad_log_lines($odd_log);
+is "@odd_bad", '', 'no alert, crit, emerg or crash';
+kill 'TERM', $odd_pid;
+waitpid $odd_pid, 0;
+
 for my $g (@gw, $slow) {
     my @bad = bad_log_lines(stop_gateway($g));
     is "@bad", '', 'no alert, crit, emerg or crash';

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core/tokenizer/utf8.h"
+
 namespace headroom::mcp {
 
 namespace {
@@ -50,16 +52,18 @@ json::Value initialize(const json::Value* params) {
 
 class Server {
 public:
-    explicit Server(const retrieval::Lookup& lookup, Answer& answer) : lookup_(lookup), answer_(answer) {}
+    Server(const retrieval::Lookup& lookup, Answer& answer, std::size_t max_bytes)
+        : lookup_(lookup), answer_(answer), room_(max_bytes), max_bytes_(max_bytes) {}
 
     // One message; nullopt for a notification or a response.
     std::optional<json::Value> handle(const json::Value& m) {
         const json::Value* id = m.is_object() ? m.find("id") : nullptr;
         const json::Value* method = m.is_object() ? m.find("method") : nullptr;
-        if (id == nullptr || id->kind == json::Kind::Null) {
+        if (id == nullptr) {
             if (method != nullptr || (m.is_object() && (m.find("result") || m.find("error")))) return std::nullopt;
             return error(json::Value{}, -32600, "Invalid Request");
         }
+        // A null id is a request still, which MCP does not allow.
         if (id->kind != json::Kind::String && id->kind != json::Kind::Number) {
             return error(json::Value{}, -32600, "Invalid Request");
         }
@@ -89,13 +93,18 @@ private:
         } else {
             const retrieval::Stored stored = lookup_(req->id);
             text = retrieval::answer(*req, stored);
-            switch (stored.state) {
-            case retrieval::Stored::State::Found:
-                ++answer_.found;
-                failed = !retrieval::is_filled(text, req->id);
-                break;
-            case retrieval::Stored::State::Missing: ++answer_.missing; break;
-            case retrieval::Stored::State::Unavailable: ++answer_.unavailable; break;
+            if (text.size() > room_) {
+                text = retrieval::too_much(*req, max_bytes_);
+            } else {
+                room_ -= text.size();
+                switch (stored.state) {
+                case retrieval::Stored::State::Found:
+                    ++answer_.found;
+                    failed = !retrieval::is_filled(text, req->id);
+                    break;
+                case retrieval::Stored::State::Missing: ++answer_.missing; break;
+                case retrieval::Stored::State::Unavailable: ++answer_.unavailable; break;
+                }
             }
         }
         json::Value content = json::object_value({{"type", json::string_value("text")},
@@ -106,19 +115,25 @@ private:
 
     const retrieval::Lookup& lookup_;
     Answer& answer_;
+    std::size_t room_;  // bytes of originals the answers may still hold
+    std::size_t max_bytes_;
 };
 
 }  // namespace
 
-Answer respond(std::string_view body, const retrieval::Lookup& lookup) {
+Answer respond(std::string_view body, const retrieval::Lookup& lookup, std::size_t max_bytes) {
     Answer a;
-    json::ParseResult parsed = json::parse(body, 64);
-    if (!parsed.ok()) {
+    // yajl lets overlong forms and encoded surrogates through; an answer
+    // that echoed them would not be UTF-8.
+    const bool utf8 = tokenizer::valid_utf8_prefix(body) == body.size();
+    json::ParseResult parsed;
+    if (utf8) parsed = json::parse(body, 64);
+    if (!utf8 || !parsed.ok()) {
         a.status = 400;
         a.body = json::serialize(error(json::Value{}, -32700, "Parse error"));
         return a;
     }
-    Server server(lookup, a);
+    Server server(lookup, a, max_bytes);
     const json::Value& doc = parsed.value;
     if (!doc.is_array()) {
         auto reply = server.handle(doc);

@@ -19,6 +19,8 @@ struct Answer {
     std::size_t found = 0, missing = 0, unavailable = 0;  // tools/call
 };
 
-Answer respond(std::string_view body, const retrieval::Lookup& lookup);
+// The tools/call answers of one message (a batch's together) hold at most
+// `max_bytes` of originals; past it, a call is an error result.
+Answer respond(std::string_view body, const retrieval::Lookup& lookup, std::size_t max_bytes);
 
 }  // namespace headroom::mcp

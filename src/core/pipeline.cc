@@ -464,7 +464,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     // Retrievals answered from the store, once the crushers are done: an
     // original given back is never crushed again.
     if (s.ccr && wants.lookup != nullptr) {
-        const transforms::FillCounts fills = transforms::fill_retrievals(*dialect, doc, map, *wants.lookup);
+        const transforms::FillCounts fills = transforms::fill_retrievals(*dialect, doc, map, *wants.lookup, s.max_body_size);
         r.fills_found = fills.filled;
         r.fills_missing = fills.missing;
         r.fills_unavailable = fills.unavailable;

@@ -249,6 +249,11 @@ std::string answer(const Request& req, const Stored& stored) {
     return out;
 }
 
+std::string too_much(const Request& req, std::size_t max_bytes) {
+    return "[headroom: cannot retrieve from original " + req.id + ": the retrievals of this request would hold " +
+           "more than " + std::to_string(max_bytes) + " bytes; ask for fewer lines (lines, grep)]";
+}
+
 bool is_filled(std::string_view text, std::string_view id) {
     constexpr std::string_view kOpen = "[headroom: original ";
     return starts_with(text, kOpen) && text.substr(kOpen.size(), id.size()) == id &&

@@ -59,6 +59,10 @@ std::optional<Selection> select(std::string_view original, const Request& req, s
 // nothing. Every answer starts with "[headroom: ".
 std::string answer(const Request& req, const Stored& stored);
 
+// What a call is told when the answers of its request (or MCP message)
+// already hold `max_bytes` of originals.
+std::string too_much(const Request& req, std::size_t max_bytes);
+
 // A text answer() made from a found original: one that was filled already.
 bool is_filled(std::string_view text, std::string_view id);
 

@@ -74,7 +74,7 @@ ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 3; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0 && i == 3) {
             s.data = value[i].data + 4;
             s.len = value[i].len - 4;
 
@@ -104,7 +104,14 @@ ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     size = ngx_parse_size(&value[2]);
 
-    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_ccr_zone\" \"%V\" has an invalid size "
+                           "\"%V\"", &value[1], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"headroom_ccr_zone\" \"%V\" needs a size of at "
                            "least %uzk, not \"%V\"", &value[1],
@@ -786,6 +793,17 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
 
     if (state == HEADROOM_STORE_MISSING && hmcf->redis && !ccr->asked) {
         f = ccr->pending.elts;
+
+        /*
+         * Redis is asked for so many ids a request at most; the rest are
+         * "not available right now": the zone keeps what came, so a later
+         * turn asks for the next ones.
+         */
+
+        if (ccr->pending.nelts == NGX_HTTP_HEADROOM_REDIS_PER_REQUEST) {
+            return HEADROOM_STORE_UNAVAILABLE;
+        }
+
 
         for (i = 0; i < ccr->pending.nelts; i++) {
             if (ngx_strncmp(f[i].id, id, NGX_HTTP_HEADROOM_ID_LEN) == 0) {

@@ -16,6 +16,9 @@
 #define NGX_HTTP_HEADROOM_ID_LEN    32   /* hex digits */
 #define NGX_HTTP_HEADROOM_KEY_LEN   64   /* tenant, then id */
 
+/* originals one request reads from Redis at most */
+#define NGX_HTTP_HEADROOM_REDIS_PER_REQUEST  256
+
 
 /* the ways back, and what each found */
 #define NGX_HTTP_HEADROOM_WAY_FILL      0

@@ -22,6 +22,8 @@ static void ngx_http_headroom_way_resume(ngx_http_request_t *r);
 static void ngx_http_headroom_way_resumed(ngx_http_request_t *r);
 static ngx_http_headroom_ctx_t *ngx_http_headroom_way_ctx(
     ngx_http_request_t *r, headroom_store_t *store);
+static ngx_int_t ngx_http_headroom_not_allowed(ngx_http_request_t *r,
+    char *methods);
 static ngx_int_t ngx_http_headroom_reply(ngx_http_request_t *r,
     ngx_uint_t status, char *type, u_char *data, size_t len);
 static ngx_int_t ngx_http_headroom_query(ngx_http_request_t *r, char *name,
@@ -117,7 +119,7 @@ ngx_http_headroom_endpoint_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+        return ngx_http_headroom_not_allowed(r, "GET, HEAD");
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -249,14 +251,15 @@ ngx_http_headroom_endpoint_run(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* lines end with a newline; nothing found is an empty body */
+
+    len = out.len ? out.len + 1 : 0;
     p = ngx_pnalloc(r->pool, out.len + 1);
 
     if (p) {
         ngx_memcpy(p, out.data, out.len);
         p[out.len] = '\n';
     }
-
-    len = out.len + 1;
     headroom_text_free(&out);
 
     if (p == NULL) {
@@ -287,6 +290,14 @@ ngx_http_headroom_query(ngx_http_request_t *r, char *name, ngx_str_t *value)
         return NGX_ERROR;
     }
 
+    /* form encoding, as curl -G --data-urlencode and browsers send it */
+
+    for (src = value->data; src < value->data + value->len; src++) {
+        if (*src == '+') {
+            *src = ' ';
+        }
+    }
+
     src = value->data;
     value->data = dst;
 
@@ -301,8 +312,7 @@ ngx_http_headroom_query(ngx_http_request_t *r, char *name, ngx_str_t *value)
 static ngx_int_t
 ngx_http_headroom_mcp_handler(ngx_http_request_t *r)
 {
-    ngx_int_t          rc;
-    ngx_table_elt_t   *allow;
+    ngx_int_t  rc;
 
     if (r != r->main) {
         return NGX_HTTP_FORBIDDEN;
@@ -310,23 +320,7 @@ ngx_http_headroom_mcp_handler(ngx_http_request_t *r)
 
     if (r->method != NGX_HTTP_POST) {
         /* no server-sent stream of our own, and no sessions to end */
-
-        allow = ngx_list_push(&r->headers_out.headers);
-        if (allow == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        allow->hash = 1;
-        ngx_str_set(&allow->key, "Allow");
-        ngx_str_set(&allow->value, "POST");
-
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        return ngx_http_headroom_reply(r, NGX_HTTP_NOT_ALLOWED, NULL,
-                                       NULL, 0);
+        return ngx_http_headroom_not_allowed(r, "POST");
     }
 
     r->request_body_in_single_buf = 1;
@@ -366,6 +360,7 @@ ngx_http_headroom_mcp_run(ngx_http_request_t *r)
     headroom_store_t                store;
     ngx_http_headroom_ctx_t        *ctx;
     headroom_mcp_counts_t           counts;
+    ngx_http_headroom_loc_conf_t   *hlcf;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     static char  too_large[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":"
@@ -412,8 +407,10 @@ ngx_http_headroom_mcp_run(ngx_http_request_t *r)
     }
 
     for ( ;; ) {
-        status = headroom_mcp_respond(ctx->data, ctx->len, &store, &out,
-                                      &counts);
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+        status = headroom_mcp_respond(ctx->data, ctx->len, &store,
+                                      hlcf->max_body_size, &out, &counts);
 
         if (!ngx_http_headroom_ccr_must_wait(r, ctx)) {
             break;
@@ -490,6 +487,33 @@ ngx_http_headroom_way_resumed(ngx_http_request_t *r)
 
     ngx_http_finalize_request(r, rc == NGX_BUSY
                                  ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
+}
+
+
+/* 405, saying what is allowed */
+
+static ngx_int_t
+ngx_http_headroom_not_allowed(ngx_http_request_t *r, char *methods)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *allow;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    allow = ngx_list_push(&r->headers_out.headers);
+    if (allow == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    allow->hash = 1;
+    ngx_str_set(&allow->key, "Allow");
+    allow->value.data = (u_char *) methods;
+    allow->value.len = ngx_strlen(methods);
+
+    return ngx_http_headroom_reply(r, NGX_HTTP_NOT_ALLOWED, NULL, NULL, 0);
 }
 
 

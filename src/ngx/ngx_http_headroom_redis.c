@@ -52,6 +52,16 @@ typedef struct {
 } ngx_http_headroom_redis_call_t;
 
 
+/*
+ * hiredis's own reply builders, wrapped: a reply nobody asked for (a
+ * server out of step) is refused as a read error, and the connection
+ * dropped, where hiredis itself would abort() the worker on an assertion.
+ * Set once a process, from the first connection's.
+ */
+static redisReplyObjectFunctions   ngx_http_headroom_redis_fns;
+static redisReplyObjectFunctions  *ngx_http_headroom_redis_own;
+
+
 static void ngx_http_headroom_redis_connect(ngx_http_headroom_redis_t *redis);
 static void ngx_http_headroom_redis_retry(ngx_event_t *ev);
 static void ngx_http_headroom_redis_overdue(ngx_event_t *ev);
@@ -75,6 +85,14 @@ static size_t ngx_http_headroom_redis_key(ngx_http_headroom_redis_t *redis,
     u_char *key, u_char *buf);
 static void ngx_http_headroom_redis_failed(ngx_http_headroom_redis_t *redis,
     const char *what);
+static ngx_uint_t ngx_http_headroom_redis_asked(const redisReadTask *task);
+static void *ngx_http_headroom_redis_string(const redisReadTask *task,
+    char *str, size_t len);
+static void *ngx_http_headroom_redis_array(const redisReadTask *task,
+    int elements);
+static void *ngx_http_headroom_redis_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_headroom_redis_nil(const redisReadTask *task);
 
 
 /*
@@ -91,7 +109,7 @@ ngx_http_headroom_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                  *value, s;
     ngx_int_t                   n;
     ngx_url_t                   u;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, k, len;
     ngx_http_headroom_redis_t  *redis;
 
     if (hmcf->redis) {
@@ -110,6 +128,21 @@ ngx_http_headroom_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     redis->name = value[1];
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        /* each option once */
+
+        for (len = 0; len < value[i].len && value[i].data[len] != '='; len++)
+        {
+            /* void */
+        }
+
+        for (k = 2; k < i; k++) {
+            if (value[k].len > len && value[k].data[len] == '='
+                && ngx_strncmp(value[k].data, value[i].data, len) == 0)
+            {
+                goto invalid;
+            }
+        }
 
         if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
             n = ngx_atoi(value[i].data + 3, value[i].len - 3);
@@ -325,6 +358,22 @@ ngx_http_headroom_redis_connect(ngx_http_headroom_redis_t *redis)
         return;
     }
 
+    if (ngx_http_headroom_redis_own == NULL) {
+        ngx_http_headroom_redis_own = ac->c.reader->fn;
+        ngx_http_headroom_redis_fns.createString =
+                                               ngx_http_headroom_redis_string;
+        ngx_http_headroom_redis_fns.createArray =
+                                               ngx_http_headroom_redis_array;
+        ngx_http_headroom_redis_fns.createInteger =
+                                             ngx_http_headroom_redis_integer;
+        ngx_http_headroom_redis_fns.createNil = ngx_http_headroom_redis_nil;
+        ngx_http_headroom_redis_fns.freeObject =
+                                     ngx_http_headroom_redis_own->freeObject;
+    }
+
+    ac->c.reader->fn = &ngx_http_headroom_redis_fns;
+    ac->c.reader->privdata = redis;
+
     c->data = redis;
     c->read->handler = ngx_http_headroom_redis_read;
     c->write->handler = ngx_http_headroom_redis_write;
@@ -433,9 +482,76 @@ ngx_http_headroom_redis_read(ngx_event_t *ev)
     ngx_connection_t           *c = ev->data;
     ngx_http_headroom_redis_t  *redis = c->data;
 
-    if (redis->ac) {
-        redisAsyncHandleRead(redis->ac);
+    redisReader  *reader;
+
+    if (redis->ac == NULL) {
+        return;
     }
+
+    /*
+     * hiredis keeps reading a reply until it is whole, whatever length it
+     * announced: no reply headroom asks for is larger than this
+     */
+
+    reader = redis->ac->c.reader;
+
+    if (reader && reader->len - reader->pos > NGX_HTTP_HEADROOM_REDIS_QUEUED) {
+        ngx_http_headroom_redis_failed(redis, "a reply too large");
+        redisAsyncFree(redis->ac);
+        return;
+    }
+
+    redisAsyncHandleRead(redis->ac);
+}
+
+
+/* a reply (not a part of one) with no command waiting for it is refused */
+
+static ngx_uint_t
+ngx_http_headroom_redis_asked(const redisReadTask *task)
+{
+    ngx_http_headroom_redis_t  *redis = task->privdata;
+
+    if (task->parent || redis == NULL || redis->due > 0) {
+        return 1;
+    }
+
+    ngx_http_headroom_redis_failed(redis, "a reply nobody asked for");
+
+    return 0;
+}
+
+
+static void *
+ngx_http_headroom_redis_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    return ngx_http_headroom_redis_asked(task)
+           ? ngx_http_headroom_redis_own->createString(task, str, len) : NULL;
+}
+
+
+static void *
+ngx_http_headroom_redis_array(const redisReadTask *task, int elements)
+{
+    return ngx_http_headroom_redis_asked(task)
+           ? ngx_http_headroom_redis_own->createArray(task, elements) : NULL;
+}
+
+
+static void *
+ngx_http_headroom_redis_integer(const redisReadTask *task, long long value)
+{
+    return ngx_http_headroom_redis_asked(task)
+           ? ngx_http_headroom_redis_own->createInteger(task, value) : NULL;
+}
+
+
+static void *
+ngx_http_headroom_redis_nil(const redisReadTask *task)
+{
+    return ngx_http_headroom_redis_asked(task)
+           ? ngx_http_headroom_redis_own->createNil(task) : NULL;
 }
 
 

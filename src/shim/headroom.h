@@ -254,12 +254,13 @@ typedef struct {
 } headroom_mcp_counts_t;
 
 /*
- * Answers one MCP Streamable HTTP POST body (JSON-RPC 2.0). Returns the
- * HTTP status: 200 with `out`, 202 (nothing in `out`) when only
- * notifications came, 400 with `out`; -1 when memory ran short.
+ * Answers one MCP Streamable HTTP POST body (JSON-RPC 2.0), its tools/call
+ * answers holding `max_bytes` of originals at most. Returns the HTTP
+ * status: 200 with `out`, 202 (nothing in `out`) when only notifications
+ * came, 400 with `out`; -1 when memory ran short.
  */
 int headroom_mcp_respond(const unsigned char *body, size_t len,
-    const headroom_store_t *store, headroom_text_t *out,
+    const headroom_store_t *store, size_t max_bytes, headroom_text_t *out,
     headroom_mcp_counts_t *counts);
 
 

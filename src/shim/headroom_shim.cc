@@ -521,13 +521,13 @@ void headroom_tenant_of(const unsigned char* credential, size_t len, char out[33
 }
 
 int headroom_mcp_respond(const unsigned char* body, size_t len, const headroom_store_t* store,
-                         headroom_text_t* out, headroom_mcp_counts_t* counts) {
+                         size_t max_bytes, headroom_text_t* out, headroom_mcp_counts_t* counts) {
     out->data = nullptr;
     out->len = 0;
     try {
         const headroom::retrieval::Lookup lookup = lookup_of(store);
         headroom::mcp::Answer a = headroom::mcp::respond(
-            std::string_view(reinterpret_cast<const char*>(body), body ? len : 0), lookup);
+            std::string_view(reinterpret_cast<const char*>(body), body ? len : 0), lookup, max_bytes);
         if (counts) {
             counts->found = a.found;
             counts->missing = a.missing;

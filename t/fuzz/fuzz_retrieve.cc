@@ -45,7 +45,7 @@ void mcp(const std::string& body) {
         s.text = kOriginal;
         return s;
     };
-    headroom::mcp::Answer a = headroom::mcp::respond(body, lookup);
+    headroom::mcp::Answer a = headroom::mcp::respond(body, lookup, 1 << 20);
     EXPECT_TRUE(a.status == 200 || a.status == 202 || a.status == 400) << a.status;
     if (a.status == 202) {
         EXPECT_TRUE(a.body.empty());

@@ -332,21 +332,21 @@ TEST(Retrieval, McpServerAnswers) {
 
     auto a = headroom::mcp::respond(
         R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})",
-        lookup);
+        lookup, 1 << 20);
     EXPECT_EQ(a.status, 200);
     json::ParseResult p = json::parse(a.body, 64);
     EXPECT_EQ(at(p.value, {"result", "protocolVersion"}).text, "2025-03-26");
     EXPECT_EQ(at(p.value, {"id"}).text, "1");
 
-    EXPECT_EQ(headroom::mcp::respond(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", lookup).status, 202);
+    EXPECT_EQ(headroom::mcp::respond(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", lookup, 1 << 20).status, 202);
 
-    a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":"x","method":"tools/list"})", lookup);
+    a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":"x","method":"tools/list"})", lookup, 1 << 20);
     p = json::parse(a.body, 64);
     EXPECT_EQ(at(p.value, {"result", "tools"}).items[0].find("name")->text, "headroom_retrieve");
 
     a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"headroom_retrieve","arguments":{"id":")" +
                                    id + R"(","grep":"ERROR"}}})",
-                               lookup);
+                               lookup, 1 << 20);
     p = json::parse(a.body, 64);
     EXPECT_EQ(at(p.value, {"result", "isError"}).kind, json::Kind::False);
     EXPECT_NE(at(p.value, {"result", "content"}).items[0].find("text")->text.find("121: 2024-03-01 12:01:00 ERROR"),
@@ -355,15 +355,70 @@ TEST(Retrieval, McpServerAnswers) {
 
     a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"headroom_retrieve","arguments":{"id":")" +
                                    std::string(32, 'd') + R"("}}})",
-                               lookup);
+                               lookup, 1 << 20);
     p = json::parse(a.body, 64);
     EXPECT_EQ(at(p.value, {"result", "isError"}).kind, json::Kind::True);
     EXPECT_EQ(a.missing, 1u);
 
-    a = headroom::mcp::respond(R"([{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}])", lookup);
+    a = headroom::mcp::respond(R"([{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}])", lookup, 1 << 20);
     EXPECT_EQ(a.body, R"([{"jsonrpc":"2.0","id":4,"result":{}}])");
-    a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":5,"method":"nope"})", lookup);
+    a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":5,"method":"nope"})", lookup, 1 << 20);
     EXPECT_EQ(a.body, R"({"jsonrpc":"2.0","id":5,"error":{"code":-32601,"message":"Method not found: nope"}})");
-    a = headroom::mcp::respond("{", lookup);
+    a = headroom::mcp::respond("{", lookup, 1 << 20);
     EXPECT_EQ(a.status, 400);
+}
+
+TEST(Retrieval, RequestsAndMessagesHoldBoundedOriginals) {
+    const std::string original = log_text();
+    const std::string id = headroom::markers::output_id(original);
+    Store store;
+    store.originals[id] = original;
+    const retrieval::Lookup lookup = store.lookup();
+    // Three calls for the whole original; room for two.
+    std::string batch = "[";
+    for (int i = 0; i < 3; ++i) {
+        batch += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":)" + std::to_string(i) +
+                 R"(,"method":"tools/call","params":{"name":"headroom_retrieve","arguments":{"id":")" + id + R"("}}})";
+    }
+    batch += "]";
+    auto a = headroom::mcp::respond(batch, lookup, 2 * original.size() + 200);
+    json::ParseResult p = json::parse(a.body, 64);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(at(p.value.items[1], {"result", "isError"}).kind, json::Kind::False);
+    EXPECT_EQ(at(p.value.items[2], {"result", "isError"}).kind, json::Kind::True);
+    EXPECT_NE(at(p.value.items[2], {"result", "content"}).items[0].find("text")->text.find("ask for fewer lines"),
+              std::string::npos);
+    EXPECT_EQ(a.found, 2u);
+
+    // The same bound for a request's fills.
+    headroom::Settings s = ccr_settings();
+    s.max_body_size = 2 * original.size() + 200;
+    const auto cases = api_cases(R"({"id":")" + id + R"("})");
+    std::string body = cases[2].body;  // Anthropic: three calls, three results
+    const std::string call = body.substr(body.find(R"({"role":"assistant")"));
+    body = body.substr(0, body.find(R"({"role":"assistant")"));
+    for (int i = 0; i < 3; ++i) {
+        std::string c = call.substr(0, call.size() - 2);  // without "]}"
+        for (std::string::size_type at = c.find("\"r1\""); at != std::string::npos; at = c.find("\"r1\"", at + 1)) {
+            c.replace(at, 4, "\"r" + std::to_string(i + 10) + "\"");
+        }
+        body += c + (i < 2 ? "," : "]}");
+    }
+    auto r = run(cases[2].path, body, s, &lookup);
+    EXPECT_EQ(r.fills_found, 2u);
+    EXPECT_NE(r.body.find("ask for fewer lines"), std::string::npos);
+}
+
+TEST(Retrieval, McpRefusesWhatIsNotUtf8AndNullIds) {
+    Store store;
+    const retrieval::Lookup lookup = store.lookup();
+    for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+        auto a = headroom::mcp::respond(std::string(R"({"jsonrpc":"2.0","id":1,"method":")") + bad + "\"}", lookup,
+                                        1 << 20);
+        EXPECT_EQ(a.status, 400);
+        EXPECT_NE(a.body.find("-32700"), std::string::npos);
+    }
+    auto a = headroom::mcp::respond(R"({"jsonrpc":"2.0","id":null,"method":"ping"})", lookup, 1 << 20);
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}})");
 }

@@ -233,7 +233,7 @@ TEST(Shim, RetrievalsThroughTheCInterface) {
     headroom_mcp_counts_t counts;
     const std::string call = R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"headroom_retrieve",)"
                              R"("arguments":{"id":"0123456789abcdef0123456789abcdef","grep":"t"}}})";
-    EXPECT_EQ(headroom_mcp_respond(reinterpret_cast<const unsigned char*>(call.data()), call.size(), &store, &out,
+    EXPECT_EQ(headroom_mcp_respond(reinterpret_cast<const unsigned char*>(call.data()), call.size(), &store, 1 << 20, &out,
                                    &counts),
               200);
     EXPECT_NE(std::string(reinterpret_cast<char*>(out.data), out.len).find(R"(2: two\n3: three)"), std::string::npos);
@@ -241,7 +241,7 @@ TEST(Shim, RetrievalsThroughTheCInterface) {
     EXPECT_EQ(asked, 1);
     headroom_text_free(&out);
     const std::string note = R"({"jsonrpc":"2.0","method":"notifications/initialized"})";
-    EXPECT_EQ(headroom_mcp_respond(reinterpret_cast<const unsigned char*>(note.data()), note.size(), &store, &out,
+    EXPECT_EQ(headroom_mcp_respond(reinterpret_cast<const unsigned char*>(note.data()), note.size(), &store, 1 << 20, &out,
                                    &counts),
               202);
     EXPECT_EQ(out.data, nullptr);

@@ -1,5 +1,7 @@
 #include "core/transforms/fill_retrievals.h"
 
+#include <algorithm>
+
 namespace headroom::transforms {
 
 namespace {
@@ -35,8 +37,9 @@ std::optional<retrieval::Request> request_of(const json::Value& doc, const ToolO
 }  // namespace
 
 FillCounts fill_retrievals(const Dialect& dialect, json::Value& doc, const RequestMap& map,
-                           const retrieval::Lookup& lookup) {
+                           const retrieval::Lookup& lookup, std::size_t max_bytes) {
     FillCounts counts;
+    std::size_t given = 0;
     for (const ToolOutputSite& site : map.outputs) {
         if (site.tool_name != retrieval::kToolName || !site.content) continue;
         std::string error, text;
@@ -48,10 +51,16 @@ FillCounts fill_retrievals(const Dialect& dialect, json::Value& doc, const Reque
         } else {
             const retrieval::Stored stored = lookup(req->id);
             text = retrieval::answer(*req, stored);
-            switch (stored.state) {
-            case retrieval::Stored::State::Found: ++counts.filled; break;
-            case retrieval::Stored::State::Missing: ++counts.missing; break;
-            case retrieval::Stored::State::Unavailable: ++counts.unavailable; break;
+            if (text.size() > max_bytes - std::min(given, max_bytes)) {
+                text = retrieval::too_much(*req, max_bytes);
+                ++counts.refused;
+            } else {
+                given += text.size();
+                switch (stored.state) {
+                case retrieval::Stored::State::Found: ++counts.filled; break;
+                case retrieval::Stored::State::Missing: ++counts.missing; break;
+                case retrieval::Stored::State::Unavailable: ++counts.unavailable; break;
+                }
             }
         }
         json::Value* content = json::resolve(doc, *site.content);

@@ -20,7 +20,9 @@ struct FillCounts {
     std::size_t changed() const { return filled + missing + unavailable + refused; }
 };
 
+// The answers of one request hold at most `max_bytes` of originals
+// together; past it, a call is told to ask for less.
 FillCounts fill_retrievals(const Dialect& dialect, json::Value& doc, const RequestMap& map,
-                           const retrieval::Lookup& lookup);
+                           const retrieval::Lookup& lookup, std::size_t max_bytes);
 
 }  // namespace headroom::transforms
