@@ -229,6 +229,25 @@ void BM_AgentRequest(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
 }
 
+// Arg 0: headroom_ccr off; 1: on, its tool added (the request has tools
+// and nothing to crush: off, it passes through after the parse; on, it is
+// serialized with the tool). The difference is what the tool costs a
+// request until the splice.
+void BM_AgentRequestCcrTool(benchmark::State& state) {
+    std::string body = agent_body();
+    headroom::Settings settings = module_settings();
+    settings.ccr = state.range(0) != 0;
+    auto config = compiled(std::move(settings));
+    const headroom::retrieval::Lookup lookup = [](std::string_view) { return headroom::retrieval::Stored{}; };
+    headroom::Wants wants;
+    wants.lookup = &lookup;
+    for (auto _ : state) {
+        auto r = headroom::process("/v1/messages", body, *config, wants);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+}
+
 void BM_FindVolatile30KB(benchmark::State& state) {
     std::string body = agent_body();
     auto parsed = headroom::json::parse(body, 64);
@@ -249,6 +268,7 @@ BENCHMARK(BM_Pipeline)->Arg(10 << 10)->Arg(300 << 10)->Unit(benchmark::kMicrosec
 BENCHMARK(BM_ManyParts)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PassthroughUnknownShape)->Arg(300 << 10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AgentRequest)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AgentRequestCcrTool)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FindVolatile30KB)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
