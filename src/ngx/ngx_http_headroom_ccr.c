@@ -5,7 +5,7 @@
  * with the most recently used first, expiry on the way. Keys are the
  * tenant's 32 hex digits and the original's id; the ttl slides with every
  * retrieval. A full zone makes room by dropping the least recently used;
- * an original larger than the whole zone is not kept. With headroom_redis,
+ * an original over an eighth of the zone is not kept. With headroom_redis,
  * originals are written there too and read from there when the zone
  * misses.
  */
@@ -35,8 +35,10 @@ static void ngx_http_headroom_ccr_delete(ngx_http_headroom_ccr_zone_t *ctx,
     ngx_http_headroom_ccr_node_t *cn, uint64_t *counter);
 static void ngx_http_headroom_ccr_expire(ngx_http_headroom_ccr_zone_t *ctx,
     ngx_uint_t n);
-static ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_fetched(
-    ngx_http_headroom_ccr_ctx_t *ccr, const char *id);
+static void ngx_http_headroom_ccr_touch(ngx_http_headroom_ccr_zone_t *ctx,
+    ngx_http_headroom_ccr_node_t *cn);
+static ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_id_in(
+    ngx_array_t *list, const char *id);
 static ngx_str_t *ngx_http_headroom_ccr_credential(ngx_http_request_t *r,
     ngx_str_t *arg);
 
@@ -344,6 +346,18 @@ ngx_http_headroom_ccr_delete(ngx_http_headroom_ccr_zone_t *ctx,
 }
 
 
+/* under the lock: used now, so kept another ttl and dropped last */
+
+static void
+ngx_http_headroom_ccr_touch(ngx_http_headroom_ccr_zone_t *ctx,
+    ngx_http_headroom_ccr_node_t *cn)
+{
+    cn->expire = ngx_current_msec + ctx->ttl;
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+}
+
+
 /* the oldest, while expired: at most n of them */
 
 static void
@@ -401,9 +415,7 @@ ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
     cn = ngx_http_headroom_ccr_find(ctx, hash, key);
 
     if (cn) {
-        cn->expire = ngx_current_msec + ctx->ttl;
-        ngx_queue_remove(&cn->queue);
-        ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+        ngx_http_headroom_ccr_touch(ctx, cn);
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_DECLINED;
     }
@@ -502,9 +514,7 @@ ngx_http_headroom_ccr_get(ngx_http_request_t *r, u_char *key,
             } else {
                 ngx_memcpy(text->data, cn->text, cn->len);
                 text->len = cn->len;
-                cn->expire = ngx_current_msec + ctx->ttl;
-                ngx_queue_remove(&cn->queue);
-                ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+                ngx_http_headroom_ccr_touch(ctx, cn);
                 state = HEADROOM_STORE_FOUND;
             }
         }
@@ -614,8 +624,7 @@ ngx_http_headroom_ccr_tenant(ngx_http_request_t *r, u_char *tenant)
 static ngx_str_t *
 ngx_http_headroom_ccr_credential(ngx_http_request_t *r, ngx_str_t *arg)
 {
-    ngx_uint_t        i, k;
-    ngx_list_part_t  *part;
+    ngx_uint_t        k;
     ngx_table_elt_t  *h;
 
     static ngx_str_t  names[] = {
@@ -628,27 +637,10 @@ ngx_http_headroom_ccr_credential(ngx_http_request_t *r, ngx_str_t *arg)
     }
 
     for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        part = &r->headers_in.headers.part;
-        h = part->elts;
+        h = ngx_http_headroom_some_header(r, &names[k], NULL);
 
-        for (i = 0; /* void */ ; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == names[k].len
-                && ngx_strncasecmp(h[i].key.data, names[k].data,
-                                   names[k].len) == 0)
-            {
-                return &h[i].value;
-            }
+        if (h) {
+            return &h->value;
         }
     }
 
@@ -712,16 +704,28 @@ ngx_http_headroom_ccr_before(ngx_http_request_t *r,
 }
 
 
+/* the store's key of an original: the request's tenant, then its id */
+
+void
+ngx_http_headroom_ccr_key(ngx_http_headroom_ccr_ctx_t *ccr, const u_char *id,
+    u_char *key)
+{
+    ngx_memcpy(key, ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
+    ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, id, NGX_HTTP_HEADROOM_ID_LEN);
+}
+
+
+/* the entry of `id` in a request's list of originals asked for */
+
 static ngx_http_headroom_fetched_t *
-ngx_http_headroom_ccr_fetched(ngx_http_headroom_ccr_ctx_t *ccr,
-    const char *id)
+ngx_http_headroom_ccr_id_in(ngx_array_t *list, const char *id)
 {
     ngx_uint_t                    i;
     ngx_http_headroom_fetched_t  *f;
 
-    f = ccr->fetched.elts;
+    f = list->elts;
 
-    for (i = 0; i < ccr->fetched.nelts; i++) {
+    for (i = 0; i < list->nelts; i++) {
         if (ngx_strncmp(f[i].id, id, NGX_HTTP_HEADROOM_ID_LEN) == 0) {
             return &f[i];
         }
@@ -745,7 +749,6 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
 
     u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
     ngx_str_t                       s;
-    ngx_uint_t                      i;
     headroom_store_e                state;
     ngx_http_headroom_ctx_t        *ctx;
     ngx_http_headroom_fetched_t    *f;
@@ -759,7 +762,7 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
         return HEADROOM_STORE_MISSING;
     }
 
-    f = ngx_http_headroom_ccr_fetched(ccr, id);
+    f = ngx_http_headroom_ccr_id_in(&ccr->fetched, id);
 
     if (f) {
         *text = f->text.data;
@@ -767,8 +770,7 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
         return f->state;
     }
 
-    ngx_memcpy(key, ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
-    ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, id, NGX_HTTP_HEADROOM_ID_LEN);
+    ngx_http_headroom_ccr_key(ccr, (const u_char *) id, key);
 
     state = ngx_http_headroom_ccr_get(r, key, &s);
 
@@ -792,7 +794,6 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
     if (state == HEADROOM_STORE_MISSING && hmcf->redis && !ccr->asked) {
-        f = ccr->pending.elts;
 
         /*
          * Redis is asked for so many ids a request at most; the rest are
@@ -800,15 +801,10 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
          * turn asks for the next ones.
          */
 
-        if (ccr->pending.nelts == NGX_HTTP_HEADROOM_REDIS_PER_REQUEST) {
+        if (ccr->pending.nelts == NGX_HTTP_HEADROOM_REDIS_PER_REQUEST
+            || ngx_http_headroom_ccr_id_in(&ccr->pending, id))
+        {
             return HEADROOM_STORE_UNAVAILABLE;
-        }
-
-
-        for (i = 0; i < ccr->pending.nelts; i++) {
-            if (ngx_strncmp(f[i].id, id, NGX_HTTP_HEADROOM_ID_LEN) == 0) {
-                return HEADROOM_STORE_UNAVAILABLE;
-            }
         }
 
         f = ngx_array_push(&ccr->pending);
@@ -880,11 +876,9 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
                                          * (NGX_HTTP_HEADROOM_ID_LEN + 1));
     p = ccr->ids.data;
 
-    ngx_memcpy(key, ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
-
     for (i = 0; i < res->noriginals; i++) {
-        ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, res->originals[i].id,
-                   NGX_HTTP_HEADROOM_ID_LEN);
+        ngx_http_headroom_ccr_key(ccr, (const u_char *) res->originals[i].id,
+                                  key);
 
         rc = ngx_http_headroom_ccr_put(r, key,
                                        (u_char *) res->originals[i].text,

@@ -94,6 +94,8 @@ char *ngx_http_headroom_ccr_check(ngx_conf_t *cf,
     ngx_http_headroom_main_conf_t *hmcf);
 ngx_int_t ngx_http_headroom_ccr_tenant(ngx_http_request_t *r,
     u_char *tenant);
+void ngx_http_headroom_ccr_key(ngx_http_headroom_ccr_ctx_t *ccr,
+    const u_char *id, u_char *key);
 headroom_store_e ngx_http_headroom_ccr_get(ngx_http_request_t *r,
     u_char *key, ngx_str_t *text);
 ngx_int_t ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key,

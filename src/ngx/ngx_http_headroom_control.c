@@ -311,9 +311,12 @@ ngx_http_headroom_remove_headers(ngx_http_request_t *r, ngx_str_t *name)
 }
 
 
-/* whether a request header `name` has a value `test` holds true of */
+/*
+ * The first request header `name` whose value `test` holds true of (any
+ * value when `test` is NULL), or NULL
+ */
 
-ngx_uint_t
+ngx_table_elt_t *
 ngx_http_headroom_some_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_http_headroom_value_test_pt test)
 {
@@ -328,7 +331,7 @@ ngx_http_headroom_some_header(ngx_http_request_t *r, ngx_str_t *name,
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return 0;
+                return NULL;
             }
 
             part = part->next;
@@ -339,9 +342,9 @@ ngx_http_headroom_some_header(ngx_http_request_t *r, ngx_str_t *name,
         if (h[i].hash != 0
             && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0
-            && test(&h[i].value))
+            && (test == NULL || test(&h[i].value)))
         {
-            return 1;
+            return &h[i];
         }
     }
 }

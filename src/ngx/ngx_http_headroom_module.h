@@ -136,7 +136,7 @@ ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
 /* ngx_http_headroom_control.c */
 typedef ngx_uint_t (*ngx_http_headroom_value_test_pt)(ngx_str_t *value);
 
-ngx_uint_t ngx_http_headroom_some_header(ngx_http_request_t *r,
+ngx_table_elt_t *ngx_http_headroom_some_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_http_headroom_value_test_pt test);
 ngx_int_t ngx_http_headroom_remove_headers(ngx_http_request_t *r,
     ngx_str_t *name);

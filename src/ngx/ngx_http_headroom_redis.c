@@ -302,13 +302,11 @@ ngx_http_headroom_redis_exit_process(ngx_cycle_t *cycle)
 
     redis = hmcf->redis;
 
-    if (redis->retry.timer_set) {
-        ngx_del_timer(&redis->retry);
-    }
-
     if (redis->ac) {
         redisAsyncFree(redis->ac);
     }
+
+    /* set before, or by the cleanup hook just now */
 
     if (redis->retry.timer_set) {
         ngx_del_timer(&redis->retry);

@@ -214,7 +214,8 @@ ngx_http_headroom_wants_prometheus(ngx_http_request_t *r)
     }
 
     return ngx_http_headroom_some_header(r, &accept,
-                                         ngx_http_headroom_takes_text);
+                                         ngx_http_headroom_takes_text)
+           != NULL;
 }
 
 

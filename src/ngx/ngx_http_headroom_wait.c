@@ -50,7 +50,7 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx)
 {
     u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, first;
     ngx_msec_t                      timeout;
     ngx_pool_cleanup_t             *cln;
     ngx_http_core_loc_conf_t       *clcf;
@@ -69,6 +69,7 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
 
     /* the answers' places, made before any is asked: they do not move */
 
+    first = ccr->fetched.nelts;
     p = ccr->pending.elts;
 
     for (i = 0; i < ccr->pending.nelts; i++) {
@@ -94,15 +95,9 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
     w->r = r;
     w->refs = 1;
 
-    ngx_memcpy(key, ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
-
     f = ccr->fetched.elts;
 
-    for (i = 0; i < ccr->fetched.nelts; i++) {
-        if (f[i].state != HEADROOM_STORE_UNAVAILABLE || f[i].text.data) {
-            continue;
-        }
-
+    for (i = first; i < ccr->fetched.nelts; i++) {
         wf = ngx_alloc(sizeof(ngx_http_headroom_wait_for_t),
                        r->connection->log);
         if (wf == NULL) {
@@ -112,8 +107,7 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
         wf->wait = w;
         wf->index = i;
 
-        ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, f[i].id,
-                   NGX_HTTP_HEADROOM_ID_LEN);
+        ngx_http_headroom_ccr_key(ccr, f[i].id, key);
 
         if (ngx_http_headroom_redis_get(hmcf->redis, key, zctx->ttl,
                                         ngx_http_headroom_wait_got, wf)
@@ -190,9 +184,7 @@ ngx_http_headroom_wait_got(void *data, ngx_int_t rc, u_char *value,
 
                 /* the zone is the local cache in front of Redis */
 
-                ngx_memcpy(key, ctx->ccr->tenant, NGX_HTTP_HEADROOM_ID_LEN);
-                ngx_memcpy(key + NGX_HTTP_HEADROOM_ID_LEN, f->id,
-                           NGX_HTTP_HEADROOM_ID_LEN);
+                ngx_http_headroom_ccr_key(ctx->ccr, f->id, key);
                 (void) ngx_http_headroom_ccr_put(r, key, value, len);
             }
 
