@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include "core/content_hash.h"
+
 namespace headroom {
 
 namespace {
@@ -86,6 +88,25 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
         }
     }
     return std::shared_ptr<const Config>(new Config(std::move(s)));
+}
+
+// Every setting a crusher reads, and this build: a module built again may
+// crush differently, and a reload keeps the zone that caches results.
+Config::Config(Settings s) : settings_(std::move(s)) {
+    const Settings& c = settings_;
+    std::string all = "headroom results 1 " __DATE__ " " __TIME__;
+    for (std::size_t n : {c.max_depth, c.json_max_items, c.json_keep_first, c.json_keep_last, c.json_keep_top,
+                          c.question_max_matches, c.diff_context, c.min_tokens, c.max_body_size}) {
+        all += ' ' + std::to_string(n);
+    }
+    for (bool b : {c.minify_tool_json, c.crush_json, c.json_tables, c.crush_logs, c.crush_search, c.crush_diffs}) {
+        all += b ? " 1" : " 0";
+    }
+    all += ' ' + std::to_string(c.log_values);
+    for (const std::string& glob : c.protect_tools) all += " " + std::to_string(glob.size()) + ":" + glob;
+    all += " way:";
+    all += marker_way();
+    fingerprint_ = sha256_hex(all, 64);
 }
 
 bool Config::protects(std::string_view tool) const {

@@ -103,9 +103,15 @@ public:
     // where originals are not kept.
     std::string_view marker_way() const;
 
+    // 64 hex digits naming everything a tool output's result depends on
+    // besides the output, its question and its tool, this build's code
+    // included: the results' cache (output_cache.h) keys by it.
+    const std::string& fingerprint() const { return fingerprint_; }
+
 private:
-    explicit Config(Settings s) : settings_(std::move(s)) {}
+    explicit Config(Settings s);
     Settings settings_;
+    std::string fingerprint_;
 };
 
 }  // namespace headroom

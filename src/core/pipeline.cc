@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/json_path.h"
 #include "core/markers.h"
+#include "core/output_cache.h"
 #include "core/prefix_hash.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/tokenizer/utf8.h"
@@ -133,13 +134,25 @@ private:
 // The request's tool outputs, one at a time.
 class OutputPass {
 public:
-    OutputPass(const Config& config, Result& r, const tokenizer::Encoding* encoding)
-        : s_(config.settings()), config_(config), r_(r), encoding_(encoding) {}
+    OutputPass(const Config& config, Result& r, const tokenizer::Encoding* encoding,
+               const output_cache::Cache* cache)
+        : s_(config.settings()), config_(config), r_(r), encoding_(encoding), cache_(cache) {}
 
     std::size_t size_of(std::string_view text) const { return encoding_ ? encoding_->count(text) : text.size(); }
 
-    void text_output(json::Value& doc, const ToolOutputSite& site, std::string_view question);
-    void structured_output(json::Value& doc, const ToolOutputSite& site, std::string_view question);
+    struct Prepared {
+        const ToolOutputSite* site = nullptr;
+        std::string_view question;
+        bool found = false;  // its texts or value are in the request
+        std::vector<std::string*> texts;
+        json::Value* value = nullptr;  // a structured output's
+        std::string received;          // its compact JSON
+        std::size_t bytes = 0;
+        std::optional<output_cache::Key> key;
+        std::optional<output_cache::Effect> cached;
+    };
+    void prepare(json::Value& doc, const ToolOutputSite& site, std::string_view question, Prepared& p);
+    void finish(Prepared& p);
 
 private:
     // Detection decides the one crusher that may touch a text: JSON by
@@ -183,43 +196,42 @@ private:
     // Counts one output looked at: crushed or minified, by its kind; the
     // crusher of its kind gets the whole saving, so that the transforms'
     // savings add up.
-    void settle(const Pieces& pieces, std::size_t before, std::size_t after) {
-        const ContentKind kind = pieces.kind();
-        if (!pieces.empty()) {
-            if (pieces.omitted() > 0) {
+    void settle(ContentKind kind, bool changed, std::size_t omitted, std::size_t before, std::size_t after) {
+        if (changed) {
+            if (omitted > 0) {
                 ++r_.crushed;
-                r_.omitted += pieces.omitted();
+                r_.omitted += omitted;
             } else {
                 ++r_.minified;
             }
-            count(r_, transform_of(kind, pieces.omitted()), 1, encoding_ ? before - after : 0);
+            count(r_, transform_of(kind, omitted), 1, encoding_ ? before - after : 0);
         }
         count_kind(kind, before, after);
         count_tokens(before, after);
     }
+    void settle(const Pieces& pieces, std::size_t before, std::size_t after) {
+        settle(pieces.kind(), !pieces.empty(), pieces.omitted(), before, after);
+    }
+
+    static bool fits(const output_cache::Effect& e, std::size_t parts);
+    void apply(output_cache::Effect& e, const std::vector<std::string*>& texts);
+    static std::string joined(const std::vector<std::string*>& texts);
+    output_cache::Effect work_out(const std::vector<std::string*>& texts, const ToolOutputSite& site,
+                                  std::string_view question) const;
+    bool apply_structured(output_cache::Effect& e, json::Value& v);
+    output_cache::Effect work_out_structured(json::Value& v, const std::string& received,
+                                             const ToolOutputSite& site, std::string_view question) const;
 
     // An original given back is never crushed again.
     bool protects(const ToolOutputSite& site) const {
         return site.tool_name == retrieval::kToolName || config_.protects(site.tool_name);
     }
 
-    // Left alone for its size or its tool; true when so.
-    bool left_alone(std::size_t before, const ToolOutputSite& site) {
-        if (before < s_.min_tokens) {
-            ++r_.small;
-            return true;
-        }
-        if (protects(site)) {
-            ++r_.protected_;
-            return true;
-        }
-        return false;
-    }
-
     const Settings& s_;
     const Config& config_;
     Result& r_;
     const tokenizer::Encoding* encoding_;
+    const output_cache::Cache* cache_;  // nullptr: none
 };
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
@@ -270,50 +282,127 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
     return c;
 }
 
-// An output of one string or of text parts: one tool output, whose parts
-// are each looked at on its own. The rewrites wait until every part has
-// been, so that the output's id (of all its parts joined, made once) is
-// made of what came.
-void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::string_view question) {
-    std::vector<std::string*> texts;
-    for (const json::Path& p : site.parts) {
-        json::Value* v = json::resolve(doc, p);
-        if (v != nullptr && v->is_string()) texts.push_back(&v->text);
+// A tool output found in the request: its texts (or structured value),
+// its key in the results' cache and what the cache holds for it. Every
+// output is prepared before any is worked out, so that the work still to
+// do is known first (see Wants::offload_above).
+void OutputPass::prepare(json::Value& doc, const ToolOutputSite& site, std::string_view question, Prepared& p) {
+    p.site = &site;
+    p.question = question;
+    if (site.structured) {
+        p.value = json::resolve(doc, site.value);
+        if (p.value == nullptr) return;
+        p.received = json::serialize(*p.value);
+        p.bytes = p.received.size();
+    } else {
+        for (const json::Path& path : site.parts) {
+            json::Value* v = json::resolve(doc, path);
+            if (v != nullptr && v->is_string()) {
+                p.texts.push_back(&v->text);
+                p.bytes += v->text.size();
+            }
+        }
+        if (p.texts.empty()) return;
     }
-    if (texts.empty()) return;
+    p.found = true;
+    // Fewer bytes than the floor is fewer tokens: not worth a key.
+    if (cache_ == nullptr || p.bytes < s_.min_tokens) return;
+    output_cache::KeyMaker k;
+    k.add(config_.fingerprint());
+    k.add(r_.encoding);
+    k.add(site.tool_name);
+    k.add(question);
+    if (site.structured) {
+        k.add("structured");
+        k.add(p.received);
+    } else {
+        for (const std::string* t : p.texts) k.add(*t);
+    }
+    p.key = k.done();
+    std::string value;
+    if (cache_->get(*p.key, value)) {
+        p.cached = output_cache::decode(value);
+        if (p.cached && !site.structured && !fits(*p.cached, p.texts.size())) p.cached.reset();
+    }
+}
+
+// The output as sent and counted: from the cache, else worked out (and
+// kept there); either way applied the same.
+void OutputPass::finish(Prepared& p) {
+    if (!p.found) return;
     ++r_.tool_outputs;
-    auto whole = [&texts] {
-        std::string all;
-        for (const std::string* t : texts) all += *t;
-        return all;
-    };
+    if (p.cached) {
+        const bool applied = p.site->structured ? apply_structured(*p.cached, *p.value) : (apply(*p.cached, p.texts), true);
+        if (applied) {
+            ++r_.cache_hits;
+            return;
+        }
+    }
+    if (p.key) ++r_.cache_misses;
+    output_cache::Effect e = p.site->structured ? work_out_structured(*p.value, p.received, *p.site, p.question)
+                                                : work_out(p.texts, *p.site, p.question);
+    if (p.key) cache_->put(*p.key, output_cache::encode(e));
+    if (p.site->structured) {
+        apply_structured(e, *p.value);
+    } else {
+        apply(e, p.texts);
+    }
+}
+
+bool OutputPass::fits(const output_cache::Effect& e, std::size_t parts) {
+    for (const output_cache::Effect::Rewrite& w : e.rewrites) {
+        if (w.part >= parts) return false;
+    }
+    return e.omitted == 0 || e.id.size() == 32;
+}
+
+// The texts as sent, the original kept, the counts.
+void OutputPass::apply(output_cache::Effect& e, const std::vector<std::string*>& texts) {
+    using Fate = output_cache::Effect::Fate;
+    if (e.fate != Fate::LookedAt) {
+        ++(e.fate == Fate::Small ? r_.small : r_.protected_);
+        count_tokens(e.before, e.before);
+        return;
+    }
+    if (e.omitted > 0) {
+        // The original, once, under the id its markers carry.
+        r_.originals.push_back(Original{e.id, texts.size() == 1 ? *texts[0] : joined(texts)});
+    }
+    for (output_cache::Effect::Rewrite& w : e.rewrites) texts[w.part]->swap(w.text);
+    settle(e.kind, e.changed, e.omitted, e.before, e.after);
+}
+
+std::string OutputPass::joined(const std::vector<std::string*>& texts) {
+    std::string all;
+    for (const std::string* t : texts) all += *t;
+    return all;
+}
+
+output_cache::Effect OutputPass::work_out(const std::vector<std::string*>& texts, const ToolOutputSite& site,
+                                          std::string_view question) const {
+    using Fate = output_cache::Effect::Fate;
+    output_cache::Effect e;
     std::string id;
     auto make_id = [&]() -> std::string {
-        if (id.empty()) id = markers::output_id(texts.size() == 1 ? std::string_view(*texts[0]) : whole());
+        if (id.empty()) id = markers::output_id(texts.size() == 1 ? std::string_view(*texts[0]) : joined(texts));
         return id;
     };
 
     std::vector<std::size_t> before(texts.size());
-    std::size_t total_before = 0;
     bool large = false;
     for (std::size_t k = 0; k < texts.size(); ++k) {
         before[k] = size_of(*texts[k]);
-        total_before += before[k];
+        e.before += before[k];
         large = large || before[k] >= s_.min_tokens;
     }
+    e.after = e.before;
     if (!large || protects(site)) {
-        ++(large ? r_.protected_ : r_.small);
-        count_tokens(total_before, total_before);
-        return;
+        e.fate = large ? Fate::Protected : Fate::Small;
+        return e;
     }
 
-    struct Rewrite {
-        std::size_t part;
-        std::string text;
-    };
-    std::vector<Rewrite> rewrites;
     Pieces pieces;
-    std::size_t total_after = total_before, line_offset = 0;
+    std::size_t line_offset = 0;
     for (std::size_t k = 0; k < texts.size(); ++k) {
         const std::string& text = *texts[k];
         const std::size_t lines_here = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
@@ -324,18 +413,17 @@ void OutputPass::text_output(json::Value& doc, const ToolOutputSite& site, std::
             const std::size_t size = c.crushed ? size_of(c.crushed->text) : before[k];
             if (size < before[k]) {
                 pieces.add(c.kind, c.crushed->omitted, before[k] - size);
-                total_after -= before[k] - size;
-                rewrites.push_back(Rewrite{k, std::move(c.crushed->text)});
+                e.after -= before[k] - size;
+                e.rewrites.push_back(output_cache::Effect::Rewrite{k, std::move(c.crushed->text)});
             }
         }
         line_offset += lines_here;
     }
-    if (pieces.omitted() > 0) {
-        // The original, once, under the id its markers carry.
-        r_.originals.push_back(Original{make_id(), texts.size() == 1 ? *texts[0] : whole()});
-    }
-    for (Rewrite& w : rewrites) texts[w.part]->swap(w.text);
-    settle(pieces, total_before, total_after);
+    e.kind = pieces.kind();
+    e.changed = !pieces.empty();
+    e.omitted = pieces.omitted();
+    if (e.omitted > 0) e.id = make_id();
+    return e;
 }
 
 // Every string of `v`, at any depth.
@@ -355,20 +443,43 @@ void for_each_string(json::Value& v, F&& f) {
 // crushed as JSON (long arrays sampled, like objects as tables); then
 // every string in it is a text of its own, crushed by its kind, with the
 // string's own id.
-void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site, std::string_view question) {
-    json::Value* v = json::resolve(doc, site.value);
-    if (v == nullptr) return;
-    ++r_.tool_outputs;
-    const std::string received = json::serialize(*v);
-    const std::size_t before = size_of(received);
-    if (left_alone(before, site)) {
-        count_tokens(before, before);
-        return;
+// False when the entry's value is not JSON (so not one of ours).
+bool OutputPass::apply_structured(output_cache::Effect& e, json::Value& v) {
+    using Fate = output_cache::Effect::Fate;
+    if (e.fate != Fate::LookedAt) {
+        ++(e.fate == Fate::Small ? r_.small : r_.protected_);
+        count_tokens(e.before, e.before);
+        return true;
+    }
+    if (e.rewrites.size() > 1) return false;
+    if (!e.rewrites.empty()) {
+        json::ParseResult parsed = json::parse(e.rewrites[0].text, s_.max_depth);
+        if (!parsed.ok()) return false;
+        v = std::move(parsed.value);
+    }
+    for (output_cache::Effect::Kept& k : e.originals) r_.originals.push_back(Original{k.id, std::move(k.text)});
+    settle(e.kind, e.changed, e.omitted, e.before, e.after);
+    return true;
+}
+
+// A structured output (Gemini's functionResponse.response): one tool
+// output whose tokens are those of its compact JSON. The value itself is
+// crushed as JSON (long arrays sampled, like objects as tables); then
+// every string in it is a text of its own, crushed by its kind, with the
+// string's own id. `v` is left as it came; the effect says what it becomes.
+output_cache::Effect OutputPass::work_out_structured(json::Value& v, const std::string& received,
+                                                     const ToolOutputSite& site, std::string_view question) const {
+    using Fate = output_cache::Effect::Fate;
+    output_cache::Effect e;
+    e.before = e.after = size_of(received);
+    if (e.before < s_.min_tokens || protects(site)) {
+        e.fate = e.before < s_.min_tokens ? Fate::Small : Fate::Protected;
+        return e;
     }
 
     Pieces pieces;
-    std::vector<Original> originals;
-    std::optional<json::Value> kept;  // the value as it came, while it may change
+    std::vector<output_cache::Effect::Kept> originals;
+    json::Value value = v;  // what is sent, as it changes
 
     // The value as JSON: long arrays sampled, arrays of like objects as
     // tables (lossless). Its strings are left to the texts' pass below.
@@ -380,15 +491,14 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
         if (j) {
             const std::size_t size = size_of(j->text);
             json::ParseResult parsed = json::parse(j->text, s_.max_depth);
-            if (size < before && parsed.ok()) {
-                kept = std::move(*v);
-                *v = std::move(parsed.value);
-                pieces.add(ContentKind::Json, j->omitted, before - size);
-                if (j->omitted > 0) originals.push_back(Original{j->id, received});
+            if (size < e.before && parsed.ok()) {
+                value = std::move(parsed.value);
+                pieces.add(ContentKind::Json, j->omitted, e.before - size);
+                if (j->omitted > 0) originals.push_back({j->id, received});
             }
         }
     }
-    for_each_string(*v, [&](std::string& text) {
+    for_each_string(value, [&](std::string& text) {
         // Fewer bytes than the floor is fewer tokens too: not even counted.
         if (text.size() < s_.min_tokens) return;
         const std::size_t text_before = size_of(text);
@@ -398,24 +508,26 @@ void OutputPass::structured_output(json::Value& doc, const ToolOutputSite& site,
         if (!c.crushed) return;
         const std::size_t size = size_of(c.crushed->text);
         if (size >= text_before) return;
-        if (!kept) kept = *v;
         pieces.add(c.kind, c.crushed->omitted, text_before - size);
-        if (c.crushed->omitted > 0) originals.push_back(Original{c.crushed->id, text});
+        if (c.crushed->omitted > 0) originals.push_back({c.crushed->id, text});
         text.swap(c.crushed->text);
     });
 
-    std::size_t after = before;
     if (!pieces.empty()) {
-        after = size_of(json::serialize(*v));
-        if (after >= before) {  // escaping can undo a string's saving
-            *v = std::move(*kept);
-            after = before;
-            pieces.clear();
-            originals.clear();
+        std::string sent = json::serialize(value);
+        const std::size_t after = size_of(sent);
+        if (after < e.before) {
+            e.after = after;
+            e.changed = true;
+            e.omitted = pieces.omitted();
+            e.originals = std::move(originals);
+            e.rewrites.push_back(output_cache::Effect::Rewrite{0, std::move(sent)});
+        } else {
+            pieces.clear();  // escaping can undo a string's saving
         }
     }
-    for (Original& o : originals) r_.originals.push_back(std::move(o));
-    settle(pieces, before, after);
+    e.kind = pieces.kind();
+    return e;
 }
 
 Result run(std::string_view path, std::string_view body, const Config& config, Wants wants) {
@@ -451,15 +563,24 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
 
     const RequestMap map = dialect->tool_outputs(doc);
-    OutputPass outputs(config, r, encoding);
-    for (const ToolOutputSite& site : map.outputs) {
-        const std::string& question = map.questions[site.question];
-        if (site.structured) {
-            outputs.structured_output(doc, site, question);
-        } else {
-            outputs.text_output(doc, site, question);
-        }
+    OutputPass outputs(config, r, encoding, wants.cache);
+    std::vector<OutputPass::Prepared> prepared(map.outputs.size());
+    std::size_t fresh = 0;  // bytes of outputs to work out
+    for (std::size_t i = 0; i < map.outputs.size(); ++i) {
+        const ToolOutputSite& site = map.outputs[i];
+        outputs.prepare(doc, site, map.questions[site.question], prepared[i]);
+        if (!prepared[i].cached) fresh += prepared[i].bytes;
     }
+    if (wants.offload_above > 0 && fresh > wants.offload_above) {
+        // The caller runs it again elsewhere. Its retrievals are asked for
+        // here, so that the store has what it needs at hand by then.
+        if (s.ccr && wants.lookup != nullptr) transforms::fill_retrievals(*dialect, doc, map, *wants.lookup, s.max_body_size);
+        Result off;
+        off.outcome = Outcome::Offload;
+        off.shape = r.shape;
+        return off;
+    }
+    for (OutputPass::Prepared& p : prepared) outputs.finish(p);
 
     // Retrievals answered from the store, once the crushers are done: an
     // original given back is never crushed again.

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/content_kind.h"
 #include "core/reason.h"
+#include "core/output_cache.h"
 #include "core/retrieval.h"
 
 namespace headroom {
@@ -20,7 +21,12 @@ namespace headroom {
 enum class Outcome {
     Passthrough,  // forward the original bytes; `reason` says why
     Rewritten,    // forward `body`
+    // More new work than Wants::offload_above: nothing was done; run again
+    // off the event loop, without the bound.
+    Offload,
 };
+
+inline constexpr std::size_t kOutcomes = 3;
 
 // Tool outputs headroom looked at (not small, not protected), by kind.
 struct KindCounts {
@@ -109,6 +115,12 @@ struct Result {
     std::size_t fills_found = 0;
     std::size_t fills_missing = 0;
     std::size_t fills_unavailable = 0;
+
+    // Tool outputs whose result came from the results' cache, and those
+    // looked up in vain (Wants::cache; outputs too small for a key are
+    // neither).
+    std::size_t cache_hits = 0;
+    std::size_t cache_misses = 0;
 };
 
 // What a caller asks for besides the body, per request.
@@ -120,6 +132,12 @@ struct Wants {
     // Where originals are kept (Settings::ccr): the results of
     // headroom_retrieve calls are filled from it. None: left as they are.
     const retrieval::Lookup* lookup = nullptr;
+    // Where tool outputs' results are kept between requests. None: every
+    // output is worked out.
+    const output_cache::Cache* cache = nullptr;
+    // Bytes of tool output not in the cache past which the request is not
+    // worked out here but handed back (Outcome::Offload); 0: never.
+    std::size_t offload_above = 0;
 };
 
 // `path` is the request path without its query string. Never throws:

@@ -14,6 +14,7 @@
 
 
 #include "ngx_http_headroom_ccr.h"
+#include "ngx_http_headroom_cache.h"
 
 
 #define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
@@ -934,11 +935,22 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ngx_http_headroom_loc_conf_t *hlcf, unsigned flags, const u_char *body,
     size_t len)
 {
-    ngx_int_t          rc;
-    struct timespec    start, end;
-    headroom_store_t  *store, s;
+    ngx_int_t                       rc;
+    struct timespec                 start, end;
+    headroom_env_t                  env;
+    headroom_store_t               *store, s;
+    headroom_cache_t                cache;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
     store = NULL;
+    env.cache = NULL;
+
+    if (hmcf->cache_zone) {
+        ngx_http_headroom_cache_init(hmcf->cache_zone, &cache);
+        env.cache = &cache;
+    }
 
     /* audit mode sends the original: no fill to wait for, nothing to keep */
 
@@ -951,9 +963,15 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
     for ( ;; ) {
-        headroom_process_with_store(hlcf->config, flags,
-                                    (const char *) r->uri.data, r->uri.len,
-                                    body, len, store, &ctx->result);
+        env.store = store;
+
+        headroom_process_in(hlcf->config, flags,
+                            (const char *) r->uri.data, r->uri.len,
+                            body, len, &env, &ctx->result);
+
+        if (hmcf->cache_zone) {
+            ngx_http_headroom_cache_count(hmcf->cache_zone, &ctx->result);
+        }
 
         if (store == NULL || !ngx_http_headroom_ccr_must_wait(r, ctx)) {
             break;

@@ -14,29 +14,6 @@
 #include "ngx_http_headroom_ccr.h"
 
 
-typedef struct {
-    u_char                          color;
-    u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
-    ngx_queue_t                     queue;
-    ngx_msec_t                      expire;
-    size_t                          len;
-    u_char                          text[1];
-} ngx_http_headroom_ccr_node_t;
-
-
-static ngx_int_t ngx_http_headroom_ccr_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-static void ngx_http_headroom_ccr_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
-static ngx_http_headroom_ccr_node_t *ngx_http_headroom_ccr_find(
-    ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t hash, u_char *key);
-static void ngx_http_headroom_ccr_delete(ngx_http_headroom_ccr_zone_t *ctx,
-    ngx_http_headroom_ccr_node_t *cn, uint64_t *counter);
-static void ngx_http_headroom_ccr_expire(ngx_http_headroom_ccr_zone_t *ctx,
-    ngx_uint_t n);
-static void ngx_http_headroom_ccr_touch(ngx_http_headroom_ccr_zone_t *ctx,
-    ngx_http_headroom_ccr_node_t *cn);
 static ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_id_in(
     ngx_array_t *list, const char *id);
 static ngx_str_t *ngx_http_headroom_ccr_credential(ngx_http_request_t *r,
@@ -47,13 +24,6 @@ static ngx_str_t *ngx_http_headroom_ccr_credential(ngx_http_request_t *r,
 static ngx_uint_t  ngx_http_headroom_ccr_tag;
 
 
-#define NGX_HTTP_HEADROOM_EVICT_MAX  64   /* per original put in */
-
-
-#define ngx_http_headroom_ccr_node(node)                                      \
-    ((ngx_http_headroom_ccr_node_t *) &(node)->color)
-
-
 /* headroom_ccr_zone NAME SIZE [ttl=TIME] */
 
 char *
@@ -61,11 +31,9 @@ ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_headroom_main_conf_t *hmcf = conf;
 
-    ssize_t                        size;
     ngx_str_t                     *value, s;
     ngx_msec_t                     ttl;
     ngx_uint_t                     i;
-    ngx_http_headroom_ccr_zone_t  *ctx;
 
     if (hmcf->ccr_zone) {
         return "is duplicate";
@@ -98,51 +66,12 @@ ngx_http_headroom_ccr_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (value[1].len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_ccr_zone\" takes a non-empty name");
-        return NGX_CONF_ERROR;
-    }
-
-    size = ngx_parse_size(&value[2]);
-
-    if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_ccr_zone\" \"%V\" has an invalid size "
-                           "\"%V\"", &value[1], &value[2]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_ccr_zone\" \"%V\" needs a size of at "
-                           "least %uzk, not \"%V\"", &value[1],
-                           (size_t) (8 * ngx_pagesize) / 1024, &value[2]);
-        return NGX_CONF_ERROR;
-    }
-
-    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_headroom_ccr_zone_t));
-    if (ctx == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ctx->ttl = ttl;
-
-    hmcf->ccr_zone = ngx_shared_memory_add(cf, &value[1], size,
-                                           &ngx_http_headroom_ccr_tag);
+    hmcf->ccr_zone = ngx_http_headroom_lru_zone(cf, "headroom_ccr_zone",
+                         &value[1], &value[2], &ngx_http_headroom_ccr_tag,
+                         sizeof(ngx_http_headroom_ccr_shctx_t), ttl);
     if (hmcf->ccr_zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (hmcf->ccr_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_ccr_zone\" \"%V\" is already "
-                           "declared", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    hmcf->ccr_zone->init = ngx_http_headroom_ccr_init_zone;
-    hmcf->ccr_zone->data = ctx;
 
     return NGX_CONF_OK;
 }
@@ -181,207 +110,6 @@ ngx_http_headroom_ccr_check(ngx_conf_t *cf,
 }
 
 
-static ngx_int_t
-ngx_http_headroom_ccr_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_headroom_ccr_zone_t  *octx = data;
-
-    size_t                         len;
-    ngx_http_headroom_ccr_zone_t  *ctx;
-
-    ctx = shm_zone->data;
-
-    if (octx) {
-        /* a reload: what is kept stays */
-
-        if (octx->sh->layout != sizeof(ngx_http_headroom_ccr_shctx_t)) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "headroom_ccr_zone \"%V\" was laid out by another "
-                          "version of the module: restart nginx, or give the "
-                          "zone another size", &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-
-        return NGX_OK;
-    }
-
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-
-    ctx->sh = ngx_slab_calloc(ctx->shpool,
-                              sizeof(ngx_http_headroom_ccr_shctx_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->shpool->data = ctx->sh;
-    ctx->sh->layout = sizeof(ngx_http_headroom_ccr_shctx_t);
-
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_http_headroom_ccr_rbtree_insert_value);
-
-    ngx_queue_init(&ctx->sh->queue);
-
-    len = sizeof(" in headroom_ccr_zone \"\"") + shm_zone->shm.name.len;
-
-    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
-    if (ctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(ctx->shpool->log_ctx, " in headroom_ccr_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* a full zone is expected: room is made by eviction */
-
-    ctx->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_headroom_ccr_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t             **p;
-    ngx_http_headroom_ccr_node_t   *cn, *cnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            cn = ngx_http_headroom_ccr_node(node);
-            cnt = ngx_http_headroom_ccr_node(temp);
-
-            p = (ngx_memcmp(cn->key, cnt->key, NGX_HTTP_HEADROOM_KEY_LEN) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static ngx_http_headroom_ccr_node_t *
-ngx_http_headroom_ccr_find(ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t hash,
-    u_char *key)
-{
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_headroom_ccr_node_t  *cn;
-
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        cn = ngx_http_headroom_ccr_node(node);
-
-        rc = ngx_memcmp(key, cn->key, NGX_HTTP_HEADROOM_KEY_LEN);
-
-        if (rc == 0) {
-            return cn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-/* under the lock */
-
-static void
-ngx_http_headroom_ccr_delete(ngx_http_headroom_ccr_zone_t *ctx,
-    ngx_http_headroom_ccr_node_t *cn, uint64_t *counter)
-{
-    ngx_rbtree_node_t  *node;
-
-    node = (ngx_rbtree_node_t *)
-               ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
-
-    ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&ctx->sh->rbtree, node);
-
-    ctx->sh->figures.kept--;
-    ctx->sh->figures.kept_bytes -= cn->len;
-    (*counter)++;
-
-    ngx_slab_free_locked(ctx->shpool, node);
-}
-
-
-/* under the lock: used now, so kept another ttl and dropped last */
-
-static void
-ngx_http_headroom_ccr_touch(ngx_http_headroom_ccr_zone_t *ctx,
-    ngx_http_headroom_ccr_node_t *cn)
-{
-    cn->expire = ngx_current_msec + ctx->ttl;
-    ngx_queue_remove(&cn->queue);
-    ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
-}
-
-
-/* the oldest, while expired: at most n of them */
-
-static void
-ngx_http_headroom_ccr_expire(ngx_http_headroom_ccr_zone_t *ctx, ngx_uint_t n)
-{
-    ngx_queue_t                   *q;
-    ngx_msec_int_t                 left;
-    ngx_http_headroom_ccr_node_t  *cn;
-
-    while (n-- && !ngx_queue_empty(&ctx->sh->queue)) {
-        q = ngx_queue_last(&ctx->sh->queue);
-        cn = ngx_queue_data(q, ngx_http_headroom_ccr_node_t, queue);
-
-        left = (ngx_msec_int_t) (cn->expire - ngx_current_msec);
-
-        if (left > 0) {
-            return;
-        }
-
-        ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.expired);
-    }
-}
-
-
 /*
  * Keeps an original under `key` (tenant, then id): NGX_OK. Kept already:
  * its ttl starts again, NGX_DECLINED. Room is made by dropping the least
@@ -393,55 +121,28 @@ ngx_int_t
 ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
     size_t len)
 {
-    size_t                          size;
-    uint32_t                        hash;
-    ngx_uint_t                      n;
-    ngx_rbtree_node_t              *node;
-    ngx_http_headroom_ccr_node_t   *cn;
+    ngx_http_headroom_lru_node_t   *ln;
     ngx_http_headroom_ccr_zone_t   *ctx;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
     ctx = hmcf->ccr_zone->data;
 
-    hash = ngx_crc32_short(key, NGX_HTTP_HEADROOM_KEY_LEN);
-    size = offsetof(ngx_rbtree_node_t, color)
-           + offsetof(ngx_http_headroom_ccr_node_t, text) + len;
-
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    ngx_http_headroom_ccr_expire(ctx, 2);
+    ngx_http_headroom_lru_expire(ctx, 2);
 
-    cn = ngx_http_headroom_ccr_find(ctx, hash, key);
+    ln = ngx_http_headroom_lru_find(ctx, key);
 
-    if (cn) {
-        ngx_http_headroom_ccr_touch(ctx, cn);
+    if (ln) {
+        ngx_http_headroom_lru_touch(ctx, ln);
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_DECLINED;
     }
 
-    node = NULL;
+    ln = ngx_http_headroom_lru_add(ctx, key, len);
 
-    if (size <= hmcf->ccr_zone->shm.size / 8) {
-        for (n = 0; /* void */ ; n++) {
-            node = ngx_slab_alloc_locked(ctx->shpool, size);
-
-            if (node
-                || n == NGX_HTTP_HEADROOM_EVICT_MAX
-                || ngx_queue_empty(&ctx->sh->queue))
-            {
-                break;
-            }
-
-            cn = ngx_queue_data(ngx_queue_last(&ctx->sh->queue),
-                                ngx_http_headroom_ccr_node_t, queue);
-
-            ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.evicted);
-        }
-    }
-
-    if (node == NULL) {
-        ctx->sh->figures.too_large++;
+    if (ln == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -451,21 +152,7 @@ ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key, u_char *text,
         return NGX_ERROR;
     }
 
-    node->key = hash;
-    cn = ngx_http_headroom_ccr_node(node);
-
-    ngx_memcpy(cn->key, key, NGX_HTTP_HEADROOM_KEY_LEN);
-    ngx_memcpy(cn->text, text, len);
-    cn->len = len;
-    cn->expire = ngx_current_msec + ctx->ttl;
-
-    ngx_rbtree_insert(&ctx->sh->rbtree, node);
-    ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
-
-    ctx->sh->figures.stored++;
-    ctx->sh->figures.stored_bytes += len;
-    ctx->sh->figures.kept++;
-    ctx->sh->figures.kept_bytes += len;
+    ngx_memcpy(ln->data, text, len);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -482,41 +169,31 @@ headroom_store_e
 ngx_http_headroom_ccr_get(ngx_http_request_t *r, u_char *key,
     ngx_str_t *text)
 {
-    uint32_t                        hash;
-    ngx_msec_int_t                  left;
     headroom_store_e                state;
-    ngx_http_headroom_ccr_node_t   *cn;
+    ngx_http_headroom_lru_node_t   *ln;
     ngx_http_headroom_ccr_zone_t   *ctx;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
     ctx = hmcf->ccr_zone->data;
 
-    hash = ngx_crc32_short(key, NGX_HTTP_HEADROOM_KEY_LEN);
     state = HEADROOM_STORE_MISSING;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    cn = ngx_http_headroom_ccr_find(ctx, hash, key);
+    ln = ngx_http_headroom_lru_find(ctx, key);
 
-    if (cn) {
-        left = (ngx_msec_int_t) (cn->expire - ngx_current_msec);
+    if (ln) {
+        text->data = ngx_pnalloc(r->pool, ln->len ? ln->len : 1);
 
-        if (left <= 0) {
-            ngx_http_headroom_ccr_delete(ctx, cn, &ctx->sh->figures.expired);
+        if (text->data == NULL) {
+            state = HEADROOM_STORE_UNAVAILABLE;
 
         } else {
-            text->data = ngx_pnalloc(r->pool, cn->len ? cn->len : 1);
-
-            if (text->data == NULL) {
-                state = HEADROOM_STORE_UNAVAILABLE;
-
-            } else {
-                ngx_memcpy(text->data, cn->text, cn->len);
-                text->len = cn->len;
-                ngx_http_headroom_ccr_touch(ctx, cn);
-                state = HEADROOM_STORE_FOUND;
-            }
+            ngx_memcpy(text->data, ln->data, ln->len);
+            text->len = ln->len;
+            ngx_http_headroom_lru_touch(ctx, ln);
+            state = HEADROOM_STORE_FOUND;
         }
     }
 
@@ -543,7 +220,7 @@ ngx_http_headroom_ccr_count(ngx_shm_zone_t *zone, ngx_uint_t way,
     ctx = zone->data;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
-    ctx->sh->figures.retrievals[way][state] += n;
+    ngx_http_headroom_ccr_sh(ctx)->retrievals[way][state] += n;
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
@@ -556,7 +233,7 @@ ngx_http_headroom_ccr_count_redis(ngx_shm_zone_t *zone, ngx_uint_t figure)
     ctx = zone->data;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
-    ctx->sh->figures.redis[figure]++;
+    ngx_http_headroom_ccr_sh(ctx)->redis[figure]++;
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
@@ -570,8 +247,12 @@ ngx_http_headroom_ccr_snapshot(ngx_shm_zone_t *zone,
     ctx = zone->data;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
-    ngx_http_headroom_ccr_expire(ctx, 100);
-    *figures = ctx->sh->figures;
+    ngx_http_headroom_lru_expire(ctx, 100);
+    figures->store = ctx->sh->figures;
+    ngx_memcpy(figures->retrievals, ngx_http_headroom_ccr_sh(ctx)->retrievals,
+               sizeof(figures->retrievals));
+    ngx_memcpy(figures->redis, ngx_http_headroom_ccr_sh(ctx)->redis,
+               sizeof(figures->redis));
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 

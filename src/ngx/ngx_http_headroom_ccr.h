@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_lru.h"
 
 
 #define NGX_HTTP_HEADROOM_ID_LEN    32   /* hex digits */
@@ -36,13 +37,7 @@
 
 
 typedef struct {
-    uint64_t                       stored;        /* originals put in */
-    uint64_t                       stored_bytes;
-    uint64_t                       kept;          /* in the zone now */
-    uint64_t                       kept_bytes;
-    uint64_t                       evicted;       /* for room */
-    uint64_t                       expired;
-    uint64_t                       too_large;     /* larger than the zone */
+    ngx_http_headroom_lru_figures_t  store;
     uint64_t                       retrievals[NGX_HTTP_HEADROOM_WAYS]
                                              [HEADROOM_STORE_STATES];
     uint64_t                       redis[NGX_HTTP_HEADROOM_REDIS_FIGURES];
@@ -50,19 +45,17 @@ typedef struct {
 
 
 typedef struct {
-    ngx_rbtree_t                   rbtree;
-    ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    queue;        /* most recent first */
-    size_t                         layout;
-    ngx_http_headroom_ccr_figures_t  figures;
+    ngx_http_headroom_lru_sh_t     lru;
+    uint64_t                       retrievals[NGX_HTTP_HEADROOM_WAYS]
+                                             [HEADROOM_STORE_STATES];
+    uint64_t                       redis[NGX_HTTP_HEADROOM_REDIS_FIGURES];
 } ngx_http_headroom_ccr_shctx_t;
 
 
-typedef struct {
-    ngx_http_headroom_ccr_shctx_t  *sh;
-    ngx_slab_pool_t                *shpool;
-    ngx_msec_t                      ttl;
-} ngx_http_headroom_ccr_zone_t;
+typedef ngx_http_headroom_lru_zone_t  ngx_http_headroom_ccr_zone_t;
+
+#define ngx_http_headroom_ccr_sh(zone)                                        \
+    ((ngx_http_headroom_ccr_shctx_t *) (zone)->sh)
 
 
 /* per request, where headroom_ccr is on */

@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_headroom_ccr.h"
+#include "ngx_http_headroom_cache.h"
 
 
 static ngx_int_t ngx_http_headroom_init(ngx_conf_t *cf);
@@ -299,6 +300,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
     { ngx_string("headroom_model_encoding"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_headroom_model_encoding,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_cache_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_headroom_cache_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },

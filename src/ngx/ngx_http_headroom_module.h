@@ -34,6 +34,7 @@ typedef struct {
     ngx_flag_t              ccr_used;       /* some "headroom_ccr on" */
     ngx_flag_t              ccr_ways_used;  /* an endpoint or MCP */
     ngx_http_headroom_redis_t  *redis;      /* headroom_redis, or NULL */
+    ngx_shm_zone_t         *cache_zone;     /* headroom_cache_zone, or NULL */
 } ngx_http_headroom_main_conf_t;
 
 

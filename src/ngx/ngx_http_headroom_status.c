@@ -8,6 +8,7 @@
 
 #include "ngx_http_headroom_zone.h"
 #include "ngx_http_headroom_ccr.h"
+#include "ngx_http_headroom_cache.h"
 
 
 /* the JSON or the Prometheus text of the fixed part, with room to spare */
@@ -23,6 +24,8 @@ typedef struct {
     ngx_str_t                     *zone;
     ngx_str_t                     *ccr_zone;  /* NULL: no headroom_ccr_zone */
     ngx_http_headroom_ccr_figures_t  ccr;
+    ngx_str_t                     *cache_zone;  /* NULL: none */
+    ngx_http_headroom_cache_figures_t  cache;
 } ngx_http_headroom_snapshot_t;
 
 
@@ -44,6 +47,10 @@ static u_char *ngx_http_headroom_usd(u_char *p, u_char *last,
 static u_char *ngx_http_headroom_ccr_json(u_char *p, u_char *last,
     ngx_http_headroom_snapshot_t *s);
 static u_char *ngx_http_headroom_ccr_prometheus(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s);
+static u_char *ngx_http_headroom_cache_json(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s);
+static u_char *ngx_http_headroom_cache_prometheus(u_char *p, u_char *last,
     ngx_http_headroom_snapshot_t *s);
 
 
@@ -196,6 +203,13 @@ ngx_http_headroom_snapshot(ngx_http_request_t *r,
         ngx_http_headroom_ccr_snapshot(hmcf->ccr_zone, &s->ccr);
     }
 
+    s->cache_zone = NULL;
+
+    if (hmcf->cache_zone) {
+        s->cache_zone = &hmcf->cache_zone->shm.name;
+        ngx_http_headroom_cache_snapshot(hmcf->cache_zone, &s->cache);
+    }
+
     return NGX_OK;
 }
 
@@ -332,6 +346,7 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
                      cumulative, s->sh.time_sum_us);
 
     p = ngx_http_headroom_ccr_json(p, last, s);
+    p = ngx_http_headroom_cache_json(p, last, s);
 
     return ngx_slprintf(p, last, "}\n");
 }
@@ -355,9 +370,10 @@ ngx_http_headroom_ccr_json(u_char *p, u_char *last,
     p = ngx_slprintf(p, last, ",\"ccr\":{\"zone\":\"%V\",\"stored\":%uL,"
                      "\"stored_bytes\":%uL,\"kept\":%uL,\"kept_bytes\":%uL,"
                      "\"evicted\":%uL,\"expired\":%uL,\"too_large\":%uL,"
-                     "\"retrievals\":{", s->ccr_zone, f->stored,
-                     f->stored_bytes, f->kept, f->kept_bytes, f->evicted,
-                     f->expired, f->too_large);
+                     "\"retrievals\":{", s->ccr_zone, f->store.stored,
+                     f->store.stored_bytes, f->store.kept,
+                     f->store.kept_bytes, f->store.evicted, f->store.expired,
+                     f->store.too_large);
 
     for (w = 0; w < NGX_HTTP_HEADROOM_WAYS; w++) {
         p = ngx_slprintf(p, last, "%s\"%s\":{", w ? "," : "",
@@ -570,7 +586,9 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
                      "headroom_core_duration_seconds_count %uL\n",
                      cumulative, v / 1000000, v % 1000000, cumulative);
 
-    return ngx_http_headroom_ccr_prometheus(p, last, s);
+    p = ngx_http_headroom_ccr_prometheus(p, last, s);
+
+    return ngx_http_headroom_cache_prometheus(p, last, s);
 }
 
 
@@ -589,24 +607,26 @@ ngx_http_headroom_ccr_prometheus(u_char *p, u_char *last,
 
     p = ngx_http_headroom_family(p, last, "headroom_ccr_stored_total",
             "counter", "Originals put in headroom_ccr_zone.");
-    p = ngx_slprintf(p, last, "headroom_ccr_stored_total %uL\n", f->stored);
+    p = ngx_slprintf(p, last, "headroom_ccr_stored_total %uL\n",
+                     f->store.stored);
     p = ngx_http_headroom_family(p, last, "headroom_ccr_stored_bytes_total",
             "counter", "Bytes of the originals put in headroom_ccr_zone.");
     p = ngx_slprintf(p, last, "headroom_ccr_stored_bytes_total %uL\n",
-                     f->stored_bytes);
+                     f->store.stored_bytes);
     p = ngx_http_headroom_family(p, last, "headroom_ccr_kept", "gauge",
             "Originals in headroom_ccr_zone now.");
-    p = ngx_slprintf(p, last, "headroom_ccr_kept %uL\n", f->kept);
+    p = ngx_slprintf(p, last, "headroom_ccr_kept %uL\n", f->store.kept);
     p = ngx_http_headroom_family(p, last, "headroom_ccr_kept_bytes", "gauge",
             "Bytes of the originals in headroom_ccr_zone now.");
-    p = ngx_slprintf(p, last, "headroom_ccr_kept_bytes %uL\n", f->kept_bytes);
+    p = ngx_slprintf(p, last, "headroom_ccr_kept_bytes %uL\n",
+                     f->store.kept_bytes);
     p = ngx_http_headroom_family(p, last, "headroom_ccr_dropped_total",
             "counter", "Originals dropped from headroom_ccr_zone: evicted "
             "for room, expired, or too large to keep.");
     p = ngx_slprintf(p, last, "headroom_ccr_dropped_total{why=\"evicted\"} "
                      "%uL\nheadroom_ccr_dropped_total{why=\"expired\"} %uL\n"
                      "headroom_ccr_dropped_total{why=\"too_large\"} %uL\n",
-                     f->evicted, f->expired, f->too_large);
+                     f->store.evicted, f->store.expired, f->store.too_large);
     p = ngx_http_headroom_family(p, last, "headroom_ccr_retrievals_total",
             "counter", "Retrievals by way (fill, mcp, endpoint) and result.");
 
@@ -629,6 +649,66 @@ ngx_http_headroom_ccr_prometheus(u_char *p, u_char *last,
     }
 
     return p;
+}
+
+
+/* ,"cache":{...}: the results' cache, when there is one */
+
+static u_char *
+ngx_http_headroom_cache_json(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s)
+{
+    ngx_http_headroom_cache_figures_t  *f;
+
+    if (s->cache_zone == NULL) {
+        return p;
+    }
+
+    f = &s->cache;
+
+    return ngx_slprintf(p, last, ",\"cache\":{\"zone\":\"%V\",\"hits\":%uL,"
+                        "\"misses\":%uL,\"stored\":%uL,\"kept\":%uL,"
+                        "\"kept_bytes\":%uL,\"evicted\":%uL,"
+                        "\"too_large\":%uL}", s->cache_zone, f->hits,
+                        f->misses, f->store.stored, f->store.kept,
+                        f->store.kept_bytes, f->store.evicted,
+                        f->store.too_large);
+}
+
+
+static u_char *
+ngx_http_headroom_cache_prometheus(u_char *p, u_char *last,
+    ngx_http_headroom_snapshot_t *s)
+{
+    ngx_http_headroom_cache_figures_t  *f;
+
+    if (s->cache_zone == NULL) {
+        return p;
+    }
+
+    f = &s->cache;
+
+    p = ngx_http_headroom_family(p, last, "headroom_cache_lookups_total",
+            "counter", "Tool outputs looked up in headroom_cache_zone, by "
+            "result.");
+    p = ngx_slprintf(p, last, "headroom_cache_lookups_total{result=\"hit\"} "
+                     "%uL\nheadroom_cache_lookups_total{result=\"miss\"} "
+                     "%uL\n", f->hits, f->misses);
+    p = ngx_http_headroom_family(p, last, "headroom_cache_kept", "gauge",
+            "Results in headroom_cache_zone now.");
+    p = ngx_slprintf(p, last, "headroom_cache_kept %uL\n", f->store.kept);
+    p = ngx_http_headroom_family(p, last, "headroom_cache_kept_bytes",
+            "gauge", "Bytes of the results in headroom_cache_zone now.");
+    p = ngx_slprintf(p, last, "headroom_cache_kept_bytes %uL\n",
+                     f->store.kept_bytes);
+    p = ngx_http_headroom_family(p, last, "headroom_cache_dropped_total",
+            "counter", "Results dropped from headroom_cache_zone (evicted "
+            "for room) or not kept (too large).");
+
+    return ngx_slprintf(p, last,
+                        "headroom_cache_dropped_total{why=\"evicted\"} %uL\n"
+                        "headroom_cache_dropped_total{why=\"too_large\"} %uL\n",
+                        f->store.evicted, f->store.too_large);
 }
 
 

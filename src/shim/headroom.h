@@ -15,8 +15,12 @@ extern "C" {
 
 typedef enum {
     HEADROOM_PASSTHROUGH = 0,      /* forward the original bytes */
-    HEADROOM_REWRITTEN = 1         /* forward result.body */
+    HEADROOM_REWRITTEN = 1,        /* forward result.body */
+    HEADROOM_OFFLOAD = 2           /* over env.offload_above: run it again,
+                                      off the event loop, without it */
 } headroom_outcome_e;
+
+#define HEADROOM_OUTCOMES  3
 
 
 /*
@@ -197,6 +201,8 @@ typedef struct {
     size_t                fills_found;   /* headroom_retrieve results filled */
     size_t                fills_missing;
     size_t                fills_unavailable;
+    size_t                cache_hits;    /* outputs whose result was cached */
+    size_t                cache_misses;  /* looked up in vain */
     void                 *owner;         /* internal */
 } headroom_result_t;
 
@@ -387,6 +393,39 @@ void headroom_process_with_store(const headroom_config_t *config,
     unsigned flags, const char *path, size_t path_len,
     const unsigned char *body, size_t body_len,
     const headroom_store_t *store, headroom_result_t *result);
+
+/*
+ * A cache of tool outputs' results between requests (the caller's), under
+ * keys of HEADROOM_CACHE_KEY_LEN bytes that name everything a result
+ * depends on (a SHA-256). get: on a hit, hands the value to take(sink, ...)
+ * and returns non-zero. put: keeps a copy of the value. Both may be called
+ * from a thread of the caller's own; a value is opaque to the caller.
+ */
+#define HEADROOM_CACHE_KEY_LEN  32
+
+typedef void (*headroom_cache_take_pt)(void *sink, const unsigned char *value,
+    size_t len);
+
+typedef struct {
+    int                 (*get)(void *data, const unsigned char *key,
+                               headroom_cache_take_pt take, void *sink);
+    void                (*put)(void *data, const unsigned char *key,
+                               const unsigned char *value, size_t len);
+    void                 *data;
+} headroom_cache_t;
+
+/* What a request runs with besides its bytes; NULL members: none. */
+typedef struct {
+    const headroom_store_t  *store;
+    const headroom_cache_t  *cache;
+    size_t                   offload_above;  /* new tool output bytes; 0 */
+} headroom_env_t;
+
+/* The same as headroom_process_with_store, in `env` (NULL: none). */
+void headroom_process_in(const headroom_config_t *config, unsigned flags,
+    const char *path, size_t path_len,
+    const unsigned char *body, size_t body_len,
+    const headroom_env_t *env, headroom_result_t *result);
 
 void headroom_result_free(headroom_result_t *result);
 

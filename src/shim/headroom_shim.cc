@@ -84,6 +84,11 @@ HEADROOM_SAME_REASON(HEADROOM_REASON_OUT_OF_MEMORY, OutOfMemory);
 HEADROOM_SAME_REASON(HEADROOM_REASON_INTERNAL_ERROR, InternalError);
 #undef HEADROOM_SAME_REASON
 static_assert(HEADROOM_REASONS == headroom::kReasons, "one C value per reason");
+static_assert(HEADROOM_PASSTHROUGH == static_cast<int>(headroom::Outcome::Passthrough), "one outcome");
+static_assert(HEADROOM_REWRITTEN == static_cast<int>(headroom::Outcome::Rewritten), "one outcome");
+static_assert(HEADROOM_OFFLOAD == static_cast<int>(headroom::Outcome::Offload), "one outcome");
+static_assert(HEADROOM_OUTCOMES == headroom::kOutcomes, "one C value per outcome");
+static_assert(HEADROOM_CACHE_KEY_LEN == std::tuple_size<headroom::output_cache::Key>::value, "the cache key's size");
 static_assert(HEADROOM_JSON_ITEMS_LIMIT == headroom::kMaxJsonItemsLimit, "one bound");
 static_assert(HEADROOM_DIFF_CONTEXT_MAX == headroom::kMaxDiffContext, "one bound");
 
@@ -136,8 +141,7 @@ struct Owned {
 
 void fill(headroom_result_t* out, Owned& owned) {
     const headroom::Result& r = owned.result;
-    out->outcome = r.outcome == headroom::Outcome::Rewritten ? HEADROOM_REWRITTEN
-                                                             : HEADROOM_PASSTHROUGH;
+    out->outcome = static_cast<headroom_outcome_e>(r.outcome);
     out->reason = static_cast<headroom_reason_e>(r.reason);
     out->detail = r.detail.c_str();
     out->shape = r.shape;
@@ -180,6 +184,8 @@ void fill(headroom_result_t* out, Owned& owned) {
     out->fills_found = r.fills_found;
     out->fills_missing = r.fills_missing;
     out->fills_unavailable = r.fills_unavailable;
+    out->cache_hits = r.cache_hits;
+    out->cache_misses = r.cache_misses;
     out->owner = &owned;
 }
 
@@ -207,6 +213,31 @@ headroom::retrieval::Lookup lookup_of(const headroom_store_t* store) {
         }
         return stored;
     };
+}
+
+// The caller's results' cache as the core asks it; nothing thrown crosses
+// the caller's frames.
+headroom::output_cache::Cache cache_of(const headroom_cache_t* cache) {
+    headroom::output_cache::Cache c;
+    c.get = [cache](const headroom::output_cache::Key& key, std::string& value) noexcept {
+        struct Sink {
+            std::string* value;
+            bool ok;
+        } sink{&value, true};
+        auto take = [](void* data, const unsigned char* v, size_t len) {
+            auto* s = static_cast<Sink*>(data);
+            try {
+                s->value->assign(reinterpret_cast<const char*>(v), v ? len : 0);
+            } catch (...) {
+                s->ok = false;
+            }
+        };
+        return cache->get(cache->data, key.data(), take, &sink) != 0 && sink.ok;
+    };
+    c.put = [cache](const headroom::output_cache::Key& key, std::string_view value) noexcept {
+        cache->put(cache->data, key.data(), reinterpret_cast<const unsigned char*>(value.data()), value.size());
+    };
+    return c;
 }
 
 // `s` in malloc'd memory; false when it ran short.
@@ -440,6 +471,15 @@ void headroom_process(const headroom_config_t* config, unsigned flags, const cha
 void headroom_process_with_store(const headroom_config_t* config, unsigned flags, const char* path,
                                  size_t path_len, const unsigned char* body, size_t body_len,
                                  const headroom_store_t* store, headroom_result_t* result) {
+    const headroom_env_t env{store, nullptr, 0};
+    headroom_process_in(config, flags, path, path_len, body, body_len, &env, result);
+}
+
+void headroom_process_in(const headroom_config_t* config, unsigned flags, const char* path, size_t path_len,
+                         const unsigned char* body, size_t body_len, const headroom_env_t* env,
+                         headroom_result_t* result) {
+    const headroom_store_t* store = env ? env->store : nullptr;
+    const headroom_cache_t* cache = env ? env->cache : nullptr;
     auto* owned = new (std::nothrow) Owned;
     if (owned == nullptr || config == nullptr) {
         delete owned;
@@ -455,12 +495,21 @@ void headroom_process_with_store(const headroom_config_t* config, unsigned flags
     }
     headroom::Wants wants;
     wants.prefix_hash = (flags & HEADROOM_WANT_PREFIX_HASH) != 0;
+    wants.offload_above = env ? env->offload_above : 0;
     std::optional<headroom::retrieval::Lookup> lookup;
     if (store != nullptr && store->lookup != nullptr) {
         try {
             lookup = lookup_of(store);
             wants.lookup = &*lookup;
         } catch (...) {  // no fill, as without a store
+        }
+    }
+    std::optional<headroom::output_cache::Cache> results;
+    if (cache != nullptr && cache->get != nullptr && cache->put != nullptr) {
+        try {
+            results = cache_of(cache);
+            wants.cache = &*results;
+        } catch (...) {  // every output worked out, as without a cache
         }
     }
     owned->result = headroom::process(std::string_view(path, path_len),
