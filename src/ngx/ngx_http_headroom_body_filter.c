@@ -503,7 +503,7 @@ ngx_http_headroom_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
          * read event, and reading ends when the last buffer goes on.
          */
 
-        if (ctx->ccr->wait) {
+        if (ctx->task || (ctx->ccr && ctx->ccr->wait)) {
             return NGX_OK;
         }
 
@@ -858,7 +858,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                       "tool output tokens %uz -> %uz (%s%s), "
                       "%uz of %uz tool outputs minified, "
                       "%uz crushed (%uz items or lines omitted), "
-                      "kinds:%V%V, %ui us",
+                      "kinds:%V%V, %ui us%s",
                       &status, ctx->mode == NGX_HTTP_HEADROOM_AUDIT
                                ? " (original forwarded)" : "",
                       res->shape, ngx_http_headroom_decoded_len(ctx),
@@ -866,7 +866,8 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
                       res->tokens_before, res->tokens_after, res->encoding,
                       res->tokens_estimated ? ", estimated" : "",
                       res->minified, res->tool_outputs, res->crushed,
-                      res->omitted, &kinds, &prefix, ctx->time_us);
+                      res->omitted, &kinds, &prefix, ctx->time_us,
+                      ctx->threaded ? " in a thread" : "");
 
     } else {
         level = (ctx->outcome == NGX_HTTP_HEADROOM_FAILED) ? NGX_LOG_ERR
@@ -874,11 +875,12 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
         ngx_log_error(level, r->connection->log, 0,
                       "headroom: passthrough: %s%s%s (%s, %uz bytes%V), "
-                      "kinds:%V%V, %ui us",
+                      "kinds:%V%V, %ui us%s",
                       headroom_reason_name(ctx->reason),
                       res->detail[0] ? ": " : "", res->detail,
                       res->shape, ngx_http_headroom_decoded_len(ctx), &wire,
-                      &kinds, &prefix, ctx->time_us);
+                      &kinds, &prefix, ctx->time_us,
+                      ctx->threaded ? " in a thread" : "");
     }
 
     ngx_http_headroom_record(r, ctx);
@@ -927,7 +929,10 @@ ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx)
 /*
  * The core, timed. Where headroom_ccr is on, it reads the originals that
  * retrievals name from the zone; those only Redis may have are asked for
- * (NGX_AGAIN: the request waits) and the core runs again with them.
+ * (NGX_AGAIN: the request waits) and the core runs again with them. With
+ * headroom_thread_pool, more new tool output than headroom_thread_offload
+ * goes to a thread (NGX_AGAIN: the request waits, and comes here again
+ * with the thread's result).
  */
 
 static ngx_int_t
@@ -945,12 +950,6 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
     store = NULL;
-    env.cache = NULL;
-
-    if (hmcf->cache_zone) {
-        ngx_http_headroom_cache_init(hmcf->cache_zone, &cache);
-        env.cache = &cache;
-    }
 
     /* audit mode sends the original: no fill to wait for, nothing to keep */
 
@@ -960,39 +959,70 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         store = &s;
     }
 
+    if (ctx->threaded) {
+        goto done;
+    }
+
+    env.store = store;
+    env.cache = NULL;
+    env.offload_above = hlcf->thread_pool ? hlcf->thread_offload : 0;
+
+    if (hmcf->cache_zone) {
+        ngx_http_headroom_cache_init(hmcf->cache_zone, &cache);
+        env.cache = &cache;
+    }
+
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
     for ( ;; ) {
-        env.store = store;
-
         headroom_process_in(hlcf->config, flags,
                             (const char *) r->uri.data, r->uri.len,
                             body, len, &env, &ctx->result);
 
-        if (hmcf->cache_zone) {
-            ngx_http_headroom_cache_count(hmcf->cache_zone, &ctx->result);
+        if (store && ngx_http_headroom_ccr_must_wait(r, ctx)) {
+            headroom_result_free(&ctx->result);
+
+            rc = ngx_http_headroom_wait_for_redis(r, ctx);
+
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+
+            /* Redis is out of reach: what it had is "not available" */
+            continue;
         }
 
-        if (store == NULL || !ngx_http_headroom_ccr_must_wait(r, ctx)) {
+        if (ctx->result.outcome != HEADROOM_OFFLOAD) {
             break;
         }
 
         headroom_result_free(&ctx->result);
 
-        rc = ngx_http_headroom_wait_for_redis(r, ctx);
-
-        if (rc == NGX_AGAIN) {
+        if (ngx_http_headroom_thread_post(r, ctx, hlcf, flags, body, len)
+            == NGX_OK)
+        {
+            (void) clock_gettime(CLOCK_MONOTONIC, &end);
+            ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
+                            + (end.tv_nsec - start.tv_nsec) / 1000;
             return NGX_AGAIN;
         }
 
-        /* Redis is out of reach: what it had is "not available" */
+        /* no thread to be had: here, then */
+        env.offload_above = 0;
     }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &end);
 
-    ctx->ran = 1;
     ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
                     + (end.tv_nsec - start.tv_nsec) / 1000;
+
+done:
+
+    ctx->ran = 1;
+
+    if (hmcf->cache_zone) {
+        ngx_http_headroom_cache_count(hmcf->cache_zone, &ctx->result);
+    }
 
     if (store) {
         ngx_http_headroom_ccr_after(r, ctx);

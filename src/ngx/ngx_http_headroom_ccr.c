@@ -14,8 +14,6 @@
 #include "ngx_http_headroom_ccr.h"
 
 
-static ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_id_in(
-    ngx_array_t *list, const char *id);
 static ngx_str_t *ngx_http_headroom_ccr_credential(ngx_http_request_t *r,
     ngx_str_t *arg);
 
@@ -398,7 +396,7 @@ ngx_http_headroom_ccr_key(ngx_http_headroom_ccr_ctx_t *ccr, const u_char *id,
 
 /* the entry of `id` in a request's list of originals asked for */
 
-static ngx_http_headroom_fetched_t *
+ngx_http_headroom_fetched_t *
 ngx_http_headroom_ccr_id_in(ngx_array_t *list, const char *id)
 {
     ngx_uint_t                    i;

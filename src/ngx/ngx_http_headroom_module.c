@@ -304,6 +304,20 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_headroom_thread_pool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_thread_offload"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, thread_offload),
+      NULL },
+
     { ngx_string("headroom_cache_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_headroom_cache_zone,
@@ -966,6 +980,8 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->ccr = NGX_CONF_UNSET;
     conf->ccr_tool = NGX_CONF_UNSET;
     conf->ccr_tenant = NGX_CONF_UNSET_PTR;
+    conf->thread_pool = NGX_CONF_UNSET_PTR;
+    conf->thread_offload = NGX_CONF_UNSET_SIZE;
 
     /*
      * set by ngx_pcalloc():
@@ -1052,6 +1068,9 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->ccr, prev->ccr, d.ccr);
     ngx_conf_merge_value(conf->ccr_tool, prev->ccr_tool, d.ccr_tool);
     ngx_conf_merge_ptr_value(conf->ccr_tenant, prev->ccr_tenant, NULL);
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+    ngx_conf_merge_size_value(conf->thread_offload, prev->thread_offload,
+                              64 * 1024);
 
     if (!conf->enable) {
         return NGX_CONF_OK;

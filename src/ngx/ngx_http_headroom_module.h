@@ -78,6 +78,8 @@ typedef struct {
     ngx_flag_t            ccr_tool;
     ngx_http_complex_value_t  *ccr_tenant;  /* NULL: the credential */
     ngx_uint_t            ccr_way;          /* headroom_ccr_endpoint, _mcp */
+    ngx_thread_pool_t    *thread_pool;      /* headroom_thread_pool */
+    size_t                thread_offload;   /* new tool output, bytes */
 } ngx_http_headroom_loc_conf_t;
 
 
@@ -119,11 +121,13 @@ typedef struct {
     off_t                    passed;       /* on the wire after giving up */
     off_t                    passed_counted;   /* of it, in the zone */
     ngx_http_headroom_ccr_ctx_t  *ccr;     /* headroom_ccr on */
+    void                    *task;         /* the core runs in a thread */
     unsigned                 started:1;
     unsigned                 coded:1;      /* ctx->encoding is the body's */
     unsigned                 ran:1;        /* the core filled result */
     unsigned                 answered:1;   /* simulate: response sent */
     unsigned                 cleanup:1;    /* result freed with the pool */
+    unsigned                 threaded:1;   /* a thread filled result */
 } ngx_http_headroom_ctx_t;
 
 
@@ -158,6 +162,13 @@ extern ngx_str_t  ngx_http_headroom_mode_names[];
 /* ngx_http_headroom_body_filter.c */
 void ngx_http_headroom_settle(ngx_http_request_t *r);
 size_t ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx);
+
+/* ngx_http_headroom_thread.c */
+char *ngx_http_headroom_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_headroom_thread_post(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_http_headroom_loc_conf_t *hlcf,
+    unsigned flags, const u_char *body, size_t len);
 
 /* ngx_http_headroom_zone.c */
 char *ngx_http_headroom_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
