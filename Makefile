@@ -34,7 +34,7 @@ APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev l
 # share two cores. Builds inside a goal still use every core.
 .NOTPARALLEL:
 
-.PHONY: all deps core cli module tokenizers test unit t run bench bench-cache bench-estimate clean \
+.PHONY: all deps core cli module tokenizers test unit t run bench bench-pipeline bench-cache bench-estimate clean \
         san sanitize fuzz fuzz-short test-valgrind soak
 
 all: module cli tokenizers
@@ -185,10 +185,24 @@ run: module
 	conf-examples/render-gateway $(BUILD)/run $(MODULE)
 	exec $(NGINX) -p $(BUILD)/run/ -c conf/nginx.conf -g 'daemon off;'
 
-bench: core tokenizers
-	$(BUILD)/cmake/bench_pipeline --benchmark_repetitions=5 \
-	    --benchmark_report_aggregates_only=true
+# Issue 16's figures: the core stage by stage (Google Benchmark) and nginx +
+# headroom against the same nginx without it; bench/results/README.md says
+# which targets are met.
+bench: all
+	bench/bodies $(BUILD)/bench/bodies
+	@mkdir -p bench/results
+	HEADROOM_BENCH_BODIES=$(BUILD)/bench/bodies $(BUILD)/cmake/bench_stages \
+	    --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	    --benchmark_out=bench/results/stages.json --benchmark_out_format=json
 	$(BUILD)/cmake/bench_tokenizer --benchmark_repetitions=5 \
+	    --benchmark_report_aggregates_only=true \
+	    --benchmark_out=bench/results/tokenizer.json --benchmark_out_format=json
+	MODULE=$(MODULE) bench/e2e $(BUILD)/bench/bodies bench/results/e2e.json
+	bench/report bench/results
+
+# The older microbenchmarks and the crushers' fidelity over the corpus.
+bench-pipeline: core tokenizers
+	$(BUILD)/cmake/bench_pipeline --benchmark_repetitions=5 \
 	    --benchmark_report_aggregates_only=true
 	$(BUILD)/cmake/fidelity_report ../shared/corpus/loghub t/fixtures/json
 
