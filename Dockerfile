@@ -15,7 +15,7 @@ RUN make clean && make
 FROM debian:bookworm
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nginx libyajl2 libpcre2-8-0 \
-       libzstd1 libhiredis0.14 \
+       libzstd1 libhiredis0.14 libxxhash0 \
        ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/ngx_http_headroom_module.so /usr/lib/nginx/modules/

@@ -28,7 +28,8 @@ APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev l
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
                 perl curl openssl ca-certificates zstd \
                 clang-14 libclang-rt-14-dev llvm-14 valgrind wrk nghttp2-client \
-                libnginx-mod-http-ndk libnginx-mod-http-lua libhiredis-dev redis-server
+                libnginx-mod-http-ndk libnginx-mod-http-lua libhiredis-dev redis-server \
+                libxxhash-dev
 
 # One goal at a time: the fuzzers and the timing-minded nginx tests must not
 # share two cores. Builds inside a goal still use every core.

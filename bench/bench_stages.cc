@@ -139,21 +139,6 @@ void BM_Crusher(benchmark::State& state, std::string text, Crush crush) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
 }
 
-struct MapCache {
-    std::map<oc::Key, std::string> entries;
-    oc::Cache cache() {
-        oc::Cache c;
-        c.get = [this](const oc::Key& k, std::string& v) {
-            auto it = entries.find(k);
-            if (it == entries.end()) return false;
-            v = it->second;
-            return true;
-        };
-        c.put = [this](const oc::Key& k, std::string_view v) { entries[k] = std::string(v); };
-        return c;
-    }
-};
-
 void BM_PipelineNew(benchmark::State& state, const Body* b) {
     auto c = config();
     for (auto _ : state) benchmark::DoNotOptimize(headroom::process(b->path, b->bytes, *c));
@@ -162,7 +147,7 @@ void BM_PipelineNew(benchmark::State& state, const Body* b) {
 
 void BM_PipelineReplayed(benchmark::State& state, const Body* b) {
     auto c = config();
-    MapCache store;
+    oc::InProcess store;
     const oc::Cache cache = store.cache();
     headroom::Wants w;
     w.cache = &cache;

@@ -1,42 +1,72 @@
 #include "core/output_cache.h"
 
-#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include <cstring>
 
 #include <new>
 #include <stdexcept>
 
 namespace headroom::output_cache {
 
-KeyMaker::KeyMaker() : ctx_(EVP_MD_CTX_new()) {
-    if (ctx_ == nullptr) throw std::bad_alloc();
-    if (EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1) {
-        EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
-        throw std::runtime_error("SHA-256 failed");
+Material::Material() : state_(XXH3_createState()) {
+    if (state_ == nullptr || XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_)) != XXH_OK) {
+        XXH3_freeState(static_cast<XXH3_state_t*>(state_));
+        throw std::bad_alloc();
     }
 }
 
-KeyMaker::~KeyMaker() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Material::~Material() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
 
-void KeyMaker::add(std::string_view piece) {
-    unsigned char len[8];
-    std::uint64_t n = piece.size();
-    for (unsigned char& b : len) {
+namespace {
+
+void frame(std::uint64_t n, unsigned char (&out)[8]) {
+    for (unsigned char& b : out) {
         b = static_cast<unsigned char>(n & 0xff);
         n >>= 8;
     }
-    auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
-    if (EVP_DigestUpdate(ctx, len, sizeof len) != 1 || EVP_DigestUpdate(ctx, piece.data(), piece.size()) != 1) {
-        throw std::runtime_error("SHA-256 failed");
-    }
 }
 
-Key KeyMaker::done() {
-    Key key{};
-    unsigned int len = 0;
-    if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), key.data(), &len) != 1 || len != key.size()) {
-        throw std::runtime_error("SHA-256 failed");
-    }
+}  // namespace
+
+void Material::add(std::string_view piece) {
+    unsigned char len[8];
+    frame(piece.size(), len);
+    auto* st = static_cast<XXH3_state_t*>(state_);
+    XXH3_128bits_update(st, len, sizeof len);
+    XXH3_128bits_update(st, piece.data(), piece.size());
+    pieces_.push_back(piece);
+    framed_size_ += sizeof len + piece.size();
+}
+
+Key Material::key() const {
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(static_cast<XXH3_state_t*>(state_)));
+    Key key;
+    std::memcpy(key.data(), c.digest, key.size());
     return key;
+}
+
+bool Material::same_as(std::string_view bytes) const {
+    if (bytes.size() != framed_size_) return false;
+    for (std::string_view piece : pieces_) {
+        unsigned char len[8];
+        frame(piece.size(), len);
+        if (std::memcmp(bytes.data(), len, sizeof len) != 0) return false;
+        bytes.remove_prefix(sizeof len);
+        if (bytes.compare(0, piece.size(), piece) != 0) return false;
+        bytes.remove_prefix(piece.size());
+    }
+    return true;
+}
+
+void Material::append_to(std::string& out) const {
+    for (std::string_view piece : pieces_) {
+        unsigned char len[8];
+        frame(piece.size(), len);
+        out.append(reinterpret_cast<const char*>(len), sizeof len);
+        out.append(piece);
+    }
 }
 
 namespace {
@@ -83,6 +113,7 @@ public:
         return true;
     }
     bool at_end() const { return in_.empty(); }
+    std::size_t left() const { return in_.size(); }
 
 private:
     std::string_view in_;
@@ -141,6 +172,39 @@ std::optional<Effect> decode(std::string_view bytes) {
     }
     if (!in.at_end()) return std::nullopt;
     return e;
+}
+
+Cache InProcess::cache() {
+    Cache c;
+    c.get = [this](const Key& k, const std::function<bool(std::string_view)>& take) {
+        ++gets;
+        auto it = entries_.find(k);
+        return it != entries_.end() && take(it->second);
+    };
+    c.put = [this](const Key& k, std::string_view entry) {
+        ++puts;
+        entries_[k] = std::string(entry);
+    };
+    return c;
+}
+
+std::string entry(const Material& m, const Effect& e) {
+    std::string out;
+    put_number(out, m.framed_size());
+    out.reserve(out.size() + m.framed_size() + 64);
+    m.append_to(out);
+    out += encode(e);
+    return out;
+}
+
+std::optional<Effect> open(std::string_view entry, const Material& m) {
+    Reader in(entry);
+    std::size_t n = 0;
+    const std::size_t before = entry.size();
+    if (!in.number(n)) return std::nullopt;
+    const std::size_t at = before - in.left();
+    if (n > before - at || !m.same_as(entry.substr(at, n))) return std::nullopt;
+    return decode(entry.substr(at + n));
 }
 
 }  // namespace headroom::output_cache

@@ -148,6 +148,7 @@ public:
         json::Value* value = nullptr;  // a structured output's
         std::string received;          // its compact JSON
         std::size_t bytes = 0;
+        std::optional<output_cache::Material> material;
         std::optional<output_cache::Key> key;
         std::optional<output_cache::Effect> cached;
     };
@@ -307,23 +308,24 @@ void OutputPass::prepare(json::Value& doc, const ToolOutputSite& site, std::stri
     p.found = true;
     // Fewer bytes than the floor is fewer tokens: not worth a key.
     if (cache_ == nullptr || p.bytes < s_.min_tokens) return;
-    output_cache::KeyMaker k;
-    k.add(config_.fingerprint());
-    k.add(r_.encoding);
-    k.add(site.tool_name);
-    k.add(question);
+    output_cache::Material& m = p.material.emplace();
+    m.add(config_.fingerprint());
+    m.add(r_.encoding);
+    m.add(site.tool_name);
+    m.add(question);
     if (site.structured) {
-        k.add("structured");
-        k.add(p.received);
+        m.add("structured");
+        m.add(p.received);
     } else {
-        for (const std::string* t : p.texts) k.add(*t);
+        for (const std::string* t : p.texts) m.add(*t);
     }
-    p.key = k.done();
-    std::string value;
-    if (cache_->get(*p.key, value)) {
-        p.cached = output_cache::decode(value);
-        if (p.cached && !site.structured && !fits(*p.cached, p.texts.size())) p.cached.reset();
-    }
+    p.key = m.key();
+    cache_->get(*p.key, [&](std::string_view entry) {
+        std::optional<output_cache::Effect> e = output_cache::open(entry, m);
+        if (!e || (!site.structured && !fits(*e, p.texts.size()))) return false;
+        p.cached = std::move(e);
+        return true;
+    });
 }
 
 // The output as sent and counted: from the cache, else worked out (and
@@ -341,7 +343,7 @@ void OutputPass::finish(Prepared& p) {
     if (p.key) ++r_.cache_misses;
     output_cache::Effect e = p.site->structured ? work_out_structured(*p.value, p.received, *p.site, p.question)
                                                 : work_out(p.texts, *p.site, p.question);
-    if (p.key) cache_->put(*p.key, output_cache::encode(e));
+    if (p.key) cache_->put(*p.key, output_cache::entry(*p.material, e));
     if (p.site->structured) {
         apply_structured(e, *p.value);
     } else {

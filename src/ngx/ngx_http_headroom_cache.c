@@ -21,6 +21,7 @@ static int ngx_http_headroom_cache_get(void *data, const unsigned char *key,
     headroom_cache_take_pt take, void *sink);
 static void ngx_http_headroom_cache_put(void *data, const unsigned char *key,
     const unsigned char *value, size_t len);
+static void ngx_http_headroom_cache_key(const unsigned char *key, u_char *k);
 
 
 /* the zone's own tag: a reload never takes another zone's for it */
@@ -69,18 +70,20 @@ ngx_http_headroom_cache_get(void *data, const unsigned char *key,
     ngx_http_headroom_lru_zone_t *lru = data;
 
     int                            hit;
-    u_char                         hex[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_http_headroom_lru_node_t  *ln;
 
-    (void) ngx_hex_dump(hex, (u_char *) key, HEADROOM_CACHE_KEY_LEN);
+    ngx_http_headroom_cache_key(key, k);
 
     ngx_shmtx_lock(&lru->shpool->mutex);
 
-    ln = ngx_http_headroom_lru_find(lru, hex);
-    hit = (ln != NULL);
+    ln = ngx_http_headroom_lru_find(lru, k);
+
+    /* the core compares the entry with what it asks about */
+
+    hit = (ln != NULL && take(sink, ln->data, ln->len));
 
     if (hit) {
-        take(sink, ln->data, ln->len);
         ngx_http_headroom_lru_touch(lru, ln);
     }
 
@@ -98,19 +101,22 @@ ngx_http_headroom_cache_put(void *data, const unsigned char *key,
 {
     ngx_http_headroom_lru_zone_t *lru = data;
 
-    u_char                         hex[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_http_headroom_lru_node_t  *ln;
 
-    (void) ngx_hex_dump(hex, (u_char *) key, HEADROOM_CACHE_KEY_LEN);
+    ngx_http_headroom_cache_key(key, k);
 
     ngx_shmtx_lock(&lru->shpool->mutex);
 
-    /* another worker may have put it in since this one missed */
+    /*
+     * Another worker may have put it in since this one missed; an entry
+     * under the same key for other material (a collision) stays.
+     */
 
-    ln = ngx_http_headroom_lru_find(lru, hex);
+    ln = ngx_http_headroom_lru_find(lru, k);
 
     if (ln == NULL) {
-        ln = ngx_http_headroom_lru_add(lru, hex, len);
+        ln = ngx_http_headroom_lru_add(lru, k, len);
 
         if (ln) {
             ngx_memcpy(ln->data, value, len);
@@ -118,6 +124,18 @@ ngx_http_headroom_cache_put(void *data, const unsigned char *key,
     }
 
     ngx_shmtx_unlock(&lru->shpool->mutex);
+}
+
+
+/* the zone's 64-byte key: the core's, in hex, then zeros */
+
+static void
+ngx_http_headroom_cache_key(const unsigned char *key, u_char *k)
+{
+    u_char  *p;
+
+    p = ngx_hex_dump(k, (u_char *) key, HEADROOM_CACHE_KEY_LEN);
+    ngx_memzero(p, NGX_HTTP_HEADROOM_LRU_KEY_LEN - (p - k));
 }
 
 

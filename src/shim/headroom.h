@@ -396,21 +396,22 @@ void headroom_process_with_store(const headroom_config_t *config,
 
 /*
  * A cache of tool outputs' results between requests (the caller's), under
- * keys of HEADROOM_CACHE_KEY_LEN bytes that name everything a result
- * depends on (a SHA-256). get: on a hit, hands the value to take(sink, ...)
- * and returns non-zero. put: keeps a copy of the value. Both may be called
- * from a thread of the caller's own; a value is opaque to the caller.
+ * keys of HEADROOM_CACHE_KEY_LEN bytes (an XXH3-128). get: hands the entry
+ * under `key`, if any, to take(sink, ...), which checks that it answers
+ * this output and copies what it needs, and returns take's answer
+ * (non-zero: a hit). put: keeps a copy of the entry. Both may be called
+ * from a thread of the caller's own; an entry is opaque to the caller.
  */
-#define HEADROOM_CACHE_KEY_LEN  32
+#define HEADROOM_CACHE_KEY_LEN  16
 
-typedef void (*headroom_cache_take_pt)(void *sink, const unsigned char *value,
+typedef int (*headroom_cache_take_pt)(void *sink, const unsigned char *entry,
     size_t len);
 
 typedef struct {
     int                 (*get)(void *data, const unsigned char *key,
                                headroom_cache_take_pt take, void *sink);
     void                (*put)(void *data, const unsigned char *key,
-                               const unsigned char *value, size_t len);
+                               const unsigned char *entry, size_t len);
     void                 *data;
 } headroom_cache_t;
 

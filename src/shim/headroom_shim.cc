@@ -218,24 +218,23 @@ headroom::retrieval::Lookup lookup_of(const headroom_store_t* store) {
 // The caller's results' cache as the core asks it; nothing thrown crosses
 // the caller's frames.
 headroom::output_cache::Cache cache_of(const headroom_cache_t* cache) {
+    using Take = std::function<bool(std::string_view)>;
     headroom::output_cache::Cache c;
-    c.get = [cache](const headroom::output_cache::Key& key, std::string& value) noexcept {
-        struct Sink {
-            std::string* value;
-            bool ok;
-        } sink{&value, true};
-        auto take = [](void* data, const unsigned char* v, size_t len) {
-            auto* s = static_cast<Sink*>(data);
+    c.get = [cache](const headroom::output_cache::Key& key, const Take& take) noexcept {
+        auto call = [](void* sink, const unsigned char* entry, size_t len) -> int {
             try {
-                s->value->assign(reinterpret_cast<const char*>(v), v ? len : 0);
+                return (*static_cast<const Take*>(sink))(
+                           std::string_view(reinterpret_cast<const char*>(entry), entry ? len : 0))
+                           ? 1
+                           : 0;
             } catch (...) {
-                s->ok = false;
+                return 0;
             }
         };
-        return cache->get(cache->data, key.data(), take, &sink) != 0 && sink.ok;
+        return cache->get(cache->data, key.data(), call, const_cast<Take*>(&take)) != 0;
     };
-    c.put = [cache](const headroom::output_cache::Key& key, std::string_view value) noexcept {
-        cache->put(cache->data, key.data(), reinterpret_cast<const unsigned char*>(value.data()), value.size());
+    c.put = [cache](const headroom::output_cache::Key& key, std::string_view entry) noexcept {
+        cache->put(cache->data, key.data(), reinterpret_cast<const unsigned char*>(entry.data()), entry.size());
     };
     return c;
 }

@@ -25,26 +25,7 @@ namespace {
 
 std::string quoted(const std::string& s) { return json::serialize(json::string_value(s)); }
 
-// The caller's cache, as a map; counts its calls.
-struct MapCache {
-    std::map<oc::Key, std::string> entries;
-    std::size_t gets = 0, puts = 0;
-    oc::Cache cache() {
-        oc::Cache c;
-        c.get = [this](const oc::Key& k, std::string& v) {
-            ++gets;
-            auto it = entries.find(k);
-            if (it == entries.end()) return false;
-            v = it->second;
-            return true;
-        };
-        c.put = [this](const oc::Key& k, std::string_view v) {
-            ++puts;
-            entries[k] = std::string(v);
-        };
-        return c;
-    }
-};
+using MapCache = oc::InProcess;
 
 // An agent's turn: two tool outputs (the second split in two parts where
 // the API allows, a structured value in Gemini), a question.
@@ -153,15 +134,57 @@ TEST(OutputCache, AnEntryReadsBackAsWritten) {
     EXPECT_FALSE(oc::decode(other));
 }
 
-TEST(OutputCache, KeysFramePieces) {
+TEST(OutputCache, MaterialIsFramedAndComparedWhole) {
     auto key = [](std::vector<std::string> pieces) {
-        oc::KeyMaker k;
-        for (const auto& p : pieces) k.add(p);
-        return k.done();
+        oc::Material m;
+        for (const auto& p : pieces) m.add(p);
+        return m.key();
     };
     EXPECT_NE(key({"ab", "c"}), key({"a", "bc"}));
     EXPECT_NE(key({"a", ""}), key({"a"}));
     EXPECT_EQ(key({"a", "b"}), key({"a", "b"}));
+    const std::string a = "ab", b = "c", c = "a", d = "bc";
+    oc::Material m1, m2;
+    m1.add(a);
+    m1.add(b);
+    m2.add(c);
+    m2.add(d);
+    oc::Effect e;
+    e.rewrites = {{0, "x"}};
+    const std::string entry = oc::entry(m1, e);
+    ASSERT_TRUE(oc::open(entry, m1));
+    EXPECT_EQ(oc::open(entry, m1)->rewrites[0].text, "x");
+    EXPECT_FALSE(oc::open(entry, m2));
+    for (std::size_t n = 0; n < entry.size(); ++n) EXPECT_FALSE(oc::open(entry.substr(0, n), m1)) << n;
+}
+
+// A cache that hands back whatever was put last, whatever the key: as if
+// every key collided. Each output still gets only its own result.
+TEST(OutputCache, ACollidingKeyNeverGivesAnotherOutputsResult) {
+    std::string last;
+    std::size_t taken = 0;
+    oc::Cache cache;
+    cache.get = [&](const oc::Key&, const std::function<bool(std::string_view)>& take) {
+        const bool hit = !last.empty() && take(last);
+        taken += hit;
+        return hit;
+    };
+    cache.put = [&](const oc::Key&, std::string_view entry) { last = std::string(entry); };
+    headroom::Wants w;
+    w.cache = &cache;
+    headroom::Settings s = any_size();
+    std::string one, two;
+    for (int i = 0; i < 200; ++i) {
+        one += "2024-01-01 12:00:00 INFO job " + std::to_string(i) + " done in 3 ms\n";
+        two += "2024-01-01 12:00:00 WARN disk " + std::to_string(i) + " at 91%\n";
+    }
+    for (const std::string* out : {&one, &two, &one, &two}) {
+        const std::string body = chat(*out, "x", "q");
+        EXPECT_EQ(process("/v1/chat/completions", body, s, w).body, process("/v1/chat/completions", body, s).body);
+    }
+    // Only the second output ("x", "tail\n": the same in every request) is
+    // ever taken: in requests 2 and 4, right after it was the last put.
+    EXPECT_EQ(taken, 2u);
 }
 
 TEST(OutputCache, ACachedRequestIsTheRequestWorkedOut) {
@@ -238,15 +261,22 @@ TEST(OutputCache, AnEntryThatIsNotOneIsAMiss) {
     headroom::Settings s = any_size();
     const auto fresh = process("/v1/chat/completions", body, s);
     process("/v1/chat/completions", body, s, w);
-    ASSERT_FALSE(store.entries.empty());
-    for (auto& [k, v] : store.entries) v = "garbage";
+    ASSERT_FALSE(store.entries().empty());
+    for (auto& [k, v] : store.entries()) v = "garbage";  // not an entry at all
     auto r = process("/v1/chat/completions", body, s, w);
     EXPECT_EQ(r.body, fresh.body);
     EXPECT_EQ(r.cache_hits, 0u);
-    // An entry naming a part the output does not have.
+    // An entry of the right material naming a part the output does not have.
     oc::Effect e;
     e.rewrites = {{9, "x"}};
-    for (auto& [k, v] : store.entries) v = oc::encode(e);
+    for (auto& [k, v] : store.entries()) {
+        std::size_t n = 0, shift = 0, at = 0;
+        for (;; ++at, shift += 7) {  // the material's length, then the material
+            n |= static_cast<std::size_t>(v[at] & 0x7f) << shift;
+            if (!(v[at] & 0x80)) break;
+        }
+        v = v.substr(0, at + 1 + n) + oc::encode(e);
+    }
     r = process("/v1/chat/completions", body, s, w);
     EXPECT_EQ(r.body, fresh.body);
     EXPECT_EQ(r.cache_hits, 0u);
