@@ -30,13 +30,13 @@ my $gw = start_gateway(
         location /v1 {
             headroom on;
             headroom_thread_pool hp;
-            headroom_thread_offload 16k;
+            headroom_thread_offload 64k;
             proxy_pass http://127.0.0.1:$rec_port;
         }
         location /v1beta {
             headroom on;
             headroom_thread_pool hp;
-            headroom_thread_offload 16k;
+            headroom_thread_offload 64k;
             proxy_pass http://127.0.0.1:$rec_port;
         }
         location /inline/ {
@@ -48,7 +48,7 @@ my $gw = start_gateway(
             headroom on;
             headroom_mode simulate;
             headroom_thread_pool hp;
-            headroom_thread_offload 16k;
+            headroom_thread_offload 64k;
         }
         location /sim-inline/ {
             headroom on;
@@ -58,13 +58,13 @@ my $gw = start_gateway(
             headroom on;
             headroom_ccr on;
             headroom_thread_pool hp;
-            headroom_thread_offload 16k;
+            headroom_thread_offload 64k;
             proxy_pass http://127.0.0.1:$rec_port/;
         }
         @{[ $lua ? qq(location /lua/ {
             headroom on;
             headroom_thread_pool hp;
-            headroom_thread_offload 16k;
+            headroom_thread_offload 64k;
             access_by_lua_block { ngx.req.read_body() }
             proxy_pass http://127.0.0.1:$rec_port/;
         }) : '' ]}),

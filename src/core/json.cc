@@ -1,5 +1,6 @@
 #include "core/json.h"
 
+#include <xxhash.h>
 #include <yajl/yajl_parse.h>
 
 #include <new>
@@ -62,9 +63,34 @@ std::uint32_t offset32(std::size_t n) {
 
 // Builds the tree from yajl's events. Callbacks run inside C code, so no
 // exception may leave them: failures are recorded and the parse cancelled.
+// A container's seal: where each child was, and each key.
+std::uint64_t container_seal(const Value& v) {
+    XXH3_state_t* st = XXH3_createState();
+    if (st == nullptr) throw std::bad_alloc();
+    XXH3_64bits_reset(st);
+    auto add = [st](std::uint32_t begin, std::uint32_t end) {
+        const std::uint32_t span[2] = {begin, end};
+        XXH3_64bits_update(st, span, sizeof span);
+    };
+    if (v.kind == Kind::Array) {
+        for (const Value& item : v.items) add(item.begin, item.end);
+    } else {
+        for (const Member& m : v.members) {
+            add(m.value.begin, m.value.end);
+            const std::uint64_t n = m.key.size();
+            XXH3_64bits_update(st, &n, sizeof n);
+            XXH3_64bits_update(st, m.key.data(), m.key.size());
+        }
+    }
+    const std::uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
 struct Builder {
     std::size_t max_depth;
     std::string_view text;
+    bool seal = false;
     yajl_handle handle = nullptr;
     std::size_t last_end = 0;  // where the previous token ended
     Value root;
@@ -126,6 +152,10 @@ struct Builder {
             v.begin = offset32(token_start());
             v.end = offset32(end);
             last_end = end;
+            if (seal) {
+                v.sealed = true;
+                if (k == Kind::String) v.seal = XXH3_64bits(v.text.data(), v.text.size());
+            }
             place(std::move(v));
             return 1;
         });
@@ -141,6 +171,7 @@ struct Builder {
             v.kind = k;
             std::size_t end = token_end();
             v.begin = offset32(end > 0 ? end - 1 : 0);  // the '{' or '['
+            v.sealed = seal;
             last_end = end;
             open.push_back(place(std::move(v)));
             return 1;
@@ -148,10 +179,14 @@ struct Builder {
     }
 
     int close_container() {
-        last_end = token_end();
-        open.back()->end = offset32(last_end);
-        open.pop_back();
-        return 1;
+        return guarded([&] {
+            last_end = token_end();
+            Value* v = open.back();
+            v->end = offset32(last_end);
+            if (seal) v->seal = container_seal(*v);
+            open.pop_back();
+            return 1;
+        });
     }
 
     void key_read() { last_end = token_end(); }
@@ -341,7 +376,9 @@ ParseError run_yajl(const yajl_callbacks& callbacks, void* ctx, std::string_view
 
 }  // namespace
 
-ParseResult parse(std::string_view text, std::size_t max_depth) {
+namespace {
+
+ParseResult parse_tree(std::string_view text, std::size_t max_depth, bool seal) {
     ParseResult result;
     if (has_lone_surrogate_escape(text)) {
         result.error = ParseError::LoneSurrogate;
@@ -351,6 +388,8 @@ ParseResult parse(std::string_view text, std::size_t max_depth) {
     Builder b;
     b.max_depth = max_depth;
     b.text = text;
+    // Offsets past 4 GB do not fit a span: nothing is sealed then.
+    b.seal = seal && text.size() < UINT32_MAX;
     result.error = run_yajl(kCallbacks, &b, text, b.error, &result.message, &b.handle);
     if (!result.ok()) return result;
 
@@ -361,6 +400,82 @@ ParseResult parse(std::string_view text, std::size_t max_depth) {
         result.value = std::move(b.root);
     }
     return result;
+}
+
+// True when `v` is still what parse_sealed() made of `original` there.
+bool as_parsed(const Value& v, std::string_view original) {
+    if (v.as_parsed != 0) return v.as_parsed == 1;
+    bool same = v.sealed && v.begin < v.end && v.end <= original.size();
+    if (same) {
+        const char first = original[v.begin];
+        switch (v.kind) {
+        case Kind::Null: same = first == 'n'; break;
+        case Kind::False: same = first == 'f'; break;
+        case Kind::True: same = first == 't'; break;
+        case Kind::Number: same = original.substr(v.begin, v.end - v.begin) == v.text; break;
+        case Kind::String: same = first == '"' && XXH3_64bits(v.text.data(), v.text.size()) == v.seal; break;
+        case Kind::Array:
+            same = first == '[' && container_seal(v) == v.seal;
+            for (std::size_t i = 0; same && i < v.items.size(); ++i) same = as_parsed(v.items[i], original);
+            break;
+        case Kind::Object:
+            same = first == '{' && container_seal(v) == v.seal;
+            for (std::size_t i = 0; same && i < v.members.size(); ++i) same = as_parsed(v.members[i].value, original);
+            break;
+        }
+    }
+    v.as_parsed = same ? 1 : 2;
+    return same;
+}
+
+}  // namespace
+
+ParseResult parse(std::string_view text, std::size_t max_depth) { return parse_tree(text, max_depth, false); }
+
+ParseResult parse_sealed(std::string_view text, std::size_t max_depth) { return parse_tree(text, max_depth, true); }
+
+namespace {
+
+// splice()'s answers of an earlier call may be stale: forgotten first.
+void forget(const Value& v) {
+    v.as_parsed = 0;
+    for (const Value& item : v.items) forget(item);
+    for (const Member& m : v.members) forget(m.value);
+}
+
+void splice_value(const Value& v, std::string_view original, std::string& out) {
+    if (as_parsed(v, original)) {
+        out.append(original.substr(v.begin, v.end - v.begin));
+        return;
+    }
+    switch (v.kind) {
+    case Kind::Array:
+        out.push_back('[');
+        for (std::size_t i = 0; i < v.items.size(); ++i) {
+            if (i != 0) out.push_back(',');
+            splice_value(v.items[i], original, out);
+        }
+        out.push_back(']');
+        break;
+    case Kind::Object:
+        out.push_back('{');
+        for (std::size_t i = 0; i < v.members.size(); ++i) {
+            if (i != 0) out.push_back(',');
+            append_escaped(v.members[i].key, out);
+            out.push_back(':');
+            splice_value(v.members[i].value, original, out);
+        }
+        out.push_back('}');
+        break;
+    default: serialize(v, out);
+    }
+}
+
+}  // namespace
+
+void splice(const Value& v, std::string_view original, std::string& out) {
+    forget(v);
+    splice_value(v, original, out);
 }
 
 ParseError minify(std::string_view text, std::size_t max_depth, std::string& out) {

@@ -21,6 +21,12 @@ struct Value {
     // [begin, end). 0 and 0 for values built in code.
     std::uint32_t begin = 0;
     std::uint32_t end = 0;
+    // Parsed with seals (parse_sealed): what the value was, so that
+    // splice() can tell it is unchanged: a string's XXH3-64, a
+    // container's children (where each was, and each key).
+    bool sealed = false;
+    mutable unsigned char as_parsed = 0;  // splice()'s answer: 0 not yet, 1 yes, 2 no
+    std::uint64_t seal = 0;
     std::string text;            // Number: literal text; String: decoded bytes.
     std::vector<Value> items;    // Array elements.
     std::vector<Member> members; // Object members in input order.
@@ -90,6 +96,18 @@ struct ParseResult {
 
 // Parses exactly one JSON value (surrounding whitespace allowed).
 ParseResult parse(std::string_view text, std::size_t max_depth);
+
+// The same, every value sealed, for splice() against `text` later.
+ParseResult parse_sealed(std::string_view text, std::size_t max_depth);
+
+// Appends `v` to `out` as JSON, where `v` is (or grew from) the tree
+// parse_sealed() made of `original`: every value still as it was parsed is
+// copied from `original` byte for byte (its whitespace and escapes as the
+// client wrote them); only what changed is serialized, compactly. The
+// result is the same JSON value serialize() gives. Values sealed from any
+// other text must not be in `v` (values parse() made may: they are never
+// sealed).
+void splice(const Value& v, std::string_view original, std::string& out);
 
 // Appends the compact serialization of `v` to `out`.
 void serialize(const Value& v, std::string& out);

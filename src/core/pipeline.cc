@@ -548,7 +548,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
                            "invalid UTF-8 at byte " + std::to_string(valid));
     }
 
-    json::ParseResult parsed = json::parse(body, s.max_depth);
+    json::ParseResult parsed = json::parse_sealed(body, s.max_depth);
     if (!parsed.ok()) return passthrough(std::move(r), reason_of(parsed.error), std::move(parsed.message));
     json::Value& doc = parsed.value;
     if (!doc.is_object() || !dialect->accepts(doc)) return passthrough(std::move(r), Reason::UnknownShape);
@@ -633,8 +633,13 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         return passthrough(std::move(r), Reason::NoChange);
     }
 
+    // What did not change goes out as the client sent it.
     r.body.reserve(body.size());
-    json::serialize(doc, r.body);
+    if (wants.splice) {
+        json::splice(doc, body, r.body);
+    } else {
+        json::serialize(doc, r.body);
+    }
     // Crushing must pay for itself; cache hints may cost a few bytes.
     if (!prefix_changed && r.body.size() >= body.size()) {
         return passthrough(std::move(r), Reason::NotSmaller);

@@ -135,6 +135,9 @@ struct Wants {
     // Where tool outputs' results are kept between requests. None: every
     // output is worked out.
     const output_cache::Cache* cache = nullptr;
+    // The body as the client sent it, but for what changed (json::splice);
+    // false: the whole body serialized again, compactly (tests compare).
+    bool splice = true;
     // Bytes of tool output not in the cache past which the request is not
     // worked out here but handed back (Outcome::Offload); 0: never.
     std::size_t offload_above = 0;

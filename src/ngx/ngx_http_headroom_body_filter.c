@@ -23,6 +23,10 @@
 #define NGX_HTTP_HEADROOM_WIRE_LEN   (sizeof(", deflate, 18446744073709551615 bytes on the wire") - 1)
 
 
+/* bodies over this many times headroom_thread_offload: to the pool at once */
+#define NGX_HTTP_HEADROOM_OFFLOAD_AT_ONCE  16
+
+
 static ngx_int_t ngx_http_headroom_read_handler(ngx_http_request_t *r);
 static void ngx_http_headroom_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_keep_length(ngx_http_request_t *r);
@@ -973,6 +977,20 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
+
+    /*
+     * A body many times the bound goes to the pool at once: even looking
+     * its outputs up would hold the worker for milliseconds. Not with
+     * retrievals to fill: those are looked up here first.
+     */
+
+    if (env.offload_above && store == NULL
+        && len > NGX_HTTP_HEADROOM_OFFLOAD_AT_ONCE * env.offload_above
+        && ngx_http_headroom_thread_post(r, ctx, hlcf, flags, body, len)
+           == NGX_OK)
+    {
+        return NGX_AGAIN;
+    }
 
     for ( ;; ) {
         headroom_process_in(hlcf->config, flags,
