@@ -3,6 +3,8 @@
 #include <xxhash.h>
 #include <yajl/yajl_parse.h>
 
+#include <string.h>
+
 #include <new>
 #include <utility>
 
@@ -344,10 +346,13 @@ namespace {
 // Runs yajl over `text`. `stopped` is where the callbacks record why they
 // cancelled the parse.
 ParseError run_yajl(const yajl_callbacks& callbacks, void* ctx, std::string_view text,
-                    const ParseError& stopped, std::string* message, yajl_handle* handle = nullptr) {
+                    const ParseError& stopped, std::string* message, yajl_handle* handle = nullptr,
+                    bool valid_utf8 = false) {
     yajl_handle h = yajl_alloc(&callbacks, nullptr, ctx);
     if (h == nullptr) return ParseError::OutOfMemory;
     if (handle != nullptr) *handle = h;
+    // The caller checked every byte already: yajl need not again.
+    if (valid_utf8) yajl_config(h, yajl_dont_validate_strings, 1);
 
     const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
     yajl_status st = yajl_parse(h, bytes, text.size());
@@ -390,7 +395,7 @@ ParseResult parse_tree(std::string_view text, std::size_t max_depth, bool seal) 
     b.text = text;
     // Offsets past 4 GB do not fit a span: nothing is sealed then.
     b.seal = seal && text.size() < UINT32_MAX;
-    result.error = run_yajl(kCallbacks, &b, text, b.error, &result.message, &b.handle);
+    result.error = run_yajl(kCallbacks, &b, text, b.error, &result.message, &b.handle, seal);
     if (!result.ok()) return result;
 
     if (!b.have_root) {
@@ -523,14 +528,21 @@ std::string serialize(const Value& v) {
 }
 
 bool has_lone_surrogate_escape(std::string_view text) {
-    std::size_t i = text.find('\\');
-    while (i != std::string_view::npos && i + 1 < text.size()) {
+    // "\\u" is found by memmem, which skips text without one at memchr's
+    // speed; most texts have many escapes but no \u at all.
+    const char* const base = text.data();
+    std::size_t from = 0;
+    while (from < text.size()) {
+        const void* hit = memmem(base + from, text.size() - from, "\\u", 2);
+        if (hit == nullptr) return false;
+        const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+        // Escaped only when an odd number of backslashes ends here.
+        std::size_t slashes = 1;
+        while (slashes <= i && base[i - slashes] == '\\') ++slashes;
+        from = i + 2;
+        if (slashes % 2 == 0) continue;  // "\\\\u": a backslash, then 'u'
         unsigned cp = 0;
-        if (text[i + 1] != 'u' || !read_hex4(text, i + 2, cp)) {
-            // Any other escape (including "\\\\") is two bytes long.
-            i = text.find('\\', i + 2);
-            continue;
-        }
+        if (!read_hex4(text, i + 2, cp)) continue;
         if (cp >= 0xDC00 && cp <= 0xDFFF) return true;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             unsigned low = 0;
@@ -538,10 +550,10 @@ bool has_lone_surrogate_escape(std::string_view text) {
                           text[i + 7] == 'u' && read_hex4(text, i + 8, low) &&
                           low >= 0xDC00 && low <= 0xDFFF;
             if (!paired) return true;
-            i = text.find('\\', i + 12);
+            from = i + 12;
             continue;
         }
-        i = text.find('\\', i + 6);
+        from = i + 6;
     }
     return false;
 }

@@ -97,7 +97,8 @@ struct ParseResult {
 // Parses exactly one JSON value (surrounding whitespace allowed).
 ParseResult parse(std::string_view text, std::size_t max_depth);
 
-// The same, every value sealed, for splice() against `text` later.
+// The same, every value sealed, for splice() against `text` later. `text`
+// must be valid UTF-8 (the caller checked it; yajl does not again).
 ParseResult parse_sealed(std::string_view text, std::size_t max_depth);
 
 // Appends `v` to `out` as JSON, where `v` is (or grew from) the tree

@@ -58,6 +58,10 @@ TEST(Json, LoneSurrogatesAreRefusedNotAltered) {
     auto r = parse(R"(["\\ud800"])", 512);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.value.items[0].text, "\\ud800");
+    // Three backslashes: an escaped one, then a lone surrogate.
+    EXPECT_EQ(parse(R"(["\\\ud800"])", 512).error, ParseError::LoneSurrogate);
+    EXPECT_TRUE(parse(R"(["\\\\ud800","\ud83d\ude00","\n\u0041"])", 512).ok());
+    EXPECT_EQ(parse(R"(["a\n\t\u0041\ud83d\ude00 b", "\udfff"])", 512).error, ParseError::LoneSurrogate);
 }
 
 TEST(Json, MalformedInputIsRejected) {
