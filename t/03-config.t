@@ -32,6 +32,12 @@ headroom_max_body_size 0;
 --- config_error
 "headroom_max_body_size" must be greater than zero
 
+=== headroom_max_body_size is at most 1g
+--- config
+headroom_max_body_size 1025m;
+--- config_error
+"headroom_max_body_size" must be at most 1024m
+
 === headroom is not valid outside http
 --- main_config
 headroom on;

@@ -77,8 +77,8 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
         error = "\"headroom_max_decode_ratio\" must be at least 1";
         return nullptr;
     }
-    if (s.max_body_size == 0) {
-        error = "\"headroom_max_body_size\" must be greater than zero";
+    if (s.max_body_size == 0 || s.max_body_size > kMaxBodySizeLimit) {
+        error = "\"headroom_max_body_size\" must be greater than zero and at most 1024m";
         return nullptr;
     }
     for (const std::string& glob : s.protect_tools) {

@@ -20,6 +20,8 @@ class VolatilePatterns;
 // Bounds that Config::compile enforces (the nginx glue names the directive).
 inline constexpr std::size_t kMaxJsonItemsLimit = 100000;  // json_max_items, keep_first, keep_last
 inline constexpr std::size_t kMaxDiffContext = 100;
+// Offsets into a body are 32-bit (spans, the tokenizer's parts).
+inline constexpr std::size_t kMaxBodySizeLimit = std::size_t(1) << 30;
 
 struct Settings {
     // Larger bodies go upstream as they came (the nginx glue's cap; the

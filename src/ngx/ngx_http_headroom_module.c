@@ -1237,5 +1237,11 @@ ngx_http_headroom_check_size(ngx_conf_t *cf, void *post, void *data)
         return NGX_CONF_ERROR;
     }
 
+    if (*sp > HEADROOM_MAX_BODY_SIZE_LIMIT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_max_body_size\" must be at most 1024m");
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }

@@ -109,6 +109,7 @@ typedef struct {
 /* the bounds headroom_config_compile() holds values to */
 #define HEADROOM_JSON_ITEMS_LIMIT  100000   /* json_max_items, keep_* */
 #define HEADROOM_DIFF_CONTEXT_MAX  100
+#define HEADROOM_MAX_BODY_SIZE_LIMIT  1073741824   /* max_body_size: 1g */
 
 void headroom_settings_init(headroom_settings_t *settings);
 

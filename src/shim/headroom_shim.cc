@@ -91,6 +91,7 @@ static_assert(HEADROOM_OUTCOMES == headroom::kOutcomes, "one C value per outcome
 static_assert(HEADROOM_CACHE_KEY_LEN == std::tuple_size<headroom::output_cache::Key>::value, "the cache key's size");
 static_assert(HEADROOM_JSON_ITEMS_LIMIT == headroom::kMaxJsonItemsLimit, "one bound");
 static_assert(HEADROOM_DIFF_CONTEXT_MAX == headroom::kMaxDiffContext, "one bound");
+static_assert(HEADROOM_MAX_BODY_SIZE_LIMIT == headroom::kMaxBodySizeLimit, "one bound");
 
 namespace {
 

@@ -87,10 +87,33 @@ TEST(Merge, ScanAndHeapAgree) {
         // The scan handles up to 128 bytes; longer pieces go to the heap.
         for (int n = 2 + static_cast<int>(rng() % 127); n > 0; --n) s.push_back("abcdx"[rng() % 5]);
         EXPECT_EQ(e->merge_count_scan(s), e->merge_count_heap(s)) << s;
+        EXPECT_EQ(e->merge_count_scan(s), e->merge_count_buckets(s)) << s;
     }
     EXPECT_EQ(e->piece_tokens("abcd"), 1u);
     EXPECT_EQ(e->piece_tokens("aaaaa"), 2u);
     EXPECT_EQ(e->count("aaaa abcd x"), 5u);
+}
+
+// The three ways of merging agree on the real tables, on long pieces of
+// letters without a separator (the pathological input) and of real words.
+TEST(Merge, HeapAndBucketsAgreeOnTheRealTables) {
+    for (const char* name : {"o200k_base", "cl100k_base"}) {
+        std::string error;
+        auto e = tk::Encoding::load(std::string(HEADROOM_TOKENIZER_DIR) + "/" + name + ".tok", error);
+        ASSERT_NE(e, nullptr) << error;
+        std::mt19937 rng(11);
+        const char* words[] = {"alpha", "beta", "gamma", "delta", "the", "tokenizer", "zz", "q", "ing", "tion"};
+        for (int i = 0; i < 60; ++i) {
+            std::string s;
+            const std::size_t n = 100 + rng() % (i < 50 ? 3000 : 40000);
+            while (s.size() < n) s += i % 2 ? words[rng() % 10] : std::string(1, "abcdefghijklmnopqrstuvwxyz"[rng() % 26]);
+            const std::size_t heap = e->merge_count_heap(s);
+            EXPECT_EQ(heap, e->merge_count_buckets(s)) << name << " " << s.size();
+            if (s.size() <= 128) {
+                EXPECT_EQ(heap, e->merge_count_scan(s));
+            }
+        }
+    }
 }
 
 TEST(Models, PrefixRules) {

@@ -53,6 +53,12 @@ struct MatchData {
 // through a heap, so a megabyte without separators stays linear-ish.
 constexpr std::size_t kScanLimit = 128;
 
+constexpr std::uint32_t kNone32 = 0xffffffffu;  // no part
+
+// Pieces longer than this merge through one bucket per rank: linear in the
+// piece (and the table), where a heap of every pair thrashes the cache.
+constexpr std::size_t kHeapLimit = 16 * 1024;
+
 }  // namespace
 
 // Matches always start where the previous one ended (the patterns cover
@@ -257,9 +263,11 @@ std::size_t Encoding::piece_tokens(std::string_view piece) const {
     return merge_count(piece);
 }
 
-// Short pieces rescan (tiktoken's way), long ones go through a heap.
+// Short pieces rescan (tiktoken's way), longer ones go through a heap, and
+// the longest (a run of letters without a separator) through buckets.
 std::size_t Encoding::merge_count(std::string_view piece) const {
-    return piece.size() <= kScanLimit ? merge_count_scan(piece) : merge_count_heap(piece);
+    if (piece.size() <= kScanLimit) return merge_count_scan(piece);
+    return piece.size() <= kHeapLimit ? merge_count_heap(piece) : merge_count_buckets(piece);
 }
 
 // Merges the adjacent pair of lowest rank, leftmost first, until no pair is
@@ -300,50 +308,165 @@ std::size_t Encoding::merge_count_scan(std::string_view piece) const {
     }
 }
 
-// The same merges in the same order, with a heap of (rank, start) and a
-// linked list of parts: entries made stale by a merge are skipped.
+// The same merges in the same order, with a heap of (rank, start) packed
+// in one integer (the leftmost of the lowest rank first, as the rescan
+// picks) and a linked list of parts: entries made stale by a merge are
+// skipped. O(n log n) for a piece of n bytes; pieces this long are rare
+// (a megabyte of letters without a separator), and each part's rank is
+// looked up at most twice per merge.
 std::size_t Encoding::merge_count_heap(std::string_view piece) const {
     const std::size_t n = piece.size();
     if (n < 2) return n;
-    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-    std::vector<std::size_t> next(n), prev(n);
+    // Parts are numbered in 32 bits: a piece is part of a body, and bodies
+    // are at most headroom_max_body_size (1 GB at most).
+    std::vector<std::uint32_t> next(n), prev(n);
+    // ranks[i]: of part i joined with the next; kNoRank for none, or when
+    // part i is gone.
     std::vector<std::uint32_t> ranks(n, kNoRank);
     for (std::size_t i = 0; i < n; ++i) {
-        next[i] = i + 1 < n ? i + 1 : kNone;
-        prev[i] = i > 0 ? i - 1 : kNone;
+        next[i] = i + 1 < n ? static_cast<std::uint32_t>(i + 1) : kNone32;
+        prev[i] = i > 0 ? static_cast<std::uint32_t>(i - 1) : kNone32;
     }
-    auto end_of = [&](std::size_t i) { return next[i] == kNone ? n : next[i]; };
-    auto pair_rank = [&](std::size_t i) {
-        if (i == kNone || next[i] == kNone) return kNoRank;
-        std::size_t e = end_of(next[i]);
-        return rank(piece.substr(i, e - i));
+    auto pair_rank = [&](std::uint32_t i) {
+        if (i == kNone32 || next[i] == kNone32) return kNoRank;
+        const std::uint32_t j = next[i];
+        const std::size_t e = next[j] == kNone32 ? n : next[j];
+        // No token is longer than the longest in the table.
+        return e - i > max_token_bytes_ ? kNoRank : rank(piece.substr(i, e - i));
     };
+    auto entry = [](std::uint32_t r, std::uint32_t i) { return static_cast<std::uint64_t>(r) << 32 | i; };
 
-    using Entry = std::pair<std::uint32_t, std::size_t>;  // (rank, start)
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
+    std::vector<std::uint64_t> heap;
+    heap.reserve(n);
     for (std::size_t i = 0; i + 1 < n; ++i) {
         ranks[i] = rank(piece.substr(i, 2));
-        if (ranks[i] != kNoRank) heap.push({ranks[i], i});
+        if (ranks[i] != kNoRank) heap.push_back(entry(ranks[i], static_cast<std::uint32_t>(i)));
+    }
+    std::make_heap(heap.begin(), heap.end(), std::greater<>());
+    auto push = [&](std::uint32_t r, std::uint32_t i) {
+        heap.push_back(entry(r, i));
+        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+    };
+
+    std::size_t parts = n;
+    while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+        const std::uint64_t top = heap.back();
+        heap.pop_back();
+        const auto r = static_cast<std::uint32_t>(top >> 32);
+        const auto i = static_cast<std::uint32_t>(top);
+        if (ranks[i] != r) continue;  // stale
+        const std::uint32_t j = next[i];  // part j joins part i
+        ranks[j] = kNoRank;
+        next[i] = next[j];
+        if (next[j] != kNone32) prev[next[j]] = i;
+        --parts;
+        ranks[i] = pair_rank(i);
+        if (ranks[i] != kNoRank) push(ranks[i], i);
+        const std::uint32_t p = prev[i];
+        if (p != kNone32) {
+            ranks[p] = pair_rank(p);
+            if (ranks[p] != kNoRank) push(ranks[p], p);
+        }
+    }
+    return parts;
+}
+
+// The heap's merges in the heap's order, with the pairs kept by rank: a
+// list per rank (the table's size), walked from the lowest rank up. A
+// merge makes a token whose pairs with its neighbours come later in the
+// table, so the walk seldom goes back; when one does (a table need not
+// promise it), the walk goes back to that rank, as the heap would. Within
+// a rank, the leftmost pair first. Linear in the piece, but for sorting
+// each rank's few pairs.
+std::size_t Encoding::merge_count_buckets(std::string_view piece) const {
+    const std::size_t n = piece.size();
+    if (n < 2) return n;
+    const std::size_t table = offsets_.size();  // ranks are below this
+    std::vector<std::uint32_t> next(n), prev(n), ranks(n, kNoRank);
+    for (std::size_t i = 0; i < n; ++i) {
+        next[i] = i + 1 < n ? static_cast<std::uint32_t>(i + 1) : kNone32;
+        prev[i] = i > 0 ? static_cast<std::uint32_t>(i - 1) : kNone32;
+    }
+    auto pair_rank = [&](std::uint32_t i) {
+        if (i == kNone32 || next[i] == kNone32) return kNoRank;
+        const std::uint32_t j = next[i];
+        const std::size_t e = next[j] == kNone32 ? n : next[j];
+        return e - i > max_token_bytes_ ? kNoRank : rank(piece.substr(i, e - i));
+    };
+
+    // head[r]: the last pair added with rank r; link: the one before it.
+    std::vector<std::uint32_t> head(table, kNone32), start, link;
+    start.reserve(2 * n);
+    link.reserve(2 * n);
+    std::size_t r = table;        // the rank being merged
+    std::size_t back_to = table;  // a lower rank a merge made a pair of
+    auto add = [&](std::uint32_t rank_of_pair, std::uint32_t i) {
+        start.push_back(i);
+        link.push_back(head[rank_of_pair]);
+        head[rank_of_pair] = static_cast<std::uint32_t>(start.size() - 1);
+        if (rank_of_pair < r) back_to = std::min<std::size_t>(back_to, rank_of_pair);
+    };
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        ranks[i] = rank(piece.substr(i, 2));
+        if (ranks[i] != kNoRank) add(ranks[i], static_cast<std::uint32_t>(i));
     }
 
     std::size_t parts = n;
-    std::vector<bool> alive(n, true);
-    while (!heap.empty()) {
-        auto [r, i] = heap.top();
-        heap.pop();
-        if (!alive[i] || ranks[i] != r) continue;  // stale
-        std::size_t j = next[i];                    // merge part j into part i
-        alive[j] = false;
-        next[i] = next[j];
-        if (next[j] != kNone) prev[next[j]] = i;
-        --parts;
-        ranks[i] = pair_rank(i);
-        if (ranks[i] != kNoRank) heap.push({ranks[i], i});
-        std::size_t p = prev[i];
-        if (p != kNone) {
-            ranks[p] = pair_rank(p);
-            if (ranks[p] != kNoRank) heap.push({ranks[p], p});
+    // Rank r's pairs by start: those listed (in the order added, which is
+    // mostly the order of the text) sorted once, and a heap for the few a
+    // merge of this very rank makes.
+    std::vector<std::uint32_t> now, extra;
+    r = back_to;  // the lowest rank of all
+    back_to = table;
+    while (r < table) {
+        now.clear();
+        extra.clear();
+        for (std::uint32_t e = head[r]; e != kNone32; e = link[e]) now.push_back(start[e]);
+        head[r] = kNone32;
+        std::reverse(now.begin(), now.end());
+        if (!std::is_sorted(now.begin(), now.end())) std::sort(now.begin(), now.end());
+        std::size_t at = 0;
+        while ((at < now.size() || !extra.empty()) && back_to == table) {
+            std::uint32_t i;
+            if (!extra.empty() && (at == now.size() || extra.front() < now[at])) {
+                std::pop_heap(extra.begin(), extra.end(), std::greater<>());
+                i = extra.back();
+                extra.pop_back();
+            } else {
+                i = now[at++];
+            }
+            if (ranks[i] != r) continue;  // stale
+            const std::uint32_t j = next[i];
+            ranks[j] = kNoRank;
+            next[i] = next[j];
+            if (next[j] != kNone32) prev[next[j]] = i;
+            --parts;
+            for (const std::uint32_t k : {i, prev[i]}) {
+                if (k == kNone32) continue;
+                ranks[k] = pair_rank(k);
+                if (ranks[k] == kNoRank) continue;
+                if (ranks[k] == r) {
+                    extra.push_back(k);
+                    std::push_heap(extra.begin(), extra.end(), std::greater<>());
+                } else {
+                    add(ranks[k], k);
+                }
+            }
         }
+        now.erase(now.begin(), now.begin() + static_cast<std::ptrdiff_t>(at));
+        now.insert(now.end(), extra.begin(), extra.end());
+        if (back_to < table) {
+            // A lower rank first, as the heap would: this rank's pairs wait.
+            std::sort(now.begin(), now.end());
+            for (auto it = now.rbegin(); it != now.rend(); ++it) add(static_cast<std::uint32_t>(r), *it);
+            r = back_to;
+            back_to = table;
+            continue;
+        }
+        do {
+            ++r;
+        } while (r < table && head[r] == kNone32);
     }
     return parts;
 }

@@ -52,6 +52,7 @@ public:
     std::size_t merge_count(std::string_view piece) const;  // not a single token
     std::size_t merge_count_scan(std::string_view piece) const;
     std::size_t merge_count_heap(std::string_view piece) const;
+    std::size_t merge_count_buckets(std::string_view piece) const;
 
 private:
     struct Regex {
