@@ -143,6 +143,11 @@ bool is_code(const Lines& lines) {
 }
 
 ContentKind classify_lines(const Lines& lines) {
+    transforms::LineLevels levels;
+    return classify_lines(lines, levels);
+}
+
+ContentKind classify_lines(const Lines& lines, transforms::LineLevels& levels) {
     if (transforms::is_diff(lines)) return ContentKind::Diff;
     if (transforms::is_search_output(lines)) return ContentKind::Search;
     if (is_listing(lines)) return ContentKind::Listing;
@@ -154,7 +159,8 @@ ContentKind classify_lines(const Lines& lines) {
         return transforms::is_log(body) ? ContentKind::Log : ContentKind::Text;
     }
     if (is_code(lines)) return ContentKind::Code;
-    if (transforms::is_log(lines)) return ContentKind::Log;
+    levels = transforms::line_levels(lines);
+    if (transforms::is_log(lines, levels)) return ContentKind::Log;
     return ContentKind::Text;
 }
 

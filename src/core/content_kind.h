@@ -12,6 +12,7 @@
 
 #include <cstddef>
 
+#include "core/transforms/crush_log.h"
 #include "core/transforms/lines.h"
 
 namespace headroom {
@@ -24,6 +25,9 @@ const char* content_kind_name(ContentKind k);
 
 // The kind of a text that is not JSON.
 ContentKind classify_lines(const transforms::Lines& lines);
+// The same; where the lines were judged a log (or might have been),
+// `levels` holds their levels for the log crusher, found once.
+ContentKind classify_lines(const transforms::Lines& lines, transforms::LineLevels& levels);
 
 bool is_listing(const transforms::Lines& lines);
 bool is_code(const transforms::Lines& lines);

@@ -251,7 +251,8 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
         }
     }
     const transforms::Lines lines = transforms::split_lines(text);
-    c.kind = classify_lines(lines);
+    transforms::LineLevels levels;  // found once, for the log crusher too
+    c.kind = classify_lines(lines, levels);
     switch (c.kind) {
     case ContentKind::Diff:
         if (s_.crush_diffs) {
@@ -275,7 +276,7 @@ Candidate OutputPass::crush(const std::string& text, std::string_view question,
             limits.values_share = s_.log_values;
             limits.max_matches = s_.question_max_matches;
             limits.measure = measure;
-            c.crushed = transforms::crush_log(text, lines, question, limits, origin);
+            c.crushed = transforms::crush_log(text, lines, question, limits, origin, &levels);
         }
         break;
     default: break;

@@ -26,7 +26,7 @@ constexpr std::string_view kDateWords[] = {"Jan", "Feb", "Mar", "Apr", "May", "J
                                            "Aug", "Sep", "Oct", "Nov", "Dec", "Mon", "Tue",
                                            "Wed", "Thu", "Fri", "Sat", "Sun"};
 
-enum class Level { None, Other, Severe };
+using Level = LineLevel;
 
 // The level a word names. Most words name none: only those whose first
 // letter and length fit a level word are compared.
@@ -245,25 +245,32 @@ bool looks_like_a_log(const Lines& lines, const std::vector<Level>& levels) {
     return nonempty > 0 && loglike * 10 >= nonempty * 6 && listing * 2 < nonempty;
 }
 
-std::vector<Level> levels_of(const Lines& lines) {
-    std::vector<Level> levels(lines.size());
+}  // namespace
+
+LineLevels line_levels(const Lines& lines) {
+    LineLevels levels(lines.size());
     for (std::size_t i = 0; i < lines.size(); ++i) levels[i] = level_of(lines[i]);
     return levels;
 }
 
-}  // namespace
+bool is_log(const Lines& lines) { return looks_like_a_log(lines, line_levels(lines)); }
 
-bool is_log(const Lines& lines) { return looks_like_a_log(lines, levels_of(lines)); }
+bool is_log(const Lines& lines, const LineLevels& levels) {
+    return levels.size() == lines.size() && looks_like_a_log(lines, levels);
+}
 
 std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits& limits) {
     return crush_log(text, split_lines(text), "", limits, Origin::of(text));
 }
 
 std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, std::string_view question,
-                                    const CrushLogLimits& limits, const Origin& origin) {
+                                    const CrushLogLimits& limits, const Origin& origin,
+                                    const LineLevels* given) {
     const std::size_t n = lines.size();
     if (n < limits.min_lines) return std::nullopt;
-    const std::vector<Level> levels = levels_of(lines);
+    LineLevels found;
+    if (given == nullptr || given->size() != n) found = line_levels(lines);
+    const LineLevels& levels = found.empty() && n > 0 ? *given : found;
     if (!looks_like_a_log(lines, levels)) return std::nullopt;
 
     std::vector<bool> keep(n, false);

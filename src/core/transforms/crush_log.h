@@ -39,7 +39,14 @@ struct CrushLogLimits {
 using CrushedLog = Crushed;  // omitted: lines left out
 
 // Most lines start with a time or an id, or name a level; not a listing.
+// What level each line names (a word such as ERROR or INFO standing
+// alone), found in one pass and used by both the detection and the crusher.
+enum class LineLevel : unsigned char { None, Other, Severe };
+using LineLevels = std::vector<LineLevel>;
+LineLevels line_levels(const Lines& lines);
+
 bool is_log(const Lines& lines);
+bool is_log(const Lines& lines, const LineLevels& levels);
 
 // A line at WARN or above: it names such a level or failure word.
 bool is_severe_line(std::string_view line);
@@ -53,7 +60,9 @@ std::optional<CrushedLog> crush_log(std::string_view text, const CrushLogLimits&
 // The same, with `lines` = split_lines(text) already made, for a text that
 // is (part of) the tool output `origin`, answering `question`: lines that
 // match it stay (up to limits.max_matches).
+// `levels`: line_levels(lines) when the caller has them already.
 std::optional<CrushedLog> crush_log(std::string_view text, const Lines& lines, std::string_view question,
-                                    const CrushLogLimits& limits, const Origin& origin);
+                                    const CrushLogLimits& limits, const Origin& origin,
+                                    const LineLevels* levels = nullptr);
 
 }  // namespace headroom::transforms
