@@ -99,7 +99,8 @@ Config::Config(Settings s) : settings_(std::move(s)) {
                           c.question_max_matches, c.diff_context, c.min_tokens, c.max_body_size}) {
         all += ' ' + std::to_string(n);
     }
-    for (bool b : {c.minify_tool_json, c.crush_json, c.json_tables, c.crush_logs, c.crush_search, c.crush_diffs}) {
+    for (bool b : {c.minify_tool_json, c.crush_json, c.json_tables, c.crush_logs, c.crush_search, c.crush_diffs,
+                   c.exact_counts}) {
         all += b ? " 1" : " 0";
     }
     all += ' ' + std::to_string(c.log_values);

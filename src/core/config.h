@@ -81,6 +81,11 @@ struct Settings {
     // With ccr: requests that define tools get headroom_retrieve too, and
     // its calls' error results are filled from the store.
     bool ccr_tool = true;
+    // Large tool outputs (16 KB and more) are counted from samples where
+    // that decides as well as a full count would: those no crusher changes,
+    // and those whose rewrite is plainly smaller. Their figures are then
+    // estimates (Result::tokens_estimated). true: every count exact.
+    bool exact_counts = false;
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     std::shared_ptr<const tokenizer::Tokenizers> tokenizers;

@@ -72,7 +72,7 @@ void Material::append_to(std::string& out) const {
 namespace {
 
 // The first byte of every entry: another layout is a miss, never misread.
-constexpr unsigned char kVersion = 1;
+constexpr unsigned char kVersion = 2;
 
 void put_number(std::string& out, std::uint64_t n) {
     // LEB128: most figures fit a byte or two.
@@ -132,7 +132,7 @@ std::string encode(const Effect& e) {
     put_number(out, e.before);
     put_number(out, e.after);
     put_number(out, static_cast<std::uint64_t>(e.kind));
-    put_number(out, e.changed ? 1 : 0);
+    put_number(out, (e.changed ? 1 : 0) | (e.estimated ? 2 : 0));
     put_number(out, e.omitted);
     put_text(out, e.id);
     put_number(out, e.rewrites.size());
@@ -154,13 +154,14 @@ std::optional<Effect> decode(std::string_view bytes) {
     Effect e;
     std::size_t fate = 0, kind = 0, changed = 0, n = 0;
     if (!in.number(fate) || fate > static_cast<std::size_t>(Effect::Fate::LookedAt) || !in.number(e.before) ||
-        !in.number(e.after) || !in.number(kind) || kind >= kContentKinds || !in.number(changed) || changed > 1 ||
+        !in.number(e.after) || !in.number(kind) || kind >= kContentKinds || !in.number(changed) || changed > 3 ||
         !in.number(e.omitted) || !in.text(e.id) || !in.number(n) || n > bytes.size()) {
         return std::nullopt;
     }
     e.fate = static_cast<Effect::Fate>(fate);
     e.kind = static_cast<ContentKind>(kind);
-    e.changed = changed == 1;
+    e.changed = (changed & 1) != 0;
+    e.estimated = (changed & 2) != 0;
     e.rewrites.resize(n);
     for (Effect::Rewrite& w : e.rewrites) {
         if (!in.number(w.part) || !in.text(w.text)) return std::nullopt;

@@ -61,6 +61,7 @@ struct Effect {
     std::size_t after = 0;   // as sent
     ContentKind kind = ContentKind::Json;
     bool changed = false;      // some part rewritten
+    bool estimated = false;    // `before` counted from samples
     std::size_t omitted = 0;   // items and lines left out
     std::string id;            // the original's, when omitted > 0
     struct Rewrite {

@@ -79,6 +79,11 @@ Reason reason_of(json::ParseError e) {
     }
 }
 
+// Texts this large are counted from samples (Settings::exact_counts).
+constexpr std::size_t kEstimateFrom = 16 * 1024;
+constexpr std::size_t kSamples = 8;
+constexpr std::size_t kSample = 2048;  // bytes, at each of kSamples places
+
 // A candidate rewrite of one text, and the crusher's kind.
 struct Candidate {
     ContentKind kind = ContentKind::Text;
@@ -139,6 +144,13 @@ public:
         : s_(config.settings()), config_(config), r_(r), encoding_(encoding), cache_(cache) {}
 
     std::size_t size_of(std::string_view text) const { return encoding_ ? encoding_->count(text) : text.size(); }
+
+    // Large texts are counted from samples unless every count is to be
+    // exact (or sizes are bytes, which cost nothing).
+    bool estimates(std::string_view text) const {
+        return encoding_ != nullptr && !s_.exact_counts && text.size() >= kEstimateFrom;
+    }
+    std::size_t estimate(std::string_view text) const;
 
     struct Prepared {
         const ToolOutputSite* site = nullptr;
@@ -234,6 +246,25 @@ private:
     const tokenizer::Encoding* encoding_;
     const output_cache::Cache* cache_;  // nullptr: none
 };
+
+// The tokens of samples spread evenly over the text (whole UTF-8
+// characters), scaled to its length. A sample's edges may split a token
+// or two: a fraction of a percent at these sizes.
+std::size_t OutputPass::estimate(std::string_view text) const {
+    auto char_start = [&](std::size_t i) {
+        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+        return i;
+    };
+    std::size_t tokens = 0, bytes = 0;
+    for (std::size_t q = 0; q < kSamples; ++q) {
+        const std::size_t at = char_start(text.size() / kSamples * q);
+        const std::size_t end = char_start(std::min(text.size(), at + kSample));
+        tokens += encoding_->count(text.substr(at, end - at));
+        bytes += end - at;
+    }
+    if (bytes == 0) return encoding_->count(text);
+    return static_cast<std::size_t>((static_cast<double>(tokens) * text.size()) / bytes + 0.5);
+}
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
                             const transforms::Origin& origin) const {
@@ -362,6 +393,7 @@ bool OutputPass::fits(const output_cache::Effect& e, std::size_t parts) {
 // The texts as sent, the original kept, the counts.
 void OutputPass::apply(output_cache::Effect& e, const std::vector<std::string*>& texts) {
     using Fate = output_cache::Effect::Fate;
+    if (e.estimated) r_.tokens_estimated = true;
     if (e.fate != Fate::LookedAt) {
         ++(e.fate == Fate::Small ? r_.small : r_.protected_);
         count_tokens(e.before, e.before);
@@ -372,6 +404,7 @@ void OutputPass::apply(output_cache::Effect& e, const std::vector<std::string*>&
         r_.originals.push_back(Original{e.id, texts.size() == 1 ? *texts[0] : joined(texts)});
     }
     for (output_cache::Effect::Rewrite& w : e.rewrites) texts[w.part]->swap(w.text);
+    if (e.estimated) r_.tokens_estimated = true;
     settle(e.kind, e.changed, e.omitted, e.before, e.after);
 }
 
@@ -391,37 +424,62 @@ output_cache::Effect OutputPass::work_out(const std::vector<std::string*>& texts
         return id;
     };
 
+    // Each part's tokens, counted, or (a large part) estimated from
+    // samples until a decision needs them exact.
     std::vector<std::size_t> before(texts.size());
+    std::vector<bool> exact(texts.size(), true);
     bool large = false;
     for (std::size_t k = 0; k < texts.size(); ++k) {
-        before[k] = size_of(*texts[k]);
+        if (estimates(*texts[k])) {
+            before[k] = estimate(*texts[k]);
+            exact[k] = false;
+        } else {
+            before[k] = size_of(*texts[k]);
+        }
         e.before += before[k];
         large = large || before[k] >= s_.min_tokens;
     }
+    auto count_exactly = [&](std::size_t k) {
+        if (exact[k]) return;
+        const std::size_t n = size_of(*texts[k]);
+        e.before = e.before - before[k] + n;
+        before[k] = n;
+        exact[k] = true;
+    };
     e.after = e.before;
     if (!large || protects(site)) {
+        // Small or protected: a figure only, unless "small" needs proof.
+        for (std::size_t k = 0; k < texts.size() && !large; ++k) count_exactly(k);
+        e.after = e.before;
         e.fate = large ? Fate::Protected : Fate::Small;
+        e.estimated = std::find(exact.begin(), exact.end(), false) != exact.end();
         return e;
     }
 
     Pieces pieces;
-    std::size_t line_offset = 0;
+    std::size_t line_offset = 0, saved = 0;
     for (std::size_t k = 0; k < texts.size(); ++k) {
         const std::string& text = *texts[k];
         const std::size_t lines_here = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
         if (before[k] >= s_.min_tokens) {
             Candidate c = crush(text, question, transforms::Origin(make_id, line_offset, config_.marker_way()));
-            pieces.looked_at(c.kind, before[k]);
-            // A rewrite is kept only with strictly fewer tokens.
-            const std::size_t size = c.crushed ? size_of(c.crushed->text) : before[k];
-            if (size < before[k]) {
-                pieces.add(c.kind, c.crushed->omitted, before[k] - size);
-                e.after -= before[k] - size;
-                e.rewrites.push_back(output_cache::Effect::Rewrite{k, std::move(c.crushed->text)});
+            if (c.crushed) {
+                // A rewrite is kept only with strictly fewer tokens: an
+                // estimate decides only with a wide margin.
+                const std::size_t size = size_of(c.crushed->text);
+                if (!exact[k] && size * 4 >= before[k] * 3) count_exactly(k);
+                if (size < before[k]) {
+                    pieces.add(c.kind, c.crushed->omitted, before[k] - size);
+                    saved += before[k] - size;
+                    e.rewrites.push_back(output_cache::Effect::Rewrite{k, std::move(c.crushed->text)});
+                }
             }
+            pieces.looked_at(c.kind, before[k]);
         }
         line_offset += lines_here;
     }
+    e.after = e.before - saved;
+    e.estimated = std::find(exact.begin(), exact.end(), false) != exact.end();
     e.kind = pieces.kind();
     e.changed = !pieces.empty();
     e.omitted = pieces.omitted();

@@ -304,6 +304,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_exact_counts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, exact_counts),
+      NULL },
+
     { ngx_string("headroom_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_headroom_thread_pool,
@@ -980,6 +987,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->ccr = NGX_CONF_UNSET;
     conf->ccr_tool = NGX_CONF_UNSET;
     conf->ccr_tenant = NGX_CONF_UNSET_PTR;
+    conf->exact_counts = NGX_CONF_UNSET;
     conf->thread_pool = NGX_CONF_UNSET_PTR;
     conf->thread_offload = NGX_CONF_UNSET_SIZE;
 
@@ -1067,6 +1075,8 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->response_headers, prev->response_headers, 0);
     ngx_conf_merge_value(conf->ccr, prev->ccr, d.ccr);
     ngx_conf_merge_value(conf->ccr_tool, prev->ccr_tool, d.ccr_tool);
+    ngx_conf_merge_value(conf->exact_counts, prev->exact_counts,
+                         d.exact_counts);
     ngx_conf_merge_ptr_value(conf->ccr_tenant, prev->ccr_tenant, NULL);
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
     ngx_conf_merge_size_value(conf->thread_offload, prev->thread_offload,
@@ -1150,6 +1160,7 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.prompt_cache_key = conf->prompt_cache_key;
     s.ccr = conf->ccr;
     s.ccr_tool = conf->ccr_tool;
+    s.exact_counts = conf->exact_counts;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

@@ -78,6 +78,7 @@ typedef struct {
     ngx_flag_t            ccr_tool;
     ngx_http_complex_value_t  *ccr_tenant;  /* NULL: the credential */
     ngx_uint_t            ccr_way;          /* headroom_ccr_endpoint, _mcp */
+    ngx_flag_t            exact_counts;
     ngx_thread_pool_t    *thread_pool;      /* headroom_thread_pool */
     size_t                thread_offload;   /* new tool output, bytes */
 } ngx_http_headroom_loc_conf_t;

@@ -104,6 +104,7 @@ typedef struct {
     /* reversible compression: markers name the way back; the tool */
     int                           ccr;
     int                           ccr_tool;
+    int                           exact_counts;  /* no estimate of large outputs */
 } headroom_settings_t;
 
 /* the bounds headroom_config_compile() holds values to */

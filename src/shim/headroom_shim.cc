@@ -131,6 +131,7 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.prompt_cache_key = in->prompt_cache_key != 0;
     o.ccr = in->ccr != 0;
     o.ccr_tool = in->ccr_tool != 0;
+    o.exact_counts = in->exact_counts != 0;
     return o;
 }
 
@@ -305,6 +306,7 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->prompt_cache_key = d.prompt_cache_key ? 1 : 0;
     settings->ccr = d.ccr ? 1 : 0;
     settings->ccr_tool = d.ccr_tool ? 1 : 0;
+    settings->exact_counts = d.exact_counts ? 1 : 0;
 }
 
 headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,

@@ -5,9 +5,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 
+#include "core/json.h"
 #include "core/pipeline.h"
+#include "loghub.h"
 #include "core/tokenizer/rank_file.h"
 #include "core/tokenizer/tokenizers.h"
 
@@ -127,4 +130,56 @@ TEST(PipelineTokens, AMarkerNeverCostsMoreTokensThanTheLinesItReplaces) {
         EXPECT_NE(r.body.find(std::to_string(i) + " x" + std::string(1000, ' ') + "y"), std::string::npos) << i;
     }
     EXPECT_NE(r.body.find("more lines like the one above omitted"), std::string::npos);
+}
+
+// Large outputs are counted from samples where that decides as a full count
+// would: over every JSON fixture and loghub log (and this repository's code,
+// which no crusher changes), the body sent is the one exact counts give,
+// the figures are marked estimated and within 10% of the exact ones, and
+// what is counted exactly (the rewrites) is exact.
+TEST(PipelineTokens, EstimatesDecideAsExactCountsDo) {
+    auto t = real();
+    ASSERT_NE(t, nullptr);
+    std::vector<std::string> outputs;
+    for (const char* name : {"github-issues.json", "k8s-pods.json", "metrics.json", "packages.json", "search-hits.json"}) {
+        std::ifstream f(std::string(HEADROOM_FIXTURES_DIR) + "/json/" + name, std::ios::binary);
+        std::stringstream b;
+        b << f.rdbuf();
+        outputs.push_back(b.str());
+    }
+    for (auto& [name, text] : loghub_logs()) outputs.push_back(text);
+    {
+        std::ifstream f("src/core/pipeline.cc", std::ios::binary);
+        std::stringstream b;
+        b << f.rdbuf();
+        outputs.push_back(b.str());
+    }
+    Settings fast, exact;
+    fast.tokenizers = exact.tokenizers = t;
+    exact.exact_counts = true;
+    std::size_t estimated = 0;
+    for (const std::string& out : outputs) {
+        if (out.empty()) continue;
+        const std::string body = R"({"model":"gpt-4o","messages":[{"role":"tool","tool_call_id":"a","content":)" +
+                                 headroom::json::serialize(headroom::json::string_value(out)) + "}]}";
+        const auto a = process("/v1/chat/completions", body, fast);
+        const auto b = process("/v1/chat/completions", body, exact);
+        SCOPED_TRACE(out.substr(0, 60));
+        EXPECT_EQ(a.outcome, b.outcome);
+        EXPECT_EQ(a.body, b.body);
+        EXPECT_FALSE(b.tokens_estimated);
+        if (out.size() < 16 * 1024) {
+            EXPECT_EQ(a.tokens_before, b.tokens_before);
+            continue;
+        }
+        ++estimated;
+        if (!a.tokens_estimated) continue;  // a close call: counted exactly
+        EXPECT_NEAR(static_cast<double>(a.tokens_before), static_cast<double>(b.tokens_before),
+                    0.1 * static_cast<double>(b.tokens_before));
+        // The rewrite itself is always counted exactly.
+        if (a.outcome == headroom::Outcome::Rewritten) {
+            EXPECT_EQ(a.tokens_after, b.tokens_after);
+        }
+    }
+    EXPECT_GT(estimated, 10u);
 }
