@@ -248,18 +248,7 @@ is "@bad", '', 'ttl: no alert, crit, emerg or crash';
 
 # --- nginx -t -----------------------------------------------------------------------
 
-sub conf_error {
-    my ($http, $location) = @_;
-    my $d = File::Temp::tempdir('headroom-ccr-t-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    mkdir "$d/logs";
-    open my $fh, '>', "$d/nginx.conf" or die;
-    print $fh "load_module $ENV{PWD}/build/ngx_http_headroom_module.so;\n"
-        . "error_log $d/logs/error.log;\npid $d/nginx.pid;\nevents {}\n"
-        . "http { access_log off; $http server { listen 127.0.0.1:1; location / { $location } } }\n";
-    close $fh;
-    my $out = `/usr/sbin/nginx -t -p $d/ -c $d/nginx.conf 2>&1`;
-    return ($? >> 8, $out);
-}
+sub conf_error { nginx_t(http => $_[0], location => $_[1]) }
 
 my ($rc, $out) = conf_error('', 'headroom on; headroom_ccr on;');
 ok $rc && $out =~ /"headroom_ccr on" needs a "headroom_ccr_zone"/, 'nginx -t: headroom_ccr on without a zone' or diag $out;

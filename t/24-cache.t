@@ -201,20 +201,7 @@ is $f->{evicted}, 0, 'status: none evicted from 16m';
 # --- nginx -t ---------------------------------------------------------------------
 
 {
-    my $t = "$dir/t";
-    mkdir $t;
-    mkdir "$t/$_" for qw(conf logs tmp);
-    my $check = sub {
-        my ($http) = @_;
-        open my $fh, '>', "$t/conf/nginx.conf" or die;
-        print $fh "load_module $ENV{PWD}/build/ngx_http_headroom_module.so;\n"
-            . "error_log $t/logs/error.log;\npid $t/logs/nginx.pid;\n"
-            . "events {}\nhttp {\n$http\nserver { listen 127.0.0.1:" . free_port() . ";\n"
-            . "location / { headroom on; } } }\n";
-        close $fh;
-        my $out = `/usr/sbin/nginx -t -p $t/ -c $t/conf/nginx.conf 2>&1`;
-        return ($? >> 8, $out);
-    };
+    my $check = sub { nginx_t(http => $_[0], location => 'headroom on;') };
     my ($rc, $out) = $check->('headroom_cache_zone c 4k;');
     like $out, qr/"headroom_cache_zone" "c" needs a size of at least \d+k, not "4k"/, 'too small';
     ($rc, $out) = $check->('headroom_cache_zone c lots;');

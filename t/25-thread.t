@@ -215,20 +215,7 @@ is_deeply [bad_log_lines($gw)], [], 'no alert, no crash in the log';
 # --- nginx -t -------------------------------------------------------------------------
 
 {
-    my $t = "$dir/t";
-    mkdir $t;
-    mkdir "$t/$_" for qw(conf logs tmp);
-    my $check = sub {
-        my ($main, $loc) = @_;
-        open my $fh, '>', "$t/conf/nginx.conf" or die;
-        print $fh "load_module $ENV{PWD}/build/ngx_http_headroom_module.so;\n$main\n"
-            . "error_log $t/logs/error.log;\npid $t/logs/nginx.pid;\n"
-            . "events {}\nhttp {\nserver { listen 127.0.0.1:" . free_port() . ";\n"
-            . "location / { headroom on; $loc } } }\n";
-        close $fh;
-        my $out = `/usr/sbin/nginx -t -p $t/ -c $t/conf/nginx.conf 2>&1`;
-        return ($? >> 8, $out);
-    };
+    my $check = sub { nginx_t(main => $_[0], location => "headroom on; $_[1]") };
     my ($rc, $out) = $check->('', 'headroom_thread_pool nopool;');
     isnt $rc, 0, 'a pool nobody declared fails';
     like $out, qr/unknown thread pool "nopool"/, 'naming it';

@@ -448,17 +448,24 @@ void forget(const Value& v) {
     for (const Member& m : v.members) forget(m.value);
 }
 
-void splice_value(const Value& v, std::string_view original, std::string& out) {
-    if (as_parsed(v, original)) {
-        out.append(original.substr(v.begin, v.end - v.begin));
+// Writes `v` compactly; with `original` (splice), what is still as parsed
+// from it is copied from it instead.
+void write(const Value& v, const std::string_view* original, std::string& out) {
+    if (original != nullptr && as_parsed(v, *original)) {
+        out.append(original->substr(v.begin, v.end - v.begin));
         return;
     }
     switch (v.kind) {
+    case Kind::Null: out.append("null"); break;
+    case Kind::False: out.append("false"); break;
+    case Kind::True: out.append("true"); break;
+    case Kind::Number: out.append(v.text); break;
+    case Kind::String: append_escaped(v.text, out); break;
     case Kind::Array:
         out.push_back('[');
         for (std::size_t i = 0; i < v.items.size(); ++i) {
             if (i != 0) out.push_back(',');
-            splice_value(v.items[i], original, out);
+            write(v.items[i], original, out);
         }
         out.push_back(']');
         break;
@@ -468,11 +475,10 @@ void splice_value(const Value& v, std::string_view original, std::string& out) {
             if (i != 0) out.push_back(',');
             append_escaped(v.members[i].key, out);
             out.push_back(':');
-            splice_value(v.members[i].value, original, out);
+            write(v.members[i].value, original, out);
         }
         out.push_back('}');
         break;
-    default: serialize(v, out);
     }
 }
 
@@ -480,7 +486,7 @@ void splice_value(const Value& v, std::string_view original, std::string& out) {
 
 void splice(const Value& v, std::string_view original, std::string& out) {
     forget(v);
-    splice_value(v, original, out);
+    write(v, &original, out);
 }
 
 ParseError minify(std::string_view text, std::size_t max_depth, std::string& out) {
@@ -493,33 +499,7 @@ ParseError minify(std::string_view text, std::size_t max_depth, std::string& out
     return e;
 }
 
-void serialize(const Value& v, std::string& out) {
-    switch (v.kind) {
-    case Kind::Null: out.append("null"); break;
-    case Kind::False: out.append("false"); break;
-    case Kind::True: out.append("true"); break;
-    case Kind::Number: out.append(v.text); break;
-    case Kind::String: append_escaped(v.text, out); break;
-    case Kind::Array:
-        out.push_back('[');
-        for (std::size_t i = 0; i < v.items.size(); ++i) {
-            if (i != 0) out.push_back(',');
-            serialize(v.items[i], out);
-        }
-        out.push_back(']');
-        break;
-    case Kind::Object:
-        out.push_back('{');
-        for (std::size_t i = 0; i < v.members.size(); ++i) {
-            if (i != 0) out.push_back(',');
-            append_escaped(v.members[i].key, out);
-            out.push_back(':');
-            serialize(v.members[i].value, out);
-        }
-        out.push_back('}');
-        break;
-    }
-}
+void serialize(const Value& v, std::string& out) { write(v, nullptr, out); }
 
 std::string serialize(const Value& v) {
     std::string out;

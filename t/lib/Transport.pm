@@ -23,7 +23,7 @@ use HeadroomTest qw(free_port read_message write_all alive start_server http_pat
 
 our @EXPORT = qw(start_gateway stop_gateway gateway_log http_request
                  send_partial status_json bad_log_lines slurp lua_modules
-                 start_wire_recorder wire_recorded);
+                 start_wire_recorder wire_recorded nginx_t);
 
 my $ROOT   = abs_path(dirname(__FILE__) . '/../..');
 my $MODULE = "$ROOT/build/ngx_http_headroom_module.so";
@@ -107,6 +107,23 @@ sub stop_gateway {
 }
 
 sub gateway_log { slurp("$_[0]{dir}/logs/error.log") }
+
+# nginx -t on a configuration with the module: nginx_t(main => TEXT,
+# http => TEXT, location => TEXT) puts each where it says (the location in
+# one server). Returns (exit status, what nginx said).
+sub nginx_t {
+    my (%o) = @_;
+    my $d = tempdir('headroom-t-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
+    mkdir "$d/logs";
+    open my $fh, '>', "$d/nginx.conf" or die;
+    print $fh "load_module $MODULE;\n" . ($o{main} // '') . "\n"
+        . "error_log $d/logs/error.log;\npid $d/nginx.pid;\nevents {}\n"
+        . "http { access_log off; " . ($o{http} // '') . "\n"
+        . "server { listen 127.0.0.1:" . free_port() . "; location / { " . ($o{location} // '') . " } } }\n";
+    close $fh;
+    my $out = `$NGINX -t -p $d/ -c $d/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
 
 # The lines that must never be there.
 sub bad_log_lines {

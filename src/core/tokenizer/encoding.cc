@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -58,6 +59,48 @@ constexpr std::uint32_t kNone32 = 0xffffffffu;  // no part
 // Pieces longer than this merge through one bucket per rank: linear in the
 // piece (and the table), where a heap of every pair thrashes the cache.
 constexpr std::size_t kHeapLimit = 16 * 1024;
+
+// The parts of a piece being merged, as a list by index: ranks[i] is the
+// rank of part i joined with the next (kNoRank for none, or once part i
+// is gone). Parts are numbered in 32 bits: a piece is part of a body, and
+// bodies are at most headroom_max_body_size (1 GB at most).
+struct Parts {
+    Parts(const Encoding& e, std::string_view p)
+        : encoding(e), piece(p), next(p.size()), prev(p.size()), ranks(p.size(), Encoding::kNoRank), count(p.size()) {
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            next[i] = i + 1 < p.size() ? static_cast<std::uint32_t>(i + 1) : kNone32;
+            prev[i] = i > 0 ? static_cast<std::uint32_t>(i - 1) : kNone32;
+            if (i + 1 < p.size()) ranks[i] = e.rank(p.substr(i, 2));
+        }
+    }
+
+    std::uint32_t pair_rank(std::uint32_t i) const {
+        if (i == kNone32 || next[i] == kNone32) return Encoding::kNoRank;
+        const std::uint32_t j = next[i];
+        const std::size_t end = next[j] == kNone32 ? piece.size() : next[j];
+        // No token is longer than the longest in the table.
+        return end - i > encoding.max_token_bytes() ? Encoding::kNoRank : encoding.rank(piece.substr(i, end - i));
+    }
+
+    // Part next[i] joins part i; the two parts whose pairs changed (i and
+    // the one before it, or kNone32) have their new ranks.
+    std::array<std::uint32_t, 2> join(std::uint32_t i) {
+        const std::uint32_t j = next[i];
+        ranks[j] = Encoding::kNoRank;
+        next[i] = next[j];
+        if (next[j] != kNone32) prev[next[j]] = i;
+        --count;
+        const std::uint32_t p = prev[i];
+        ranks[i] = pair_rank(i);
+        if (p != kNone32) ranks[p] = pair_rank(p);
+        return {i, p};
+    }
+
+    const Encoding& encoding;
+    std::string_view piece;
+    std::vector<std::uint32_t> next, prev, ranks;
+    std::size_t count;
+};
 
 }  // namespace
 
@@ -315,61 +358,29 @@ std::size_t Encoding::merge_count_scan(std::string_view piece) const {
 // (a megabyte of letters without a separator), and each part's rank is
 // looked up at most twice per merge.
 std::size_t Encoding::merge_count_heap(std::string_view piece) const {
-    const std::size_t n = piece.size();
-    if (n < 2) return n;
-    // Parts are numbered in 32 bits: a piece is part of a body, and bodies
-    // are at most headroom_max_body_size (1 GB at most).
-    std::vector<std::uint32_t> next(n), prev(n);
-    // ranks[i]: of part i joined with the next; kNoRank for none, or when
-    // part i is gone.
-    std::vector<std::uint32_t> ranks(n, kNoRank);
-    for (std::size_t i = 0; i < n; ++i) {
-        next[i] = i + 1 < n ? static_cast<std::uint32_t>(i + 1) : kNone32;
-        prev[i] = i > 0 ? static_cast<std::uint32_t>(i - 1) : kNone32;
-    }
-    auto pair_rank = [&](std::uint32_t i) {
-        if (i == kNone32 || next[i] == kNone32) return kNoRank;
-        const std::uint32_t j = next[i];
-        const std::size_t e = next[j] == kNone32 ? n : next[j];
-        // No token is longer than the longest in the table.
-        return e - i > max_token_bytes_ ? kNoRank : rank(piece.substr(i, e - i));
-    };
+    if (piece.size() < 2) return piece.size();
+    Parts parts(*this, piece);
     auto entry = [](std::uint32_t r, std::uint32_t i) { return static_cast<std::uint64_t>(r) << 32 | i; };
-
     std::vector<std::uint64_t> heap;
-    heap.reserve(n);
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-        ranks[i] = rank(piece.substr(i, 2));
-        if (ranks[i] != kNoRank) heap.push_back(entry(ranks[i], static_cast<std::uint32_t>(i)));
+    heap.reserve(piece.size());
+    for (std::size_t i = 0; i + 1 < piece.size(); ++i) {
+        if (parts.ranks[i] != kNoRank) heap.push_back(entry(parts.ranks[i], static_cast<std::uint32_t>(i)));
     }
     std::make_heap(heap.begin(), heap.end(), std::greater<>());
-    auto push = [&](std::uint32_t r, std::uint32_t i) {
-        heap.push_back(entry(r, i));
-        std::push_heap(heap.begin(), heap.end(), std::greater<>());
-    };
-
-    std::size_t parts = n;
     while (!heap.empty()) {
         std::pop_heap(heap.begin(), heap.end(), std::greater<>());
         const std::uint64_t top = heap.back();
         heap.pop_back();
         const auto r = static_cast<std::uint32_t>(top >> 32);
         const auto i = static_cast<std::uint32_t>(top);
-        if (ranks[i] != r) continue;  // stale
-        const std::uint32_t j = next[i];  // part j joins part i
-        ranks[j] = kNoRank;
-        next[i] = next[j];
-        if (next[j] != kNone32) prev[next[j]] = i;
-        --parts;
-        ranks[i] = pair_rank(i);
-        if (ranks[i] != kNoRank) push(ranks[i], i);
-        const std::uint32_t p = prev[i];
-        if (p != kNone32) {
-            ranks[p] = pair_rank(p);
-            if (ranks[p] != kNoRank) push(ranks[p], p);
+        if (parts.ranks[i] != r) continue;  // stale
+        for (const std::uint32_t k : parts.join(i)) {
+            if (k == kNone32 || parts.ranks[k] == kNoRank) continue;
+            heap.push_back(entry(parts.ranks[k], k));
+            std::push_heap(heap.begin(), heap.end(), std::greater<>());
         }
     }
-    return parts;
+    return parts.count;
 }
 
 // The heap's merges in the heap's order, with the pairs kept by rank: a
@@ -383,17 +394,8 @@ std::size_t Encoding::merge_count_buckets(std::string_view piece) const {
     const std::size_t n = piece.size();
     if (n < 2) return n;
     const std::size_t table = offsets_.size();  // ranks are below this
-    std::vector<std::uint32_t> next(n), prev(n), ranks(n, kNoRank);
-    for (std::size_t i = 0; i < n; ++i) {
-        next[i] = i + 1 < n ? static_cast<std::uint32_t>(i + 1) : kNone32;
-        prev[i] = i > 0 ? static_cast<std::uint32_t>(i - 1) : kNone32;
-    }
-    auto pair_rank = [&](std::uint32_t i) {
-        if (i == kNone32 || next[i] == kNone32) return kNoRank;
-        const std::uint32_t j = next[i];
-        const std::size_t e = next[j] == kNone32 ? n : next[j];
-        return e - i > max_token_bytes_ ? kNoRank : rank(piece.substr(i, e - i));
-    };
+    Parts parts(*this, piece);
+    std::vector<std::uint32_t>& ranks = parts.ranks;
 
     // head[r]: the last pair added with rank r; link: the one before it.
     std::vector<std::uint32_t> head(table, kNone32), start, link;
@@ -408,11 +410,9 @@ std::size_t Encoding::merge_count_buckets(std::string_view piece) const {
         if (rank_of_pair < r) back_to = std::min<std::size_t>(back_to, rank_of_pair);
     };
     for (std::size_t i = 0; i + 1 < n; ++i) {
-        ranks[i] = rank(piece.substr(i, 2));
         if (ranks[i] != kNoRank) add(ranks[i], static_cast<std::uint32_t>(i));
     }
 
-    std::size_t parts = n;
     // Rank r's pairs by start: those listed (in the order added, which is
     // mostly the order of the text) sorted once, and a heap for the few a
     // merge of this very rank makes.
@@ -437,15 +437,8 @@ std::size_t Encoding::merge_count_buckets(std::string_view piece) const {
                 i = now[at++];
             }
             if (ranks[i] != r) continue;  // stale
-            const std::uint32_t j = next[i];
-            ranks[j] = kNoRank;
-            next[i] = next[j];
-            if (next[j] != kNone32) prev[next[j]] = i;
-            --parts;
-            for (const std::uint32_t k : {i, prev[i]}) {
-                if (k == kNone32) continue;
-                ranks[k] = pair_rank(k);
-                if (ranks[k] == kNoRank) continue;
+            for (const std::uint32_t k : parts.join(i)) {
+                if (k == kNone32 || ranks[k] == kNoRank) continue;
                 if (ranks[k] == r) {
                     extra.push_back(k);
                     std::push_heap(extra.begin(), extra.end(), std::greater<>());
@@ -468,7 +461,7 @@ std::size_t Encoding::merge_count_buckets(std::string_view piece) const {
             ++r;
         } while (r < table && head[r] == kNone32);
     }
-    return parts;
+    return parts.count;
 }
 
 }  // namespace headroom::tokenizer
