@@ -2,9 +2,11 @@
 // to any API's path under several configurations: no crash or leak; the
 // same bytes give the same result; a rewritten body is JSON; with prefix
 // stabilization off, nothing but tool outputs changed; and every line a
-// crushed text output sends is a line of its input, in order, or a marker.
+// crushed text output sends is a line of its input, in order, or a marker;
+// through a results' cache, first and again, the same bytes as without.
 // Input: 2 parameter bytes (the path, the configuration), then the body.
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,24 @@ void lines_kept(const std::string& in, const std::string& out, const std::string
         ++at;
     }
 }
+
+// A results' cache in this process, through the C interface.
+struct MapCache {
+    std::map<std::string, std::string> entries;
+    headroom_cache_t c{get, put, this};
+    static int get(void* data, const unsigned char* key, headroom_cache_take_pt take, void* sink) {
+        auto* m = static_cast<MapCache*>(data);
+        auto it = m->entries.find(std::string(reinterpret_cast<const char*>(key), HEADROOM_CACHE_KEY_LEN));
+        return it != m->entries.end() &&
+               take(sink, reinterpret_cast<const unsigned char*>(it->second.data()), it->second.size());
+    }
+    static void put(void* data, const unsigned char* key, const unsigned char* entry, size_t len) {
+        static_cast<MapCache*>(data)->entries[std::string(reinterpret_cast<const char*>(key), HEADROOM_CACHE_KEY_LEN)] =
+            std::string(reinterpret_cast<const char*>(entry), len);
+    }
+};
+
+std::string body_of(const headroom_result_t& r) { return std::string(reinterpret_cast<const char*>(r.body), r.body_len); }
 
 void null_out(json::Value& root, const json::Path& path) {
     if (json::Value* v = json::resolve(root, path)) *v = json::Value{};
@@ -112,6 +132,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         << "the same bytes gave other bytes";
     EXPECT_STREQ(r.prefix_hash, again.prefix_hash);
     headroom_result_free(&again);
+
+    // Through a cache: worked out and kept, then taken from it.
+    MapCache cache;
+    const headroom_env_t env{nullptr, &cache.c, 0};
+    for (int round = 0; round < 2; ++round) {
+        headroom_result_t c;
+        headroom_process_in(config, HEADROOM_WANT_PREFIX_HASH, path, std::strlen(path), body, body_len, &env, &c);
+        EXPECT_EQ(r.outcome, c.outcome);
+        EXPECT_EQ(body_of(r), body_of(c)) << "the cache changed the bytes (round " << round << ")";
+        EXPECT_EQ(r.tokens_before, c.tokens_before);
+        EXPECT_EQ(r.tokens_after, c.tokens_after);
+        EXPECT_EQ(r.omitted, c.omitted);
+        if (round == 1) {
+            EXPECT_EQ(c.cache_misses, 0u);
+        }
+        headroom_result_free(&c);
+    }
 
     if (r.outcome == HEADROOM_REWRITTEN) {
         const std::string in_text(p.rest(), body_len);
