@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -64,9 +65,26 @@ std::uint64_t mix(std::uint64_t x) {
     return x;
 }
 
+// 16 bytes: a log has about a token per four bytes, so that the tokens of
+// a megabyte take four.
 struct Token {
-    std::string_view text;
+    std::uint32_t at;    // where its bytes start, from the text's first line
+    std::uint32_t size;
     std::uint64_t hash;  // kWild once a wildcard
+};
+
+// The lines' tokens, and where their offsets count from.
+struct Tokens {
+    const char* base;
+    std::vector<Token> list;
+    Token make(std::string_view bytes, std::uint64_t hash) const {
+        return Token{static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(bytes.data()) -
+                                                reinterpret_cast<std::uintptr_t>(base)),
+                     static_cast<std::uint32_t>(bytes.size()), hash};
+    }
+    std::string_view text(const Token& t) const {
+        return {reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(base) + t.at), t.size};
+    }
 };
 
 // What a token's bytes say of it, a table lookup a byte.
@@ -92,7 +110,7 @@ bool dotted_name(std::string_view t) {
 }
 
 // One pass over a token: its hash, and whether it holds a value of its own.
-Token token_of(std::string_view t) {
+std::uint64_t hash_of(std::string_view t) {
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a, then mixed
     std::uint8_t seen = 0;
     for (char c : t) {
@@ -106,11 +124,12 @@ Token token_of(std::string_view t) {
     if (!value && t.size() == 3 && t[0] >= 'A' && t[0] <= 'Z') {
         for (std::string_view w : kDateWords) value = value || t == w;
     }
-    return Token{t, value ? kWild : mix(h)};
+    return value ? kWild : mix(h);
 }
 
-void push_token(std::string_view text, std::vector<Token>& out, std::size_t line_first) {
-    Token t = token_of(text);
+void push_token(std::string_view text, Tokens& tokens, std::size_t line_first) {
+    std::vector<Token>& out = tokens.list;
+    Token t = tokens.make(text, hash_of(text));
     if (t.hash != kWild && out.size() > line_first && out.back().hash == kWild && is_unit(text)) {
         t.hash = kWild;
     }
@@ -120,12 +139,13 @@ void push_token(std::string_view text, std::vector<Token>& out, std::size_t line
 // A word (between blanks, or | , ;) that holds a value is a value as a
 // whole: "LOCAL(0)" is one, like "10.100.20.250". Names stay: of fields
 // ("uid" of "uid=0") and of tags ("kernel" of "kernel[0]:").
-void end_word(std::string_view line, std::size_t end, std::vector<Token>& t, std::size_t first) {
+void end_word(std::string_view line, std::size_t end, Tokens& tokens, std::size_t first) {
+    std::vector<Token>& t = tokens.list;
     if (t.size() - first < 2) return;
     bool value = false;
-    for (std::size_t k = first; k < t.size(); ++k) value = value || (t[k].hash == kWild && !t[k].text.empty());
+    for (std::size_t k = first; k < t.size(); ++k) value = value || (t[k].hash == kWild && t[k].size > 0);
     if (!value) return;
-    const std::size_t name_end = std::size_t(t[first].text.data() - line.data()) + t[first].text.size();
+    const std::size_t name_end = std::size_t(tokens.text(t[first]).data() - line.data()) + t[first].size;
     const bool tag = name_end < line.size() && line[name_end] == '[' && line[end - 1] == ':';
     for (std::size_t k = tag ? first + 1 : first; k < t.size(); ++k) {
         const bool name = k + 1 < t.size() && t[k + 1].hash == kEquals;
@@ -135,7 +155,8 @@ void end_word(std::string_view line, std::size_t end, std::vector<Token>& t, std
 
 bool ends_word(char c) { return c == ' ' || c == '\t' || c == '|' || c == ',' || c == ';'; }
 
-void tokenize(std::string_view line, std::vector<Token>& out) {
+void tokenize(std::string_view line, Tokens& tokens) {
+    std::vector<Token>& out = tokens.list;
     const std::size_t first = out.size();
     std::size_t start = 0, word = first;
     std::size_t scanned = 0;  // the token's bytes before it hold no '/'
@@ -146,19 +167,19 @@ void tokenize(std::string_view line, std::vector<Token>& out) {
             if (scanned == line.size()) continue;
         }
         if (i > start) {
-            push_token(line.substr(start, i - start), out, first);
+            push_token(line.substr(start, i - start), tokens, first);
         } else if (i > 0 && ((line[i - 1] == '(' && line[i] == ')') || (line[i - 1] == '[' && line[i] == ']'))) {
-            out.push_back(Token{line.substr(i, 0), kWild});  // "()" and "[]" hold an empty value
+            out.push_back(tokens.make(line.substr(i, 0), kWild));  // "()" and "[]" hold an empty value
         }
-        if (line[i] == '=') out.push_back(Token{line.substr(i, 1), kEquals});
+        if (line[i] == '=') out.push_back(tokens.make(line.substr(i, 1), kEquals));
         if (ends_word(line[i])) {
-            end_word(line, i, out, word);
+            end_word(line, i, tokens, word);
             word = out.size();
         }
         start = scanned = i + 1;
     }
-    if (line.size() > start) push_token(line.substr(start), out, first);
-    end_word(line, line.size(), out, word);
+    if (line.size() > start) push_token(line.substr(start), tokens, first);
+    end_word(line, line.size(), tokens, word);
 }
 
 // A token's share of its line's hash, at its place.
@@ -273,13 +294,29 @@ private:
 LogTemplates mine_templates(const Lines& lines) {
     const std::size_t n = lines.size();
     std::vector<Line> ls(n);
-    std::vector<Token> t;
+    // Offsets count from the lowest line: the lines of one text, within
+    // 4 GB (a body is at most 1 GB). Else nothing folds.
+    Tokens tokens{nullptr, {}};
+    const char* top = nullptr;
     std::size_t bytes = 0;
-    for (std::string_view l : lines) bytes += l.size();
+    const std::less<const char*> below;  // lines may be of several buffers (tests)
+    for (std::string_view l : lines) {
+        bytes += l.size();
+        if (tokens.base == nullptr || below(l.data(), tokens.base)) tokens.base = l.data();
+        if (top == nullptr || below(top, l.data() + l.size())) top = l.data() + l.size();
+    }
+    if (n > 0 && reinterpret_cast<std::uintptr_t>(top) - reinterpret_cast<std::uintptr_t>(tokens.base) >= UINT32_MAX) {
+        LogTemplates apart;
+        apart.groups = n;
+        for (std::size_t i = 0; i < n; ++i) apart.group_of.push_back(i);
+        apart.values_at.assign(n + 1, 0);
+        return apart;
+    }
+    std::vector<Token>& t = tokens.list;
     t.reserve(bytes / 4 + 16);
     for (std::size_t i = 0; i < n; ++i) {
         ls[i].begin = t.size();
-        tokenize(lines[i], t);
+        tokenize(lines[i], tokens);
         ls[i].end = t.size();
         ls[i].rehash(t);
     }
@@ -366,7 +403,7 @@ LogTemplates mine_templates(const Lines& lines) {
         out.values_at[i] = out.values.size();
         for (std::size_t k = ls[i].begin; k < ls[i].end; ++k) {
             if (t[k].hash == kWild) {
-                out.values.push_back(t[k].text);
+                out.values.push_back(tokens.text(t[k]));
                 continue;
             }
             if (at > 0 && t[k].hash == previous) continue;
