@@ -24,7 +24,7 @@ my $lua = lua_modules() // '';
 
 my $gw = start_gateway(
     workers => 1,
-    main_config => "thread_pool hp threads=2;\n$lua",
+    main_config => "thread_pool hp threads=2;\nthread_pool one threads=1;\n$lua",
     http_config => "headroom_ccr_zone ccr 8m;\nclient_max_body_size 64m;\nclient_body_buffer_size 64m;\n",
     config => qq(
         location /v1 {
@@ -54,6 +54,21 @@ my $gw = start_gateway(
             headroom on;
             headroom_mode simulate;
         }
+        # one thread, a short client_body_timeout: a queue longer than it
+        location /queue/ {
+            headroom on;
+            headroom_mode simulate;
+            headroom_thread_pool one;
+            client_body_timeout 300ms;
+        }
+        # post_action redirects a request that ends early: its context goes
+        location /pa/ {
+            headroom on;
+            headroom_mode simulate;
+            headroom_thread_pool hp;
+            post_action /pa-done;
+        }
+        location /pa-done { return 204; }
         location /ccr/ {
             headroom on;
             headroom_ccr on;
@@ -208,6 +223,40 @@ sub small_ones_first {
     sleep 1.5;
     is http_request($gw->{port}, uri => '/v1/chat/completions', body => turn1('openai_chat', "ok\n"))->{status},
         200, 'a client left while its request was in the thread: the next is served';
+}
+
+# A request that waits for the one thread longer than client_body_timeout
+# is answered all the same.
+{
+    my $body = big_body(4);
+    my @s;
+    for (1 .. 8) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$gw->{port}", Timeout => 5) or die;
+        binmode $s;
+        write_all($s, "POST /queue/v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n" . $body);
+        push @s, $s;
+    }
+    my $t0 = time;
+    my @status = map { local $/; my $r = <$_>; close $_; ($r // '') =~ /^HTTP\/1\.1 (\d+)/ ? $1 : 'none' } @s;
+    is "@status", '200 200 200 200 200 200 200 200', 'eight bodies queued for one thread: every one answered';
+    my $took = time - $t0;
+    cmp_ok $took, ">", 0.6, sprintf("the last waited past client_body_timeout (300ms): %.1f s", $took);
+}
+
+# A client that leaves while its request is in the thread, where
+# post_action takes over the request (and clears headroom's context): an
+# HTTP/2 connection that closes ends its streams at once.
+{
+    open my $fh, '>:raw', "$dir/pa-body" or die;
+    print $fh big_body(24);
+    close $fh;
+    my $code = `curl -sS -o /dev/null -w '%{http_code}' --max-time 0.35 --http2-prior-knowledge -H 'Content-Type: application/json' --data-binary \@$dir/pa-body http://127.0.0.1:$gw->{h2}/pa/v1/chat/completions 2>/dev/null`;
+    isnt $code, '200', 'the client left before the answer';
+    sleep 2;
+    is http_request($gw->{port}, uri => '/v1/chat/completions', body => turn1('openai_chat', "ok\n"))->{status},
+        200, 'post_action after a client left mid-thread: the next request is served';
+    unlike gateway_log($gw), qr/exited on signal|worker process \d+ exited/, 'no worker died';
 }
 
 is_deeply [bad_log_lines($gw)], [], 'no alert, no crash in the log';

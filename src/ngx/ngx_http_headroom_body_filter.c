@@ -981,15 +981,24 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     /*
      * A body many times the bound goes to the pool at once: even looking
      * its outputs up would hold the worker for milliseconds. Not with
-     * retrievals to fill: those are looked up here first.
+     * retrievals to fill (the tool's name in it): those are looked up
+     * here first.
      */
 
-    if (env.offload_above && store == NULL
+    if (env.offload_above
         && len > NGX_HTTP_HEADROOM_OFFLOAD_AT_ONCE * env.offload_above
-        && ngx_http_headroom_thread_post(r, ctx, hlcf, flags, body, len)
-           == NGX_OK)
+        && (store == NULL
+            || memmem(body, len, "headroom_retrieve",
+                      sizeof("headroom_retrieve") - 1) == NULL))
     {
-        return NGX_AGAIN;
+        if (ngx_http_headroom_thread_post(r, ctx, hlcf, flags, body, len)
+            == NGX_OK)
+        {
+            return NGX_AGAIN;
+        }
+
+        /* no thread to be had: here, then */
+        env.offload_above = 0;
     }
 
     for ( ;; ) {
@@ -1003,6 +1012,9 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
             rc = ngx_http_headroom_wait_for_redis(r, ctx);
 
             if (rc == NGX_AGAIN) {
+                (void) clock_gettime(CLOCK_MONOTONIC, &end);
+                ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
+                                + (end.tv_nsec - start.tv_nsec) / 1000;
                 return NGX_AGAIN;
             }
 

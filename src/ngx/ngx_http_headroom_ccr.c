@@ -472,6 +472,13 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
+    if (state == HEADROOM_STORE_MISSING && hmcf->redis && ccr->asked
+        && ccr->pending.nelts == NGX_HTTP_HEADROOM_REDIS_PER_REQUEST)
+    {
+        /* past the bound, Redis was not asked: not "gone" */
+        return HEADROOM_STORE_UNAVAILABLE;
+    }
+
     if (state == HEADROOM_STORE_MISSING && hmcf->redis && !ccr->asked) {
 
         /*

@@ -79,7 +79,7 @@ typedef struct {
     ngx_http_complex_value_t  *ccr_tenant;  /* NULL: the credential */
     ngx_uint_t            ccr_way;          /* headroom_ccr_endpoint, _mcp */
     ngx_flag_t            exact_counts;
-    ngx_thread_pool_t    *thread_pool;      /* headroom_thread_pool */
+    void                 *thread_pool;      /* ngx_thread_pool_t, or NULL */
     size_t                thread_offload;   /* new tool output, bytes */
 } ngx_http_headroom_loc_conf_t;
 

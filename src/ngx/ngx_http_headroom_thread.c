@@ -12,7 +12,9 @@
  * In the thread, the core reads only what the request's memory holds
  * already (the body, the originals fetched before) and the shared zones
  * under their locks; it neither logs nor allocates from the request's
- * pool.
+ * pool. While it runs, client_body_timeout (which nginx's reader arms while
+ * the body filter holds the body) starts again when it fires: a task that
+ * waits for a busy pool does not cost its client a 408.
  */
 
 
@@ -20,8 +22,12 @@
 #include "ngx_http_headroom_cache.h"
 
 
+#if (NGX_THREADS)
+
 typedef struct {
     ngx_http_request_t             *r;
+    ngx_http_headroom_ctx_t        *ctx;      /* the request's, as it was */
+    ngx_http_event_handler_pt       reading;  /* r->read_event_handler */
     const headroom_config_t        *config;
     unsigned                        flags;
     const u_char                   *body;
@@ -36,6 +42,7 @@ typedef struct {
 
 static void ngx_http_headroom_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_headroom_thread_done(ngx_event_t *ev);
+static void ngx_http_headroom_thread_reading(ngx_http_request_t *r);
 static headroom_store_e ngx_http_headroom_thread_lookup(void *data,
     const char *id, const unsigned char **text, size_t *len);
 
@@ -70,6 +77,29 @@ ngx_http_headroom_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
+#else
+
+char *
+ngx_http_headroom_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        hlcf->thread_pool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    return "needs an nginx built --with-threads";
+}
+
+#endif
+
+
+#if (NGX_THREADS)
 
 /*
  * Runs the core in the pool: NGX_OK when posted (the request waits for
@@ -96,6 +126,7 @@ ngx_http_headroom_thread_post(ngx_http_request_t *r,
     t = task->ctx;
 
     t->r = r;
+    t->ctx = ctx;
     t->config = hlcf->config;
     t->flags = flags;
     t->body = body;
@@ -124,7 +155,43 @@ ngx_http_headroom_thread_post(ngx_http_request_t *r,
     r->main->blocked++;
     ctx->task = t;
 
+    t->reading = r->read_event_handler;
+    r->read_event_handler = ngx_http_headroom_thread_reading;
+
     return NGX_OK;
+}
+
+
+/*
+ * While the task runs: client_body_timeout starts again; anything else
+ * (the client gone, an HTTP/2 reset) goes to nginx's reader as it would.
+ */
+
+static void
+ngx_http_headroom_thread_reading(ngx_http_request_t *r)
+{
+    ngx_event_t                   *rev;
+    ngx_http_headroom_ctx_t       *ctx;
+    ngx_http_headroom_task_t      *t;
+    ngx_http_core_loc_conf_t      *clcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+    t = ctx ? ctx->task : NULL;
+
+    if (t == NULL) {
+        return;
+    }
+
+    rev = r->connection->read;
+
+    if (rev->timedout && !r->connection->error) {
+        rev->timedout = 0;
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+        ngx_add_timer(rev, clcf->client_body_timeout);
+        return;
+    }
+
+    t->reading(r);
 }
 
 
@@ -170,12 +237,24 @@ ngx_http_headroom_thread_done(ngx_event_t *ev)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
 
+    if (ctx != t->ctx) {
+        /* moved on meanwhile (post_action's redirect): the result is ours */
+        headroom_result_free(&t->result);
+        r->write_event_handler(r);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
     /* the result is the request's now: freed with its pool */
 
     ctx->result = t->result;
     ctx->time_us += t->time_us;
     ctx->task = NULL;
     ctx->threaded = 1;
+
+    if (r->read_event_handler == ngx_http_headroom_thread_reading) {
+        r->read_event_handler = t->reading;
+    }
 
     if (c->error) {
         /* the request ended meanwhile: nginx finishes it now */
@@ -224,3 +303,15 @@ ngx_http_headroom_thread_lookup(void *data, const char *id,
 
     return HEADROOM_STORE_MISSING;
 }
+
+#else
+
+ngx_int_t
+ngx_http_headroom_thread_post(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_http_headroom_loc_conf_t *hlcf,
+    unsigned flags, const u_char *body, size_t len)
+{
+    return NGX_DECLINED;
+}
+
+#endif

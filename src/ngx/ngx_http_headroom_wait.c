@@ -19,6 +19,7 @@
 
 typedef struct {
     ngx_http_request_t             *r;        /* NULL once it is gone */
+    ngx_http_headroom_ccr_ctx_t    *ccr;      /* the request's, as it was */
     ngx_uint_t                      refs;     /* the request, each reply */
     ngx_uint_t                      due;      /* replies still awaited */
     ngx_event_t                     timer;
@@ -37,6 +38,8 @@ static void ngx_http_headroom_wait_timeout(ngx_event_t *ev);
 static void ngx_http_headroom_wait_done(ngx_http_headroom_wait_t *w);
 static void ngx_http_headroom_wait_release(ngx_http_headroom_wait_t *w);
 static void ngx_http_headroom_wait_cleanup(void *data);
+static ngx_http_headroom_ctx_t *ngx_http_headroom_wait_ctx(
+    ngx_http_headroom_wait_t *w);
 
 
 /*
@@ -93,6 +96,7 @@ ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,
     }
 
     w->r = r;
+    w->ccr = ccr;
     w->refs = 1;
 
     f = ccr->fetched.elts;
@@ -168,9 +172,9 @@ ngx_http_headroom_wait_got(void *data, ngx_int_t rc, u_char *value,
 
     w = wf->wait;
     r = w->r;
+    ctx = ngx_http_headroom_wait_ctx(w);
 
-    if (r && w->due) {
-        ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+    if (ctx && w->due) {
         f = ctx->ccr->fetched.elts;
         f = &f[wf->index];
 
@@ -227,7 +231,12 @@ ngx_http_headroom_wait_done(ngx_http_headroom_wait_t *w)
         ngx_del_timer(&w->timer);
     }
 
-    ctx = ngx_http_get_module_ctx(w->r, ngx_http_headroom_module);
+    ctx = ngx_http_headroom_wait_ctx(w);
+
+    if (ctx == NULL) {
+        return;
+    }
+
     ctx->ccr->wait = NULL;
 
     if (ctx->ccr->resume) {
@@ -257,6 +266,26 @@ ngx_http_headroom_wait_release(ngx_http_headroom_wait_t *w)
     if (--w->refs == 0) {
         ngx_free(w);
     }
+}
+
+
+/*
+ * The request's context, unless the request is gone or has moved on (an
+ * internal redirect, such as post_action's, clears every module's).
+ */
+
+static ngx_http_headroom_ctx_t *
+ngx_http_headroom_wait_ctx(ngx_http_headroom_wait_t *w)
+{
+    ngx_http_headroom_ctx_t  *ctx;
+
+    if (w->r == NULL) {
+        return NULL;
+    }
+
+    ctx = ngx_http_get_module_ctx(w->r, ngx_http_headroom_module);
+
+    return (ctx && ctx->ccr == w->ccr) ? ctx : NULL;
 }
 
 
