@@ -98,6 +98,13 @@ std::string figures(const headroom::Result& r) {
     return s.str();
 }
 
+// A log of `n` lines of one template.
+std::string job_log(int n) {
+    std::string text;
+    for (int i = 0; i < n; ++i) text += "2024-01-01 12:00:00 INFO job " + std::to_string(i) + " done in 3 ms\n";
+    return text;
+}
+
 std::vector<std::pair<std::string, std::string>> outputs() {
     std::vector<std::pair<std::string, std::string>> all;
     for (const char* name : {"github-issues.json", "k8s-pods.json", "metrics.json", "packages.json", "search-hits.json"}) {
@@ -234,9 +241,7 @@ TEST(OutputCache, AnotherConfigurationOrQuestionMisses) {
     const oc::Cache cache = store.cache();
     headroom::Wants w;
     w.cache = &cache;
-    std::string text;
-    for (int i = 0; i < 200; ++i) text += "2024-01-01 12:00:00 INFO job " + std::to_string(i) + " done in 3 ms\n";
-    text += "2024-01-01 12:00:01 ERROR job 7 failed: disk full\n";
+    const std::string text = job_log(200) + "2024-01-01 12:00:01 ERROR job 7 failed: disk full\n";
     headroom::Settings s = any_size();
     auto r1 = process("/v1/chat/completions", chat(text, "x", "q"), s, w);
     EXPECT_EQ(r1.cache_hits, 0u);
@@ -255,9 +260,7 @@ TEST(OutputCache, AnEntryThatIsNotOneIsAMiss) {
     const oc::Cache cache = store.cache();
     headroom::Wants w;
     w.cache = &cache;
-    std::string text;
-    for (int i = 0; i < 200; ++i) text += "2024-01-01 12:00:00 INFO job " + std::to_string(i) + " done in 3 ms\n";
-    const std::string body = chat(text, "x", "q");
+    const std::string body = chat(job_log(200), "x", "q");
     headroom::Settings s = any_size();
     const auto fresh = process("/v1/chat/completions", body, s);
     process("/v1/chat/completions", body, s, w);
@@ -283,8 +286,7 @@ TEST(OutputCache, AnEntryThatIsNotOneIsAMiss) {
 }
 
 TEST(OutputCache, NewWorkPastTheBoundIsHandedBack) {
-    std::string text;
-    for (int i = 0; i < 400; ++i) text += "2024-01-01 12:00:00 INFO job " + std::to_string(i) + " done in 3 ms\n";
+    const std::string text = job_log(400);
     const std::string body = chat(text, "x", "q");
     headroom::Settings s = any_size();
     MapCache store;
