@@ -200,7 +200,7 @@ location /v1/ {
 use lib 't/lib'; use Bodies; chat(pretty(records(100)))
 --- error_log
 headroom: optimized: openai_chat
-(o200k_base)
+(o200k_base, estimated)
 
 === a relative headroom_tokenizers that is not there names the full path
 --- http_config
