@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -68,22 +67,18 @@ std::uint64_t mix(std::uint64_t x) {
 // 16 bytes: a log has about a token per four bytes, so that the tokens of
 // a megabyte take four.
 struct Token {
-    std::uint32_t at;    // where its bytes start, from the text's first line
+    std::uint32_t at;    // where its bytes start in its line
     std::uint32_t size;
     std::uint64_t hash;  // kWild once a wildcard
 };
 
-// The lines' tokens, and where their offsets count from.
+// The lines' tokens; `line` is the one being read.
 struct Tokens {
-    const char* base;
+    std::string_view line;
     std::vector<Token> list;
     Token make(std::string_view bytes, std::uint64_t hash) const {
-        return Token{static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(bytes.data()) -
-                                                reinterpret_cast<std::uintptr_t>(base)),
-                     static_cast<std::uint32_t>(bytes.size()), hash};
-    }
-    std::string_view text(const Token& t) const {
-        return {reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(base) + t.at), t.size};
+        return Token{static_cast<std::uint32_t>(bytes.data() - line.data()), static_cast<std::uint32_t>(bytes.size()),
+                     hash};
     }
 };
 
@@ -145,7 +140,7 @@ void end_word(std::string_view line, std::size_t end, Tokens& tokens, std::size_
     bool value = false;
     for (std::size_t k = first; k < t.size(); ++k) value = value || (t[k].hash == kWild && t[k].size > 0);
     if (!value) return;
-    const std::size_t name_end = std::size_t(tokens.text(t[first]).data() - line.data()) + t[first].size;
+    const std::size_t name_end = std::size_t(t[first].at) + t[first].size;
     const bool tag = name_end < line.size() && line[name_end] == '[' && line[end - 1] == ':';
     for (std::size_t k = tag ? first + 1 : first; k < t.size(); ++k) {
         const bool name = k + 1 < t.size() && t[k + 1].hash == kEquals;
@@ -156,6 +151,7 @@ void end_word(std::string_view line, std::size_t end, Tokens& tokens, std::size_
 bool ends_word(char c) { return c == ' ' || c == '\t' || c == '|' || c == ',' || c == ';'; }
 
 void tokenize(std::string_view line, Tokens& tokens) {
+    tokens.line = line;
     std::vector<Token>& out = tokens.list;
     const std::size_t first = out.size();
     std::size_t start = 0, word = first;
@@ -294,24 +290,9 @@ private:
 LogTemplates mine_templates(const Lines& lines) {
     const std::size_t n = lines.size();
     std::vector<Line> ls(n);
-    // Offsets count from the lowest line: the lines of one text, within
-    // 4 GB (a body is at most 1 GB). Else nothing folds.
-    Tokens tokens{nullptr, {}};
-    const char* top = nullptr;
+    Tokens tokens;
     std::size_t bytes = 0;
-    const std::less<const char*> below;  // lines may be of several buffers (tests)
-    for (std::string_view l : lines) {
-        bytes += l.size();
-        if (tokens.base == nullptr || below(l.data(), tokens.base)) tokens.base = l.data();
-        if (top == nullptr || below(top, l.data() + l.size())) top = l.data() + l.size();
-    }
-    if (n > 0 && reinterpret_cast<std::uintptr_t>(top) - reinterpret_cast<std::uintptr_t>(tokens.base) >= UINT32_MAX) {
-        LogTemplates apart;
-        apart.groups = n;
-        for (std::size_t i = 0; i < n; ++i) apart.group_of.push_back(i);
-        apart.values_at.assign(n + 1, 0);
-        return apart;
-    }
+    for (std::string_view l : lines) bytes += l.size();
     std::vector<Token>& t = tokens.list;
     t.reserve(bytes / 4 + 16);
     for (std::size_t i = 0; i < n; ++i) {
@@ -403,7 +384,7 @@ LogTemplates mine_templates(const Lines& lines) {
         out.values_at[i] = out.values.size();
         for (std::size_t k = ls[i].begin; k < ls[i].end; ++k) {
             if (t[k].hash == kWild) {
-                out.values.push_back(tokens.text(t[k]));
+                out.values.push_back(lines[i].substr(t[k].at, t[k].size));
                 continue;
             }
             if (at > 0 && t[k].hash == previous) continue;
