@@ -181,5 +181,5 @@ TEST(PipelineTokens, EstimatesDecideAsExactCountsDo) {
             EXPECT_EQ(a.tokens_after, b.tokens_after);
         }
     }
-    EXPECT_GT(estimated, 10u);
+    EXPECT_GE(estimated, 5u);  // the JSON fixtures at least; the loghub logs when ../shared is there
 }
