@@ -179,3 +179,28 @@ TEST(CrushProperty, LinesOfAPrettyArrayAreTheItemsLines) {
     }
     EXPECT_EQ(seen, 1u);
 }
+
+// Found by fuzz_crush_json: a row whose object names a key twice is kept
+// as it came (the first value, then the second); the check matches
+// duplicates in order.
+TEST(CrushJsonProperty, ADuplicateKeyInATableRowIsKeptInOrder) {
+    std::string hits;
+    for (int i = 1; i <= 40; ++i) {
+        const std::string n = std::to_string(i);
+        const std::string source = i == 1 ? "{\"text\":3,\"path\":\"src/a.c\",\"text\":\"call zeta(1)\"}"
+                                          : "{\"line\":" + std::to_string(3 * i) + ",\"path\":\"src/f" + n +
+                                                ".c\",\"text\":\"call f(" + n + ")\"}";
+        hits += std::string(i > 1 ? ",\n" : "") + "{\"_id\":\"doc-" + n + "\",\"_score\":" +
+                std::to_string(10.0 - i / 100.0) + ",\"_source\":" + source + "}";
+    }
+    const std::string text = "{\"hits\":{\"hits\":[" + hits + "],\"total\":40}}";
+    CrushJsonLimits l;
+    l.max_items = 6;
+    l.keep_first = 3;
+    l.keep_last = 2;
+    l.keep_top = 0;
+    l.max_matches = 0;
+    l.max_depth = 64;
+    const Tally t = check(text, "which ones failed?", l);
+    EXPECT_GT(t.omitted, 0u);
+}
