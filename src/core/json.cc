@@ -65,27 +65,22 @@ std::uint32_t offset32(std::size_t n) {
 
 // Builds the tree from yajl's events. Callbacks run inside C code, so no
 // exception may leave them: failures are recorded and the parse cancelled.
-// A container's seal: where each child was, and each key.
+// A container's seal: where each child was, and each key, chained through
+// XXH3's seed (no state to allocate for every container of a body).
 std::uint64_t container_seal(const Value& v) {
-    XXH3_state_t* st = XXH3_createState();
-    if (st == nullptr) throw std::bad_alloc();
-    XXH3_64bits_reset(st);
-    auto add = [st](std::uint32_t begin, std::uint32_t end) {
+    std::uint64_t h = 0;
+    auto add = [&h](std::uint32_t begin, std::uint32_t end) {
         const std::uint32_t span[2] = {begin, end};
-        XXH3_64bits_update(st, span, sizeof span);
+        h = XXH3_64bits_withSeed(span, sizeof span, h);
     };
     if (v.kind == Kind::Array) {
         for (const Value& item : v.items) add(item.begin, item.end);
     } else {
         for (const Member& m : v.members) {
             add(m.value.begin, m.value.end);
-            const std::uint64_t n = m.key.size();
-            XXH3_64bits_update(st, &n, sizeof n);
-            XXH3_64bits_update(st, m.key.data(), m.key.size());
+            h = XXH3_64bits_withSeed(m.key.data(), m.key.size(), h);
         }
     }
-    const std::uint64_t h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
     return h;
 }
 

@@ -227,12 +227,12 @@ private:
     }
 
     static bool fits(const output_cache::Effect& e, std::size_t parts);
-    void apply(output_cache::Effect& e, const std::vector<std::string*>& texts);
+    bool apply(output_cache::Effect& e, const std::vector<std::string*>& texts);
     static std::string joined(const std::vector<std::string*>& texts);
     output_cache::Effect work_out(const std::vector<std::string*>& texts, const ToolOutputSite& site,
                                   std::string_view question) const;
     bool apply_structured(output_cache::Effect& e, json::Value& v);
-    output_cache::Effect work_out_structured(json::Value& v, const std::string& received,
+    output_cache::Effect work_out_structured(const json::Value& v, const std::string& received,
                                              const ToolOutputSite& site, std::string_view question) const;
 
     // An original given back is never crushed again.
@@ -365,22 +365,18 @@ void OutputPass::prepare(json::Value& doc, const ToolOutputSite& site, std::stri
 void OutputPass::finish(Prepared& p) {
     if (!p.found) return;
     ++r_.tool_outputs;
-    if (p.cached) {
-        const bool applied = p.site->structured ? apply_structured(*p.cached, *p.value) : (apply(*p.cached, p.texts), true);
-        if (applied) {
-            ++r_.cache_hits;
-            return;
-        }
+    auto apply_to = [&](output_cache::Effect& e) {
+        return p.site->structured ? apply_structured(e, *p.value) : apply(e, p.texts);
+    };
+    if (p.cached && apply_to(*p.cached)) {
+        ++r_.cache_hits;
+        return;
     }
     if (p.key) ++r_.cache_misses;
     output_cache::Effect e = p.site->structured ? work_out_structured(*p.value, p.received, *p.site, p.question)
                                                 : work_out(p.texts, *p.site, p.question);
     if (p.key) cache_->put(*p.key, output_cache::entry(*p.material, e));
-    if (p.site->structured) {
-        apply_structured(e, *p.value);
-    } else {
-        apply(e, p.texts);
-    }
+    apply_to(e);
 }
 
 bool OutputPass::fits(const output_cache::Effect& e, std::size_t parts) {
@@ -390,22 +386,23 @@ bool OutputPass::fits(const output_cache::Effect& e, std::size_t parts) {
     return e.omitted == 0 || e.id.size() == 32;
 }
 
-// The texts as sent, the original kept, the counts.
-void OutputPass::apply(output_cache::Effect& e, const std::vector<std::string*>& texts) {
+// The texts as sent, the original kept, the counts. Always true: an entry
+// that does not fit the output is refused before (fits()).
+bool OutputPass::apply(output_cache::Effect& e, const std::vector<std::string*>& texts) {
     using Fate = output_cache::Effect::Fate;
     if (e.estimated) r_.tokens_estimated = true;
     if (e.fate != Fate::LookedAt) {
         ++(e.fate == Fate::Small ? r_.small : r_.protected_);
         count_tokens(e.before, e.before);
-        return;
+        return true;
     }
     if (e.omitted > 0) {
         // The original, once, under the id its markers carry.
         r_.originals.push_back(Original{e.id, texts.size() == 1 ? *texts[0] : joined(texts)});
     }
     for (output_cache::Effect::Rewrite& w : e.rewrites) texts[w.part]->swap(w.text);
-    if (e.estimated) r_.tokens_estimated = true;
     settle(e.kind, e.changed, e.omitted, e.before, e.after);
+    return true;
 }
 
 std::string OutputPass::joined(const std::vector<std::string*>& texts) {
@@ -499,12 +496,8 @@ void for_each_string(json::Value& v, F&& f) {
     }
 }
 
-// A structured output (Gemini's functionResponse.response): one tool
-// output whose tokens are those of its compact JSON. The value itself is
-// crushed as JSON (long arrays sampled, like objects as tables); then
-// every string in it is a text of its own, crushed by its kind, with the
-// string's own id.
-// False when the entry's value is not JSON (so not one of ours).
+// A structured output's value as sent, its originals, the counts. False
+// when the entry's value is not JSON (so not one of ours).
 bool OutputPass::apply_structured(output_cache::Effect& e, json::Value& v) {
     using Fate = output_cache::Effect::Fate;
     if (e.fate != Fate::LookedAt) {
@@ -528,7 +521,7 @@ bool OutputPass::apply_structured(output_cache::Effect& e, json::Value& v) {
 // crushed as JSON (long arrays sampled, like objects as tables); then
 // every string in it is a text of its own, crushed by its kind, with the
 // string's own id. `v` is left as it came; the effect says what it becomes.
-output_cache::Effect OutputPass::work_out_structured(json::Value& v, const std::string& received,
+output_cache::Effect OutputPass::work_out_structured(const json::Value& v, const std::string& received,
                                                      const ToolOutputSite& site, std::string_view question) const {
     using Fate = output_cache::Effect::Fate;
     output_cache::Effect e;

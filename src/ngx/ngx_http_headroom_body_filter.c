@@ -945,7 +945,7 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     size_t len)
 {
     ngx_int_t                       rc;
-    struct timespec                 start, end;
+    struct timespec                 start;
     headroom_env_t                  env;
     headroom_store_t               *store, s;
     headroom_cache_t                cache;
@@ -1012,9 +1012,7 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
             rc = ngx_http_headroom_wait_for_redis(r, ctx);
 
             if (rc == NGX_AGAIN) {
-                (void) clock_gettime(CLOCK_MONOTONIC, &end);
-                ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
-                                + (end.tv_nsec - start.tv_nsec) / 1000;
+                ctx->time_us += ngx_http_headroom_us_since(&start);
                 return NGX_AGAIN;
             }
 
@@ -1031,9 +1029,7 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         if (ngx_http_headroom_thread_post(r, ctx, hlcf, flags, body, len)
             == NGX_OK)
         {
-            (void) clock_gettime(CLOCK_MONOTONIC, &end);
-            ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
-                            + (end.tv_nsec - start.tv_nsec) / 1000;
+            ctx->time_us += ngx_http_headroom_us_since(&start);
             return NGX_AGAIN;
         }
 
@@ -1041,10 +1037,7 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         env.offload_above = 0;
     }
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &end);
-
-    ctx->time_us += (end.tv_sec - start.tv_sec) * 1000000
-                    + (end.tv_nsec - start.tv_nsec) / 1000;
+    ctx->time_us += ngx_http_headroom_us_since(&start);
 
 done:
 
@@ -1059,6 +1052,18 @@ done:
     }
 
     return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_headroom_us_since(struct timespec *start)
+{
+    struct timespec  end;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &end);
+
+    return (end.tv_sec - start->tv_sec) * 1000000
+           + (end.tv_nsec - start->tv_nsec) / 1000;
 }
 
 

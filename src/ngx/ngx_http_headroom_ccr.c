@@ -420,6 +420,37 @@ ngx_http_headroom_ccr_id_in(ngx_array_t *list, const char *id)
  * again; that run's result is thrown away.
  */
 
+/*
+ * What the request holds for `id` already, read only: NGX_OK with *state
+ * (and the text, when found) for an anonymous request (nothing) or an id
+ * fetched before; NGX_DECLINED when the zone or Redis is to be asked.
+ */
+
+ngx_int_t
+ngx_http_headroom_ccr_held(ngx_http_headroom_ccr_ctx_t *ccr, const char *id,
+    const unsigned char **text, size_t *len, headroom_store_e *state)
+{
+    ngx_http_headroom_fetched_t  *f;
+
+    if (ccr->anonymous) {
+        *state = HEADROOM_STORE_MISSING;
+        return NGX_OK;
+    }
+
+    f = ngx_http_headroom_ccr_id_in(&ccr->fetched, id);
+
+    if (f == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *text = f->text.data;
+    *len = f->text.len;
+    *state = f->state;
+
+    return NGX_OK;
+}
+
+
 headroom_store_e
 ngx_http_headroom_ccr_lookup(void *data, const char *id,
     const unsigned char **text, size_t *len)
@@ -437,16 +468,8 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
     ccr = ctx->ccr;
 
-    if (ccr->anonymous) {
-        return HEADROOM_STORE_MISSING;
-    }
-
-    f = ngx_http_headroom_ccr_id_in(&ccr->fetched, id);
-
-    if (f) {
-        *text = f->text.data;
-        *len = f->text.len;
-        return f->state;
+    if (ngx_http_headroom_ccr_held(ccr, id, text, len, &state) == NGX_OK) {
+        return state;
     }
 
     ngx_http_headroom_ccr_key(ccr, (const u_char *) id, key);

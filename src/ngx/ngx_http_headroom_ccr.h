@@ -109,6 +109,9 @@ headroom_store_e ngx_http_headroom_ccr_lookup(void *data, const char *id,
     const unsigned char **text, size_t *len);
 ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_id_in(ngx_array_t *list,
     const char *id);
+ngx_int_t ngx_http_headroom_ccr_held(ngx_http_headroom_ccr_ctx_t *ccr,
+    const char *id, const unsigned char **text, size_t *len,
+    headroom_store_e *state);
 
 /* ngx_http_headroom_ccr_handlers.c */
 char *ngx_http_headroom_ccr_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -164,6 +164,9 @@ extern ngx_str_t  ngx_http_headroom_mode_names[];
 void ngx_http_headroom_settle(ngx_http_request_t *r);
 size_t ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx);
 
+/* microseconds since `start` (CLOCK_MONOTONIC) */
+ngx_uint_t ngx_http_headroom_us_since(struct timespec *start);
+
 /* ngx_http_headroom_thread.c */
 char *ngx_http_headroom_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

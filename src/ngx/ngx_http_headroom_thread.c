@@ -202,7 +202,7 @@ ngx_http_headroom_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_headroom_task_t *t = data;
 
-    struct timespec  start, end;
+    struct timespec  start;
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
@@ -210,10 +210,7 @@ ngx_http_headroom_thread_handler(void *data, ngx_log_t *log)
                         (const char *) t->r->uri.data, t->r->uri.len,
                         t->body, t->len, &t->env, &t->result);
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &end);
-
-    t->time_us = (end.tv_sec - start.tv_sec) * 1000000
-                 + (end.tv_nsec - start.tv_nsec) / 1000;
+    t->time_us = ngx_http_headroom_us_since(&start);
 }
 
 
@@ -279,18 +276,10 @@ ngx_http_headroom_thread_lookup(void *data, const char *id,
 {
     ngx_http_headroom_ccr_ctx_t *ccr = data;
 
-    ngx_http_headroom_fetched_t  *f;
+    headroom_store_e  state;
 
-    if (ccr->anonymous) {
-        return HEADROOM_STORE_MISSING;
-    }
-
-    f = ngx_http_headroom_ccr_id_in(&ccr->fetched, id);
-
-    if (f) {
-        *text = f->text.data;
-        *len = f->text.len;
-        return f->state;
+    if (ngx_http_headroom_ccr_held(ccr, id, text, len, &state) == NGX_OK) {
+        return state;
     }
 
     /* Redis was asked for these; past its bound, the rest were not */
