@@ -230,7 +230,7 @@ sub small_ones_first {
 {
     my $body = big_body(8);
     my @s;
-    for (1 .. 8) {
+    for (1 .. 12) {  # the one thread busy past 1.2 s even on ../shared's absence (faster logs)
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$gw->{port}", Timeout => 5) or die;
         binmode $s;
         write_all($s, "POST /queue/v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
@@ -239,7 +239,7 @@ sub small_ones_first {
     }
     my $t0 = time;
     my @status = map { local $/; my $r = <$_>; close $_; ($r // '') =~ /^HTTP\/1\.1 (\d+)/ ? $1 : 'none' } @s;
-    is "@status", '200 200 200 200 200 200 200 200', 'eight bodies queued for one thread: every one answered';
+    is "@status", join(' ', ('200') x 12), 'twelve bodies queued for one thread: every one answered';
     my $took = time - $t0;
     cmp_ok $took, ">", 1.2, sprintf("the last waited past client_body_timeout (1s): %.1f s", $took);
 }
