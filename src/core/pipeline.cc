@@ -397,8 +397,10 @@ bool OutputPass::apply(output_cache::Effect& e, const std::vector<std::string*>&
         return true;
     }
     if (e.omitted > 0) {
-        // The original, once, under the id its markers carry.
-        r_.originals.push_back(Original{e.id, texts.size() == 1 ? *texts[0] : joined(texts)});
+        // The original, once, under the id its markers carry: moved out of
+        // the tree when its one text is about to be replaced anyway.
+        const bool replaced = texts.size() == 1 && !e.rewrites.empty();
+        r_.originals.push_back(Original{e.id, replaced ? std::move(*texts[0]) : joined(texts)});
     }
     for (output_cache::Effect::Rewrite& w : e.rewrites) texts[w.part]->swap(w.text);
     settle(e.kind, e.changed, e.omitted, e.before, e.after);

@@ -64,6 +64,86 @@ TEST(Json, LoneSurrogatesAreRefusedNotAltered) {
     EXPECT_EQ(parse(R"(["a\n\t\u0041\ud83d\ude00 b", "\udfff"])", 512).error, ParseError::LoneSurrogate);
 }
 
+// The scan looks at sixteen bytes at a time: every escape, at every offset
+// across a block's edge, is judged as a plain byte-by-byte reading does.
+TEST(Json, LoneSurrogateScanAgreesAtEveryOffset) {
+    auto reference = [](const std::string& t) {
+        for (std::size_t i = 0; i + 1 < t.size(); ++i) {
+            if (t[i] != '\\') continue;
+            if (t[i + 1] != 'u') { ++i; continue; }  // another escape
+            auto hex = [&](std::size_t at, unsigned& cp) {
+                if (at + 4 > t.size()) return false;
+                cp = 0;
+                for (std::size_t k = at; k < at + 4; ++k) {
+                    char c = t[k];
+                    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                    if (d < 0) return false;
+                    cp = cp << 4 | static_cast<unsigned>(d);
+                }
+                return true;
+            };
+            unsigned cp = 0, low = 0;
+            if (!hex(i + 2, cp)) { ++i; continue; }
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return true;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (!(i + 12 <= t.size() && t[i + 6] == '\\' && t[i + 7] == 'u' && hex(i + 8, low) &&
+                      low >= 0xDC00 && low <= 0xDFFF)) {
+                    return true;
+                }
+                i += 11;
+                continue;
+            }
+            i += 5;
+        }
+        return false;
+    };
+    const char* escapes[] = {"\\ud800", "\\\\ud800", "\\\\\\ud800", "\\udfff", "\\ud83d\\ude00",
+                             "\\u0041", "\\n", "\\\\", "u\\", "\\", "\\u", "\\ud8"};
+    int lone = 0;
+    for (const char* e : escapes) {
+        for (std::size_t at = 0; at < 40; ++at) {
+            for (std::size_t tail = 0; tail < 3; ++tail) {
+                std::string t = std::string(at, 'x') + e + std::string(tail, 'u');
+                EXPECT_EQ(headroom::json::has_lone_surrogate_escape(t), reference(t)) << t;
+                lone += reference(t);
+            }
+        }
+    }
+    EXPECT_GT(lone, 0);
+}
+
+// Escaping skips sixteen plain bytes at a time: every byte below 0x80, at
+// every offset across a block's edge, comes out as a byte-by-byte escaper
+// writes it.
+TEST(Json, EscapingAgreesAtEveryOffset) {
+    auto reference = [](const std::string& t) {
+        std::string out = "\"";
+        for (unsigned char c : t) {
+            if (c == '"') out += "\\\"";
+            else if (c == '\\') out += "\\\\";
+            else if (c == '\b') out += "\\b";
+            else if (c == '\f') out += "\\f";
+            else if (c == '\n') out += "\\n";
+            else if (c == '\r') out += "\\r";
+            else if (c == '\t') out += "\\t";
+            else if (c < 0x20) {
+                char buf[8];
+                snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else out += static_cast<char>(c);
+        }
+        return out + "\"";
+    };
+    for (int c = 0; c < 0x80; ++c) {
+        for (std::size_t at = 0; at < 34; ++at) {
+            std::string t = std::string(at, 'a') + static_cast<char>(c) + "z\xc3\xa9" + std::string(at % 5, '"');
+            headroom::json::Value v = headroom::json::string_value(t);
+            EXPECT_EQ(serialize(v), reference(t)) << c << " at " << at;
+        }
+    }
+}
+
 TEST(Json, MalformedInputIsRejected) {
     const char* bad[] = {
         "",        "   ",           "{",          R"({"a":1,})", R"({"a" 1})",
