@@ -64,18 +64,21 @@ std::uint64_t mix(std::uint64_t x) {
     return x;
 }
 
-// 16 bytes: a log has about a token per four bytes, so that the tokens of
-// a megabyte take four.
+// A token of the line being read. Only its hash is kept for all lines (a
+// log has about a token per four bytes: eight bytes each take twice the
+// log); where it was is read again from its line when needed.
 struct Token {
     std::uint32_t at;    // where its bytes start in its line
     std::uint32_t size;
     std::uint64_t hash;  // kWild once a wildcard
 };
 
-// The lines' tokens; `line` is the one being read.
+// The tokens of `line`, the one being read. Without `hashes`, only where
+// each is (the same tokens: where they are does not depend on hashes).
 struct Tokens {
     std::string_view line;
     std::vector<Token> list;
+    bool hashes = true;
     Token make(std::string_view bytes, std::uint64_t hash) const {
         return Token{static_cast<std::uint32_t>(bytes.data() - line.data()), static_cast<std::uint32_t>(bytes.size()),
                      hash};
@@ -124,6 +127,10 @@ std::uint64_t hash_of(std::string_view t) {
 
 void push_token(std::string_view text, Tokens& tokens, std::size_t line_first) {
     std::vector<Token>& out = tokens.list;
+    if (!tokens.hashes) {
+        out.push_back(tokens.make(text, 0));
+        return;
+    }
     Token t = tokens.make(text, hash_of(text));
     if (t.hash != kWild && out.size() > line_first && out.back().hash == kWild && is_unit(text)) {
         t.hash = kWild;
@@ -136,7 +143,7 @@ void push_token(std::string_view text, Tokens& tokens, std::size_t line_first) {
 // ("uid" of "uid=0") and of tags ("kernel" of "kernel[0]:").
 void end_word(std::string_view line, std::size_t end, Tokens& tokens, std::size_t first) {
     std::vector<Token>& t = tokens.list;
-    if (t.size() - first < 2) return;
+    if (!tokens.hashes || t.size() - first < 2) return;
     bool value = false;
     for (std::size_t k = first; k < t.size(); ++k) value = value || (t[k].hash == kWild && t[k].size > 0);
     if (!value) return;
@@ -153,7 +160,8 @@ bool ends_word(char c) { return c == ' ' || c == '\t' || c == '|' || c == ',' ||
 void tokenize(std::string_view line, Tokens& tokens) {
     tokens.line = line;
     std::vector<Token>& out = tokens.list;
-    const std::size_t first = out.size();
+    out.clear();
+    const std::size_t first = 0;
     std::size_t start = 0, word = first;
     std::size_t scanned = 0;  // the token's bytes before it hold no '/'
     for (std::size_t i = 0; i < line.size(); ++i) {
@@ -186,17 +194,17 @@ struct Line {
     std::size_t begin = 0, end = 0;
     std::uint64_t hash = 0;  // the sum of its parts, and its length
 
-    void rehash(const std::vector<Token>& t) {
+    void rehash(const std::vector<std::uint64_t>& t) {
         hash = mix(end - begin);
-        for (std::size_t p = 0; p < end - begin; ++p) hash += part(p, t[begin + p].hash);
+        for (std::size_t p = 0; p < end - begin; ++p) hash += part(p, t[begin + p]);
     }
     // Whether the token at place p is a field's name ("key" of "key=").
-    bool names_a_field(const std::vector<Token>& t, std::size_t p) const {
-        return begin + p + 1 < end && t[begin + p + 1].hash == kEquals;
+    bool names_a_field(const std::vector<std::uint64_t>& t, std::size_t p) const {
+        return begin + p + 1 < end && t[begin + p + 1] == kEquals;
     }
     // The line's hash with place p a wildcard.
-    std::uint64_t without(const std::vector<Token>& t, std::size_t p) const {
-        return hash - part(p, t[begin + p].hash) + part(p, kWild);
+    std::uint64_t without(const std::vector<std::uint64_t>& t, std::size_t p) const {
+        return hash - part(p, t[begin + p]) + part(p, kWild);
     }
 };
 
@@ -293,11 +301,12 @@ LogTemplates mine_templates(const Lines& lines) {
     Tokens tokens;
     std::size_t bytes = 0;
     for (std::string_view l : lines) bytes += l.size();
-    std::vector<Token>& t = tokens.list;
+    std::vector<std::uint64_t> t;  // every line's tokens' hashes
     t.reserve(bytes / 4 + 16);
     for (std::size_t i = 0; i < n; ++i) {
         ls[i].begin = t.size();
         tokenize(lines[i], tokens);
+        for (const Token& k : tokens.list) t.push_back(k.hash);
         ls[i].end = t.size();
         ls[i].rehash(t);
     }
@@ -325,14 +334,14 @@ LogTemplates mine_templates(const Lines& lines) {
         for (std::size_t i : lines_now) {
             const Line& l = ls[i];
             for (std::size_t p = 0; p < l.end - l.begin && p < kHeaderTokens; ++p) {
-                const std::uint64_t h = t[l.begin + p].hash;
+                const std::uint64_t h = t[l.begin + p];
                 if (h != kWild) rests.see(part(p, h), l.without(t, p));
             }
         }
         for (Line& l : ls) {
             bool changed = false;
             for (std::size_t p = 0; p < l.end - l.begin && p < kHeaderTokens; ++p) {
-                std::uint64_t& h = t[l.begin + p].hash;
+                std::uint64_t& h = t[l.begin + p];
                 if (h != kWild && rests.wide(part(p, h))) {
                     h = kWild;
                     changed = true;
@@ -352,7 +361,7 @@ LogTemplates mine_templates(const Lines& lines) {
         for (std::size_t i : lines_now) {
             const Line& l = ls[i];
             for (std::size_t p = 0; p < l.end - l.begin; ++p) {
-                const std::uint64_t h = t[l.begin + p].hash;
+                const std::uint64_t h = t[l.begin + p];
                 if (h != kWild && !l.names_a_field(t, p)) values.see(l.without(t, p), h);
             }
         }
@@ -360,12 +369,12 @@ LogTemplates mine_templates(const Lines& lines) {
         for (Line& l : ls) {
             wide.clear();
             for (std::size_t p = 0; p < l.end - l.begin; ++p) {
-                if (t[l.begin + p].hash != kWild && !l.names_a_field(t, p) && values.wide(l.without(t, p))) {
+                if (t[l.begin + p] != kWild && !l.names_a_field(t, p) && values.wide(l.without(t, p))) {
                     wide.push_back(p);
                 }
             }
             if (wide.empty()) continue;
-            for (std::size_t p : wide) t[l.begin + p].hash = kWild;
+            for (std::size_t p : wide) t[l.begin + p] = kWild;
             l.rehash(t);
             changed = true;
         }
@@ -378,18 +387,24 @@ LogTemplates mine_templates(const Lines& lines) {
     out.values_at.resize(n + 1);
     std::unordered_map<std::uint64_t, std::size_t> index;  // template key -> group
     index.reserve(n);
+    tokens.hashes = false;  // from here on, only where the values are
     for (std::size_t i = 0; i < n; ++i) {
         std::uint64_t key = 0, previous = 0;
         std::size_t at = 0;
         out.values_at[i] = out.values.size();
-        for (std::size_t k = ls[i].begin; k < ls[i].end; ++k) {
-            if (t[k].hash == kWild) {
-                out.values.push_back(lines[i].substr(t[k].at, t[k].size));
+        const std::size_t first = ls[i].begin;
+        if (std::find(t.begin() + first, t.begin() + ls[i].end, kWild) != t.begin() + ls[i].end) {
+            tokenize(lines[i], tokens);  // where its values are
+        }
+        for (std::size_t k = first; k < ls[i].end; ++k) {
+            if (t[k] == kWild) {
+                const Token& w = tokens.list[k - first];
+                out.values.push_back(lines[i].substr(w.at, w.size));
                 continue;
             }
-            if (at > 0 && t[k].hash == previous) continue;
-            key += part(at++, t[k].hash);
-            previous = t[k].hash;
+            if (at > 0 && t[k] == previous) continue;
+            key += part(at++, t[k]);
+            previous = t[k];
         }
         key += mix(at);
         auto [it, fresh] = index.try_emplace(key, out.groups);
