@@ -189,7 +189,7 @@ std::string varying_values(const Lines& lines, const LogTemplates& t, std::size_
         const std::size_t header = all ? stamps_end(lines[i]) : header_end(lines[i]);
         std::vector<std::string_view> vs;
         for (std::size_t k = t.values_at[i]; k < t.values_at[i + 1]; ++k) {
-            std::string_view v = t.values[k];
+            std::string_view v = LogTemplates::value(lines[i], t.values[k]);
             if (!v.empty() && std::size_t(v.data() - lines[i].data()) >= header) vs.push_back(v);
         }
         return vs;

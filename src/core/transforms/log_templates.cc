@@ -388,6 +388,7 @@ LogTemplates mine_templates(const Lines& lines) {
     std::unordered_map<std::uint64_t, std::size_t> index;  // template key -> group
     index.reserve(n);
     tokens.hashes = false;  // from here on, only where the values are
+    out.values.reserve(static_cast<std::size_t>(std::count(t.begin(), t.end(), kWild)));
     for (std::size_t i = 0; i < n; ++i) {
         std::uint64_t key = 0, previous = 0;
         std::size_t at = 0;
@@ -399,7 +400,7 @@ LogTemplates mine_templates(const Lines& lines) {
         for (std::size_t k = first; k < ls[i].end; ++k) {
             if (t[k] == kWild) {
                 const Token& w = tokens.list[k - first];
-                out.values.push_back(lines[i].substr(w.at, w.size));
+                out.values.push_back(LogTemplates::Value{w.at, w.size});
                 continue;
             }
             if (at > 0 && t[k] == previous) continue;

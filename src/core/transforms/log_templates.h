@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -40,9 +41,16 @@ struct LogTemplates {
     std::vector<std::size_t> group_of;  // per line: its template, 0..groups-1
     std::size_t groups = 0;             // numbered in order of first line
     // The tokens that are values (wildcards), in order: line i's are
-    // values[values_at[i] .. values_at[i + 1]).
-    std::vector<std::string_view> values;
+    // values[values_at[i] .. values_at[i + 1]), each where it is in its
+    // line (eight bytes a value: a log has many).
+    struct Value {
+        std::uint32_t at, size;
+    };
+    std::vector<Value> values;
     std::vector<std::size_t> values_at;
+
+    // Value k of line `line`.
+    static std::string_view value(std::string_view line, Value v) { return line.substr(v.at, v.size); }
 };
 
 LogTemplates mine_templates(const Lines& lines);
