@@ -4,6 +4,7 @@
 #include <new>
 #include <optional>
 
+#include "core/content_hash.h"
 #include "core/content_kind.h"
 #include "core/dialect/dialect.h"
 #include "core/json.h"
@@ -683,7 +684,15 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
                                 r.cache_key_set || r.retrieve_tool_added ||
                                 r.by_transform[static_cast<std::size_t>(Transform::RetrieveFill)].applied > 0;
 
+    // A response cache's key: the same bytes to the same API and path get
+    // the same answer (what the tenant adds is the caller's).
+    auto key_answer = [&](std::string_view sent) {
+        if (!wants.answer_key) return;
+        if (wants.answer_key_of_original) sent = body;
+        r.answer_key = sha256_hex_framed({"headroom answer 1", r.shape, path, sent}, 64);
+    };
     if (r.minified == 0 && r.crushed == 0 && !prefix_changed) {
+        key_answer(body);
         return passthrough(std::move(r), Reason::NoChange);
     }
 
@@ -696,9 +705,11 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
     // Crushing must pay for itself; cache hints may cost a few bytes.
     if (!prefix_changed && r.body.size() >= body.size()) {
+        key_answer(body);
         return passthrough(std::move(r), Reason::NotSmaller);
     }
 
+    key_answer(r.body);
     r.outcome = Outcome::Rewritten;
     return r;
 }

@@ -121,6 +121,12 @@ struct Result {
     // neither).
     std::size_t cache_hits = 0;
     std::size_t cache_misses = 0;
+
+    // What determines the provider's answer (Wants::answer_key): 64 hex
+    // digits of SHA-256 over the API, the path and every byte of the body
+    // as sent. Empty when the body was not understood (nothing to key a
+    // response cache by) or the key was not wanted.
+    std::string answer_key;
 };
 
 // What a caller asks for besides the body, per request.
@@ -141,6 +147,10 @@ struct Wants {
     // Bytes of tool output not in the cache past which the request is not
     // worked out here but handed back (Outcome::Offload); 0: never.
     std::size_t offload_above = 0;
+    // Result::answer_key, of the body as sent, or of the body as received
+    // (where the caller sends that: headroom_mode audit).
+    bool answer_key = false;
+    bool answer_key_of_original = false;
 };
 
 // `path` is the request path without its query string. Never throws:

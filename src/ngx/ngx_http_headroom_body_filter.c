@@ -726,6 +726,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     u_char                          prefix_buf[NGX_HTTP_HEADROOM_PREFIX_LEN];
     u_char                          wire_buf[NGX_HTTP_HEADROOM_WIRE_LEN];
     size_t                          len;
+    unsigned                        flags;
     ngx_buf_t                      *b;
     ngx_str_t                       kinds, prefix, status, wire;
     ngx_int_t                       rc;
@@ -788,6 +789,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
         res->shape = "unknown";
         res->encoding = "";
         res->prefix_hash = "";
+        res->answer_key = "";
 
     } else {
         hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
@@ -800,9 +802,19 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
             body = headroom_decoder_data(ctx->decoder, &len);
         }
 
-        rc = ngx_http_headroom_run(r, ctx, hlcf,
-                                   (hmcf->prefix_hash || hlcf->stabilize_prefix)
-                                   ? HEADROOM_WANT_PREFIX_HASH : 0, body, len);
+        flags = (hmcf->prefix_hash || hlcf->stabilize_prefix)
+                ? HEADROOM_WANT_PREFIX_HASH : 0;
+
+        if (hmcf->cache_key) {
+            /* of what goes upstream: only optimize mode sends a rewrite */
+            flags |= HEADROOM_WANT_ANSWER_KEY;
+
+            if (ctx->mode != NGX_HTTP_HEADROOM_OPTIMIZE) {
+                flags |= HEADROOM_ANSWER_KEY_OF_ORIGINAL;
+            }
+        }
+
+        rc = ngx_http_headroom_run(r, ctx, hlcf, flags, body, len);
 
         if (rc == NGX_AGAIN) {
             /* Redis was asked: the body is held until it answers */

@@ -426,6 +426,8 @@ ngx_http_headroom_init(ngx_conf_t *cf)
 
     hmcf->prefix_hash = ngx_http_headroom_variable_used(cf,
                                                         "headroom_prefix_hash");
+    hmcf->cache_key = ngx_http_headroom_variable_used(cf,
+                                                      "headroom_cache_key");
 
     rv = ngx_http_headroom_ccr_check(cf, hmcf);
 
@@ -492,6 +494,7 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->model_rules = NULL;
      *     hmcf->used = 0;
      *     hmcf->prefix_hash = 0;
+     *     hmcf->cache_key = 0;
      *     hmcf->tokenizers = NULL;
      *     hmcf->zone = NULL;
      *     hmcf->prices_file = { 0, NULL };

@@ -24,6 +24,7 @@ typedef struct {
     ngx_array_t            *model_rules;    /* ngx_str_t: prefix, encoding */
     ngx_flag_t              used;           /* some "headroom on" */
     ngx_flag_t              prefix_hash;    /* $headroom_prefix_hash used */
+    ngx_flag_t              cache_key;      /* $headroom_cache_key used */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
     ngx_shm_zone_t         *zone;           /* headroom_zone, or NULL */
     ngx_str_t               prices_file;    /* headroom_prices */

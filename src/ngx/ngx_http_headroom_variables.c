@@ -21,6 +21,8 @@
 
 static ngx_int_t ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_headroom_cache_key_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_headroom_number_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
@@ -38,6 +40,10 @@ static ngx_http_variable_t  ngx_http_headroom_vars[] = {
 
     { ngx_string("headroom_prefix_hash"), NULL,
       ngx_http_headroom_prefix_hash_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_cache_key"), NULL,
+      ngx_http_headroom_cache_key_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("headroom_tokens_before"), NULL,
@@ -161,6 +167,68 @@ ngx_http_headroom_ran(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_headroom_module);
 
     return (ctx && ctx->ran) ? ctx : NULL;
+}
+
+
+/*
+ * A response cache's key (proxy_cache_key): SHA-256 of the tenant (as
+ * headroom_ccr_tenant names it), what the core says determines the answer
+ * (the API, the path and the body as sent) and the query string (Gemini's
+ * alt=sse changes the answer's form; a key there stays out of the cache's
+ * files). Not found where the body was not understood, or where there is
+ * no tenant: such requests must share no answer.
+ */
+
+static ngx_int_t
+ngx_http_headroom_cache_key_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *material, *p, *key;
+    size_t                    len, answer_len;
+    ngx_int_t                 rc;
+    ngx_http_headroom_ctx_t  *ctx;
+    u_char                    tenant[NGX_HTTP_HEADROOM_ID_LEN];
+
+    ctx = ngx_http_headroom_ran(r);
+
+    if (ctx == NULL || ctx->result.answer_key == NULL) {
+        return ngx_http_headroom_value(v, NULL, 0);
+    }
+
+    answer_len = ngx_strlen(ctx->result.answer_key);
+
+    if (answer_len == 0) {
+        return ngx_http_headroom_value(v, NULL, 0);
+    }
+
+    rc = ngx_http_headroom_ccr_tenant(r->main, tenant);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_headroom_value(v, NULL, 0);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    len = NGX_HTTP_HEADROOM_ID_LEN + answer_len + r->main->args.len;
+
+    material = ngx_pnalloc(r->pool, len);
+    key = ngx_pnalloc(r->pool, 65);
+
+    if (material == NULL || key == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(material, tenant, NGX_HTTP_HEADROOM_ID_LEN);
+    p = ngx_cpymem(p, ctx->result.answer_key, answer_len);
+    ngx_memcpy(p, r->main->args.data, r->main->args.len);
+
+    if (!headroom_sha256_hex(material, len, (char *) key)) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_headroom_value(v, key, 64);
 }
 
 

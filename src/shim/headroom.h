@@ -193,6 +193,8 @@ typedef struct {
     const char           *model;         /* as sent, "" if none */
     size_t                model_len;
     const char           *prefix_hash;   /* 32 hex digits, "" if unknown */
+    const char           *answer_key;    /* 64 hex digits: API, path and body
+                                            as sent; "" if not understood */
     size_t                volatile_moved;
     int                   tools_sorted;
     size_t                breakpoints_added;
@@ -249,6 +251,9 @@ void headroom_text_free(headroom_text_t *text);
 int headroom_retrieve_select(const unsigned char *original, size_t len,
     const char *lines, size_t lines_len, const char *items, size_t items_len,
     const char *grep, size_t grep_len, headroom_text_t *out);
+
+/* SHA-256 of `data` as 64 hex digits and a NUL; 0 on failure */
+int headroom_sha256_hex(const unsigned char *data, size_t len, char out[65]);
 
 /* 32 hex digits naming a tenant by its credential; never the credential */
 void headroom_tenant_of(const unsigned char *credential, size_t len,
@@ -376,6 +381,8 @@ int headroom_path_may_rewrite(const char *path, size_t path_len);
 
 /* headroom_process() flags */
 #define HEADROOM_WANT_PREFIX_HASH  1     /* fill result.prefix_hash */
+#define HEADROOM_WANT_ANSWER_KEY   2     /* fill result.answer_key */
+#define HEADROOM_ANSWER_KEY_OF_ORIGINAL  4  /* ... of the body as received */
 
 /*
  * Rewrites one request body. `path` is the request path without its query

@@ -171,6 +171,7 @@ void fill(headroom_result_t* out, Owned& owned) {
     out->model = r.model.c_str();
     out->model_len = r.model.size();
     out->prefix_hash = r.prefix_hash.c_str();
+    out->answer_key = r.answer_key.c_str();
     out->volatile_moved = r.volatile_moved;
     out->tools_sorted = r.tools_sorted ? 1 : 0;
     out->breakpoints_added = r.breakpoints_added;
@@ -492,11 +493,14 @@ void headroom_process_in(const headroom_config_t* config, unsigned flags, const 
         result->shape = "unknown";
         result->encoding = "";
         result->prefix_hash = "";
+        result->answer_key = "";
         result->model = "";
         return;
     }
     headroom::Wants wants;
     wants.prefix_hash = (flags & HEADROOM_WANT_PREFIX_HASH) != 0;
+    wants.answer_key = (flags & HEADROOM_WANT_ANSWER_KEY) != 0;
+    wants.answer_key_of_original = (flags & HEADROOM_ANSWER_KEY_OF_ORIGINAL) != 0;
     wants.offload_above = env ? env->offload_above : 0;
     std::optional<headroom::retrieval::Lookup> lookup;
     if (store != nullptr && store->lookup != nullptr) {
@@ -556,6 +560,19 @@ int headroom_retrieve_select(const unsigned char* original, size_t len, const ch
         return -1;
     } catch (...) {
         return -1;
+    }
+}
+
+int headroom_sha256_hex(const unsigned char* data, size_t len, char out[65]) {
+    try {
+        const std::string hex =
+            headroom::sha256_hex(std::string_view(reinterpret_cast<const char*>(data), data ? len : 0), 64);
+        std::memcpy(out, hex.data(), 64);
+        out[64] = '\0';
+        return 1;
+    } catch (...) {
+        out[0] = '\0';
+        return 0;
     }
 }
 

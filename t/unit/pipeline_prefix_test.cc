@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/pipeline.h"
+#include "core/content_hash.h"
 #include "core/volatile_values.h"
 
 using headroom::Settings;
@@ -148,4 +149,31 @@ TEST(PipelinePrefix, TheHashCoversModelToolsAndSystemOnly) {
     };
     EXPECT_EQ(anthropic(R"({"model":"c","system":[{"type":"text","text":"S"}],"messages":[]})"),
               anthropic(R"({"model":"c","system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"messages":[]})"));
+}
+
+// A response cache's key: of the body as sent (the rewrite where there is
+// one), the API and the path; none unless wanted or where the body was not
+// understood.
+TEST(PipelineAnswerKey, KeysTheBodyAsSent) {
+    headroom::Wants want;
+    want.answer_key = true;
+    const std::string body = chat("2026-11-22T10:32:05Z", kTools);
+    EXPECT_EQ(process("/v1/chat/completions", body, Settings{}).answer_key, "");
+
+    auto plain = process("/v1/chat/completions", body, Settings{}, want);
+    EXPECT_EQ(plain.outcome, Outcome::Passthrough);
+    EXPECT_EQ(plain.answer_key, headroom::sha256_hex_framed({"headroom answer 1", "openai_chat",
+                                                             "/v1/chat/completions", body}, 64));
+    EXPECT_EQ(process("/v1/chat/completions", body, Settings{}, want).answer_key, plain.answer_key);
+    EXPECT_NE(process("/proxy/v1/chat/completions", body, Settings{}, want).answer_key, plain.answer_key);
+
+    auto rewritten = process("/v1/chat/completions", body, stabilizing(), want);
+    ASSERT_EQ(rewritten.outcome, Outcome::Rewritten);
+    EXPECT_EQ(rewritten.answer_key, headroom::sha256_hex_framed({"headroom answer 1", "openai_chat",
+                                                                 "/v1/chat/completions", rewritten.body}, 64));
+    want.answer_key_of_original = true;
+    EXPECT_EQ(process("/v1/chat/completions", body, stabilizing(), want).answer_key, plain.answer_key);
+
+    EXPECT_EQ(process("/v1/chat/completions", "{\"model\":", Settings{}, want).answer_key, "");
+    EXPECT_EQ(process("/v1/chat/completions", "[1]", Settings{}, want).answer_key, "");
 }
