@@ -39,27 +39,44 @@ std::unique_ptr<const Prices> Prices::parse(std::string_view text, std::string& 
         if (std::size_t hash = line.find('#'); hash != std::string_view::npos) {
             line = line.substr(0, hash);
         }
+        const std::string_view original = line;
         std::string_view prefix = next_field(line);
         if (prefix.empty()) continue;
-        std::string_view price = next_field(line);
-        std::string_view extra = next_field(line);
-        std::string number_text(price);
-        char* end = nullptr;
-        errno = 0;
-        double usd = price.empty() ? -1 : std::strtod(number_text.c_str(), &end);
-        if (price.empty() || !extra.empty() || errno != 0 || end == nullptr || *end != '\0' ||
-            !std::isfinite(usd) || usd < 0) {
-            error = "line " + std::to_string(number) + ": expected \"MODEL_PREFIX " +
-                    "USD_PER_MILLION_INPUT_TOKENS\", found \"" +
-                    std::string(prefix) + (price.empty() ? "" : " ") + std::string(price) + "\"";
+        std::vector<double> usd;
+        bool ok = true;
+        for (std::string_view price = next_field(line); ok && !price.empty(); price = next_field(line)) {
+            std::string number_text(price);
+            char* end = nullptr;
+            errno = 0;
+            const double v = std::strtod(number_text.c_str(), &end);
+            ok = errno == 0 && end != nullptr && *end == '\0' && std::isfinite(v) && v >= 0;
+            usd.push_back(v);
+        }
+        if (!ok || (usd.size() != 1 && usd.size() != 4)) {
+            std::string_view shown = original.substr(original.find_first_not_of(" \t"));
+            while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\t' || shown.back() == '\r')) {
+                shown.remove_suffix(1);
+            }
+            error = "line " + std::to_string(number) + ": expected \"MODEL_PREFIX INPUT " +
+                    "[CACHED_INPUT CACHE_WRITE OUTPUT]\" (USD per million tokens), found \"" +
+                    std::string(shown) + "\"";
             return nullptr;
         }
-        prices->rules_.push_back({std::string(prefix), usd});
+        Rule rule;
+        rule.prefix = std::string(prefix);
+        rule.usd_per_mtok = usd[0];
+        if (usd.size() == 4) {
+            rule.full = true;
+            rule.cached_input = usd[1];
+            rule.cache_write = usd[2];
+            rule.output = usd[3];
+        }
+        prices->rules_.push_back(std::move(rule));
     }
     return prices;
 }
 
-double Prices::usd_per_mtok(std::string_view model) const {
+const Prices::Rule* Prices::rule_for(std::string_view model) const {
     const Rule* best = nullptr;
     for (const Rule& rule : rules_) {
         if (model.substr(0, rule.prefix.size()) == rule.prefix &&
@@ -67,7 +84,25 @@ double Prices::usd_per_mtok(std::string_view model) const {
             best = &rule;
         }
     }
-    return best ? best->usd_per_mtok : -1;
+    return best;
+}
+
+double Prices::usd_per_mtok(std::string_view model) const {
+    const Rule* rule = rule_for(model);
+    return rule ? rule->usd_per_mtok : -1;
+}
+
+double Prices::cost_usd(std::string_view model, std::uint64_t input, std::uint64_t cached,
+                        std::uint64_t cache_write, std::uint64_t output) const {
+    const Rule* rule = rule_for(model);
+    if (rule == nullptr || !rule->full) return -1;
+    // Cached and written tokens are part of the input; never less than 0
+    // of the rest, whatever a provider says.
+    const std::uint64_t special = cached + cache_write;
+    const std::uint64_t plain = input > special ? input - special : 0;
+    return (static_cast<double>(plain) * rule->usd_per_mtok + static_cast<double>(cached) * rule->cached_input +
+            static_cast<double>(cache_write) * rule->cache_write + static_cast<double>(output) * rule->output) /
+           1e6;
 }
 
 }  // namespace headroom

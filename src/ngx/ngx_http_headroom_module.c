@@ -440,6 +440,10 @@ ngx_http_headroom_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_headroom_usage_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_headroom_body_init(cf);
 }
 
@@ -495,6 +499,7 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->used = 0;
      *     hmcf->prefix_hash = 0;
      *     hmcf->cache_key = 0;
+     *     hmcf->cost = 0;
      *     hmcf->tokenizers = NULL;
      *     hmcf->zone = NULL;
      *     hmcf->prices_file = { 0, NULL };
@@ -533,14 +538,21 @@ ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (hmcf->prices_file.data && hmcf->zone == NULL) {
+    /* the prices are read where money is counted or a call is priced */
+
+    hmcf->cost = ngx_http_headroom_variable_used(cf, "headroom_cost_usd");
+
+    if (hmcf->prices_file.data && hmcf->zone == NULL && !hmcf->cost) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"headroom_prices\" needs a \"headroom_zone\" "
-                           "to count the money in");
+                           "to count the money in, or $headroom_cost_usd "
+                           "to price calls with");
         return NGX_CONF_ERROR;
     }
 
-    if (hmcf->zone && ngx_http_headroom_load_prices(cf, hmcf) != NGX_OK) {
+    if ((hmcf->zone || hmcf->cost)
+        && ngx_http_headroom_load_prices(cf, hmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -25,6 +25,7 @@ typedef struct {
     ngx_flag_t              used;           /* some "headroom on" */
     ngx_flag_t              prefix_hash;    /* $headroom_prefix_hash used */
     ngx_flag_t              cache_key;      /* $headroom_cache_key used */
+    ngx_flag_t              cost;           /* $headroom_cost_usd used */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
     ngx_shm_zone_t         *zone;           /* headroom_zone, or NULL */
     ngx_str_t               prices_file;    /* headroom_prices */
@@ -124,6 +125,8 @@ typedef struct {
     off_t                    passed_counted;   /* of it, in the zone */
     ngx_http_headroom_ccr_ctx_t  *ccr;     /* headroom_ccr on */
     void                    *task;         /* the core runs in a thread */
+    headroom_usage_reader_t *usage_reader; /* reads the answer's usage */
+    headroom_usage_t         usage;        /* the provider's word, if any */
     unsigned                 started:1;
     unsigned                 coded:1;      /* ctx->encoding is the body's */
     unsigned                 ran:1;        /* the core filled result */
@@ -137,6 +140,7 @@ extern ngx_module_t  ngx_http_headroom_module;
 
 
 ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_headroom_usage_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
 ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
 

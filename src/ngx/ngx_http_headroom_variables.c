@@ -25,6 +25,10 @@ static ngx_int_t ngx_http_headroom_cache_key_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_headroom_number_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_headroom_usage_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_headroom_cost_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_headroom_ratio_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_headroom_text_variable(ngx_http_request_t *r,
@@ -44,6 +48,30 @@ static ngx_http_variable_t  ngx_http_headroom_vars[] = {
 
     { ngx_string("headroom_cache_key"), NULL,
       ngx_http_headroom_cache_key_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_usage_input"), NULL,
+      ngx_http_headroom_usage_variable,
+      offsetof(headroom_usage_t, input),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_usage_cached"), NULL,
+      ngx_http_headroom_usage_variable,
+      offsetof(headroom_usage_t, cached),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_usage_cache_write"), NULL,
+      ngx_http_headroom_usage_variable,
+      offsetof(headroom_usage_t, cache_write),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_usage_output"), NULL,
+      ngx_http_headroom_usage_variable,
+      offsetof(headroom_usage_t, output),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_cost_usd"), NULL,
+      ngx_http_headroom_cost_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("headroom_tokens_before"), NULL,
@@ -229,6 +257,66 @@ ngx_http_headroom_cache_key_variable(ngx_http_request_t *r,
     }
 
     return ngx_http_headroom_value(v, key, 64);
+}
+
+
+/* a figure of the provider's usage, once the answer has passed */
+
+static ngx_int_t
+ngx_http_headroom_usage_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *p;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    ctx = ngx_http_headroom_ran(r);
+
+    if (ctx == NULL || !ctx->usage.found) {
+        return ngx_http_headroom_value(v, NULL, 0);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_headroom_value(v, p, ngx_sprintf(p, "%uL",
+                                   *(uint64_t *) ((u_char *) &ctx->usage
+                                                  + data)) - p);
+}
+
+
+/* what the call cost by the price table, in USD */
+
+static ngx_int_t
+ngx_http_headroom_cost_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    double                          usd;
+    ngx_http_headroom_ctx_t        *ctx;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    ctx = ngx_http_headroom_ran(r);
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (ctx == NULL || !ctx->usage.found || hmcf->prices == NULL) {
+        return ngx_http_headroom_value(v, NULL, 0);
+    }
+
+    usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
+                            ctx->result.model_len, &ctx->usage);
+
+    if (usd < 0) {
+        return ngx_http_headroom_value(v, NULL, 0);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + sizeof(".000000") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_headroom_value(v, p, ngx_sprintf(p, "%.6f", usd) - p);
 }
 
 

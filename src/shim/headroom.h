@@ -7,6 +7,7 @@
 #define HEADROOM_H_INCLUDED
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -301,7 +302,32 @@ headroom_volatile_patterns_t *headroom_volatile_patterns_compile(
 
 void headroom_volatile_patterns_free(headroom_volatile_patterns_t *patterns);
 
-/* Input token prices by model: see conf-examples/headroom-prices.conf. */
+/*
+ * What the provider says a call used (see src/core/usage.h for where each
+ * API puts it): input counts every input token, cached ones included.
+ */
+typedef struct {
+    uint64_t  input;
+    uint64_t  cached;
+    uint64_t  cache_write;
+    uint64_t  output;
+    int       found;
+} headroom_usage_t;
+
+/* A reader of one response's usage, fed its bytes as they pass. */
+typedef struct headroom_usage_reader_s  headroom_usage_reader_t;
+
+/* `api`: the request's shape; `event_stream`: text/event-stream, else JSON */
+headroom_usage_reader_t *headroom_usage_reader_create(const char *api,
+    int event_stream);
+void headroom_usage_reader_feed(headroom_usage_reader_t *reader,
+    const unsigned char *data, size_t len);
+/* the response is whole: the figures, found or not */
+void headroom_usage_reader_finish(headroom_usage_reader_t *reader,
+    headroom_usage_t *usage);
+void headroom_usage_reader_free(headroom_usage_reader_t *reader);
+
+/* Token prices by model: see conf-examples/headroom-prices.conf. */
 typedef struct headroom_prices_s  headroom_prices_t;
 
 /*
@@ -316,6 +342,14 @@ void headroom_prices_free(headroom_prices_t *prices);
 /* USD per million input tokens of `model`; negative when unknown. */
 double headroom_price_per_mtok(const headroom_prices_t *prices,
     const char *model, size_t model_len);
+
+/*
+ * What a call of `model` cost in USD, from the provider's usage (input:
+ * all input tokens, `cached` and `cache_write` among them); negative when
+ * no rule matches or its line gives the input price only.
+ */
+double headroom_cost_usd(const headroom_prices_t *prices, const char *model,
+    size_t model_len, const headroom_usage_t *usage);
 
 
 /*

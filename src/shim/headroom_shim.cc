@@ -19,6 +19,7 @@
 #include "core/mcp.h"
 #include "core/pipeline.h"
 #include "core/prices.h"
+#include "core/usage.h"
 #include "core/reason.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/volatile_values.h"
@@ -458,6 +459,45 @@ double headroom_price_per_mtok(const headroom_prices_t* prices, const char* mode
     if (prices == nullptr || model == nullptr) return -1;
     return prices->prices->usd_per_mtok(std::string_view(model, model_len));
 }
+
+double headroom_cost_usd(const headroom_prices_t* prices, const char* model, size_t model_len,
+                         const headroom_usage_t* usage) {
+    if (prices == nullptr || model == nullptr || usage == nullptr || !usage->found) return -1;
+    return prices->prices->cost_usd(std::string_view(model, model_len), usage->input, usage->cached,
+                                    usage->cache_write, usage->output);
+}
+
+struct headroom_usage_reader_s {
+    headroom::UsageReader reader;
+};
+
+headroom_usage_reader_t* headroom_usage_reader_create(const char* api, int event_stream) {
+    try {
+        return new headroom_usage_reader_t{headroom::UsageReader(
+            api ? api : "", event_stream ? headroom::UsageReader::Form::EventStream : headroom::UsageReader::Form::Json)};
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+void headroom_usage_reader_feed(headroom_usage_reader_t* reader, const unsigned char* data, size_t len) {
+    if (reader == nullptr || data == nullptr) return;
+    reader->reader.feed(std::string_view(reinterpret_cast<const char*>(data), len));
+}
+
+void headroom_usage_reader_finish(headroom_usage_reader_t* reader, headroom_usage_t* usage) {
+    *usage = headroom_usage_t{};
+    if (reader == nullptr) return;
+    reader->reader.finish();
+    const headroom::Usage u = reader->reader.usage();
+    usage->input = u.input;
+    usage->cached = u.cached;
+    usage->cache_write = u.cache_write;
+    usage->output = u.output;
+    usage->found = u.found ? 1 : 0;
+}
+
+void headroom_usage_reader_free(headroom_usage_reader_t* reader) { delete reader; }
 
 const char* headroom_default_tokenizer_dir(void) { return HEADROOM_TOKENIZER_DIR; }
 

@@ -143,7 +143,7 @@ sub read_message {
     if ($head =~ /^Transfer-Encoding:\s*chunked/mi) {
         while (1) {
             my $size_line = read_line($sock) // return ();
-            my $size = hex($size_line);
+            my $size = hex($size_line =~ s/[;\r\n].*//sr);   # no extension, no CRLF
             if ($size == 0) {
                 while (defined(my $l = read_line($sock))) { last if $l eq $CRLF }
                 last;

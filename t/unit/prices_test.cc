@@ -55,3 +55,28 @@ TEST(Prices, ShimLoadsFilesAndNamesFailures) {
     EXPECT_EQ(headroom_prices_load("/nonexistent/prices", error, sizeof(error)), nullptr);
     EXPECT_NE(std::string(error).find("/nonexistent/prices"), std::string::npos) << error;
 }
+
+// Five columns: what a call cost, by hand. Two-column lines still read,
+// and put no figure on a call.
+TEST(Prices, ACallCostsWhatItsUsageSays) {
+    std::string error;
+    auto p = Prices::parse("claude-sonnet-4 3.00 0.30 3.75 15.00\ngpt-4o 2.50\n", error);
+    ASSERT_NE(p, nullptr) << error;
+    // 20 plain, 30000 read, 1500 written, 410 out.
+    EXPECT_DOUBLE_EQ(p->cost_usd("claude-sonnet-4-5", 31520, 30000, 1500, 410),
+                     (20 * 3.00 + 30000 * 0.30 + 1500 * 3.75 + 410 * 15.00) / 1e6);
+    EXPECT_LT(p->cost_usd("gpt-4o", 100, 0, 0, 10), 0);
+    EXPECT_LT(p->cost_usd("gpt-5", 100, 0, 0, 10), 0);
+    EXPECT_DOUBLE_EQ(p->usd_per_mtok("claude-sonnet-4-5"), 3.00);
+    // A provider that says more cached than input costs no negative tokens.
+    EXPECT_DOUBLE_EQ(p->cost_usd("claude-sonnet-4", 10, 20, 0, 0), 20 * 0.30 / 1e6);
+    EXPECT_EQ(Prices::parse("gpt-4o 2.50 1.25 2.50\n", error), nullptr);
+    EXPECT_NE(error.find("CACHED_INPUT"), std::string::npos) << error;
+    EXPECT_EQ(Prices::parse("gpt-4o 2.50 1.25 2.50 10 11\n", error), nullptr);
+
+    auto shipped = Prices::parse(Prices::built_in_text(), error);
+    ASSERT_NE(shipped, nullptr) << error;
+    for (const auto& rule : shipped->rules()) EXPECT_TRUE(rule.full) << rule.prefix;
+    EXPECT_DOUBLE_EQ(shipped->cost_usd("gpt-4o-2024-08-06", 1200, 1024, 0, 340),
+                     (176 * 2.50 + 1024 * 1.25 + 340 * 10.00) / 1e6);
+}

@@ -1,0 +1,85 @@
+// What the provider says a call used, read from its response as it passes
+// (a plain JSON answer, or a stream of server-sent events), fed in pieces
+// of any size. The reader only looks: the response goes on as it came.
+//
+// Where each API puts it:
+//   openai_chat         usage {prompt_tokens (cached included),
+//                       prompt_tokens_details.cached_tokens,
+//                       completion_tokens (reasoning included)}; a stream
+//                       has it in its last chunk only when the client asked
+//                       (stream_options.include_usage)
+//   openai_responses    usage {input_tokens (cached included),
+//                       input_tokens_details.cached_tokens, output_tokens};
+//                       a stream: response.usage of response.completed
+//   anthropic_messages  usage {input_tokens (uncached only),
+//                       cache_read_input_tokens, cache_creation_input_tokens,
+//                       output_tokens}; a stream: message.usage of
+//                       message_start, then usage of message_delta
+//   gemini              usageMetadata {promptTokenCount (cached included),
+//                       cachedContentTokenCount, candidatesTokenCount,
+//                       thoughtsTokenCount}; in every chunk of a stream
+// A later figure replaces an earlier one (streams repeat them, growing).
+// Only where the API puts them: a tool's input that holds a "usage" key
+// deeper down is not the provider's word.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace headroom {
+
+struct Usage {
+    // Every input token, cached ones included (Anthropic: input, cache
+    // reads and cache writes together).
+    std::uint64_t input = 0;
+    std::uint64_t cached = 0;       // read from the provider's cache
+    std::uint64_t cache_write = 0;  // written to it (Anthropic)
+    std::uint64_t output = 0;       // reasoning included
+    bool found = false;             // the provider said something
+};
+
+class UsageReader {
+public:
+    enum class Form { Json, EventStream };
+
+    // `api`: the request's shape ("openai_chat", ...); an unknown one
+    // reads nothing.
+    UsageReader(std::string_view api, Form form);
+    ~UsageReader();
+    UsageReader(const UsageReader&) = delete;
+    UsageReader& operator=(const UsageReader&) = delete;
+
+    // Never throws; a response it cannot read is simply not read further.
+    void feed(std::string_view bytes) noexcept;
+    // The response is whole.
+    void finish() noexcept;
+
+    Usage usage() const;
+
+    // Numbers found, before the API's meaning is given to them.
+    struct Raw {
+        std::uint64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+        std::uint64_t input_tokens = 0, output_tokens = 0;
+        std::uint64_t cache_read = 0, cache_creation = 0;
+        std::uint64_t prompt_count = 0, cached_count = 0, candidates_count = 0, thoughts_count = 0;
+        bool found = false;
+    };
+
+private:
+    class Json;
+    void event(std::string_view data) noexcept;
+
+    int api_;  // -1: unknown
+    Form form_;
+    bool broken_ = false;
+    Raw raw_;
+    std::unique_ptr<Json> json_;  // Form::Json: one parse over the whole answer
+    std::string line_;            // Form::EventStream: the line being read
+    bool after_cr_ = false;       // its last line ended with "\r"
+    std::string data_;            // and the event's data so far
+};
+
+}  // namespace headroom

@@ -1,0 +1,170 @@
+
+/*
+ * headroom: what the provider says a call used, read from its response as
+ * it passes (the core's usage reader; src/core/usage.h says where each API
+ * puts it). The filters only look: every buffer goes on as it came, when
+ * it came. Read are plain (identity) 2xx answers, JSON or an event stream,
+ * held in memory; one that nginx wrote to a temporary file, or that comes
+ * encoded, is not read ($headroom_usage_* are then not found).
+ */
+
+
+#include "ngx_http_headroom_module.h"
+
+
+static ngx_int_t ngx_http_headroom_usage_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_headroom_usage_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static void ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx);
+static void ngx_http_headroom_usage_cleanup(void *data);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_headroom_usage_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_headroom_usage_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_headroom_usage_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
+{
+    int                       event_stream;
+    ngx_str_t                *type;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    static ngx_str_t  json = ngx_string("application/json");
+    static ngx_str_t  events = ngx_string("text/event-stream");
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    if (ctx == NULL || !ctx->ran || ctx->answered || ctx->usage_reader
+        || ngx_strcmp(ctx->result.shape, "unknown") == 0
+        || r->headers_out.status < NGX_HTTP_OK
+        || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE
+        || r->header_only)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->hash
+        && !(r->headers_out.content_encoding->value.len == 8
+             && ngx_strncasecmp(r->headers_out.content_encoding->value.data,
+                                (u_char *) "identity", 8) == 0))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "headroom usage: an encoded answer, not read");
+        return ngx_http_next_header_filter(r);
+    }
+
+    type = &r->headers_out.content_type;
+
+    if (type->len >= events.len
+        && ngx_strncasecmp(type->data, events.data, events.len) == 0)
+    {
+        event_stream = 1;
+
+    } else if (type->len >= json.len
+               && ngx_strncasecmp(type->data, json.data, json.len) == 0)
+    {
+        event_stream = 0;
+
+    } else {
+        return ngx_http_next_header_filter(r);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->usage_reader = headroom_usage_reader_create(ctx->result.shape,
+                                                     event_stream);
+
+    if (ctx->usage_reader) {
+        cln->handler = ngx_http_headroom_usage_cleanup;
+        cln->data = ctx;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_headroom_usage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    ngx_http_headroom_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    if (ctx == NULL || ctx->usage_reader == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            headroom_usage_reader_feed(ctx->usage_reader, b->pos,
+                                       b->last - b->pos);
+
+        } else if (ngx_buf_size(b)) {
+            /* in a temporary file: not read, never guessed at */
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "headroom usage: an answer in a file, not read");
+            headroom_usage_reader_free(ctx->usage_reader);
+            ctx->usage_reader = NULL;
+            break;
+        }
+
+        if (b->last_buf) {
+            ngx_http_headroom_usage_done(ctx);
+            break;
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
+}
+
+
+static void
+ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx)
+{
+    headroom_usage_reader_finish(ctx->usage_reader, &ctx->usage);
+    headroom_usage_reader_free(ctx->usage_reader);
+    ctx->usage_reader = NULL;
+}
+
+
+static void
+ngx_http_headroom_usage_cleanup(void *data)
+{
+    ngx_http_headroom_ctx_t  *ctx = data;
+
+    if (ctx->usage_reader) {
+        headroom_usage_reader_free(ctx->usage_reader);
+        ctx->usage_reader = NULL;
+    }
+}

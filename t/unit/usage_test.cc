@@ -1,0 +1,126 @@
+// The provider's usage, read from each API's answers as they pass: plain
+// JSON and event streams, fed whole, byte by byte and split at every
+// offset, against the figures worked out by hand from each API's
+// documented fields.
+#include "core/usage.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using headroom::Usage;
+using headroom::UsageReader;
+
+namespace {
+
+Usage read(std::string_view api, UsageReader::Form form, const std::string& bytes, std::size_t piece = 0) {
+    UsageReader r(api, form);
+    if (piece == 0) {
+        r.feed(bytes);
+    } else {
+        for (std::size_t i = 0; i < bytes.size(); i += piece) r.feed(std::string_view(bytes).substr(i, piece));
+    }
+    r.finish();
+    return r.usage();
+}
+
+// Every way of cutting the bytes gives the same figures.
+void expect_usage(std::string_view api, UsageReader::Form form, const std::string& bytes, std::uint64_t input,
+                  std::uint64_t cached, std::uint64_t cache_write, std::uint64_t output) {
+    for (std::size_t piece : {std::size_t(0), std::size_t(1), std::size_t(2), std::size_t(7), std::size_t(64)}) {
+        const Usage u = read(api, form, bytes, piece);
+        EXPECT_TRUE(u.found) << api << " piece " << piece;
+        EXPECT_EQ(u.input, input) << api << " piece " << piece;
+        EXPECT_EQ(u.cached, cached) << api << " piece " << piece;
+        EXPECT_EQ(u.cache_write, cache_write) << api << " piece " << piece;
+        EXPECT_EQ(u.output, output) << api << " piece " << piece;
+    }
+    for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+        UsageReader r(api, form);
+        r.feed(std::string_view(bytes).substr(0, cut));
+        r.feed(std::string_view(bytes).substr(cut));
+        r.finish();
+        EXPECT_EQ(r.usage().input, input) << api << " cut at " << cut;
+        EXPECT_EQ(r.usage().output, output) << api << " cut at " << cut;
+    }
+}
+
+constexpr auto kJson = UsageReader::Form::Json;
+constexpr auto kEvents = UsageReader::Form::EventStream;
+
+}  // namespace
+
+TEST(Usage, OpenAiChat) {
+    expect_usage("openai_chat", kJson,
+                 R"({"id":"c","choices":[{"message":{"role":"assistant","content":"{\"usage\":{\"prompt_tokens\":9}}"}}],)"
+                 R"("usage":{"prompt_tokens":1200,"completion_tokens":340,"total_tokens":1540,)"
+                 R"("prompt_tokens_details":{"cached_tokens":1024},"completion_tokens_details":{"reasoning_tokens":200}}})",
+                 1200, 1024, 0, 340);
+    // A stream carries it in its last chunk when the client asked for it.
+    expect_usage("openai_chat", kEvents,
+                 "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n"
+                 "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":7,"
+                 "\"prompt_tokens_details\":{\"cached_tokens\":0}}}\n\n"
+                 "data: [DONE]\n\n",
+                 50, 0, 0, 7);
+    // Without it, nothing is found.
+    EXPECT_FALSE(read("openai_chat", kEvents, "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n").found);
+}
+
+TEST(Usage, OpenAiResponses) {
+    expect_usage("openai_responses", kJson,
+                 R"({"id":"r","output":[],"usage":{"input_tokens":3000,"input_tokens_details":{"cached_tokens":2048},)"
+                 R"("output_tokens":500,"output_tokens_details":{"reasoning_tokens":320},"total_tokens":3500}})",
+                 3000, 2048, 0, 500);
+    expect_usage("openai_responses", kEvents,
+                 "event: response.created\r\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\r\n\r\n"
+                 "event: response.output_text.delta\r\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"x\"}\r\n\r\n"
+                 "event: response.completed\r\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":"
+                 "{\"input_tokens\":80,\"input_tokens_details\":{\"cached_tokens\":64},\"output_tokens\":12}}}\r\n\r\n",
+                 80, 64, 0, 12);
+}
+
+TEST(Usage, AnthropicCountsCacheReadsAndWritesAsInput) {
+    expect_usage("anthropic_messages", kJson,
+                 R"({"id":"msg","content":[{"type":"tool_use","input":{"usage":{"input_tokens":99999}}}],)"
+                 R"("usage":{"input_tokens":20,"cache_creation_input_tokens":1500,"cache_read_input_tokens":30000,"output_tokens":410}})",
+                 31520, 30000, 1500, 410);
+    // message_start, then message_delta's growing output count.
+    expect_usage("anthropic_messages", kEvents,
+                 "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":"
+                 "{\"input_tokens\":12,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":4000,\"output_tokens\":1}}}\n\n"
+                 "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}\n\n"
+                 "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+                 "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":88}}\n\n"
+                 "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+                 4012, 4000, 0, 88);
+}
+
+TEST(Usage, GeminiCountsThoughtsAsOutput) {
+    expect_usage("gemini", kJson,
+                 R"({"candidates":[{"content":{"parts":[{"text":"x"}]}}],"usageMetadata":{"promptTokenCount":900,)"
+                 R"("cachedContentTokenCount":512,"candidatesTokenCount":40,"thoughtsTokenCount":100,"totalTokenCount":1040}})",
+                 900, 512, 0, 140);
+    // streamGenerateContent without alt=sse: an array of answers.
+    expect_usage("gemini", kJson,
+                 R"([{"candidates":[],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":1}},)"
+                 R"({"candidates":[],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":25}}])",
+                 10, 0, 0, 25);
+    expect_usage("gemini", kEvents,
+                 "data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":10,\"candidatesTokenCount\":3}}\r\n\r\n"
+                 "data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":10,\"candidatesTokenCount\":9,"
+                 "\"thoughtsTokenCount\":4}}\r\n\r\n",
+                 10, 0, 0, 13);
+}
+
+TEST(Usage, WhatIsNotAnAnswerIsNotRead) {
+    EXPECT_FALSE(read("openai_chat", kJson, "{\"usage\":{\"prompt_tokens\":").found);
+    EXPECT_FALSE(read("openai_chat", kJson, "<html>502 Bad Gateway</html>").found);
+    EXPECT_FALSE(read("unknown", kJson, R"({"usage":{"prompt_tokens":5}})").found);
+    EXPECT_FALSE(read("openai_chat", kJson, R"({"data":{"usage":{"prompt_tokens":5}}})").found);
+    EXPECT_FALSE(read("openai_chat", kJson, R"({"usage":{"prompt_tokens":-5}})").found);
+    // An event's data over several lines is one JSON text.
+    EXPECT_EQ(read("openai_chat", kEvents, "data: {\"usage\":\ndata: {\"prompt_tokens\":5}}\n\n").input, 5u);
+    // A stream cut short still gives what came.
+    EXPECT_EQ(read("openai_chat", kEvents, "data: {\"usage\":{\"prompt_tokens\":6}}").input, 6u);
+}
