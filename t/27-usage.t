@@ -3,8 +3,10 @@
 # passed on piece by piece with proxy_buffering off), reach the client
 # byte for byte; $headroom_usage_input, _cached, _cache_write, _output and
 # $headroom_cost_usd say what each API's documented fields say, priced by
-# hand from the shipped table; a stream without usage, an encoded answer,
-# an error and a location without headroom say nothing; nginx -t accepts
+# hand from the shipped table, a gzip answer read through a decoder on the
+# side; a stream without usage, a brotli answer, an error and a location
+# without headroom say nothing; the zone sums them by mode and model in the
+# status output and Prometheus; nginx -t accepts
 # the five-column price table and names a bad line.
 use strict;
 use warnings;
@@ -66,6 +68,7 @@ my %answer = (
             '{"candidates":[{"content":{"parts":[{"text":"i"}]}}],"usageMetadata":{"promptTokenCount":10,'
             . '"candidatesTokenCount":9,"thoughtsTokenCount":4}}')],
     gzip_json => ['application/json', undef],
+    br_json => ['application/json', "\x1b\x03\x00\xf8\xa5\x40\x02\x00"],
     error => ['application/json', '{"error":{"message":"overloaded","usage":{"prompt_tokens":5}}}'],
 );
 gzip(\$answer{chat_json}[1] => \my $zipped);
@@ -78,7 +81,8 @@ my ($srv_pid, $srv_port) = start_server('provider', sub {
     my ($which) = $head =~ /^X-Answer:\s*(\S+)/mi;
     my ($type, $body) = @{ $answer{$which} };
     my $status = $which eq 'error' ? '529 Overloaded' : '200 OK';
-    my $coded = $which eq 'gzip_json' ? "Content-Encoding: gzip$CRLF" : '';
+    my $coded = $which eq 'gzip_json' ? "Content-Encoding: gzip$CRLF"
+              : $which eq 'br_json' ? "Content-Encoding: br$CRLF" : '';
     syswrite $c, "HTTP/1.1 $status${CRLF}Content-Type: $type$CRLF${coded}Transfer-Encoding: chunked$CRLF"
         . "Connection: close$CRLF$CRLF";
     for (my $i = 0; $i < length $body; $i += 13) {
@@ -94,7 +98,7 @@ my $dir = File::Temp::tempdir('headroom-usage-XXXXXX', TMPDIR => 1, CLEANUP => !
 chmod 0777, $dir;
 my $log = "$dir/usage.log";
 my $gw = start_gateway(
-    http_config => "log_format usage '\$request_uri \$headroom_usage_input \$headroom_usage_cached "
+    http_config => "headroom_zone hz 1m;\nlog_format usage '\$request_uri \$headroom_usage_input \$headroom_usage_cached "
         . "\$headroom_usage_cache_write \$headroom_usage_output \$headroom_cost_usd';\n"
         . "access_log $log usage;\n",
     config => qq(
@@ -104,7 +108,8 @@ my $gw = start_gateway(
             proxy_buffering off;
             proxy_pass http://127.0.0.1:$srv_port/;
         }
-        location /plain/ { proxy_pass http://127.0.0.1:$srv_port/; }),
+        location /plain/ { proxy_pass http://127.0.0.1:$srv_port/; }
+        location /status { headroom_status; }),
 );
 
 my %request = (
@@ -138,19 +143,17 @@ sub call {
     my ($uri, $body) = @{ $request{$api} };
     my $r = http_request($gw->{port}, uri => "$prefix$uri", body => $body, headers => ["X-Answer: $which"]);
     my $want = $answer{$which}[1];
-    if ($which eq 'gzip_json') {
-        is $r->{body}, $want, "$prefix $which: the encoded answer as it came";
-    } else {
-        is $r->{body}, $want, "$prefix $which: the client gets the answer byte for byte";
-    }
+    is $r->{body}, $want, "$prefix $which: the client gets the answer byte for byte";
     my $l = logged();
     return [@$l[1 .. 5]];
 }
 
-# By hand, from the shipped table (USD per million: input, cached, write, output).
-sub usd { sprintf '%.6f', $_[0] / 1e6 }
+# By hand, from the shipped table (USD per million: input, cached, write,
+# output); the variable shows six decimals.
+sub usd { $_[0] / 1e6 }
 my %want = (
     chat_json      => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
+    gzip_json      => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
     chat_sse       => ['chat', [50, 0, 0, 7, usd(50 * 2.50 + 7 * 10.00)]],
     responses_sse  => ['responses', [3000, 2048, 0, 500, usd(952 * 1.25 + 2048 * 0.125 + 500 * 10.00)]],
     anthropic_json => ['anthropic', [31520, 30000, 1500, 410,
@@ -163,14 +166,56 @@ my %want = (
 for my $prefix ('', '/unbuffered') {
     for my $which (sort keys %want) {
         my ($api, $figures) = @{ $want{$which} };
-        is_deeply call($prefix, $api, $which), $figures, "$prefix $which: usage and cost as the API says";
+        is_deeply call($prefix, $api, $which), [@$figures[0 .. 3], sprintf('%.6f', $figures->[4])],
+            "$prefix $which: usage and cost as the API says";
     }
     is_deeply call($prefix, 'chat', 'chat_sse_plain'), [('-') x 5],
         "$prefix a stream without usage (no include_usage): nothing said";
-    is_deeply call($prefix, 'chat', 'gzip_json'), [('-') x 5], "$prefix an encoded answer: not read";
+    is_deeply call($prefix, 'chat', 'br_json'), [('-') x 5], "$prefix an answer in an encoding headroom does not decode: not read";
     is_deeply call($prefix, 'chat', 'error'), [('-') x 5], "$prefix an error: not read";
 }
 is_deeply call('/plain', 'chat', 'chat_json'), [('-') x 5], 'headroom off: nothing read';
+
+# --- the zone sums them by mode and model, beside what headroom saved ------
+
+{
+    my %model = (chat => 'gpt-4o', responses => 'gpt-5', anthropic => 'claude-sonnet-4-5',
+                 gemini => 'gemini-2.5-flash');
+    my (%all, %by_model);
+    for my $which (keys %want) {
+        my ($api, $f) = @{ $want{$which} };
+        for my $sum (\%all, \%{ $by_model{ $model{$api} } }) {
+            $sum->{calls} += 2;    # buffered and unbuffered
+            $sum->{input_tokens} += 2 * $f->[0];
+            $sum->{cached_tokens} += 2 * $f->[1];
+            $sum->{cache_write_tokens} += 2 * $f->[2];
+            $sum->{output_tokens} += 2 * $f->[3];
+            $sum->{nano} += 2 * int($f->[4] * 1e9 + 0.5);
+        }
+    }
+    # Each call is counted in nano-dollars, rounded: a nano a call at most.
+    my $check = sub {
+        my ($got, $want, $what) = @_;
+        my %got = %{ $got // {} };
+        my %want = %$want;
+        my $nano = delete $want{nano};
+        my $usd = delete $got{usd} // -1;
+        $want{unpriced_calls} = 0;
+        ok abs($usd * 1e9 - $nano) <= $want{calls}, "$what: usd $usd, by hand " . $nano / 1e9;
+        is_deeply \%got, \%want, "$what: calls and tokens";
+    };
+    my $st = status_json($gw->{port});
+    $check->($st->{modes}{optimize}{spend}, \%all, 'status: the spend of the optimize mode');
+    for my $m (sort keys %by_model) {
+        my ($row) = grep { $_->{model} eq $m && $_->{mode} eq 'optimize' } @{ $st->{models} };
+        $check->($row->{spend}, $by_model{$m}, "status: the spend of $m");
+    }
+    my $prom = http_request($gw->{port}, method => 'GET', uri => '/status?format=prometheus')->{body};
+    my ($prom_usd) = $prom =~ /^headroom_spend_usd_total\{mode="optimize"\} (\S+)$/m;
+    cmp_ok $prom_usd, q(==), $st->{modes}{optimize}{spend}{usd}, "prometheus: headroom_spend_usd_total";
+    like $prom, qr/^headroom_model_usage_tokens_total\{mode="optimize",model="gpt-4o",kind="cached"\} \Q$by_model{'gpt-4o'}{cached_tokens}\E$/m,
+        'prometheus: headroom_model_usage_tokens_total';
+}
 
 # --- the price table: five columns, two, and a bad line ---------------------
 

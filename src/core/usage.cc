@@ -159,10 +159,18 @@ void UsageReader::Json::number(const char* s, std::size_t n) {
 
 constexpr yajl_callbacks UsageReader::Json::kCallbacks;
 
-UsageReader::UsageReader(std::string_view api, Form form) : api_(api_of(api)), form_(form) {
+UsageReader::UsageReader(std::string_view api, Form form, Encoding encoding) : api_(api_of(api)), form_(form) {
     if (api_ < 0) {
         broken_ = true;
         return;
+    }
+    if (encoding != Encoding::Identity) {
+        try {
+            decoder_ = std::make_unique<Decoder>(encoding, DecodeLimits{kMaxDecoded, 1000, 0});
+        } catch (...) {
+            broken_ = true;
+            return;
+        }
     }
     if (form_ == Form::Json) {
         try {
@@ -185,6 +193,18 @@ void UsageReader::event(std::string_view data) noexcept {
 }
 
 void UsageReader::feed(std::string_view bytes) noexcept {
+    if (broken_) return;
+    if (decoder_ == nullptr) {
+        read(bytes);
+        return;
+    }
+    const Decoder::Status status = decoder_->feed(bytes, false);
+    read(decoder_->decoded().substr(decoded_read_));
+    decoded_read_ = decoder_->decoded().size();
+    if (status != Decoder::Status::More && status != Decoder::Status::Done) broken_ = true;
+}
+
+void UsageReader::read(std::string_view bytes) noexcept {
     if (broken_) return;
     if (form_ == Form::Json) {
         if (!json_->feed(bytes)) broken_ = true;
@@ -221,12 +241,23 @@ void UsageReader::feed(std::string_view bytes) noexcept {
 
 void UsageReader::finish() noexcept {
     if (broken_) return;
+    if (decoder_ != nullptr) {
+        const Decoder::Status status = decoder_->feed({}, true);
+        read(decoder_->decoded().substr(decoded_read_));
+        decoded_read_ = decoder_->decoded().size();
+        if (status != Decoder::Status::Done) broken_ = true;
+    }
+    end();
+}
+
+void UsageReader::end() noexcept {
+    if (broken_) return;
     if (form_ == Form::Json) {
         if (!json_->finish()) broken_ = true;
         return;
     }
     // A stream that ends without the blank line still ends its event.
-    if (!line_.empty()) feed("\n");
+    if (!line_.empty()) read("\n");
     if (!data_.empty()) event(data_);
     data_.clear();
 }

@@ -29,6 +29,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/decode.h"
+
 namespace headroom {
 
 struct Usage {
@@ -47,7 +49,10 @@ public:
 
     // `api`: the request's shape ("openai_chat", ...); an unknown one
     // reads nothing.
-    UsageReader(std::string_view api, Form form);
+    // `encoding`: the answer's Content-Encoding, decoded on the side
+    // (kMaxDecoded at most: past it, what was read stands).
+    UsageReader(std::string_view api, Form form, Encoding encoding = Encoding::Identity);
+    static constexpr std::size_t kMaxDecoded = 8 << 20;
     ~UsageReader();
     UsageReader(const UsageReader&) = delete;
     UsageReader& operator=(const UsageReader&) = delete;
@@ -71,12 +76,16 @@ public:
 private:
     class Json;
     void event(std::string_view data) noexcept;
+    void read(std::string_view decoded) noexcept;
+    void end() noexcept;
 
     int api_;  // -1: unknown
     Form form_;
     bool broken_ = false;
     Raw raw_;
     std::unique_ptr<Json> json_;  // Form::Json: one parse over the whole answer
+    std::unique_ptr<Decoder> decoder_;  // an encoded answer
+    std::size_t decoded_read_ = 0;      // of its decoded bytes, read
     std::string line_;            // Form::EventStream: the line being read
     bool after_cr_ = false;       // its last line ended with "\r"
     std::string data_;            // and the event's data so far

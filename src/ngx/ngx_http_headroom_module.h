@@ -141,6 +141,8 @@ extern ngx_module_t  ngx_http_headroom_module;
 
 ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_usage_init(ngx_conf_t *cf);
+void ngx_http_headroom_record_usage(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
 ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
 ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
 

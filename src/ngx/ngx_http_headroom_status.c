@@ -12,8 +12,8 @@
 
 
 /* the JSON or the Prometheus text of the fixed part, with room to spare */
-#define NGX_HTTP_HEADROOM_STATUS_LEN  32768
-#define NGX_HTTP_HEADROOM_MODEL_OUT   1024
+#define NGX_HTTP_HEADROOM_STATUS_LEN  40960
+#define NGX_HTTP_HEADROOM_MODEL_OUT   2048
 
 
 typedef struct {
@@ -44,6 +44,11 @@ static u_char *ngx_http_headroom_by_transform(u_char *p, u_char *last,
     char *name, ngx_http_headroom_snapshot_t *s, size_t offset);
 static u_char *ngx_http_headroom_usd(u_char *p, u_char *last,
     uint64_t usd_nano);
+static u_char *ngx_http_headroom_spend_json(u_char *p, u_char *last,
+    ngx_http_headroom_spend_t *spend);
+static u_char *ngx_http_headroom_spend_prometheus(u_char *p, u_char *last,
+    ngx_str_t *mode, ngx_http_headroom_model_t *m,
+    ngx_http_headroom_spend_t *spend);
 static u_char *ngx_http_headroom_ccr_json(u_char *p, u_char *last,
     ngx_http_headroom_snapshot_t *s);
 static u_char *ngx_http_headroom_ccr_prometheus(u_char *p, u_char *last,
@@ -293,6 +298,7 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
                          f->tokens_before, f->tokens_after,
                          f->tokens_before - f->tokens_after);
         p = ngx_http_headroom_usd(p, last, f->usd_nano);
+        p = ngx_http_headroom_spend_json(p, last, &f->spend);
         p = ngx_slprintf(p, last, ",\"transforms\":{");
 
         for (i = 0; i < HEADROOM_TRANSFORMS; i++) {
@@ -320,6 +326,7 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
                          m->tokens_before, m->tokens_after,
                          m->tokens_before - m->tokens_after);
         p = ngx_http_headroom_usd(p, last, m->usd_nano);
+        p = ngx_http_headroom_spend_json(p, last, &m->spend);
         p = ngx_slprintf(p, last, "}");
     }
 
@@ -510,6 +517,41 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
         p = ngx_slprintf(p, last, "\n");
     }
 
+    p = ngx_http_headroom_family(p, last, "headroom_spend_calls_total",
+            "counter", "Answers whose usage headroom read, and of them "
+            "those of a model without the five prices (unpriced).");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        f = &s->sh.figures[k];
+        p = ngx_slprintf(p, last,
+                         "headroom_spend_calls_total{mode=\"%V\"} %uL\n"
+                         "headroom_spend_calls_total{mode=\"%V\","
+                         "priced=\"no\"} %uL\n",
+                         &ngx_http_headroom_mode_names[k], f->spend.calls,
+                         &ngx_http_headroom_mode_names[k], f->spend.unpriced);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_usage_tokens_total",
+            "counter", "Tokens providers said calls used: input (cached "
+            "included), cached, cache_write, output.");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        p = ngx_http_headroom_spend_prometheus(p, last,
+                                               &ngx_http_headroom_mode_names[k],
+                                               NULL, &s->sh.figures[k].spend);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_spend_usd_total",
+            "counter", "US dollars the calls cost: their usage at the "
+            "model's prices (headroom_prices).");
+
+    for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
+        p = ngx_slprintf(p, last, "headroom_spend_usd_total{mode=\"%V\"} ",
+                         &ngx_http_headroom_mode_names[k]);
+        p = ngx_http_headroom_usd(p, last, s->sh.figures[k].spend.usd_nano);
+        p = ngx_slprintf(p, last, "\n");
+    }
+
     p = ngx_http_headroom_family(p, last, "headroom_transform_applied_total",
             "counter", "Times each transform changed a request: tool "
             "outputs for the crushers, requests for the prefix parts.");
@@ -557,6 +599,28 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
         p = ngx_slprintf(p, last, "headroom_model_saved_usd_total{mode=\"%V\","
                          "model=\"%*s\"} ", mode, m->len, m->name);
         p = ngx_http_headroom_usd(p, last, m->usd_nano);
+        p = ngx_slprintf(p, last, "\n");
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_model_usage_tokens_total",
+            "counter", "Tokens providers said calls used, by model.");
+
+    for (i = 0; i < s->nmodels; i++) {
+        m = &s->models[i];
+        p = ngx_http_headroom_spend_prometheus(p, last,
+                                               &ngx_http_headroom_mode_names[m->mode],
+                                               m, &m->spend);
+    }
+
+    p = ngx_http_headroom_family(p, last, "headroom_model_spend_usd_total",
+            "counter", "US dollars the calls cost, by model.");
+
+    for (i = 0; i < s->nmodels; i++) {
+        m = &s->models[i];
+        mode = &ngx_http_headroom_mode_names[m->mode];
+        p = ngx_slprintf(p, last, "headroom_model_spend_usd_total{mode=\"%V\","
+                         "model=\"%*s\"} ", mode, m->len, m->name);
+        p = ngx_http_headroom_usd(p, last, m->spend.usd_nano);
         p = ngx_slprintf(p, last, "\n");
     }
 
@@ -764,4 +828,58 @@ ngx_http_headroom_usd(u_char *p, u_char *last, uint64_t usd_nano)
 {
     return ngx_slprintf(p, last, "%uL.%09uL", usd_nano / 1000000000,
                         usd_nano % 1000000000);
+}
+
+
+/* ,"spend":{...}: what providers said, beside what headroom saved */
+
+static u_char *
+ngx_http_headroom_spend_json(u_char *p, u_char *last,
+    ngx_http_headroom_spend_t *spend)
+{
+    p = ngx_slprintf(p, last,
+                     ",\"spend\":{\"calls\":%uL,\"input_tokens\":%uL,"
+                     "\"cached_tokens\":%uL,\"cache_write_tokens\":%uL,"
+                     "\"output_tokens\":%uL,\"unpriced_calls\":%uL,"
+                     "\"usd\":",
+                     spend->calls, spend->input, spend->cached,
+                     spend->cache_write, spend->output, spend->unpriced);
+    p = ngx_http_headroom_usd(p, last, spend->usd_nano);
+
+    return ngx_slprintf(p, last, "}");
+}
+
+
+/* one line per kind of token, of a mode, or of a model (m) in a mode */
+
+static u_char *
+ngx_http_headroom_spend_prometheus(u_char *p, u_char *last, ngx_str_t *mode,
+    ngx_http_headroom_model_t *m, ngx_http_headroom_spend_t *spend)
+{
+    ngx_uint_t  i;
+    uint64_t    n[4];
+
+    static const char  *kinds[4] = {
+        "input", "cached", "cache_write", "output"
+    };
+
+    n[0] = spend->input;
+    n[1] = spend->cached;
+    n[2] = spend->cache_write;
+    n[3] = spend->output;
+
+    for (i = 0; i < 4; i++) {
+        if (m) {
+            p = ngx_slprintf(p, last, "headroom_model_usage_tokens_total{"
+                             "mode=\"%V\",model=\"%*s\",kind=\"%s\"} %uL\n",
+                             mode, m->len, m->name, kinds[i], n[i]);
+
+        } else {
+            p = ngx_slprintf(p, last, "headroom_usage_tokens_total{"
+                             "mode=\"%V\",kind=\"%s\"} %uL\n",
+                             mode, kinds[i], n[i]);
+        }
+    }
+
+    return p;
 }

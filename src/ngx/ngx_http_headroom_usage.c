@@ -3,9 +3,10 @@
  * headroom: what the provider says a call used, read from its response as
  * it passes (the core's usage reader; src/core/usage.h says where each API
  * puts it). The filters only look: every buffer goes on as it came, when
- * it came. Read are plain (identity) 2xx answers, JSON or an event stream,
- * held in memory; one that nginx wrote to a temporary file, or that comes
- * encoded, is not read ($headroom_usage_* are then not found).
+ * it came. Read are 2xx answers, JSON or an event stream, held in memory,
+ * plain or encoded (gzip, deflate, zstd: decoded on the side); one that
+ * nginx wrote to a temporary file, or in another encoding, is not read
+ * ($headroom_usage_* are then not found).
  */
 
 
@@ -40,7 +41,8 @@ static ngx_int_t
 ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
 {
     int                       event_stream;
-    ngx_str_t                *type;
+    ngx_str_t                *type, *coding;
+    headroom_encoding_e       encoding;
     ngx_pool_cleanup_t       *cln;
     ngx_http_headroom_ctx_t  *ctx;
 
@@ -62,15 +64,21 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    encoding = HEADROOM_ENCODING_IDENTITY;
+
     if (r->headers_out.content_encoding
-        && r->headers_out.content_encoding->hash
-        && !(r->headers_out.content_encoding->value.len == 8
-             && ngx_strncasecmp(r->headers_out.content_encoding->value.data,
-                                (u_char *) "identity", 8) == 0))
+        && r->headers_out.content_encoding->hash)
     {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "headroom usage: an encoded answer, not read");
-        return ngx_http_next_header_filter(r);
+        coding = &r->headers_out.content_encoding->value;
+
+        if (headroom_encoding_of((char *) coding->data, coding->len,
+                                 &encoding)
+            != 0)
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "headroom usage: \"%V\" answer, not read", coding);
+            return ngx_http_next_header_filter(r);
+        }
     }
 
     type = &r->headers_out.content_type;
@@ -95,7 +103,7 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
     }
 
     ctx->usage_reader = headroom_usage_reader_create(ctx->result.shape,
-                                                     event_stream);
+                                                     event_stream, encoding);
 
     if (ctx->usage_reader) {
         cln->handler = ngx_http_headroom_usage_cleanup;
@@ -141,6 +149,7 @@ ngx_http_headroom_usage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (b->last_buf) {
             ngx_http_headroom_usage_done(ctx);
+            ngx_http_headroom_record_usage(r, ctx);
             break;
         }
     }

@@ -29,6 +29,11 @@ const char  *ngx_http_headroom_time_les[NGX_HTTP_HEADROOM_TIME_BOUNDS] = {
 
 static ngx_int_t ngx_http_headroom_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_http_headroom_model_t *ngx_http_headroom_model_entry(
+    ngx_http_request_t *r, ngx_shm_zone_t *zone, ngx_uint_t mode,
+    ngx_str_t *key);
+static void ngx_http_headroom_add_spend(ngx_http_headroom_spend_t *s,
+    headroom_usage_t *usage, double usd);
 static void ngx_http_headroom_count_model(ngx_http_request_t *r,
     ngx_shm_zone_t *zone, ngx_uint_t mode, ngx_str_t *key, size_t before,
     size_t after, uint64_t usd_nano);
@@ -269,12 +274,90 @@ ngx_http_headroom_record(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 }
 
 
+/*
+ * Counts what the provider said a call used, once its answer has passed:
+ * by mode and by model, priced where headroom_prices has the model's five
+ * prices.
+ */
+
+void
+ngx_http_headroom_record_usage(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    double                          usd;
+    ngx_str_t                       model;
+    ngx_slab_pool_t                *shpool;
+    ngx_http_headroom_shctx_t      *sh;
+    ngx_http_headroom_model_t      *m;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (hmcf->zone == NULL || !ctx->ran || !ctx->usage.found) {
+        return;
+    }
+
+    usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
+                            ctx->result.model_len, &ctx->usage);
+    model = ngx_http_headroom_model_key(ctx);
+
+    shpool = (ngx_slab_pool_t *) hmcf->zone->shm.addr;
+    sh = hmcf->zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ngx_http_headroom_add_spend(&sh->figures[ctx->mode].spend, &ctx->usage,
+                                usd);
+
+    m = ngx_http_headroom_model_entry(r, hmcf->zone, ctx->mode, &model);
+    ngx_http_headroom_add_spend(&m->spend, &ctx->usage, usd);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static void
+ngx_http_headroom_add_spend(ngx_http_headroom_spend_t *s,
+    headroom_usage_t *usage, double usd)
+{
+    s->calls++;
+    s->input += usage->input;
+    s->cached += usage->cached;
+    s->cache_write += usage->cache_write;
+    s->output += usage->output;
+
+    if (usd >= 0) {
+        s->usd_nano += (uint64_t) (usd * 1e9 + 0.5);
+
+    } else {
+        s->unpriced++;
+    }
+}
+
+
 /* the lock is held */
 
 static void
 ngx_http_headroom_count_model(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     ngx_uint_t mode, ngx_str_t *key, size_t before, size_t after,
     uint64_t usd_nano)
+{
+    ngx_http_headroom_model_t  *m;
+
+    m = ngx_http_headroom_model_entry(r, zone, mode, key);
+
+    m->requests++;
+    m->tokens_before += before;
+    m->tokens_after += after;
+    m->usd_nano += usd_nano;
+}
+
+
+/* the model's entry, made when new; "(other)" when full; the lock is held */
+
+static ngx_http_headroom_model_t *
+ngx_http_headroom_model_entry(ngx_http_request_t *r, ngx_shm_zone_t *zone,
+    ngx_uint_t mode, ngx_str_t *key)
 {
     ngx_slab_pool_t            *shpool;
     ngx_http_headroom_shctx_t  *sh;
@@ -323,10 +406,7 @@ ngx_http_headroom_count_model(ngx_http_request_t *r, ngx_shm_zone_t *zone,
         }
     }
 
-    m->requests++;
-    m->tokens_before += before;
-    m->tokens_after += after;
-    m->usd_nano += usd_nano;
+    return m;
 }
 
 

@@ -15,6 +15,18 @@
 #define NGX_HTTP_HEADROOM_MODEL_LEN    64
 
 
+/* what providers said calls used, and what that cost by headroom_prices */
+typedef struct {
+    uint64_t                       calls;         /* answers read */
+    uint64_t                       input;         /* cached ones included */
+    uint64_t                       cached;
+    uint64_t                       cache_write;
+    uint64_t                       output;
+    uint64_t                       usd_nano;      /* of the priced calls */
+    uint64_t                       unpriced;      /* calls without a price */
+} ngx_http_headroom_spend_t;
+
+
 /* what headroom did, or would have done, in one mode */
 typedef struct {
     uint64_t                       requests;      /* bodies the core read */
@@ -25,6 +37,7 @@ typedef struct {
     uint64_t                       usd_nano;      /* saved, 1e-9 USD */
     uint64_t                       applied[HEADROOM_TRANSFORMS];
     uint64_t                       saved[HEADROOM_TRANSFORMS];
+    ngx_http_headroom_spend_t      spend;
 } ngx_http_headroom_figures_t;
 
 
@@ -45,6 +58,7 @@ struct ngx_http_headroom_model_s {
     uint64_t                       tokens_before;
     uint64_t                       tokens_after;
     uint64_t                       usd_nano;
+    ngx_http_headroom_spend_t      spend;
     size_t                         len;
     u_char                         name[NGX_HTTP_HEADROOM_MODEL_LEN];
 };

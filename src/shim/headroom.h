@@ -314,19 +314,6 @@ typedef struct {
     int       found;
 } headroom_usage_t;
 
-/* A reader of one response's usage, fed its bytes as they pass. */
-typedef struct headroom_usage_reader_s  headroom_usage_reader_t;
-
-/* `api`: the request's shape; `event_stream`: text/event-stream, else JSON */
-headroom_usage_reader_t *headroom_usage_reader_create(const char *api,
-    int event_stream);
-void headroom_usage_reader_feed(headroom_usage_reader_t *reader,
-    const unsigned char *data, size_t len);
-/* the response is whole: the figures, found or not */
-void headroom_usage_reader_finish(headroom_usage_reader_t *reader,
-    headroom_usage_t *usage);
-void headroom_usage_reader_free(headroom_usage_reader_t *reader);
-
 /* Token prices by model: see conf-examples/headroom-prices.conf. */
 typedef struct headroom_prices_s  headroom_prices_t;
 
@@ -363,6 +350,22 @@ typedef enum {
 } headroom_encoding_e;
 
 #define HEADROOM_ENCODINGS  4
+
+/*
+ * A reader of one response's usage, fed its bytes as they pass (encoded as
+ * the response's Content-Encoding says: decoded on the side, 8 MB at most).
+ * `api`: the request's shape; `event_stream`: text/event-stream, else JSON.
+ */
+typedef struct headroom_usage_reader_s  headroom_usage_reader_t;
+
+headroom_usage_reader_t *headroom_usage_reader_create(const char *api,
+    int event_stream, headroom_encoding_e encoding);
+void headroom_usage_reader_feed(headroom_usage_reader_t *reader,
+    const unsigned char *data, size_t len);
+/* the response is whole: the figures, found or not */
+void headroom_usage_reader_finish(headroom_usage_reader_t *reader,
+    headroom_usage_t *usage);
+void headroom_usage_reader_free(headroom_usage_reader_t *reader);
 
 /* "identity", "gzip", "deflate", "zstd"; NULL for a value out of range */
 const char *headroom_encoding_name(size_t encoding);

@@ -471,10 +471,13 @@ struct headroom_usage_reader_s {
     headroom::UsageReader reader;
 };
 
-headroom_usage_reader_t* headroom_usage_reader_create(const char* api, int event_stream) {
+headroom_usage_reader_t* headroom_usage_reader_create(const char* api, int event_stream,
+                                                      headroom_encoding_e encoding) {
+    if (static_cast<size_t>(encoding) >= headroom::kEncodings) return nullptr;
     try {
         return new headroom_usage_reader_t{headroom::UsageReader(
-            api ? api : "", event_stream ? headroom::UsageReader::Form::EventStream : headroom::UsageReader::Form::Json)};
+            api ? api : "", event_stream ? headroom::UsageReader::Form::EventStream : headroom::UsageReader::Form::Json,
+            static_cast<headroom::Encoding>(encoding))};
     } catch (...) {
         return nullptr;
     }

@@ -1,8 +1,8 @@
 #include "core/decode.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
+
+#include "compress_for_tests.h"
 
 #include <random>
 #include <string>
@@ -12,40 +12,11 @@ using headroom::Decoder;
 using headroom::DecodeLimits;
 using headroom::Encoding;
 using headroom::encoding_of;
+using compress_for_tests::deflate;
+using compress_for_tests::gzip;
+using compress_for_tests::zstd;
 
 namespace {
-
-// windowBits: 16 + 15 gzip, 15 zlib, -15 raw deflate. `flushes` splits the
-// input into that many pieces, each ended with Z_SYNC_FLUSH, as a client
-// that builds its stream block by block does.
-std::string deflate(const std::string& in, int window_bits, int flushes = 1) {
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    std::string out(deflateBound(&z, in.size()) + 64 * std::size_t(flushes) + 64, '\0');
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    const std::size_t piece = in.size() / std::size_t(flushes) + 1;
-    for (std::size_t at = 0; at < in.size(); at += piece) {
-        const std::size_t n = std::min(piece, in.size() - at);
-        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + at));
-        z.avail_in = static_cast<uInt>(n);
-        EXPECT_EQ(deflate(&z, Z_SYNC_FLUSH), Z_OK);
-    }
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-std::string gzip(const std::string& in, int flushes = 1) { return deflate(in, 16 + 15, flushes); }
-
-std::string zstd(const std::string& in) {
-    std::string out(ZSTD_compressBound(in.size()), '\0');
-    const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
-    EXPECT_FALSE(ZSTD_isError(n));
-    out.resize(n);
-    return out;
-}
 
 DecodeLimits limits(std::size_t max_size = 1 << 26, std::size_t ratio = 100000, std::size_t declared = 0) {
     return DecodeLimits{max_size, ratio, declared};

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "compress_for_tests.h"
+
 #include <string>
 
 using headroom::Usage;
@@ -123,4 +125,29 @@ TEST(Usage, WhatIsNotAnAnswerIsNotRead) {
     EXPECT_EQ(read("openai_chat", kEvents, "data: {\"usage\":\ndata: {\"prompt_tokens\":5}}\n\n").input, 5u);
     // A stream cut short still gives what came.
     EXPECT_EQ(read("openai_chat", kEvents, "data: {\"usage\":{\"prompt_tokens\":6}}").input, 6u);
+}
+
+// An encoded answer is decoded on the side, in pieces of any size.
+TEST(Usage, EncodedAnswersAreReadDecoded) {
+    const std::string answer =
+        R"({"id":"c","usage":{"prompt_tokens":1200,"completion_tokens":340,"prompt_tokens_details":{"cached_tokens":1024}}})";
+    for (auto encoding : {headroom::Encoding::Gzip, headroom::Encoding::Deflate, headroom::Encoding::Zstd}) {
+        const std::string coded = compress_for_tests::encode(encoding, answer);
+        for (std::size_t piece : {std::size_t(1), std::size_t(5), coded.size()}) {
+            UsageReader r("openai_chat", kJson, encoding);
+            for (std::size_t i = 0; i < coded.size(); i += piece) r.feed(std::string_view(coded).substr(i, piece));
+            r.finish();
+            EXPECT_TRUE(r.usage().found) << headroom::encoding_name(encoding) << " piece " << piece;
+            EXPECT_EQ(r.usage().input, 1200u);
+            EXPECT_EQ(r.usage().output, 340u);
+        }
+        UsageReader cut("openai_chat", kJson, encoding);
+        cut.feed(std::string_view(coded).substr(0, coded.size() / 2));
+        cut.finish();
+        EXPECT_FALSE(cut.usage().found) << headroom::encoding_name(encoding) << ": cut short, nothing";
+    }
+    UsageReader garbage("openai_chat", kJson, headroom::Encoding::Gzip);
+    garbage.feed(answer);
+    garbage.finish();
+    EXPECT_FALSE(garbage.usage().found);
 }
