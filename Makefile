@@ -146,7 +146,8 @@ fuzz-short: san
 # last line for Node.js 20. The stamp names every client: a new one here
 # installs them all again.
 TEST_CLIENTS := @google/genai@2.32.0 @modelcontextprotocol/sdk@1.32.2 \
-                @anthropic-ai/claude-code@2.1.332
+                @anthropic-ai/claude-code@2.1.332 openai@6.49.0 \
+                @anthropic-ai/sdk@1.16.0
 NPM_TEST_DIR := $(BUILD)/npm-test
 NPM_TEST_STAMP := $(NPM_TEST_DIR)/.installed-$(shell echo '$(TEST_CLIENTS)' | md5sum | cut -c1-12)
 

@@ -87,6 +87,15 @@ ngx_http_headroom_body_init(ngx_conf_t *cf)
 
     *h = ngx_http_headroom_read_handler;
 
+    /* budgets, where limit_req keeps its limits */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_headroom_budget_check;
+
     /*
      * First in the log phase, before any access log reads a variable: a
      * request that never got its body through has its outcome by then.

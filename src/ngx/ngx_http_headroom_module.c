@@ -325,6 +325,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, thread_offload),
       NULL },
 
+    { ngx_string("headroom_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_headroom_budget,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("headroom_cache_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_headroom_cache_zone,
@@ -500,6 +507,7 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->prefix_hash = 0;
      *     hmcf->cache_key = 0;
      *     hmcf->cost = 0;
+     *     hmcf->budget_zones = NULL;
      *     hmcf->tokenizers = NULL;
      *     hmcf->zone = NULL;
      *     hmcf->prices_file = { 0, NULL };
@@ -542,7 +550,9 @@ ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
 
     hmcf->cost = ngx_http_headroom_variable_used(cf, "headroom_cost_usd");
 
-    if (hmcf->prices_file.data && hmcf->zone == NULL && !hmcf->cost) {
+    if (hmcf->prices_file.data && hmcf->zone == NULL && !hmcf->cost
+        && hmcf->budget_zones == NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"headroom_prices\" needs a \"headroom_zone\" "
                            "to count the money in, or $headroom_cost_usd "
@@ -550,7 +560,7 @@ ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if ((hmcf->zone || hmcf->cost)
+    if ((hmcf->zone || hmcf->cost || hmcf->budget_zones)
         && ngx_http_headroom_load_prices(cf, hmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -1005,6 +1015,7 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->exact_counts = NGX_CONF_UNSET;
     conf->thread_pool = NGX_CONF_UNSET_PTR;
     conf->thread_offload = NGX_CONF_UNSET_SIZE;
+    conf->budgets = NGX_CONF_UNSET_PTR;
 
     /*
      * set by ngx_pcalloc():
@@ -1094,6 +1105,7 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                          d.exact_counts);
     ngx_conf_merge_ptr_value(conf->ccr_tenant, prev->ccr_tenant, NULL);
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+    ngx_conf_merge_ptr_value(conf->budgets, prev->budgets, NULL);
     ngx_conf_merge_size_value(conf->thread_offload, prev->thread_offload,
                               64 * 1024);
 

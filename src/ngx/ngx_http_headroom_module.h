@@ -26,6 +26,7 @@ typedef struct {
     ngx_flag_t              prefix_hash;    /* $headroom_prefix_hash used */
     ngx_flag_t              cache_key;      /* $headroom_cache_key used */
     ngx_flag_t              cost;           /* $headroom_cost_usd used */
+    ngx_array_t            *budget_zones;   /* ngx_shm_zone_t *, or NULL */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
     ngx_shm_zone_t         *zone;           /* headroom_zone, or NULL */
     ngx_str_t               prices_file;    /* headroom_prices */
@@ -83,7 +84,17 @@ typedef struct {
     ngx_flag_t            exact_counts;
     void                 *thread_pool;      /* ngx_thread_pool_t, or NULL */
     size_t                thread_offload;   /* new tool output, bytes */
+    ngx_array_t          *budgets;          /* ngx_http_headroom_budget_t */
 } ngx_http_headroom_loc_conf_t;
+
+
+/* headroom_budget */
+typedef struct {
+    ngx_shm_zone_t            *shm_zone;
+    ngx_http_complex_value_t   key;
+    uint64_t                   limit_nano;      /* USD, 1e-9 */
+    ngx_uint_t                 per;             /* hour, day, month */
+} ngx_http_headroom_budget_t;
 
 
 #define NGX_HTTP_HEADROOM_COLLECT   0
@@ -143,6 +154,13 @@ ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_usage_init(ngx_conf_t *cf);
 void ngx_http_headroom_record_usage(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
+char *ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_headroom_budget_check(ngx_http_request_t *r);
+void ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd);
+size_t ngx_http_headroom_budget_json_len(ngx_array_t *zones);
+u_char *ngx_http_headroom_budget_json(u_char *p, u_char *last,
+    ngx_array_t *zones);
 ngx_int_t ngx_http_headroom_add_variables(ngx_conf_t *cf);
 ngx_flag_t ngx_http_headroom_variable_used(ngx_conf_t *cf, char *name);
 

@@ -25,6 +25,7 @@ typedef struct {
     ngx_str_t                     *ccr_zone;  /* NULL: no headroom_ccr_zone */
     ngx_http_headroom_ccr_figures_t  ccr;
     ngx_str_t                     *cache_zone;  /* NULL: none */
+    ngx_array_t                   *budget_zones;  /* NULL: none */
     ngx_http_headroom_cache_figures_t  cache;
 } ngx_http_headroom_snapshot_t;
 
@@ -123,7 +124,8 @@ ngx_http_headroom_status_handler(ngx_http_request_t *r)
     prometheus = ngx_http_headroom_wants_prometheus(r);
 
     len = NGX_HTTP_HEADROOM_STATUS_LEN
-          + (s.nmodels + NGX_HTTP_HEADROOM_MODES) * NGX_HTTP_HEADROOM_MODEL_OUT;
+          + (s.nmodels + NGX_HTTP_HEADROOM_MODES) * NGX_HTTP_HEADROOM_MODEL_OUT
+          + ngx_http_headroom_budget_json_len(s.budget_zones);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -207,6 +209,8 @@ ngx_http_headroom_snapshot(ngx_http_request_t *r,
         s->ccr_zone = &hmcf->ccr_zone->shm.name;
         ngx_http_headroom_ccr_snapshot(hmcf->ccr_zone, &s->ccr);
     }
+
+    s->budget_zones = hmcf->budget_zones;
 
     s->cache_zone = NULL;
 
@@ -354,6 +358,7 @@ ngx_http_headroom_json(u_char *p, u_char *last, ngx_http_headroom_snapshot_t *s)
 
     p = ngx_http_headroom_ccr_json(p, last, s);
     p = ngx_http_headroom_cache_json(p, last, s);
+    p = ngx_http_headroom_budget_json(p, last, s->budget_zones);
 
     return ngx_slprintf(p, last, "}\n");
 }

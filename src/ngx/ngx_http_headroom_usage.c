@@ -17,6 +17,8 @@ static ngx_int_t ngx_http_headroom_usage_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_usage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static void ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx);
+static void ngx_http_headroom_usage_spent(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
 static void ngx_http_headroom_usage_cleanup(void *data);
 
 
@@ -150,6 +152,7 @@ ngx_http_headroom_usage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (b->last_buf) {
             ngx_http_headroom_usage_done(ctx);
             ngx_http_headroom_record_usage(r, ctx);
+            ngx_http_headroom_usage_spent(r, ctx);
             break;
         }
     }
@@ -164,6 +167,31 @@ ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx)
     headroom_usage_reader_finish(ctx->usage_reader, &ctx->usage);
     headroom_usage_reader_free(ctx->usage_reader);
     ctx->usage_reader = NULL;
+}
+
+
+/* what the call cost, against the location's budgets */
+
+static void
+ngx_http_headroom_usage_spent(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    double                          usd;
+    ngx_http_headroom_loc_conf_t   *hlcf;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    if (hlcf->budgets == NULL || !ctx->usage.found) {
+        return;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
+                            ctx->result.model_len, &ctx->usage);
+
+    ngx_http_headroom_budget_spend(r, usd);
 }
 
 

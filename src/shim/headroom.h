@@ -416,6 +416,9 @@ const char *headroom_default_tokenizer_dir(void);
  */
 int headroom_path_may_rewrite(const char *path, size_t path_len);
 
+/* The API requests to `path` speak ("openai_chat", ...), or NULL. */
+const char *headroom_api_of_path(const char *path, size_t path_len);
+
 /* headroom_process() flags */
 #define HEADROOM_WANT_PREFIX_HASH  1     /* fill result.prefix_hash */
 #define HEADROOM_WANT_ANSWER_KEY   2     /* fill result.answer_key */

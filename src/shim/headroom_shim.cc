@@ -504,6 +504,11 @@ void headroom_usage_reader_free(headroom_usage_reader_t* reader) { delete reader
 
 const char* headroom_default_tokenizer_dir(void) { return HEADROOM_TOKENIZER_DIR; }
 
+const char* headroom_api_of_path(const char* path, size_t path_len) {
+    const headroom::Dialect* d = headroom::dialect_for_path(std::string_view(path, path_len));
+    return d ? d->name() : nullptr;
+}
+
 int headroom_path_may_rewrite(const char* path, size_t path_len) {
     return headroom::dialect_for_path(std::string_view(path, path_len)) != nullptr;
 }

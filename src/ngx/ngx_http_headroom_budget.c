@@ -1,0 +1,646 @@
+
+/*
+ * headroom: budgets. headroom_budget zone=NAME:SIZE key=$variable
+ * limit=USD per=hour|day|month: what the calls of each key cost in the
+ * current UTC period (the provider's usage at headroom_prices, counted
+ * when an answer has passed), kept in a zone the way limit_req keeps its
+ * states (ngx_http_headroom_lru). The call during which the spend crosses
+ * the limit is served; every later one of the key, until the period ends,
+ * is answered 429 in its API's error shape, with Retry-After to the
+ * period's end, and never reaches the upstream.
+ */
+
+
+#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_lru.h"
+
+
+#define NGX_HTTP_HEADROOM_PER_HOUR   0
+#define NGX_HTTP_HEADROOM_PER_DAY    1
+#define NGX_HTTP_HEADROOM_PER_MONTH  2
+
+#define NGX_HTTP_HEADROOM_BUDGET_ANSWER_LEN  512
+
+
+/* a key's spend, in the zone */
+typedef struct {
+    time_t                         period;      /* its start, UTC */
+    uint64_t                       usd_nano;    /* spent in it */
+    uint64_t                       calls;       /* answers counted in it */
+    uint64_t                       refused;     /* 429s in it */
+} ngx_http_headroom_budget_state_t;
+
+
+static ngx_str_t  ngx_http_headroom_pers[] = {
+    ngx_string("hour"),
+    ngx_string("day"),
+    ngx_string("month"),
+    ngx_null_string
+};
+
+
+static time_t ngx_http_headroom_period(ngx_uint_t per, time_t now,
+    time_t *end);
+static ngx_int_t ngx_http_headroom_budget_key(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, u_char *key);
+static ngx_int_t ngx_http_headroom_budget_answer(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, time_t renews);
+
+
+static ngx_uint_t  ngx_http_headroom_budget_tag;
+
+
+/* headroom_budget zone=NAME:SIZE key=$variable limit=USD per=...; */
+
+char *
+ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    u_char                            *colon;
+    ngx_str_t                         *value, name, size, s;
+    ngx_int_t                          usd;
+    ngx_uint_t                         i, k;
+    ngx_shm_zone_t                   **zone;
+    ngx_http_headroom_budget_t        *b;
+    ngx_http_headroom_main_conf_t     *hmcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (hlcf->budgets == NGX_CONF_UNSET_PTR) {
+        hlcf->budgets = ngx_array_create(cf->pool, 1,
+                                         sizeof(ngx_http_headroom_budget_t));
+        if (hlcf->budgets == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    b = ngx_array_push(hlcf->budgets);
+    if (b == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(b, sizeof(ngx_http_headroom_budget_t));
+    b->per = NGX_CONF_UNSET_UINT;
+
+    value = cf->args->elts;
+    ngx_str_null(&name);
+    ngx_str_null(&size);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            colon = (u_char *) ngx_strchr(name.data, ':');
+
+            if (colon == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"headroom_budget\" takes "
+                                   "\"zone=NAME:SIZE\", not \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = colon - name.data;
+            size.data = colon + 1;
+            size.len = value[i].data + value[i].len - size.data;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = &b->key;
+
+            if (s.len == 0 || ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"headroom_budget\" has an invalid "
+                                   "\"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "limit=", 6) == 0) {
+            usd = ngx_atofp(value[i].data + 6, value[i].len - 6, 9);
+
+            if (usd == NGX_ERROR || usd == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"headroom_budget\" takes a limit in "
+                                   "USD above 0 (up to nine decimals), not "
+                                   "\"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            b->limit_nano = (uint64_t) usd;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "per=", 4) == 0) {
+            for (k = 0; ngx_http_headroom_pers[k].len; k++) {
+                if (value[i].len - 4 == ngx_http_headroom_pers[k].len
+                    && ngx_strncmp(value[i].data + 4,
+                                   ngx_http_headroom_pers[k].data,
+                                   ngx_http_headroom_pers[k].len) == 0)
+                {
+                    b->per = k;
+                }
+            }
+
+            if (b->per == NGX_CONF_UNSET_UINT) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"headroom_budget\" takes "
+                                   "\"per=hour\", \"per=day\" or "
+                                   "\"per=month\", not \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "redis=on") == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_budget\": \"redis=on\" is not "
+                               "supported yet: each node counts its own "
+                               "spend");
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_strcmp(value[i].data, "redis=off") == 0) {
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_budget\" does not take \"%V\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.data == NULL || b->key.value.data == NULL || b->limit_nano == 0
+        || b->per == NGX_CONF_UNSET_UINT)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_budget\" needs zone=NAME:SIZE, "
+                           "key=$variable, limit=USD and per=hour|day|month");
+        return NGX_CONF_ERROR;
+    }
+
+    /* several budgets may count in one zone: the first declares it */
+
+    b->shm_zone = ngx_shared_memory_add(cf, &name, 0,
+                                        &ngx_http_headroom_budget_tag);
+    if (b->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (b->shm_zone->data == NULL) {
+        b->shm_zone = ngx_http_headroom_lru_zone(cf, "headroom_budget", &name,
+                                      &size, &ngx_http_headroom_budget_tag,
+                                      sizeof(ngx_http_headroom_lru_sh_t), 0);
+        if (b->shm_zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        hmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_headroom_module);
+
+        if (hmcf->budget_zones == NULL) {
+            hmcf->budget_zones = ngx_array_create(cf->pool, 1,
+                                                  sizeof(ngx_shm_zone_t *));
+            if (hmcf->budget_zones == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        zone = ngx_array_push(hmcf->budget_zones);
+        if (zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *zone = b->shm_zone;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Before access (the preaccess phase, as limit_req): a key whose spend
+ * reached its limit in the current period is answered 429 here, and the
+ * request goes no further.
+ */
+
+ngx_int_t
+ngx_http_headroom_budget_check(ngx_http_request_t *r)
+{
+    time_t                             now, start, end;
+    ngx_int_t                          rc;
+    ngx_uint_t                         i;
+    ngx_http_headroom_budget_t        *b;
+    ngx_http_headroom_lru_zone_t      *lru;
+    ngx_http_headroom_lru_node_t      *ln;
+    ngx_http_headroom_loc_conf_t      *hlcf;
+    ngx_http_headroom_budget_state_t  *st;
+    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    if (r != r->main || hlcf->budgets == NULL || !hlcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    now = ngx_time();
+    b = hlcf->budgets->elts;
+
+    for (i = 0; i < hlcf->budgets->nelts; i++) {
+        rc = ngx_http_headroom_budget_key(r, &b[i], key);
+
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        start = ngx_http_headroom_period(b[i].per, now, &end);
+        lru = b[i].shm_zone->data;
+
+        ngx_shmtx_lock(&lru->shpool->mutex);
+
+        ln = ngx_http_headroom_lru_find(lru, key);
+        st = ln ? (ngx_http_headroom_budget_state_t *) ln->data : NULL;
+
+        if (st && st->period == start && st->usd_nano >= b[i].limit_nano) {
+            st->refused++;
+            ngx_shmtx_unlock(&lru->shpool->mutex);
+
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "headroom: budget \"%V\" spent (%uL.%09uL of "
+                          "%uL.%09uL USD this %V): 429",
+                          &b[i].shm_zone->shm.name,
+                          st->usd_nano / 1000000000, st->usd_nano % 1000000000,
+                          b[i].limit_nano / 1000000000,
+                          b[i].limit_nano % 1000000000,
+                          &ngx_http_headroom_pers[b[i].per]);
+
+            rc = ngx_http_headroom_budget_answer(r, &b[i], end - now);
+            ngx_http_finalize_request(r, rc);
+            return NGX_DONE;
+        }
+
+        ngx_shmtx_unlock(&lru->shpool->mutex);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* Counts what an answered call cost against each budget of its location. */
+
+void
+ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
+{
+    time_t                             now, start, end;
+    ngx_int_t                          rc;
+    ngx_uint_t                         i;
+    ngx_http_headroom_budget_t        *b;
+    ngx_http_headroom_lru_zone_t      *lru;
+    ngx_http_headroom_lru_node_t      *ln;
+    ngx_http_headroom_loc_conf_t      *hlcf;
+    ngx_http_headroom_budget_state_t  *st;
+    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
+
+    if (hlcf->budgets == NULL) {
+        return;
+    }
+
+    now = ngx_time();
+    b = hlcf->budgets->elts;
+
+    for (i = 0; i < hlcf->budgets->nelts; i++) {
+        rc = ngx_http_headroom_budget_key(r, &b[i], key);
+
+        if (rc != NGX_OK) {
+            continue;
+        }
+
+        start = ngx_http_headroom_period(b[i].per, now, &end);
+        lru = b[i].shm_zone->data;
+
+        ngx_shmtx_lock(&lru->shpool->mutex);
+
+        ln = ngx_http_headroom_lru_find(lru, key);
+
+        if (ln == NULL) {
+            ln = ngx_http_headroom_lru_add(lru, key,
+                                   sizeof(ngx_http_headroom_budget_state_t));
+            if (ln == NULL) {
+                ngx_shmtx_unlock(&lru->shpool->mutex);
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "headroom: budget zone \"%V\" has no room for "
+                              "a key: its spend is not counted",
+                              &b[i].shm_zone->shm.name);
+                continue;
+            }
+
+            ngx_memzero(ln->data, sizeof(ngx_http_headroom_budget_state_t));
+
+        } else {
+            ngx_http_headroom_lru_touch(lru, ln);
+        }
+
+        st = (ngx_http_headroom_budget_state_t *) ln->data;
+
+        if (st->period != start) {
+            st->period = start;
+            st->usd_nano = 0;
+            st->calls = 0;
+            st->refused = 0;
+        }
+
+        st->calls++;
+
+        if (usd > 0) {
+            st->usd_nano += (uint64_t) (usd * 1e9 + 0.5);
+        }
+
+        ngx_shmtx_unlock(&lru->shpool->mutex);
+    }
+}
+
+
+/* the zone's key of the request: SHA-256 of the key's value, as hex */
+
+static ngx_int_t
+ngx_http_headroom_budget_key(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, u_char *key)
+{
+    ngx_str_t  value;
+    char       hex[65];
+
+    if (ngx_http_complex_value(r, &b->key, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* an empty key is not counted, as limit_req does */
+
+    if (value.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (!headroom_sha256_hex(value.data, value.len, hex)) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(key, hex, NGX_HTTP_HEADROOM_LRU_KEY_LEN);
+
+    return NGX_OK;
+}
+
+
+/* the period `now` is in: its start, and in `end` the next one's */
+
+static time_t
+ngx_http_headroom_period(ngx_uint_t per, time_t now, time_t *end)
+{
+    time_t      day;
+    ngx_tm_t    tm;
+    ngx_uint_t  days, year, leap;
+
+    static ngx_uint_t  month_days[] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    if (per == NGX_HTTP_HEADROOM_PER_HOUR) {
+        *end = now - now % 3600 + 3600;
+        return *end - 3600;
+    }
+
+    day = now - now % 86400;
+
+    if (per == NGX_HTTP_HEADROOM_PER_DAY) {
+        *end = day + 86400;
+        return day;
+    }
+
+    ngx_gmtime(now, &tm);    /* ngx_tm_mon 1..12, ngx_tm_mday 1..31 */
+
+    year = tm.ngx_tm_year;
+    leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    days = month_days[tm.ngx_tm_mon - 1] + (tm.ngx_tm_mon == 2 && leap);
+
+    day -= (time_t) (tm.ngx_tm_mday - 1) * 86400;
+    *end = day + (time_t) days * 86400;
+
+    return day;
+}
+
+
+/*
+ * 429 in the error shape of the request's API, so that each official SDK
+ * raises its rate-limit error; Retry-After to the period's end, and
+ * x-should-retry: false (the SDKs would otherwise retry at once).
+ */
+
+static ngx_int_t
+ngx_http_headroom_budget_answer(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, time_t renews)
+{
+    u_char            *msg, *p;
+    size_t             len;
+    ngx_int_t          rc;
+    ngx_buf_t         *buf;
+    ngx_chain_t        out;
+    const char        *api;
+    ngx_table_elt_t   *h;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    msg = ngx_pnalloc(r->pool, NGX_HTTP_HEADROOM_BUDGET_ANSWER_LEN);
+    buf = ngx_create_temp_buf(r->pool, 2 * NGX_HTTP_HEADROOM_BUDGET_ANSWER_LEN);
+
+    if (msg == NULL || buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the zone's name is the operator's, checked by nginx -t: no quotes */
+
+    p = ngx_snprintf(msg, NGX_HTTP_HEADROOM_BUDGET_ANSWER_LEN,
+                     "headroom: the budget %V of this key is spent for "
+                     "this %V (%uL.%09uL USD); it renews in %T seconds",
+                     &b->shm_zone->shm.name, &ngx_http_headroom_pers[b->per],
+                     b->limit_nano / 1000000000, b->limit_nano % 1000000000,
+                     renews);
+    len = p - msg;
+
+    api = headroom_api_of_path((char *) r->uri.data, r->uri.len);
+
+    if (api && ngx_strcmp(api, "anthropic_messages") == 0) {
+        buf->last = ngx_sprintf(buf->last, "{\"type\":\"error\",\"error\":"
+                                "{\"type\":\"rate_limit_error\","
+                                "\"message\":\"%*s\"}}", len, msg);
+
+    } else if (api && ngx_strcmp(api, "gemini") == 0) {
+        buf->last = ngx_sprintf(buf->last, "{\"error\":{\"code\":429,"
+                                "\"message\":\"%*s\","
+                                "\"status\":\"RESOURCE_EXHAUSTED\"}}",
+                                len, msg);
+
+    } else {
+        buf->last = ngx_sprintf(buf->last, "{\"error\":{\"message\":"
+                                "\"%*s\",\"type\":\"requests\","
+                                "\"param\":null,"
+                                "\"code\":\"rate_limit_exceeded\"}}",
+                                len, msg);
+    }
+
+    buf->last_buf = (r == r->main) ? 1 : 0;
+    buf->last_in_chain = 1;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    h->value.len = ngx_sprintf(h->value.data, "%T", renews) - h->value.data;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "x-should-retry");
+    ngx_str_set(&h->value, "false");
+
+    r->headers_out.status = NGX_HTTP_TOO_MANY_REQUESTS;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = buf->last - buf->pos;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = buf;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+#define NGX_HTTP_HEADROOM_BUDGET_TOP      10
+#define NGX_HTTP_HEADROOM_BUDGET_KEY_OUT  192
+
+
+size_t
+ngx_http_headroom_budget_json_len(ngx_array_t *zones)
+{
+    return zones ? 32 + zones->nelts * (128 + NGX_HTTP_HEADROOM_BUDGET_TOP
+                                        * NGX_HTTP_HEADROOM_BUDGET_KEY_OUT)
+                 : 0;
+}
+
+
+/*
+ * ,"budgets":[...]: each zone's keys, and the ten that spent most in their
+ * period (a key shows as the first 16 hex digits of its SHA-256: a budget
+ * keyed by a credential never shows it).
+ */
+
+u_char *
+ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
+{
+    ngx_uint_t                         i, k, n, nkeys;
+    ngx_queue_t                       *q;
+    ngx_shm_zone_t                   **zone;
+    ngx_http_headroom_lru_zone_t      *lru;
+    ngx_http_headroom_lru_node_t      *ln;
+    ngx_http_headroom_budget_state_t  *st;
+
+    struct {
+        u_char                             key[16];
+        ngx_http_headroom_budget_state_t   state;
+    } top[NGX_HTTP_HEADROOM_BUDGET_TOP];
+
+    if (zones == NULL) {
+        return p;
+    }
+
+    p = ngx_slprintf(p, last, ",\"budgets\":[");
+    zone = zones->elts;
+
+    for (i = 0; i < zones->nelts; i++) {
+        lru = zone[i]->data;
+        n = 0;
+        nkeys = 0;
+
+        ngx_shmtx_lock(&lru->shpool->mutex);
+
+        for (q = ngx_queue_head(&lru->sh->queue);
+             q != ngx_queue_sentinel(&lru->sh->queue);
+             q = ngx_queue_next(q))
+        {
+            ln = ngx_queue_data(q, ngx_http_headroom_lru_node_t, queue);
+            st = (ngx_http_headroom_budget_state_t *) ln->data;
+            nkeys++;
+
+            /* into the top ten, kept by spend, most first */
+
+            for (k = n; k > 0 && top[k - 1].state.usd_nano < st->usd_nano;
+                 k--)
+            {
+                if (k < NGX_HTTP_HEADROOM_BUDGET_TOP) {
+                    top[k] = top[k - 1];
+                }
+            }
+
+            if (k < NGX_HTTP_HEADROOM_BUDGET_TOP) {
+                ngx_memcpy(top[k].key, ln->key, 16);
+                top[k].state = *st;
+
+                if (n < NGX_HTTP_HEADROOM_BUDGET_TOP) {
+                    n++;
+                }
+            }
+        }
+
+        ngx_shmtx_unlock(&lru->shpool->mutex);
+
+        p = ngx_slprintf(p, last, "%s{\"zone\":\"%V\",\"keys\":%ui,\"top\":[",
+                         i ? "," : "", &zone[i]->shm.name, nkeys);
+
+        for (k = 0; k < n; k++) {
+            p = ngx_slprintf(p, last, "%s{\"key_sha256\":\"%*s\","
+                             "\"period_start\":%T,\"usd\":%uL.%09uL,"
+                             "\"calls\":%uL,\"refused\":%uL}",
+                             k ? "," : "", (size_t) 16, top[k].key,
+                             top[k].state.period,
+                             top[k].state.usd_nano / 1000000000,
+                             top[k].state.usd_nano % 1000000000,
+                             top[k].state.calls, top[k].state.refused);
+        }
+
+        p = ngx_slprintf(p, last, "]}");
+    }
+
+    return ngx_slprintf(p, last, "]");
+}
