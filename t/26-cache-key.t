@@ -35,10 +35,19 @@ chmod 0777, $cache_dir;
 my $gw = start_gateway(
     workers => 2,
     http_config => "proxy_cache_path $cache_dir keys_zone=answers:1m;\n"
-        . "map \$headroom_cache_key \$no_answer_key { '' 1; default 0; }\n",
+        . "map \$headroom_cache_key \$no_answer_key { ~^- 1; default 0; }\n",
     config => qq(
             location /v1 { headroom on; $cached proxy_pass http://127.0.0.1:$rec_port; }
             location /v1beta { headroom on; $cached proxy_pass http://127.0.0.1:$rec_port; }
+            location /nomap/ {
+                headroom on;
+                proxy_cache answers;
+                proxy_cache_methods POST;
+                proxy_cache_key \$headroom_cache_key;
+                proxy_cache_valid 200 10m;
+                add_header X-Answer-Cache \$upstream_cache_status always;
+                proxy_pass http://127.0.0.1:$rec_port/;
+            }
             location /audit/ {
                 headroom on;
                 headroom_mode audit;
@@ -95,7 +104,7 @@ for my $api (APIS) {
 
     my $anonymous = post($uri, $body);
     is $anonymous->{headers}{'x-answer-cache'}, 'BYPASS', "$api: no tenant, no key: never from the cache";
-    ok !defined $anonymous->{headers}{'x-answer-key'}, "$api: and no key shown";
+    like $anonymous->{headers}{'x-answer-key'}, qr/^-\d+\.\d+$/, "$api: \"-\" and a number instead";
     is post($uri, $body)->{headers}{'x-answer-cache'}, 'BYPASS', "$api: nor the second time";
     recorded($dir);
 }
@@ -124,6 +133,22 @@ for my $api (APIS) {
     is $r->{headers}{'x-answer-key'},
         want_key('Bearer key-audit', 'openai_chat', '/audit/v1/chat/completions', $body),
         'audit: the key is of the bytes sent, the original';
+}
+
+# Keyed by $headroom_cache_key alone, without the map: what has no key
+# (no tenant, a GET headroom never reads) is never another request's answer.
+{
+    my $body = turn1('openai_chat', $log);
+    my @answers = map { post('/nomap/v1/chat/completions', $body) } 1 .. 2;
+    is_deeply [map { $_->{headers}{'x-answer-cache'} } @answers], ['MISS', 'MISS'],
+        'no map: requests without a tenant each miss';
+    isnt $answers[1]{body}, $answers[0]{body}, 'no map: and each gets its own answer';
+    my @gets = map { http_request($gw->{port}, method => 'GET', uri => '/nomap/v1/models',
+                                  headers => [credential('openai_chat', "key-$_")]) } 1 .. 2;
+    is_deeply [map { $_->{headers}{'x-answer-cache'} } @gets], ['MISS', 'MISS'],
+        'no map: GETs of two tenants each miss';
+    isnt $gets[1]{body}, $gets[0]{body}, 'no map: no tenant gets another\'s answer';
+    recorded($dir);
 }
 
 # A body headroom does not understand has no key: never cached.

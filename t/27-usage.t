@@ -68,6 +68,11 @@ my %answer = (
             '{"candidates":[{"content":{"parts":[{"text":"i"}]}}],"usageMetadata":{"promptTokenCount":10,'
             . '"candidatesTokenCount":9,"thoughtsTokenCount":4}}')],
     gzip_json => ['application/json', undef],
+    anthropic_cut => ['text/event-stream',
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_3\",\"usage\":"
+        . "{\"input_tokens\":12,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":4000,\"output_tokens\":1}}}\n\n"
+        . "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        . "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"],
     br_json => ['application/json', "\x1b\x03\x00\xf8\xa5\x40\x02\x00"],
     error => ['application/json', '{"error":{"message":"overloaded","usage":{"prompt_tokens":5}}}'],
 );
@@ -90,7 +95,8 @@ my ($srv_pid, $srv_port) = start_server('provider', sub {
         syswrite $c, sprintf('%x', length $piece) . "$CRLF$piece$CRLF";
         sleep 0.001;
     }
-    syswrite $c, "0$CRLF$CRLF";
+    # cut short: the upstream goes away before the stream ends
+    syswrite $c, "0$CRLF$CRLF" unless $which eq 'anthropic_cut';
     close $c;
 });
 
@@ -98,7 +104,8 @@ my $dir = File::Temp::tempdir('headroom-usage-XXXXXX', TMPDIR => 1, CLEANUP => !
 chmod 0777, $dir;
 my $log = "$dir/usage.log";
 my $gw = start_gateway(
-    http_config => "headroom_zone hz 1m;\nlog_format usage '\$request_uri \$headroom_usage_input \$headroom_usage_cached "
+    http_config => "headroom_zone hz 1m;\n"
+        . "proxy_cache_path $dir/cache keys_zone=answers:1m;\nlog_format usage '\$request_uri \$headroom_usage_input \$headroom_usage_cached "
         . "\$headroom_usage_cache_write \$headroom_usage_output \$headroom_cost_usd';\n"
         . "access_log $log usage;\n",
     config => qq(
@@ -109,6 +116,14 @@ my $gw = start_gateway(
             proxy_pass http://127.0.0.1:$srv_port/;
         }
         location /plain/ { proxy_pass http://127.0.0.1:$srv_port/; }
+        location /cached/ {
+            headroom on;
+            proxy_cache answers;
+            proxy_cache_methods POST;
+            proxy_cache_key \$request_id;
+            proxy_cache_valid 200 1m;
+            proxy_pass http://127.0.0.1:$srv_port/;
+        }
         location /status { headroom_status; }),
 );
 
@@ -215,6 +230,22 @@ is_deeply call('/plain', 'chat', 'chat_json'), [('-') x 5], 'headroom off: nothi
     cmp_ok $prom_usd, q(==), $st->{modes}{optimize}{spend}{usd}, "prometheus: headroom_spend_usd_total";
     like $prom, qr/^headroom_model_usage_tokens_total\{mode="optimize",model="gpt-4o",kind="cached"\} \Q$by_model{'gpt-4o'}{cached_tokens}\E$/m,
         'prometheus: headroom_model_usage_tokens_total';
+}
+
+# Answers nginx writes to a file as it passes them on (proxy_cache keeps
+# them) are read back from it.
+for my $which (qw(chat_json anthropic_sse gzip_json)) {
+    my ($api, $figures) = @{ $want{$which} };
+    is_deeply call('/cached', $api, $which), [@$figures[0 .. 3], sprintf('%.6f', $figures->[4])],
+        "/cached $which: read from the cache's file";
+}
+
+# A stream cut short counts what came: message_start's input, one output.
+{
+    my $r = http_request($gw->{port}, uri => '/v1/messages', body => $request{anthropic}[1],
+                         headers => ['X-Answer: anthropic_cut']);
+    is_deeply logged(), ['/v1/messages', 4012, 4000, 0, 1, sprintf('%.6f', usd(12 * 3.00 + 4000 * 0.30 + 1 * 15.00))],
+        'a stream cut short: what came is counted';
 }
 
 # --- the price table: five columns, two, and a bad line ---------------------

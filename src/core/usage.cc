@@ -18,6 +18,21 @@ int api_of(std::string_view name) {
     return -1;
 }
 
+// Which raw figures were found.
+enum : std::uint32_t {
+    kPromptTokens = 1, kCompletionTokens = 2, kCachedTokens = 4, kInputTokens = 8, kOutputTokens = 16,
+    kCacheRead = 32, kCacheCreation = 64, kPromptCount = 128, kCachedCount = 256, kCandidatesCount = 512,
+    kThoughtsCount = 1024,
+};
+
+// What each API must have said for its figures to be its word.
+constexpr std::uint32_t kNeeded[] = {
+    kPromptTokens | kCompletionTokens,  // openai_chat
+    kInputTokens | kOutputTokens,       // openai_responses
+    kInputTokens | kOutputTokens,       // anthropic_messages
+    kPromptCount,                       // gemini: no candidates in an empty answer
+};
+
 // A line of an event stream past this is not one headroom reads (usage
 // events are small); the stream still goes on untouched.
 constexpr std::size_t kMaxLine = 4 << 20;
@@ -133,27 +148,32 @@ void UsageReader::Json::number(const char* s, std::size_t n) {
     std::uint64_t v = 0;
     if (!parse_count(s, n, v)) return;
     std::uint64_t* field = nullptr;
+    std::uint32_t bit = 0;
+    auto take = [&](std::uint64_t& f, std::uint32_t b) {
+        field = &f;
+        bit = b;
+    };
     const bool usage = at({"usage"}) || at({"message", "usage"}) || at({"response", "usage"});
     if (usage) {
-        if (key_ == "prompt_tokens") field = &raw_.prompt_tokens;
-        else if (key_ == "completion_tokens") field = &raw_.completion_tokens;
-        else if (key_ == "input_tokens") field = &raw_.input_tokens;
-        else if (key_ == "output_tokens") field = &raw_.output_tokens;
-        else if (key_ == "cache_read_input_tokens") field = &raw_.cache_read;
-        else if (key_ == "cache_creation_input_tokens") field = &raw_.cache_creation;
+        if (key_ == "prompt_tokens") take(raw_.prompt_tokens, kPromptTokens);
+        else if (key_ == "completion_tokens") take(raw_.completion_tokens, kCompletionTokens);
+        else if (key_ == "input_tokens") take(raw_.input_tokens, kInputTokens);
+        else if (key_ == "output_tokens") take(raw_.output_tokens, kOutputTokens);
+        else if (key_ == "cache_read_input_tokens") take(raw_.cache_read, kCacheRead);
+        else if (key_ == "cache_creation_input_tokens") take(raw_.cache_creation, kCacheCreation);
     } else if (key_ == "cached_tokens" &&
                (at({"usage", "prompt_tokens_details"}) || at({"usage", "input_tokens_details"}) ||
                 at({"response", "usage", "input_tokens_details"}))) {
-        field = &raw_.cached_tokens;
+        take(raw_.cached_tokens, kCachedTokens);
     } else if (at({"usageMetadata"})) {
-        if (key_ == "promptTokenCount") field = &raw_.prompt_count;
-        else if (key_ == "cachedContentTokenCount") field = &raw_.cached_count;
-        else if (key_ == "candidatesTokenCount") field = &raw_.candidates_count;
-        else if (key_ == "thoughtsTokenCount") field = &raw_.thoughts_count;
+        if (key_ == "promptTokenCount") take(raw_.prompt_count, kPromptCount);
+        else if (key_ == "cachedContentTokenCount") take(raw_.cached_count, kCachedCount);
+        else if (key_ == "candidatesTokenCount") take(raw_.candidates_count, kCandidatesCount);
+        else if (key_ == "thoughtsTokenCount") take(raw_.thoughts_count, kThoughtsCount);
     }
     if (field != nullptr) {
         *field = v;
-        raw_.found = true;
+        raw_.seen |= bit;
     }
 }
 
@@ -265,7 +285,8 @@ void UsageReader::end() noexcept {
 Usage UsageReader::usage() const {
     Usage u;
     const Raw& r = raw_;
-    if (!r.found || api_ < 0) return u;
+    // Figures of another API's shape are not this one's word.
+    if (api_ < 0 || (r.seen & kNeeded[api_]) == 0) return u;
     switch (api_) {
     case kOpenAiChat:
         u.input = r.prompt_tokens;

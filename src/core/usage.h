@@ -70,7 +70,7 @@ public:
         std::uint64_t input_tokens = 0, output_tokens = 0;
         std::uint64_t cache_read = 0, cache_creation = 0;
         std::uint64_t prompt_count = 0, cached_count = 0, candidates_count = 0, thoughts_count = 0;
-        bool found = false;
+        std::uint32_t seen = 0;  // which of them were found, a bit each
     };
 
 private:

@@ -1293,5 +1293,11 @@ ngx_http_headroom_log_handler(ngx_http_request_t *r)
         ngx_http_headroom_record_passed(r, ctx);
     }
 
+    /* an answer cut short (the client left, the upstream failed) */
+
+    if (ctx && ctx->usage_reader) {
+        ngx_http_headroom_usage_end(r, ctx);
+    }
+
     return NGX_OK;
 }

@@ -508,6 +508,7 @@ ngx_http_headroom_create_main_conf(ngx_conf_t *cf)
      *     hmcf->cache_key = 0;
      *     hmcf->cost = 0;
      *     hmcf->budget_zones = NULL;
+     *     hmcf->usage_used = 0;
      *     hmcf->tokenizers = NULL;
      *     hmcf->zone = NULL;
      *     hmcf->prices_file = { 0, NULL };
@@ -559,6 +560,16 @@ ngx_http_headroom_init_main_conf(ngx_conf_t *cf, void *conf)
                            "to price calls with");
         return NGX_CONF_ERROR;
     }
+
+    /* answers are read where something uses what they say */
+
+    hmcf->usage_used = hmcf->zone || hmcf->cost || hmcf->budget_zones
+                  || ngx_http_headroom_variable_used(cf, "headroom_usage_input")
+                  || ngx_http_headroom_variable_used(cf, "headroom_usage_cached")
+                  || ngx_http_headroom_variable_used(cf,
+                                                 "headroom_usage_cache_write")
+                  || ngx_http_headroom_variable_used(cf,
+                                                     "headroom_usage_output");
 
     if ((hmcf->zone || hmcf->cost || hmcf->budget_zones)
         && ngx_http_headroom_load_prices(cf, hmcf) != NGX_OK)

@@ -27,6 +27,7 @@ typedef struct {
     ngx_flag_t              cache_key;      /* $headroom_cache_key used */
     ngx_flag_t              cost;           /* $headroom_cost_usd used */
     ngx_array_t            *budget_zones;   /* ngx_shm_zone_t *, or NULL */
+    ngx_flag_t              usage_used;     /* answers' usage is read */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
     ngx_shm_zone_t         *zone;           /* headroom_zone, or NULL */
     ngx_str_t               prices_file;    /* headroom_prices */
@@ -138,6 +139,7 @@ typedef struct {
     void                    *task;         /* the core runs in a thread */
     headroom_usage_reader_t *usage_reader; /* reads the answer's usage */
     headroom_usage_t         usage;        /* the provider's word, if any */
+    off_t                    usage_file_read;  /* of it, read from files */
     unsigned                 started:1;
     unsigned                 coded:1;      /* ctx->encoding is the body's */
     unsigned                 ran:1;        /* the core filled result */
@@ -153,6 +155,8 @@ extern ngx_module_t  ngx_http_headroom_module;
 ngx_int_t ngx_http_headroom_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_headroom_usage_init(ngx_conf_t *cf);
 void ngx_http_headroom_record_usage(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_usage_end(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 char *ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

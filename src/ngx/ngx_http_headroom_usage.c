@@ -3,19 +3,28 @@
  * headroom: what the provider says a call used, read from its response as
  * it passes (the core's usage reader; src/core/usage.h says where each API
  * puts it). The filters only look: every buffer goes on as it came, when
- * it came. Read are 2xx answers, JSON or an event stream, held in memory,
- * plain or encoded (gzip, deflate, zstd: decoded on the side); one that
- * nginx wrote to a temporary file, or in another encoding, is not read
- * ($headroom_usage_* are then not found).
+ * it came. Read are 2xx answers, JSON or an event stream, plain or encoded
+ * (gzip, deflate, zstd: decoded on the side), in memory or in the file
+ * nginx wrote them to (a large answer, or one proxy_cache keeps: read
+ * back from the page cache, 8 MB at most). An answer cut short counts
+ * what came, when the request ends. Only where something uses the
+ * figures: a usage variable, $headroom_cost_usd, headroom_zone or a
+ * budget.
  */
 
 
 #include "ngx_http_headroom_module.h"
 
 
+#define NGX_HTTP_HEADROOM_USAGE_READ      16384
+#define NGX_HTTP_HEADROOM_USAGE_FILE_MAX  (8 * 1024 * 1024)
+
+
 static ngx_int_t ngx_http_headroom_usage_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_headroom_usage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_headroom_usage_read_file(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_buf_t *b);
 static void ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx);
 static void ngx_http_headroom_usage_spent(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
@@ -45,13 +54,16 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
     int                       event_stream;
     ngx_str_t                *type, *coding;
     headroom_encoding_e       encoding;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_headroom_ctx_t  *ctx;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_headroom_ctx_t        *ctx;
+    ngx_http_headroom_main_conf_t  *hmcf;
 
     static ngx_str_t  json = ngx_string("application/json");
     static ngx_str_t  events = ngx_string("text/event-stream");
 
-    if (r != r->main) {
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (r != r->main || !hmcf->usage_used) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -99,9 +111,11 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* without memory for the cleanup, the answer is not read: only that */
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        return NGX_ERROR;
+        return ngx_http_next_header_filter(r);
     }
 
     ctx->usage_reader = headroom_usage_reader_create(ctx->result.shape,
@@ -140,24 +154,76 @@ ngx_http_headroom_usage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             headroom_usage_reader_feed(ctx->usage_reader, b->pos,
                                        b->last - b->pos);
 
-        } else if (ngx_buf_size(b)) {
-            /* in a temporary file: not read, never guessed at */
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "headroom usage: an answer in a file, not read");
+        } else if (b->in_file && b->file && ngx_buf_size(b)
+                   && ngx_http_headroom_usage_read_file(r, ctx, b) != NGX_OK)
+        {
+            /* not read, never guessed at */
             headroom_usage_reader_free(ctx->usage_reader);
             ctx->usage_reader = NULL;
             break;
         }
 
         if (b->last_buf) {
-            ngx_http_headroom_usage_done(ctx);
-            ngx_http_headroom_record_usage(r, ctx);
-            ngx_http_headroom_usage_spent(r, ctx);
+            ngx_http_headroom_usage_end(r, ctx);
             break;
         }
     }
 
     return ngx_http_next_body_filter(r, in);
+}
+
+
+/*
+ * A buffer nginx wrote to a file (proxy_cache, or past proxy_buffers), read
+ * back as it was just written: from the page cache.
+ */
+
+static ngx_int_t
+ngx_http_headroom_usage_read_file(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_buf_t *b)
+{
+    off_t    pos;
+    size_t   size;
+    ssize_t  n;
+    u_char   buf[NGX_HTTP_HEADROOM_USAGE_READ];
+
+    for (pos = b->file_pos; pos < b->file_last; pos += n) {
+        if (ctx->usage_file_read >= NGX_HTTP_HEADROOM_USAGE_FILE_MAX) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "headroom usage: too much in the file, not read");
+            return NGX_DECLINED;
+        }
+
+        size = (size_t) ngx_min(b->file_last - pos,
+                                NGX_HTTP_HEADROOM_USAGE_READ);
+
+        n = ngx_read_file(b->file, buf, size, pos);
+
+        if (n <= 0) {
+            return NGX_ERROR;
+        }
+
+        ctx->usage_file_read += n;
+        headroom_usage_reader_feed(ctx->usage_reader, buf, n);
+    }
+
+    return NGX_OK;
+}
+
+
+/* The answer has passed, or the request ends first: what came counts. */
+
+void
+ngx_http_headroom_usage_end(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    if (ctx->usage_reader == NULL) {
+        return;
+    }
+
+    ngx_http_headroom_usage_done(ctx);
+    ngx_http_headroom_record_usage(r, ctx);
+    ngx_http_headroom_usage_spent(r, ctx);
 }
 
 

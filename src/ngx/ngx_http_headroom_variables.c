@@ -203,8 +203,11 @@ ngx_http_headroom_ran(ngx_http_request_t *r)
  * headroom_ccr_tenant names it), what the core says determines the answer
  * (the API, the path and the body as sent) and the query string (Gemini's
  * alt=sse changes the answer's form; a key there stays out of the cache's
- * files). Not found where the body was not understood, or where there is
- * no tenant: such requests must share no answer.
+ * files). Where the body was not understood, or there is no tenant, such
+ * requests must share no answer: the value is then "-" and a number no
+ * other request gets, so that a cache keyed by it alone never serves one
+ * request another's answer (a map of "~^-" to proxy_no_cache keeps such
+ * answers out of it).
  */
 
 static ngx_int_t
@@ -219,20 +222,23 @@ ngx_http_headroom_cache_key_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_headroom_ran(r);
 
-    if (ctx == NULL || ctx->result.answer_key == NULL) {
-        return ngx_http_headroom_value(v, NULL, 0);
-    }
+    answer_len = (ctx && ctx->result.answer_key)
+                 ? ngx_strlen(ctx->result.answer_key) : 0;
 
-    answer_len = ngx_strlen(ctx->result.answer_key);
-
-    if (answer_len == 0) {
-        return ngx_http_headroom_value(v, NULL, 0);
-    }
-
-    rc = ngx_http_headroom_ccr_tenant(r->main, tenant);
+    rc = answer_len ? ngx_http_headroom_ccr_tenant(r->main, tenant)
+                    : NGX_DECLINED;
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_headroom_value(v, NULL, 0);
+        /* the connection's number is unique across workers */
+
+        key = ngx_pnalloc(r->pool, 1 + NGX_ATOMIC_T_LEN + 1 + NGX_INT_T_LEN);
+        if (key == NULL) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_headroom_value(v, key,
+                   ngx_sprintf(key, "-%uA.%ui", r->connection->number,
+                               r->connection->requests) - key);
     }
 
     if (rc != NGX_OK) {

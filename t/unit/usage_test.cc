@@ -151,3 +151,11 @@ TEST(Usage, EncodedAnswersAreReadDecoded) {
     garbage.finish();
     EXPECT_FALSE(garbage.usage().found);
 }
+
+// Another API's fields are not this one's word.
+TEST(Usage, AnotherApisFieldsAreNotRead) {
+    EXPECT_FALSE(read("openai_chat", kJson, R"({"usage":{"input_tokens":5,"output_tokens":1}})").found);
+    EXPECT_FALSE(read("anthropic_messages", kJson, R"({"usage":{"prompt_tokens":5}})").found);
+    EXPECT_FALSE(read("gemini", kJson, R"({"usage":{"prompt_tokens":5}})").found);
+    EXPECT_TRUE(read("openai_responses", kJson, R"({"usage":{"input_tokens":5,"output_tokens":1}})").found);
+}
