@@ -41,6 +41,9 @@ static ngx_str_t  ngx_http_headroom_pers[] = {
 
 static time_t ngx_http_headroom_period(ngx_uint_t per, time_t now,
     time_t *end);
+static ngx_http_headroom_budget_state_t *ngx_http_headroom_budget_state(
+    ngx_http_request_t *r, ngx_http_headroom_budget_t *b, ngx_uint_t make,
+    time_t *end, ngx_int_t *rc);
 static ngx_int_t ngx_http_headroom_budget_key(ngx_http_request_t *r,
     ngx_http_headroom_budget_t *b, u_char *key);
 static ngx_int_t ngx_http_headroom_budget_answer(ngx_http_request_t *r,
@@ -237,15 +240,14 @@ ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_int_t
 ngx_http_headroom_budget_check(ngx_http_request_t *r)
 {
-    time_t                             now, start, end;
+    time_t                             end;
+    uint64_t                           spent;
     ngx_int_t                          rc;
     ngx_uint_t                         i;
     ngx_http_headroom_budget_t        *b;
     ngx_http_headroom_lru_zone_t      *lru;
-    ngx_http_headroom_lru_node_t      *ln;
     ngx_http_headroom_loc_conf_t      *hlcf;
     ngx_http_headroom_budget_state_t  *st;
-    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
 
@@ -253,47 +255,42 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    now = ngx_time();
     b = hlcf->budgets->elts;
 
     for (i = 0; i < hlcf->budgets->nelts; i++) {
-        rc = ngx_http_headroom_budget_key(r, &b[i], key);
+        st = ngx_http_headroom_budget_state(r, &b[i], 0, &end, &rc);
 
-        if (rc == NGX_DECLINED) {
-            continue;
-        }
-
-        if (rc != NGX_OK) {
+        if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        start = ngx_http_headroom_period(b[i].per, now, &end);
-        lru = b[i].shm_zone->data;
-
-        ngx_shmtx_lock(&lru->shpool->mutex);
-
-        ln = ngx_http_headroom_lru_find(lru, key);
-        st = ln ? (ngx_http_headroom_budget_state_t *) ln->data : NULL;
-
-        if (st && st->period == start && st->usd_nano >= b[i].limit_nano) {
-            st->refused++;
-            ngx_shmtx_unlock(&lru->shpool->mutex);
-
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "headroom: budget \"%V\" spent (%uL.%09uL of "
-                          "%uL.%09uL USD this %V): 429",
-                          &b[i].shm_zone->shm.name,
-                          st->usd_nano / 1000000000, st->usd_nano % 1000000000,
-                          b[i].limit_nano / 1000000000,
-                          b[i].limit_nano % 1000000000,
-                          &ngx_http_headroom_pers[b[i].per]);
-
-            rc = ngx_http_headroom_budget_answer(r, &b[i], end - now);
-            ngx_http_finalize_request(r, rc);
-            return NGX_DONE;
+        if (st == NULL) {
+            continue;
         }
 
+        lru = b[i].shm_zone->data;
+        spent = st->usd_nano;
+
+        if (spent < b[i].limit_nano) {
+            ngx_shmtx_unlock(&lru->shpool->mutex);
+            continue;
+        }
+
+        st->refused++;
         ngx_shmtx_unlock(&lru->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "headroom: budget \"%V\" spent (%uL.%09uL of "
+                      "%uL.%09uL USD this %V): 429",
+                      &b[i].shm_zone->shm.name,
+                      spent / 1000000000, spent % 1000000000,
+                      b[i].limit_nano / 1000000000,
+                      b[i].limit_nano % 1000000000,
+                      &ngx_http_headroom_pers[b[i].per]);
+
+        rc = ngx_http_headroom_budget_answer(r, &b[i], end - ngx_time());
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
     }
 
     return NGX_DECLINED;
@@ -305,15 +302,13 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
 void
 ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 {
-    time_t                             now, start, end;
+    time_t                             end;
     ngx_int_t                          rc;
     ngx_uint_t                         i;
     ngx_http_headroom_budget_t        *b;
     ngx_http_headroom_lru_zone_t      *lru;
-    ngx_http_headroom_lru_node_t      *ln;
     ngx_http_headroom_loc_conf_t      *hlcf;
     ngx_http_headroom_budget_state_t  *st;
-    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
 
@@ -321,48 +316,13 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
         return;
     }
 
-    now = ngx_time();
     b = hlcf->budgets->elts;
 
     for (i = 0; i < hlcf->budgets->nelts; i++) {
-        rc = ngx_http_headroom_budget_key(r, &b[i], key);
+        st = ngx_http_headroom_budget_state(r, &b[i], 1, &end, &rc);
 
-        if (rc != NGX_OK) {
+        if (st == NULL) {
             continue;
-        }
-
-        start = ngx_http_headroom_period(b[i].per, now, &end);
-        lru = b[i].shm_zone->data;
-
-        ngx_shmtx_lock(&lru->shpool->mutex);
-
-        ln = ngx_http_headroom_lru_find(lru, key);
-
-        if (ln == NULL) {
-            ln = ngx_http_headroom_lru_add(lru, key,
-                                   sizeof(ngx_http_headroom_budget_state_t));
-            if (ln == NULL) {
-                ngx_shmtx_unlock(&lru->shpool->mutex);
-                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                              "headroom: budget zone \"%V\" has no room for "
-                              "a key: its spend is not counted",
-                              &b[i].shm_zone->shm.name);
-                continue;
-            }
-
-            ngx_memzero(ln->data, sizeof(ngx_http_headroom_budget_state_t));
-
-        } else {
-            ngx_http_headroom_lru_touch(lru, ln);
-        }
-
-        st = (ngx_http_headroom_budget_state_t *) ln->data;
-
-        if (st->period != start) {
-            st->period = start;
-            st->usd_nano = 0;
-            st->calls = 0;
-            st->refused = 0;
         }
 
         st->calls++;
@@ -371,8 +331,72 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
             st->usd_nano += (uint64_t) (usd * 1e9 + 0.5);
         }
 
+        lru = b[i].shm_zone->data;
         ngx_shmtx_unlock(&lru->shpool->mutex);
     }
+}
+
+
+/*
+ * The state of the request's key in budget `b`, in the current period
+ * (when `end`, the period's end, is), with the zone's lock held. NULL, the
+ * lock not held, for an empty key (rc NGX_DECLINED), a key without a state
+ * when `make` is not set or no room for it, or an error (rc NGX_ERROR).
+ */
+
+static ngx_http_headroom_budget_state_t *
+ngx_http_headroom_budget_state(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, ngx_uint_t make, time_t *end,
+    ngx_int_t *rc)
+{
+    time_t                             start;
+    ngx_http_headroom_lru_zone_t      *lru;
+    ngx_http_headroom_lru_node_t      *ln;
+    ngx_http_headroom_budget_state_t  *st;
+    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+
+    *rc = ngx_http_headroom_budget_key(r, b, key);
+
+    if (*rc != NGX_OK) {
+        return NULL;
+    }
+
+    start = ngx_http_headroom_period(b->per, ngx_time(), end);
+    lru = b->shm_zone->data;
+
+    ngx_shmtx_lock(&lru->shpool->mutex);
+
+    ln = ngx_http_headroom_lru_find(lru, key);
+
+    if (ln && make) {
+        ngx_http_headroom_lru_touch(lru, ln);
+
+    } else if (ln == NULL && make) {
+        ln = ngx_http_headroom_lru_add(lru, key,
+                                   sizeof(ngx_http_headroom_budget_state_t));
+        if (ln == NULL) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "headroom: budget zone \"%V\" has no room for "
+                          "a key: its spend is not counted",
+                          &b->shm_zone->shm.name);
+        } else {
+            ngx_memzero(ln->data, sizeof(ngx_http_headroom_budget_state_t));
+        }
+    }
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&lru->shpool->mutex);
+        return NULL;
+    }
+
+    st = (ngx_http_headroom_budget_state_t *) ln->data;
+
+    if (st->period != start) {
+        ngx_memzero(st, sizeof(ngx_http_headroom_budget_state_t));
+        st->period = start;
+    }
+
+    return st;
 }
 
 
