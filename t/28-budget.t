@@ -18,6 +18,7 @@ use Transport;
 
 my $CRLF = "\r\n";
 my $dir = File::Temp::tempdir('headroom-budget-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
+chmod 0777, $dir;    # nginx's workers keep the cache under it
 
 # The provider answers each API with a fixed usage, and leaves a file per
 # call it got.
@@ -48,7 +49,7 @@ sub provider_calls { my @f = glob("$dir/call-*"); scalar @f }
 
 my $gw = start_gateway(
     workers => 2,
-    http_config => "headroom_zone hz 1m;\n",
+    http_config => "headroom_zone hz 1m;\nproxy_cache_path $dir/cache keys_zone=answers:1m;\n",
     config => qq(
         location /status { headroom_status; }
         location / {
@@ -60,6 +61,23 @@ my $gw = start_gateway(
             headroom on;
             headroom_budget zone=small:1m key=\$http_x_team limit=0.0005 per=hour;
             headroom_budget zone=monthly:1m key=\$http_x_team limit=100 per=month;
+            proxy_pass http://127.0.0.1:$srv_port/;
+        }
+        location /both/ {
+            headroom on;
+            headroom_budget zone=mixed:1m key=\$http_x_team limit=0.008 per=day;
+            headroom_budget zone=mixed:1m key=\$http_x_team limit=100 per=month;
+            headroom_budget zone=mixed:1m key=\$http_x_team limit=200 per=day;
+            proxy_pass http://127.0.0.1:$srv_port/;
+        }
+        location /cached/ {
+            headroom on;
+            headroom_budget zone=cached:1m key=\$http_x_team limit=0.012 per=day;
+            proxy_cache answers;
+            proxy_cache_methods POST;
+            proxy_cache_key \$request_uri;
+            proxy_cache_valid 200 1m;
+            add_header X-Answer-Cache \$upstream_cache_status always;
             proxy_pass http://127.0.0.1:$srv_port/;
         }
         location /monthly/ {
@@ -146,6 +164,27 @@ is call('gemini', 'team-month', '/hourly')->{status}, 200, 'monthly: a call coun
 refused_ok(call('gemini', 'team-month', '/monthly'), 'gemini', 'month',
            'monthly: refused where the same zone has the lower limit');
 
+# A day and a month budget in one zone keep their spend apart, and two of
+# one period count a call once: the day limit of 0.008 refuses the third
+# (counted twice, it would refuse the second).
+is call('chat', 'team-mixed', '/both')->{status}, 200, 'mixed periods: the first call served';
+is call('chat', 'team-mixed', '/both')->{status}, 200, 'mixed periods: the crossing call served';
+refused_ok(call('chat', 'team-mixed', '/both'), 'chat', 'day', 'mixed periods: the next refused by the day budget');
+{
+    my ($mixed) = grep { $_->{zone} eq 'mixed' } @{ status_json($gw->{port})->{budgets} // [] };
+    my %per = map { $_->{per} => $_ } @{ $mixed->{top} // [] };
+    is_deeply [map { [$per{$_}{calls}, sprintf('%.6f', $per{$_}{usd})] } qw(day month)],
+        [[2, '0.010240'], [2, '0.010240']], 'mixed periods: each call counted once in each period';
+}
+
+# Answers from proxy_cache were never billed: not counted.
+{
+    my @status = map { my $r = call('chat', 'team-cache', '/cached');
+                       "$r->{status} " . ($r->{headers}{'x-answer-cache'} // '') } 1 .. 4;
+    is_deeply \@status, ['200 MISS', '200 HIT', '200 HIT', '200 HIT'],
+        'cache hits are not counted (three 0.00512 calls would pass 0.012)';
+}
+
 # An empty key is never limited.
 for my $i (1 .. 4) {
     is call('anthropic', undef)->{status}, 200, "no key: call $i served";
@@ -158,7 +197,7 @@ for my $i (1 .. 4) {
     my ($teams) = grep { $_->{zone} eq 'teams' } @{ $st->{budgets} // [] };
     is $teams->{keys}, 6, 'status: the teams zone counts six keys (no key is none)';
     # team-anthropic and other-anthropic spent most, one call each
-    my $sha = substr(Digest::SHA::sha256_hex('team-anthropic'), 0, 16);
+    my $sha = substr(Digest::SHA::sha256_hex('day:team-anthropic'), 0, 16);
     my ($top) = grep { $_->{key_sha256} eq $sha } @{ $teams->{top} }[0, 1];
     ok $top, 'status: a top spender, named by its digest';
     $top //= {};
@@ -197,11 +236,18 @@ for my $bad (['zone=z:1m key=$http_x_team limit=1', qr/needs zone=NAME:SIZE, key
              ['zone=z:1m key=$http_x_team limit=1 per=week', qr/"per=week"/],
              ['zone=z key=$http_x_team limit=1 per=day', qr/zone=NAME:SIZE/],
              ['zone=z:1m key=$http_x_team limit=1 per=day redis=on', qr/redis=on.*not supported yet/],
-             ['zone=z:1m key=$http_x_team limit=1 per=day burst=2', qr/does not take "burst=2"/]) {
+             ['zone=z:1m key=$http_x_team limit=1 per=day burst=2', qr/does not take "burst=2"/],
+             ['zone=a"b:1m key=$http_x_team limit=1 per=day', qr/zone name of letters, digits/]) {
     my ($args, $why) = @$bad;
     my ($rc, $out) = nginx_t(location => "headroom on; headroom_budget $args;");
     isnt $rc, 0, "nginx -t refuses headroom_budget $args";
     like $out, $why, 'naming what is wrong';
+}
+
+{
+    my ($rc, $out) = nginx_t(location => 'headroom off; headroom_budget zone=z:1m key=$http_x_team limit=1 per=day;');
+    isnt $rc, 0, 'nginx -t refuses a budget beside "headroom off"';
+    like $out, qr/"headroom_budget" needs "headroom on"/, 'saying why';
 }
 
 my $err = stop_gateway($gw);

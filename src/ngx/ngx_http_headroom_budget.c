@@ -28,6 +28,7 @@ typedef struct {
     uint64_t                       usd_nano;    /* spent in it */
     uint64_t                       calls;       /* answers counted in it */
     uint64_t                       refused;     /* 429s in it */
+    ngx_uint_t                     per;         /* hour, day, month */
 } ngx_http_headroom_budget_state_t;
 
 
@@ -106,6 +107,28 @@ ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             name.len = colon - name.data;
             size.data = colon + 1;
             size.len = value[i].data + value[i].len - size.data;
+
+            /* the name goes into JSON answers and the status output */
+
+            for (k = 0; k < name.len; k++) {
+                if (!(isalnum(name.data[k]) || name.data[k] == '_'
+                      || name.data[k] == '-' || name.data[k] == '.'))
+                {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "\"headroom_budget\" takes a zone "
+                                       "name of letters, digits, \"_\", "
+                                       "\"-\" and \".\", not \"%V\"", &name);
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            if (name.len > 64) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"headroom_budget\" takes a zone name of "
+                                   "64 characters at most");
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 
@@ -304,7 +327,7 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 {
     time_t                             end;
     ngx_int_t                          rc;
-    ngx_uint_t                         i;
+    ngx_uint_t                         i, k;
     ngx_http_headroom_budget_t        *b;
     ngx_http_headroom_lru_zone_t      *lru;
     ngx_http_headroom_loc_conf_t      *hlcf;
@@ -319,6 +342,19 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
     b = hlcf->budgets->elts;
 
     for (i = 0; i < hlcf->budgets->nelts; i++) {
+
+        /* two budgets of one zone and period count a call once */
+
+        for (k = 0; k < i; k++) {
+            if (b[k].shm_zone == b[i].shm_zone && b[k].per == b[i].per) {
+                break;
+            }
+        }
+
+        if (k < i) {
+            continue;
+        }
+
         st = ngx_http_headroom_budget_state(r, &b[i], 1, &end, &rc);
 
         if (st == NULL) {
@@ -327,8 +363,10 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 
         st->calls++;
 
+        /* whatever an upstream says: at most a billion USD a call */
+
         if (usd > 0) {
-            st->usd_nano += (uint64_t) (usd * 1e9 + 0.5);
+            st->usd_nano += (uint64_t) (ngx_min(usd, 1e9) * 1e9 + 0.5);
         }
 
         lru = b[i].shm_zone->data;
@@ -368,10 +406,11 @@ ngx_http_headroom_budget_state(ngx_http_request_t *r,
 
     ln = ngx_http_headroom_lru_find(lru, key);
 
-    if (ln && make) {
+    if (ln) {
+        /* a key refused, too, stays: else it would be the first to go */
         ngx_http_headroom_lru_touch(lru, ln);
 
-    } else if (ln == NULL && make) {
+    } else if (make) {
         ln = ngx_http_headroom_lru_add(lru, key,
                                    sizeof(ngx_http_headroom_budget_state_t));
         if (ln == NULL) {
@@ -394,6 +433,7 @@ ngx_http_headroom_budget_state(ngx_http_request_t *r,
     if (st->period != start) {
         ngx_memzero(st, sizeof(ngx_http_headroom_budget_state_t));
         st->period = start;
+        st->per = b->per;
     }
 
     return st;
@@ -406,8 +446,9 @@ static ngx_int_t
 ngx_http_headroom_budget_key(ngx_http_request_t *r,
     ngx_http_headroom_budget_t *b, u_char *key)
 {
-    ngx_str_t  value;
-    char       hex[65];
+    u_char     *material;
+    ngx_str_t   value, *per;
+    char        hex[65];
 
     if (ngx_http_complex_value(r, &b->key, &value) != NGX_OK) {
         return NGX_ERROR;
@@ -419,7 +460,19 @@ ngx_http_headroom_budget_key(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (!headroom_sha256_hex(value.data, value.len, hex)) {
+    /* budgets of one period in one zone share a key's spend; of others not */
+
+    per = &ngx_http_headroom_pers[b->per];
+
+    material = ngx_pnalloc(r->pool, per->len + 1 + value.len);
+    if (material == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(material, per->data, per->len), ":", 1);
+    ngx_memcpy(material + per->len + 1, value.data, value.len);
+
+    if (!headroom_sha256_hex(material, per->len + 1 + value.len, hex)) {
         return NGX_ERROR;
     }
 
@@ -585,14 +638,15 @@ ngx_http_headroom_budget_json_len(ngx_array_t *zones)
 
 
 /*
- * ,"budgets":[...]: each zone's keys, and the ten that spent most in their
- * period (a key shows as the first 16 hex digits of its SHA-256: a budget
- * keyed by a credential never shows it).
+ * ,"budgets":[...]: each zone's keys in their current period, and the ten
+ * that spent most (a key shows as the first 16 hex digits of the SHA-256
+ * of its period and value: a budget keyed by a credential never shows it).
  */
 
 u_char *
 ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
 {
+    time_t                             now, end;
     ngx_uint_t                         i, k, n, nkeys;
     ngx_queue_t                       *q;
     ngx_shm_zone_t                   **zone;
@@ -611,6 +665,7 @@ ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
 
     p = ngx_slprintf(p, last, ",\"budgets\":[");
     zone = zones->elts;
+    now = ngx_time();
 
     for (i = 0; i < zones->nelts; i++) {
         lru = zone[i]->data;
@@ -625,6 +680,13 @@ ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
         {
             ln = ngx_queue_data(q, ngx_http_headroom_lru_node_t, queue);
             st = (ngx_http_headroom_budget_state_t *) ln->data;
+
+            /* a key of a period past is no figure of this one */
+
+            if (st->period != ngx_http_headroom_period(st->per, now, &end)) {
+                continue;
+            }
+
             nkeys++;
 
             /* into the top ten, kept by spend, most first */
@@ -654,9 +716,11 @@ ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
 
         for (k = 0; k < n; k++) {
             p = ngx_slprintf(p, last, "%s{\"key_sha256\":\"%*s\","
-                             "\"period_start\":%T,\"usd\":%uL.%09uL,"
+                             "\"per\":\"%V\",\"period_start\":%T,"
+                             "\"usd\":%uL.%09uL,"
                              "\"calls\":%uL,\"refused\":%uL}",
                              k ? "," : "", (size_t) 16, top[k].key,
+                             &ngx_http_headroom_pers[top[k].state.per],
                              top[k].state.period,
                              top[k].state.usd_nano / 1000000000,
                              top[k].state.usd_nano % 1000000000,

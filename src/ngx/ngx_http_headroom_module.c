@@ -1065,6 +1065,15 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->enable = 0;
     }
 
+    /* a budget written beside "headroom off" would count nothing */
+
+    if (conf->budgets != NGX_CONF_UNSET_PTR && conf->enable == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_budget\" needs \"headroom on\": "
+                           "only the answers headroom reads are counted");
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               d.max_body_size);

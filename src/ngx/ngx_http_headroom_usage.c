@@ -95,6 +95,21 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
         }
     }
 
+#if (NGX_HTTP_CACHE)
+
+    /* an answer from proxy_cache: no call was made, nothing billed */
+
+    if (r->upstream
+        && (r->upstream->cache_status == NGX_HTTP_CACHE_HIT
+            || r->upstream->cache_status == NGX_HTTP_CACHE_STALE
+            || r->upstream->cache_status == NGX_HTTP_CACHE_UPDATING
+            || r->upstream->cache_status == NGX_HTTP_CACHE_REVALIDATED))
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+#endif
+
     type = &r->headers_out.content_type;
 
     if (type->len >= events.len
