@@ -136,16 +136,21 @@ my %request = (
                   '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'],
 );
 
-my $lines_seen = 0;
+# The log line of the call whose query is ?n=$n: nginx may log a call
+# after its client has the answer (proxy_cache finishing its file), so
+# lines are found by call, not by order.
+my $calls = 0;
 sub logged {
-    for (1 .. 100) {
+    my ($n) = @_;
+    for (1 .. 250) {
         open my $fh, '<', $log or do { sleep 0.02; next };
-        my @lines = <$fh>;
+        my ($l) = grep { /^\S*\?n=$n / } <$fh>;
         close $fh;
-        if (@lines > $lines_seen) {
-            $lines_seen = @lines;
-            chomp(my $l = $lines[-1]);
-            return [split / /, $l];
+        if (defined $l) {
+            chomp $l;
+            my @f = split / /, $l;
+            $f[0] =~ s/\?n=\d+$//;
+            return \@f;
         }
         sleep 0.02;
     }
@@ -156,10 +161,11 @@ sub logged {
 sub call {
     my ($prefix, $api, $which) = @_;
     my ($uri, $body) = @{ $request{$api} };
-    my $r = http_request($gw->{port}, uri => "$prefix$uri", body => $body, headers => ["X-Answer: $which"]);
+    my $n = ++$calls;
+    my $r = http_request($gw->{port}, uri => "$prefix$uri?n=$n", body => $body, headers => ["X-Answer: $which"]);
     my $want = $answer{$which}[1];
     is $r->{body}, $want, "$prefix $which: the client gets the answer byte for byte";
-    my $l = logged();
+    my $l = logged($n);
     return [@$l[1 .. 5]];
 }
 
@@ -242,9 +248,10 @@ for my $which (qw(chat_json anthropic_sse gzip_json)) {
 
 # A stream cut short counts what came: message_start's input, one output.
 {
-    my $r = http_request($gw->{port}, uri => '/v1/messages', body => $request{anthropic}[1],
+    my $n = ++$calls;
+    my $r = http_request($gw->{port}, uri => "/v1/messages?n=$n", body => $request{anthropic}[1],
                          headers => ['X-Answer: anthropic_cut']);
-    is_deeply logged(), ['/v1/messages', 4012, 4000, 0, 1, sprintf('%.6f', usd(12 * 3.00 + 4000 * 0.30 + 1 * 15.00))],
+    is_deeply logged($n), ['/v1/messages', 4012, 4000, 0, 1, sprintf('%.6f', usd(12 * 3.00 + 4000 * 0.30 + 1 * 15.00))],
         'a stream cut short: what came is counted';
 }
 
