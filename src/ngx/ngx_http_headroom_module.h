@@ -139,6 +139,7 @@ typedef struct {
     void                    *task;         /* the core runs in a thread */
     headroom_usage_reader_t *usage_reader; /* reads the answer's usage */
     headroom_usage_t         usage;        /* the provider's word, if any */
+    double                   usage_usd;    /* its cost; < 0: not priced */
     off_t                    usage_file_read;  /* of it, read from files */
     unsigned                 started:1;
     unsigned                 coded:1;      /* ctx->encoding is the body's */

@@ -25,9 +25,6 @@ static ngx_int_t ngx_http_headroom_usage_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_headroom_usage_read_file(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx, ngx_buf_t *b);
-static void ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx);
-static void ngx_http_headroom_usage_spent(ngx_http_request_t *r,
-    ngx_http_headroom_ctx_t *ctx);
 static void ngx_http_headroom_usage_cleanup(void *data);
 
 
@@ -173,8 +170,7 @@ ngx_http_headroom_usage_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                    && ngx_http_headroom_usage_read_file(r, ctx, b) != NGX_OK)
         {
             /* not read, never guessed at */
-            headroom_usage_reader_free(ctx->usage_reader);
-            ctx->usage_reader = NULL;
+            ngx_http_headroom_usage_cleanup(ctx);
             break;
         }
 
@@ -226,53 +222,35 @@ ngx_http_headroom_usage_read_file(ngx_http_request_t *r,
 }
 
 
-/* The answer has passed, or the request ends first: what came counts. */
+/*
+ * The answer has passed, or the request ends first: what came counts,
+ * priced once for the zone, the budgets and $headroom_cost_usd.
+ */
 
 void
 ngx_http_headroom_usage_end(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx)
 {
+    ngx_http_headroom_main_conf_t  *hmcf;
+
     if (ctx->usage_reader == NULL) {
         return;
     }
 
-    ngx_http_headroom_usage_done(ctx);
-    ngx_http_headroom_record_usage(r, ctx);
-    ngx_http_headroom_usage_spent(r, ctx);
-}
-
-
-static void
-ngx_http_headroom_usage_done(ngx_http_headroom_ctx_t *ctx)
-{
     headroom_usage_reader_finish(ctx->usage_reader, &ctx->usage);
-    headroom_usage_reader_free(ctx->usage_reader);
-    ctx->usage_reader = NULL;
-}
+    ngx_http_headroom_usage_cleanup(ctx);
 
-
-/* what the call cost, against the location's budgets */
-
-static void
-ngx_http_headroom_usage_spent(ngx_http_request_t *r,
-    ngx_http_headroom_ctx_t *ctx)
-{
-    double                          usd;
-    ngx_http_headroom_loc_conf_t   *hlcf;
-    ngx_http_headroom_main_conf_t  *hmcf;
-
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
-
-    if (hlcf->budgets == NULL || !ctx->usage.found) {
+    if (!ctx->usage.found) {
         return;
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
-    usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
-                            ctx->result.model_len, &ctx->usage);
+    ctx->usage_usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
+                                       ctx->result.model_len, &ctx->usage);
 
-    ngx_http_headroom_budget_spend(r, usd);
+    ngx_http_headroom_record_usage(r, ctx);
+    ngx_http_headroom_budget_spend(r, ctx->usage_usd);
 }
 
 

@@ -298,22 +298,12 @@ static ngx_int_t
 ngx_http_headroom_cost_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                         *p;
-    double                          usd;
-    ngx_http_headroom_ctx_t        *ctx;
-    ngx_http_headroom_main_conf_t  *hmcf;
+    u_char                   *p;
+    ngx_http_headroom_ctx_t  *ctx;
 
     ctx = ngx_http_headroom_ran(r);
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
-    if (ctx == NULL || !ctx->usage.found || hmcf->prices == NULL) {
-        return ngx_http_headroom_value(v, NULL, 0);
-    }
-
-    usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
-                            ctx->result.model_len, &ctx->usage);
-
-    if (usd < 0) {
+    if (ctx == NULL || !ctx->usage.found || ctx->usage_usd < 0) {
         return ngx_http_headroom_value(v, NULL, 0);
     }
 
@@ -322,7 +312,8 @@ ngx_http_headroom_cost_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    return ngx_http_headroom_value(v, p, ngx_sprintf(p, "%.6f", usd) - p);
+    return ngx_http_headroom_value(v, p,
+                                   ngx_sprintf(p, "%.6f", ctx->usage_usd) - p);
 }
 
 

@@ -284,7 +284,6 @@ void
 ngx_http_headroom_record_usage(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx)
 {
-    double                          usd;
     ngx_str_t                       model;
     ngx_slab_pool_t                *shpool;
     ngx_http_headroom_shctx_t      *sh;
@@ -297,8 +296,6 @@ ngx_http_headroom_record_usage(ngx_http_request_t *r,
         return;
     }
 
-    usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
-                            ctx->result.model_len, &ctx->usage);
     model = ngx_http_headroom_model_key(ctx);
 
     shpool = (ngx_slab_pool_t *) hmcf->zone->shm.addr;
@@ -307,10 +304,10 @@ ngx_http_headroom_record_usage(ngx_http_request_t *r,
     ngx_shmtx_lock(&shpool->mutex);
 
     ngx_http_headroom_add_spend(&sh->figures[ctx->mode].spend, &ctx->usage,
-                                usd);
+                                ctx->usage_usd);
 
     m = ngx_http_headroom_model_entry(r, hmcf->zone, ctx->mode, &model);
-    ngx_http_headroom_add_spend(&m->spend, &ctx->usage, usd);
+    ngx_http_headroom_add_spend(&m->spend, &ctx->usage, ctx->usage_usd);
 
     ngx_shmtx_unlock(&shpool->mutex);
 }

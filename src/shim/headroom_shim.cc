@@ -625,15 +625,13 @@ int headroom_sha256_hex(const unsigned char* data, size_t len, char out[65]) {
 }
 
 void headroom_tenant_of(const unsigned char* credential, size_t len, char out[33]) {
-    try {
-        const std::string hex = headroom::sha256_hex(
-            std::string_view(reinterpret_cast<const char*>(credential), credential ? len : 0), 32);
-        std::memcpy(out, hex.data(), 32);
-        out[32] = '\0';
-    } catch (...) {
+    char hex[65];
+    if (headroom_sha256_hex(credential, len, hex)) {
+        std::memcpy(out, hex, 32);
+    } else {
         std::memset(out, '0', 32);  // one tenant for all: no retrieval
-        out[32] = '\0';
     }
+    out[32] = '\0';
 }
 
 int headroom_mcp_respond(const unsigned char* body, size_t len, const headroom_store_t* store,
