@@ -16,6 +16,9 @@ namespace tokenizer {
 class Tokenizers;
 }
 class VolatilePatterns;
+namespace routing {
+class Rules;
+}
 
 // Bounds that Config::compile enforces (the nginx glue names the directive).
 inline constexpr std::size_t kMaxJsonItemsLimit = 100000;  // json_max_items, keep_first, keep_last
@@ -89,6 +92,9 @@ struct Settings {
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     std::shared_ptr<const tokenizer::Tokenizers> tokenizers;
+    // headroom_route: the rules, in order; none: no routing. Not part of
+    // the fingerprint: no tool output's result depends on them.
+    std::shared_ptr<const routing::Rules> routes;
 };
 
 // A glob fnmatch() reads as its author meant: every '[' opens a bracket

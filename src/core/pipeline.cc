@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <new>
 #include <optional>
+#include <unordered_set>
 
 #include "core/content_hash.h"
 #include "core/content_kind.h"
@@ -12,6 +13,8 @@
 #include "core/markers.h"
 #include "core/output_cache.h"
 #include "core/prefix_hash.h"
+#include "core/request_tokens.h"
+#include "core/routing.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/tokenizer/utf8.h"
 #include "core/transforms/canonical_tools.h"
@@ -38,6 +41,7 @@ const char* transform_name(Transform t) {
     case Transform::PromptCacheKey: return "prompt_cache_key";
     case Transform::RetrieveTool: return "retrieve_tool";
     case Transform::RetrieveFill: return "retrieve_fill";
+    case Transform::Route: return "route";
     }
     return "unknown";
 }
@@ -168,6 +172,9 @@ public:
     void prepare(json::Value& doc, const ToolOutputSite& site, std::string_view question, Prepared& p);
     void finish(Prepared& p);
 
+    // The size of every tool output as sent, in tokens (or bytes).
+    std::size_t sent() const { return sent_; }
+
 private:
     // Detection decides the one crusher that may touch a text: JSON by
     // parsing it, the rest by its lines (split once, here). Listings, code
@@ -246,25 +253,11 @@ private:
     Result& r_;
     const tokenizer::Encoding* encoding_;
     const output_cache::Cache* cache_;  // nullptr: none
+    std::size_t sent_ = 0;
 };
 
-// The tokens of samples spread evenly over the text (whole UTF-8
-// characters), scaled to its length. A sample's edges may split a token
-// or two: a fraction of a percent at these sizes.
 std::size_t OutputPass::estimate(std::string_view text) const {
-    auto char_start = [&](std::size_t i) {
-        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
-        return i;
-    };
-    std::size_t tokens = 0, bytes = 0;
-    for (std::size_t q = 0; q < kSamples; ++q) {
-        const std::size_t at = char_start(text.size() / kSamples * q);
-        const std::size_t end = char_start(std::min(text.size(), at + kSample));
-        tokens += encoding_->count(text.substr(at, end - at));
-        bytes += end - at;
-    }
-    if (bytes == 0) return encoding_->count(text);
-    return static_cast<std::size_t>((static_cast<double>(tokens) * text.size()) / bytes + 0.5);
+    return encoding_->estimate(text, kSamples, kSample);
 }
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
@@ -371,6 +364,7 @@ void OutputPass::finish(Prepared& p) {
     };
     if (p.cached && apply_to(*p.cached)) {
         ++r_.cache_hits;
+        sent_ += p.cached->after;
         return;
     }
     if (p.key) ++r_.cache_misses;
@@ -378,6 +372,7 @@ void OutputPass::finish(Prepared& p) {
                                                 : work_out(p.texts, *p.site, p.question);
     if (p.key) cache_->put(*p.key, output_cache::entry(*p.material, e));
     apply_to(e);
+    sent_ += e.after;
 }
 
 bool OutputPass::fits(const output_cache::Effect& e, std::size_t parts) {
@@ -587,6 +582,39 @@ output_cache::Effect OutputPass::work_out_structured(const json::Value& v, const
     return e;
 }
 
+// headroom_route, once the request is as it will be sent but for its
+// model: the tokens a rule counts are those sent, and the session is named
+// by the prefix with the model asked for and the conversation's first user
+// text. Sets the model (in the body, or the path) and says whether it
+// changed; `prefix` is left with the prefix hash of the model asked for.
+bool route(const Dialect& dialect, std::string_view path, json::Value& doc, const RequestMap& map,
+           const routing::Rules& rules, const routing::Sessions* sessions, RequestTokens& tokens, Result& r,
+           std::string& prefix) {
+    prefix = prefix_hash(dialect, r.model, doc);
+    const std::string& first = map.questions.size() > 1 ? map.questions[1] : map.questions[0];
+    r.session = sha256_hex_framed({"headroom session 1", r.shape, prefix, first}, 32);
+    routing::Facts facts;
+    facts.api = r.shape;
+    facts.model = r.model;
+    facts.tools = dialect.defines_tools(doc);
+    facts.newest_user_text = map.questions.back();
+    facts.count = RequestTokens::count_of;
+    facts.count_data = &tokens;
+    const routing::Decision d = routing::decide(rules, facts, r.session, sessions);
+    r.request_tokens = tokens.counted();
+    if (tokens.estimated()) r.tokens_estimated = true;
+    r.route_remembered = d.remembered;
+    if (d.rule == nullptr) return false;
+    r.route = d.rule->name;
+    if (d.rule->to == r.model) return false;
+    r.path_out = dialect.path_with_model(path, d.rule->to);
+    if (r.path_out.empty() && !dialect.set_model(doc, d.rule->to)) return false;
+    r.model_in = std::move(r.model);
+    r.model = d.rule->to;
+    count(r, Transform::Route, 1);
+    return true;
+}
+
 Result run(std::string_view path, std::string_view body, const Config& config, Wants wants) {
     Result r;
     const Settings& s = config.settings();
@@ -641,12 +669,14 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
 
     // Retrievals answered from the store, once the crushers are done: an
     // original given back is never crushed again.
+    std::size_t fills_changed = 0;
     if (s.ccr && wants.lookup != nullptr) {
         const transforms::FillCounts fills = transforms::fill_retrievals(*dialect, doc, map, *wants.lookup, s.max_body_size);
         r.fills_found = fills.filled;
         r.fills_missing = fills.missing;
         r.fills_unavailable = fills.unavailable;
-        count(r, Transform::RetrieveFill, fills.changed());
+        fills_changed = fills.changed();
+        count(r, Transform::RetrieveFill, fills_changed);
     }
 
     // The prefix: made stable, headroom_retrieve added last (after any
@@ -671,8 +701,27 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
             r.volatile_moved = transforms::move_volatile_values(*dialect, doc, *s.volatile_patterns);
         }
     }
+    std::string prefix_asked;  // when routing asked for it
+    bool routed = false;
+    if (s.routes != nullptr && !r.model.empty()) {
+        std::unordered_set<const std::string*> counted;
+        if (fills_changed == 0) {
+            for (const OutputPass::Prepared& p : prepared) {
+                if (!p.found) continue;
+                if (p.value != nullptr) {
+                    for_each_string(*p.value, [&](std::string& t) { counted.insert(&t); });
+                }
+                for (const std::string* t : p.texts) counted.insert(t);
+            }
+        }
+        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, std::move(counted),
+                             fills_changed == 0 ? outputs.sent() : 0);
+        routed = route(*dialect, path, doc, map, *s.routes, wants.sessions, tokens, r, prefix_asked);
+    }
     const bool cache_key = s.stabilize_prefix && s.prompt_cache_key;
-    if (wants.prefix_hash || s.stabilize_prefix) r.prefix_hash = prefix_hash(*dialect, r.model, doc);
+    if (wants.prefix_hash || s.stabilize_prefix) {
+        r.prefix_hash = !prefix_asked.empty() && !routed ? prefix_asked : prefix_hash(*dialect, r.model, doc);
+    }
     if (cache_key) r.cache_key_set = dialect->set_cache_key(doc, r.prefix_hash);
     count(r, Transform::MoveVolatile, r.volatile_moved > 0 ? 1 : 0);
     count(r, Transform::CanonicalTools, r.tools_sorted ? 1 : 0);
@@ -682,14 +731,19 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     // rule is the crushers'.
     const bool prefix_changed = r.tools_sorted || r.volatile_moved > 0 || r.breakpoints_added > 0 ||
                                 r.cache_key_set || r.retrieve_tool_added ||
-                                r.by_transform[static_cast<std::size_t>(Transform::RetrieveFill)].applied > 0;
+                                r.by_transform[static_cast<std::size_t>(Transform::RetrieveFill)].applied > 0 ||
+                                routed;
 
     // A response cache's key: the same bytes to the same API and path get
     // the same answer (what the tenant adds is the caller's).
     auto key_answer = [&](std::string_view sent) {
         if (!wants.answer_key) return;
-        if (wants.answer_key_of_original) sent = body;
-        r.answer_key = sha256_hex_framed({"headroom answer 1", r.shape, path, sent}, 64);
+        std::string_view to = r.path_out.empty() ? path : std::string_view(r.path_out);
+        if (wants.answer_key_of_original) {
+            sent = body;
+            to = path;
+        }
+        r.answer_key = sha256_hex_framed({"headroom answer 1", r.shape, to, sent}, 64);
     };
     if (r.minified == 0 && r.crushed == 0 && !prefix_changed) {
         key_answer(body);

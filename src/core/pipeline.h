@@ -18,6 +18,10 @@
 
 namespace headroom {
 
+namespace routing {
+struct Sessions;
+}
+
 enum class Outcome {
     Passthrough,  // forward the original bytes; `reason` says why
     Rewritten,    // forward `body`
@@ -49,9 +53,10 @@ enum class Transform : unsigned char {
     PromptCacheKey,
     RetrieveTool,  // headroom_retrieve added to the tools
     RetrieveFill,  // its calls' results filled from the store
+    Route,         // the model changed by headroom_route
 };
 
-inline constexpr std::size_t kTransforms = 11;
+inline constexpr std::size_t kTransforms = 12;
 
 const char* transform_name(Transform t);
 
@@ -127,6 +132,19 @@ struct Result {
     // as sent. Empty when the body was not understood (nothing to key a
     // response cache by) or the key was not wanted.
     std::string answer_key;
+
+    // headroom_route: the rule that decided the model (its name; "" when
+    // none did), from the session's memory or the rules; the model it goes
+    // to (`model` is then that one), and, where the API has the model in
+    // the path, the path to send the request to ("" when unchanged). The
+    // session (32 hex digits) when rules were asked; the request's input
+    // tokens as sent when a rule counted them (0 when not).
+    std::string route;
+    bool route_remembered = false;
+    std::string model_in;  // as received, when routing changed it
+    std::string path_out;
+    std::string session;
+    std::size_t request_tokens = 0;
 };
 
 // What a caller asks for besides the body, per request.
@@ -151,6 +169,9 @@ struct Wants {
     // (where the caller sends that: headroom_mode audit).
     bool answer_key = false;
     bool answer_key_of_original = false;
+    // Where the routes of sessions are kept (headroom_route_zone). None:
+    // each request is decided by the rules alone.
+    const routing::Sessions* sessions = nullptr;
 };
 
 // `path` is the request path without its query string. Never throws:

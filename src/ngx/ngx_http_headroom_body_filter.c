@@ -19,7 +19,7 @@
 
 #define NGX_HTTP_HEADROOM_MIN_ALLOC 16384
 #define NGX_HTTP_HEADROOM_KINDS_LEN (HEADROOM_CONTENT_KINDS * 80)
-#define NGX_HTTP_HEADROOM_PREFIX_LEN 160
+#define NGX_HTTP_HEADROOM_PREFIX_LEN 800
 #define NGX_HTTP_HEADROOM_WIRE_LEN   (sizeof(", deflate, 18446744073709551615 bytes on the wire") - 1)
 
 
@@ -54,8 +54,8 @@ static ngx_int_t ngx_http_headroom_finish(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 static ngx_int_t ngx_http_headroom_set_content_length(ngx_http_request_t *r,
     off_t n);
-static ngx_str_t ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf,
-    size_t len);
+static ngx_str_t ngx_http_headroom_prefix(ngx_http_headroom_ctx_t *ctx,
+    u_char *buf, size_t len);
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
 static ngx_int_t ngx_http_headroom_run(ngx_http_request_t *r,
@@ -833,7 +833,7 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
     }
 
     kinds = ngx_http_headroom_kinds(res, kinds_buf, sizeof(kinds_buf));
-    prefix = ngx_http_headroom_prefix(res, prefix_buf, sizeof(prefix_buf));
+    prefix = ngx_http_headroom_prefix(ctx, prefix_buf, sizeof(prefix_buf));
     wire = ngx_http_headroom_wire(ctx, wire_buf, sizeof(wire_buf));
 
     b->pos = ctx->data;
@@ -854,6 +854,10 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
 
             } else {
                 rc = NGX_ERROR;
+            }
+
+            if (rc == NGX_OK) {
+                rc = ngx_http_headroom_route_path(r, ctx);
             }
 
             if (rc == NGX_OK) {
@@ -970,6 +974,7 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     headroom_env_t                  env;
     headroom_store_t               *store, s;
     headroom_cache_t                cache;
+    headroom_sessions_t             sessions;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
@@ -995,6 +1000,13 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     if (hmcf->cache_zone) {
         ngx_http_headroom_cache_init(hmcf->cache_zone, &cache);
         env.cache = &cache;
+    }
+
+    env.sessions = NULL;
+
+    if (hmcf->route_zone && hlcf->compiled_routes) {
+        ngx_http_headroom_sessions_init(hmcf->route_zone, &sessions);
+        env.sessions = &sessions;
     }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1136,11 +1148,14 @@ ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf, size_t len)
  */
 
 static ngx_str_t
-ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf, size_t len)
+ngx_http_headroom_prefix(ngx_http_headroom_ctx_t *ctx, u_char *buf,
+    size_t len)
 {
-    u_char     *p, *last, *open;
-    ngx_str_t   s;
+    u_char             *p, *last, *open;
+    ngx_str_t           s;
+    headroom_result_t  *res;
 
+    res = &ctx->result;
     p = buf;
     last = buf + len;
 
@@ -1171,6 +1186,16 @@ ngx_http_headroom_prefix(headroom_result_t *res, u_char *buf, size_t len)
         if (p != open) {
             p = ngx_slprintf(p, last, ")");
         }
+    }
+
+    /* ", route cheap (session): gpt-4o -> gpt-4o-mini" */
+
+    if (res->route != NULL && res->route[0] != '\0') {
+        p = ngx_slprintf(p, last, ", route %s%s: %s %s %s", res->route,
+                         res->route_remembered ? " (session)" : "",
+                         res->model_in[0] ? res->model_in : res->model,
+                         ctx->mode == NGX_HTTP_HEADROOM_AUDIT
+                         ? "would go to" : "->", res->model);
     }
 
     s.data = buf;

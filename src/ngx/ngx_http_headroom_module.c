@@ -332,6 +332,20 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_route"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_headroom_route,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_route_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
+      ngx_http_headroom_route_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("headroom_cache_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_headroom_cache_zone,
@@ -1027,11 +1041,13 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->thread_pool = NGX_CONF_UNSET_PTR;
     conf->thread_offload = NGX_CONF_UNSET_SIZE;
     conf->budgets = NGX_CONF_UNSET_PTR;
+    conf->routes = NGX_CONF_UNSET_PTR;
 
     /*
      * set by ngx_pcalloc():
      *
      *     conf->compiled_patterns = NULL;
+     *     conf->compiled_routes = NULL;
      */
 
     return conf;
@@ -1071,6 +1087,15 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"headroom_budget\" needs \"headroom on\": "
                            "only the answers headroom reads are counted");
+        return NGX_CONF_ERROR;
+    }
+
+    /* likewise rules that would route nothing */
+
+    if (conf->routes != NGX_CONF_UNSET_PTR && conf->enable == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_route\" needs \"headroom on\": "
+                           "only the requests headroom reads are routed");
         return NGX_CONF_ERROR;
     }
 
@@ -1126,6 +1151,7 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->ccr_tenant, prev->ccr_tenant, NULL);
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
     ngx_conf_merge_ptr_value(conf->budgets, prev->budgets, NULL);
+    ngx_conf_merge_ptr_value(conf->routes, prev->routes, NULL);
     ngx_conf_merge_size_value(conf->thread_offload, prev->thread_offload,
                               64 * 1024);
 
@@ -1152,7 +1178,9 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (ngx_http_headroom_compile(cf, conf) != NGX_OK) {
+    if (ngx_http_headroom_compile_routes(cf, conf, prev) != NGX_OK
+        || ngx_http_headroom_compile(cf, conf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1208,6 +1236,7 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.ccr = conf->ccr;
     s.ccr_tool = conf->ccr_tool;
     s.exact_counts = conf->exact_counts;
+    s.routes = conf->compiled_routes;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

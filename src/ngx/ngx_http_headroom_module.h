@@ -39,6 +39,7 @@ typedef struct {
     ngx_flag_t              ccr_ways_used;  /* an endpoint or MCP */
     ngx_http_headroom_redis_t  *redis;      /* headroom_redis, or NULL */
     ngx_shm_zone_t         *cache_zone;     /* headroom_cache_zone, or NULL */
+    ngx_shm_zone_t         *route_zone;     /* headroom_route_zone, or NULL */
 } ngx_http_headroom_main_conf_t;
 
 
@@ -86,6 +87,8 @@ typedef struct {
     void                 *thread_pool;      /* ngx_thread_pool_t, or NULL */
     size_t                thread_offload;   /* new tool output, bytes */
     ngx_array_t          *budgets;          /* ngx_http_headroom_budget_t */
+    ngx_array_t          *routes;           /* headroom_route_t */
+    headroom_routes_t    *compiled_routes;
 } ngx_http_headroom_loc_conf_t;
 
 
@@ -210,6 +213,18 @@ void ngx_http_headroom_record(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 void ngx_http_headroom_count_seen(ngx_http_request_t *r);
 void ngx_http_headroom_record_passed(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+
+/* ngx_http_headroom_route.c */
+char *ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_headroom_route_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_headroom_compile_routes(ngx_conf_t *cf,
+    ngx_http_headroom_loc_conf_t *conf, ngx_http_headroom_loc_conf_t *prev);
+void ngx_http_headroom_sessions_init(ngx_shm_zone_t *zone,
+    headroom_sessions_t *sessions);
+ngx_str_t ngx_http_headroom_model_sent(ngx_http_headroom_ctx_t *ctx);
+ngx_int_t ngx_http_headroom_route_path(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 
 /* ngx_http_headroom_status.c */

@@ -34,6 +34,7 @@ typedef struct {
     size_t                          len;
     headroom_store_t                store;
     headroom_cache_t                cache;
+    headroom_sessions_t             sessions;
     headroom_env_t                  env;
     headroom_result_t               result;
     ngx_uint_t                      time_us;
@@ -141,6 +142,11 @@ ngx_http_headroom_thread_post(ngx_http_request_t *r,
     if (hmcf->cache_zone) {
         ngx_http_headroom_cache_init(hmcf->cache_zone, &t->cache);
         t->env.cache = &t->cache;
+    }
+
+    if (hmcf->route_zone && hlcf->compiled_routes) {
+        ngx_http_headroom_sessions_init(hmcf->route_zone, &t->sessions);
+        t->env.sessions = &t->sessions;
     }
 
     task->handler = ngx_http_headroom_thread_handler;

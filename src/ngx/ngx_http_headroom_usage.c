@@ -231,6 +231,7 @@ void
 ngx_http_headroom_usage_end(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx)
 {
+    ngx_str_t                       model;
     ngx_http_headroom_main_conf_t  *hmcf;
 
     if (ctx->usage_reader == NULL) {
@@ -246,8 +247,10 @@ ngx_http_headroom_usage_end(ngx_http_request_t *r,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
-    ctx->usage_usd = headroom_cost_usd(hmcf->prices, ctx->result.model,
-                                       ctx->result.model_len, &ctx->usage);
+    model = ngx_http_headroom_model_sent(ctx);
+
+    ctx->usage_usd = headroom_cost_usd(hmcf->prices, (const char *) model.data,
+                                       model.len, &ctx->usage);
 
     ngx_http_headroom_record_usage(r, ctx);
     ngx_http_headroom_budget_spend(r, ctx->usage_usd);

@@ -17,6 +17,7 @@
 #define NGX_HTTP_HEADROOM_MODEL          2
 #define NGX_HTTP_HEADROOM_ENCODING       3
 #define NGX_HTTP_HEADROOM_CCR_IDS        4
+#define NGX_HTTP_HEADROOM_ROUTE          5
 
 
 static ngx_int_t ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
@@ -108,6 +109,14 @@ static ngx_http_variable_t  ngx_http_headroom_vars[] = {
 
     { ngx_string("headroom_model"), NULL,
       ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_MODEL,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_model_out"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_MODEL,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_route"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_ROUTE,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("headroom_encoding"), NULL,
@@ -409,6 +418,10 @@ ngx_http_headroom_text_variable(ngx_http_request_t *r,
 
     ngx_str_null(&s);
 
+    if (ctx == NULL && data == NGX_HTTP_HEADROOM_ROUTE) {
+        ngx_str_set(&s, "-");    /* none matched: a value map can read */
+    }
+
     if (ctx) {
         switch (data) {
 
@@ -433,11 +446,18 @@ ngx_http_headroom_text_variable(ngx_http_request_t *r,
             }
             break;
 
-        default: /* NGX_HTTP_HEADROOM_MODEL */
-            if (ctx->ran && ctx->result.model) {
-                s.data = (u_char *) ctx->result.model;
-                s.len = ctx->result.model_len;
+        case NGX_HTTP_HEADROOM_ROUTE:
+            if (ctx->ran && ctx->result.route && ctx->result.route[0]) {
+                s.data = (u_char *) ctx->result.route;
+                s.len = ngx_strlen(s.data);
+
+            } else {
+                ngx_str_set(&s, "-");
             }
+            break;
+
+        default: /* NGX_HTTP_HEADROOM_MODEL */
+            s = ngx_http_headroom_model_sent(ctx);
         }
     }
 

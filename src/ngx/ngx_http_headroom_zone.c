@@ -418,11 +418,12 @@ ngx_http_headroom_model_key(ngx_http_headroom_ctx_t *ctx)
 {
     u_char      c;
     size_t      i, len;
-    ngx_str_t   key;
+    ngx_str_t   key, sent;
     const char *model;
 
-    model = ctx->result.model;
-    len = model ? ctx->result.model_len : 0;
+    sent = ngx_http_headroom_model_sent(ctx);
+    model = (const char *) sent.data;
+    len = sent.len;
 
     if (len == 0) {
         ngx_str_set(&key, "(none)");

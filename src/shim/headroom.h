@@ -67,6 +67,9 @@ typedef struct headroom_tokenizers_s  headroom_tokenizers_t;
 /* Compiled patterns of volatile values, shared read-only likewise. */
 typedef struct headroom_volatile_patterns_s  headroom_volatile_patterns_t;
 
+/* Compiled headroom_route rules, shared read-only likewise. */
+typedef struct headroom_routes_s  headroom_routes_t;
+
 
 /*
  * The directives' values. headroom_settings_init() fills in every default:
@@ -106,6 +109,7 @@ typedef struct {
     int                           ccr;
     int                           ccr_tool;
     int                           exact_counts;  /* no estimate of large outputs */
+    const headroom_routes_t      *routes;       /* NULL: no routing */
 } headroom_settings_t;
 
 /* the bounds headroom_config_compile() holds values to */
@@ -133,6 +137,36 @@ int headroom_glob_is_valid(const char *glob);
 
 
 /*
+ * headroom_route: one rule. NULL strings and HEADROOM_ROUTE_ANY: no such
+ * condition. The first rule of a list that matches a request sends it to
+ * `to`.
+ */
+#define HEADROOM_ROUTE_ANY           0
+#define HEADROOM_ROUTE_TOKENS_BELOW  1   /* if-tokens<N */
+#define HEADROOM_ROUTE_TOKENS_ABOVE  2   /* if-tokens>N */
+#define HEADROOM_ROUTE_TOOLS_YES     1
+#define HEADROOM_ROUTE_TOOLS_NO      2
+
+typedef struct {
+    const char           *name;
+    const char           *model;       /* if-model: an fnmatch glob */
+    int                   tokens_op;   /* HEADROOM_ROUTE_TOKENS_*, or ANY */
+    size_t                tokens;
+    int                   tools;       /* HEADROOM_ROUTE_TOOLS_*, or ANY */
+    const char           *text;        /* if-text: PCRE2, newest user text */
+    const char           *api;         /* if-api: "openai_chat", ... */
+    int                   sticky;      /* kept for the session */
+    const char           *to;          /* the model */
+} headroom_route_t;
+
+/* NULL when a rule is refused, with the reason (naming the rule) */
+headroom_routes_t *headroom_routes_compile(const headroom_route_t *rules,
+    size_t nrules, int jit, char *error, size_t error_len);
+
+void headroom_routes_free(headroom_routes_t *routes);
+
+
+/*
  * What a tool output holds: json, diff, search, listing, log, code, text.
  * Only the first four kinds have crushers; the rest are never changed.
  */
@@ -152,9 +186,9 @@ typedef struct {
 /*
  * What changed a request: minify_json, crush_json, crush_logs, crush_search,
  * crush_diffs, move_volatile, canonical_tools, cache_breakpoints,
- * prompt_cache_key, retrieve_tool, retrieve_fill.
+ * prompt_cache_key, retrieve_tool, retrieve_fill, route.
  */
-#define HEADROOM_TRANSFORMS  11
+#define HEADROOM_TRANSFORMS  12
 
 /* "minify_json", ...; NULL for an index out of range */
 const char *headroom_transform_name(size_t transform);
@@ -208,6 +242,13 @@ typedef struct {
     size_t                fills_unavailable;
     size_t                cache_hits;    /* outputs whose result was cached */
     size_t                cache_misses;  /* looked up in vain */
+    const char           *route;         /* the rule's name, "" if none */
+    int                   route_remembered;  /* by the session's memory */
+    const char           *model_in;      /* as received when routed, else "" */
+    const char           *path_out;      /* the path naming the routed
+                                            model (Gemini), else "" */
+    const char           *session;       /* 32 hex digits, "" if unasked */
+    size_t                request_tokens;  /* counted by a rule, else 0 */
     void                 *owner;         /* internal */
 } headroom_result_t;
 
@@ -464,11 +505,28 @@ typedef struct {
     void                 *data;
 } headroom_cache_t;
 
+/*
+ * Where the routes of sessions are remembered (headroom_route_zone). get:
+ * copies the rule name kept for `session` (32 hex digits, NUL-terminated)
+ * into `name` (HEADROOM_ROUTE_NAME_SIZE bytes, NUL-terminated; "-" for
+ * "none matched") and returns non-zero; 0 when none is kept. put: keeps
+ * `name` for it. Both may be called from a thread of the caller's own.
+ */
+#define HEADROOM_ROUTE_NAME_SIZE  72
+
+typedef struct {
+    int                 (*get)(void *data, const char *session, char *name);
+    void                (*put)(void *data, const char *session,
+                               const char *name, size_t len);
+    void                 *data;
+} headroom_sessions_t;
+
 /* What a request runs with besides its bytes; NULL members: none. */
 typedef struct {
     const headroom_store_t  *store;
     const headroom_cache_t  *cache;
     size_t                   offload_above;  /* new tool output bytes; 0 */
+    const headroom_sessions_t  *sessions;
 } headroom_env_t;
 
 /* The same as headroom_process_with_store, in `env` (NULL: none). */

@@ -21,6 +21,7 @@
 #include "core/prices.h"
 #include "core/usage.h"
 #include "core/reason.h"
+#include "core/routing.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/volatile_values.h"
 
@@ -34,6 +35,10 @@ struct headroom_prices_s {
 
 struct headroom_volatile_patterns_s {
     std::shared_ptr<const headroom::VolatilePatterns> patterns;
+};
+
+struct headroom_routes_s {
+    std::shared_ptr<const headroom::routing::Rules> rules;
 };
 
 struct headroom_config_s {
@@ -133,6 +138,7 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.ccr = in->ccr != 0;
     o.ccr_tool = in->ccr_tool != 0;
     o.exact_counts = in->exact_counts != 0;
+    if (in->routes) o.routes = in->routes->rules;
     return o;
 }
 
@@ -190,6 +196,12 @@ void fill(headroom_result_t* out, Owned& owned) {
     out->fills_unavailable = r.fills_unavailable;
     out->cache_hits = r.cache_hits;
     out->cache_misses = r.cache_misses;
+    out->route = r.route.c_str();
+    out->route_remembered = r.route_remembered ? 1 : 0;
+    out->model_in = r.model_in.c_str();
+    out->path_out = r.path_out.c_str();
+    out->session = r.session.c_str();
+    out->request_tokens = r.request_tokens;
     out->owner = &owned;
 }
 
@@ -242,6 +254,26 @@ headroom::output_cache::Cache cache_of(const headroom_cache_t* cache) {
     };
     return c;
 }
+
+// The caller's memory of sessions' routes as the core asks it.
+class SessionsOf final : public headroom::routing::Sessions {
+public:
+    explicit SessionsOf(const headroom_sessions_t* s) : s_(s) {}
+    std::optional<std::string> get(std::string_view session) const override {
+        const std::string key(session);
+        char name[HEADROOM_ROUTE_NAME_SIZE] = {0};
+        if (s_->get(s_->data, key.c_str(), name) == 0) return std::nullopt;
+        name[sizeof(name) - 1] = '\0';
+        return std::string(name);
+    }
+    void put(std::string_view session, std::string_view rule) const override {
+        const std::string key(session);
+        s_->put(s_->data, key.c_str(), rule.data(), rule.size());
+    }
+
+private:
+    const headroom_sessions_t* s_;
+};
 
 // `s` in malloc'd memory; false when it ran short.
 bool to_text(const std::string& s, headroom_text_t* out) {
@@ -309,6 +341,7 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->ccr = d.ccr ? 1 : 0;
     settings->ccr_tool = d.ccr_tool ? 1 : 0;
     settings->exact_counts = d.exact_counts ? 1 : 0;
+    settings->routes = nullptr;
 }
 
 headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,
@@ -424,6 +457,45 @@ headroom_volatile_patterns_t* headroom_volatile_patterns_compile(const char* con
 
 void headroom_volatile_patterns_free(headroom_volatile_patterns_t* patterns) { delete patterns; }
 
+headroom_routes_t* headroom_routes_compile(const headroom_route_t* rules, size_t nrules, int jit, char* error,
+                                           size_t error_len) {
+    try {
+        using headroom::routing::Rule;
+        std::vector<Rule> list;
+        auto str = [](const char* s) { return s != nullptr ? std::string(s) : std::string(); };
+        for (size_t i = 0; i < nrules; ++i) {
+            const headroom_route_t& in = rules[i];
+            Rule r;
+            r.name = str(in.name);
+            r.model = str(in.model);
+            r.tokens_op = in.tokens_op == HEADROOM_ROUTE_TOKENS_BELOW   ? Rule::Tokens::Below
+                          : in.tokens_op == HEADROOM_ROUTE_TOKENS_ABOVE ? Rule::Tokens::Above
+                                                                        : Rule::Tokens::Any;
+            r.tokens = in.tokens;
+            r.tools = in.tools == HEADROOM_ROUTE_TOOLS_YES  ? Rule::Tools::Yes
+                      : in.tools == HEADROOM_ROUTE_TOOLS_NO ? Rule::Tools::No
+                                                            : Rule::Tools::Any;
+            r.text = str(in.text);
+            r.api = str(in.api);
+            r.sticky = in.sticky != 0;
+            r.to = str(in.to);
+            list.push_back(std::move(r));
+        }
+        std::string why;
+        auto compiled = headroom::routing::Rules::compile(std::move(list), why, jit != 0);
+        if (compiled == nullptr) {
+            copy_error(why, error, error_len);
+            return nullptr;
+        }
+        return new headroom_routes_t{std::move(compiled)};
+    } catch (...) {
+        copy_error("out of memory", error, error_len);
+        return nullptr;
+    }
+}
+
+void headroom_routes_free(headroom_routes_t* routes) { delete routes; }
+
 headroom_prices_t* headroom_prices_load(const char* path, char* error, size_t error_len) {
     try {
         std::string text;
@@ -522,7 +594,7 @@ void headroom_process(const headroom_config_t* config, unsigned flags, const cha
 void headroom_process_with_store(const headroom_config_t* config, unsigned flags, const char* path,
                                  size_t path_len, const unsigned char* body, size_t body_len,
                                  const headroom_store_t* store, headroom_result_t* result) {
-    const headroom_env_t env{store, nullptr, 0};
+    const headroom_env_t env{store, nullptr, 0, nullptr};
     headroom_process_in(config, flags, path, path_len, body, body_len, &env, result);
 }
 
@@ -543,6 +615,10 @@ void headroom_process_in(const headroom_config_t* config, unsigned flags, const 
         result->prefix_hash = "";
         result->answer_key = "";
         result->model = "";
+        result->route = "";
+        result->model_in = "";
+        result->path_out = "";
+        result->session = "";
         return;
     }
     headroom::Wants wants;
@@ -557,6 +633,12 @@ void headroom_process_in(const headroom_config_t* config, unsigned flags, const 
             wants.lookup = &*lookup;
         } catch (...) {  // no fill, as without a store
         }
+    }
+    std::optional<SessionsOf> sessions;
+    if (env != nullptr && env->sessions != nullptr && env->sessions->get != nullptr &&
+        env->sessions->put != nullptr) {
+        sessions.emplace(env->sessions);
+        wants.sessions = &*sessions;
     }
     std::optional<headroom::output_cache::Cache> results;
     if (cache != nullptr && cache->get != nullptr && cache->put != nullptr) {

@@ -106,6 +106,15 @@ public:
     // path. "" when none.
     virtual std::string model(std::string_view path, const json::Value& body) const;
 
+    // Sends the request to `model` (headroom_route): the body's "model",
+    // which must be a string already; false when there is none. Gemini's
+    // model is in the path: see path_with_model.
+    virtual bool set_model(json::Value& body, std::string_view model) const;
+
+    // The path that names `model` instead, where the API puts the model in
+    // the path; "" where it does not.
+    virtual std::string path_with_model(std::string_view path, std::string_view model) const;
+
     virtual RequestMap tool_outputs(const json::Value& body) const = 0;
 
     virtual SystemText system_text(const json::Value& body) const = 0;
@@ -118,6 +127,9 @@ public:
 
     // The arrays of tool definitions, each to be put in one order.
     virtual std::vector<json::Path> tool_lists(const json::Value& body) const;
+
+    // The request defines at least one tool.
+    bool defines_tools(const json::Value& body) const;
 
     // The parts of the stable prefix besides the model, in order.
     virtual std::vector<PrefixPart> prefix(const json::Value& body) const = 0;

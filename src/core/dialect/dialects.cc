@@ -34,6 +34,23 @@ std::string Dialect::model(std::string_view, const json::Value& body) const {
     return model != nullptr && model->is_string() ? model->text : std::string();
 }
 
+bool Dialect::set_model(json::Value& body, std::string_view model) const {
+    json::Value* v = body.find("model");
+    if (v == nullptr || !v->is_string()) return false;
+    if (v->text != model) v->text.assign(model);
+    return true;
+}
+
+std::string Dialect::path_with_model(std::string_view, std::string_view) const { return {}; }
+
+bool Dialect::defines_tools(const json::Value& body) const {
+    for (const json::Path& p : tool_lists(body)) {
+        const json::Value* list = json::resolve(body, p);
+        if (list != nullptr && list->is_array() && !list->items.empty()) return true;
+    }
+    return false;
+}
+
 std::vector<json::Path> Dialect::tool_lists(const json::Value& body) const {
     json::Ref tools = json::root_ref(body).get("tools");
     if (!tools.is_array()) return {};

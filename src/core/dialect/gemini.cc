@@ -61,6 +61,19 @@ public:
         return std::string(model_in(path));
     }
 
+    bool set_model(json::Value&, std::string_view) const override { return false; }
+
+    std::string path_with_model(std::string_view path, std::string_view model) const override {
+        std::string_view now = model_in(path);
+        if (now.empty()) return {};
+        // model_in() is a part of the last segment, right after the '/'.
+        const std::size_t at = path.rfind('/') + 1;
+        std::string out(path.substr(0, at));
+        out += model;
+        out += path.substr(at + now.size());
+        return out;
+    }
+
     RequestMap tool_outputs(const json::Value& body) const override {
         Conversation c;
         json::Ref contents = json::root_ref(body).get("contents");

@@ -215,6 +215,22 @@ std::size_t Encoding::count(std::string_view text) const {
     return count_valid(repair_utf8(text));
 }
 
+std::size_t Encoding::estimate(std::string_view text, std::size_t samples, std::size_t sample) const {
+    auto char_start = [&](std::size_t i) {
+        while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+        return i;
+    };
+    std::size_t tokens = 0, bytes = 0;
+    for (std::size_t q = 0; q < samples; ++q) {
+        const std::size_t at = char_start(text.size() / samples * q);
+        const std::size_t end = char_start(std::min(text.size(), at + sample));
+        tokens += count(text.substr(at, end - at));
+        bytes += end - at;
+    }
+    if (bytes == 0) return count(text);
+    return static_cast<std::size_t>((static_cast<double>(tokens) * text.size()) / bytes + 0.5);
+}
+
 namespace {
 
 // One anchored match at `off`: its end, or `off` when nothing matches.

@@ -40,6 +40,12 @@ public:
     // JavaScript TextDecoder would read it.
     std::size_t count(std::string_view text) const;
 
+    // Tokens of `samples` pieces of `sample` bytes spread evenly over the
+    // text (whole UTF-8 characters), scaled to its length: large texts
+    // counted for a fraction of the cost. A piece's edges may split a
+    // token or two: a fraction of a percent at 16 KB and more.
+    std::size_t estimate(std::string_view text, std::size_t samples, std::size_t sample) const;
+
     // The longest token, in bytes: n bytes of any text are at least
     // n / max_token_bytes() tokens.
     std::size_t max_token_bytes() const { return max_token_bytes_; }

@@ -1,0 +1,112 @@
+#include "core/request_tokens.h"
+
+#include <optional>
+#include <vector>
+
+#include "core/tokenizer/encoding.h"
+
+namespace headroom {
+
+namespace {
+
+// A part of the request this large is looked up in the cache first.
+constexpr std::size_t kCacheFrom = 2048;
+// As the output pass estimates large tool outputs.
+constexpr std::size_t kEstimateFrom = 16 * 1024;
+constexpr std::size_t kSamples = 8;
+constexpr std::size_t kSample = 2048;
+
+template <typename F>
+void for_each_string(const json::Value& v, F&& f) {
+    if (v.is_string()) {
+        f(v.text);
+    } else if (v.is_array()) {
+        for (const json::Value& item : v.items) for_each_string(item, f);
+    } else if (v.is_object()) {
+        for (const json::Member& m : v.members) for_each_string(m.value, f);
+    }
+}
+
+}  // namespace
+
+RequestTokens::RequestTokens(const json::Value& doc, const tokenizer::Encoding* encoding,
+                             const output_cache::Cache* cache, bool exact,
+                             std::unordered_set<const std::string*> skip, std::size_t skipped)
+    : doc_(doc), encoding_(encoding), cache_(cache), exact_(exact), skip_(std::move(skip)), skipped_(skipped) {}
+
+std::size_t RequestTokens::size_of(std::string_view text) {
+    if (encoding_ == nullptr) return text.size();
+    if (!exact_ && text.size() >= kEstimateFrom) {
+        estimated_ = true;
+        return encoding_->estimate(text, kSamples, kSample);
+    }
+    return encoding_->count(text);
+}
+
+// One part: its strings but those skipped, counted or found in the cache.
+std::size_t RequestTokens::count_unit(const json::Value& unit) {
+    std::vector<const std::string*> texts;
+    std::size_t bytes = 0;
+    for_each_string(unit, [&](const std::string& t) {
+        if (skip_.count(&t) != 0) return;
+        texts.push_back(&t);
+        bytes += t.size();
+    });
+    auto count_all = [&]() {
+        std::size_t n = 0;
+        for (const std::string* t : texts) n += size_of(*t);
+        return n;
+    };
+    if (cache_ == nullptr || encoding_ == nullptr || bytes < kCacheFrom) return count_all();
+
+    // The entry is an effect of a "small" output: its size is the count.
+    output_cache::Material m;
+    m.add("headroom request part tokens 1");
+    m.add(encoding_->name());
+    m.add(exact_ ? "exact" : "estimated");
+    for (const std::string* t : texts) m.add(*t);
+    const output_cache::Key key = m.key();
+    std::optional<std::size_t> found;
+    cache_->get(key, [&](std::string_view entry) {
+        std::optional<output_cache::Effect> e = output_cache::open(entry, m);
+        if (!e || e->fate != output_cache::Effect::Fate::Small) return false;
+        found = e->before;
+        if (e->estimated) estimated_ = true;
+        return true;
+    });
+    if (found) return *found;
+    const bool was_estimated = estimated_;
+    estimated_ = false;
+    output_cache::Effect e;
+    e.fate = output_cache::Effect::Fate::Small;
+    e.before = e.after = count_all();
+    e.estimated = estimated_;
+    estimated_ = estimated_ || was_estimated;
+    cache_->put(key, output_cache::entry(m, e));
+    return e.before;
+}
+
+// In document order, so that turn N counts the same parts as turn N-1
+// first: the parts of arrays (messages, contents, input items, tools) one
+// by one, any other member whole.
+std::size_t RequestTokens::count(std::size_t enough) {
+    std::size_t n = skipped_;
+    auto done = [&]() { return n > enough; };
+    if (doc_.is_object()) {
+        for (const json::Member& m : doc_.members) {
+            if (done()) break;
+            if (!m.value.is_array()) {
+                n += count_unit(m.value);
+                continue;
+            }
+            for (const json::Value& item : m.value.items) {
+                if (done()) break;
+                n += count_unit(item);
+            }
+        }
+    }
+    counted_ = n;
+    return n;
+}
+
+}  // namespace headroom

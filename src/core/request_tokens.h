@@ -1,0 +1,58 @@
+// The input tokens of a whole request as headroom sends it, for routing
+// (headroom_route if-tokens): every string value, tool outputs as the
+// output pass counted them; JSON keys and punctuation are not counted (a
+// few tokens a message, which a rule's bound need not care about).
+//
+// Work only on what is new: an agent's turn N resends turns 1..N-1, so
+// the count of each part of the request (a message, the tool list, the
+// system text) of 2 KB and more is kept in the results' cache under a
+// digest of its strings; and counting stops once past what any rule asks.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <unordered_set>
+
+#include "core/json.h"
+#include "core/output_cache.h"
+
+namespace headroom {
+
+namespace tokenizer {
+class Encoding;
+}
+
+class RequestTokens {
+public:
+    // `skip`: the strings already counted (tool outputs), `skipped` their
+    // size in all. `encoding` nullptr: bytes stand in for tokens. Large
+    // strings are estimated from samples unless `exact`.
+    RequestTokens(const json::Value& doc, const tokenizer::Encoding* encoding, const output_cache::Cache* cache,
+                  bool exact, std::unordered_set<const std::string*> skip, std::size_t skipped);
+
+    // The count, or some number past `enough` once the count is past it.
+    std::size_t count(std::size_t enough);
+    bool estimated() const { return estimated_; }
+    // What count() last gave; 0 before.
+    std::size_t counted() const { return counted_; }
+
+    // The same, as routing::Facts::count takes it.
+    static std::size_t count_of(void* self, std::size_t enough) {
+        return static_cast<RequestTokens*>(self)->count(enough);
+    }
+
+private:
+    std::size_t count_unit(const json::Value& unit);
+    std::size_t size_of(std::string_view text);
+
+    const json::Value& doc_;
+    const tokenizer::Encoding* encoding_;
+    const output_cache::Cache* cache_;
+    bool exact_;
+    std::unordered_set<const std::string*> skip_;
+    std::size_t skipped_;
+    bool estimated_ = false;
+    std::size_t counted_ = 0;
+};
+
+}  // namespace headroom

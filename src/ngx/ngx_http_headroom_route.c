@@ -1,0 +1,491 @@
+
+/*
+ * headroom: model routing. headroom_route NAME [if-model=GLOB]
+ * [if-tokens<N | if-tokens>N] [if-tools=yes|no] [if-text=REGEX]
+ * [if-api=API] [sticky=on|off] to=MODEL; rules of a location, in order,
+ * compiled by the core (which decides). headroom_route_zone NAME SIZE
+ * [ttl=TIME]: the route each session began with, kept the way the results'
+ * cache is kept (ngx_http_headroom_lru), so that a session's later turns
+ * keep its model and its warm prompt cache. The core asks the zone through
+ * a headroom_sessions_t, possibly from a thread of the pool: nothing here
+ * logs or touches a request.
+ */
+
+
+#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_lru.h"
+
+
+#define NGX_HTTP_HEADROOM_SESSION_LEN  32
+
+
+static int ngx_http_headroom_sessions_get(void *data, const char *session,
+    char *name);
+static void ngx_http_headroom_sessions_put(void *data, const char *session,
+    const char *name, size_t len);
+static void ngx_http_headroom_session_key(const char *session, u_char *k);
+static char *ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
+    headroom_route_t *rule);
+static const char *ngx_http_headroom_c_string(ngx_conf_t *cf, u_char *data,
+    size_t len);
+static void ngx_http_headroom_free_routes(void *data);
+
+
+/* the zone's own tag: a reload never takes another zone's for it */
+static ngx_uint_t  ngx_http_headroom_route_tag;
+
+
+/* headroom_route_zone NAME SIZE [ttl=TIME] */
+
+char *
+ngx_http_headroom_route_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_main_conf_t *hmcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_msec_t   ttl;
+
+    if (hmcf->route_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* a session idle this long starts again: prompt caches live an hour */
+
+    ttl = 3600 * 1000;
+
+    if (cf->args->nelts == 4) {
+        if (ngx_strncmp(value[3].data, "ttl=", 4) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_route_zone\" takes \"ttl=TIME\", "
+                               "not \"%V\"", &value[3]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[3].data + 4;
+        s.len = value[3].len - 4;
+
+        ttl = ngx_parse_time(&s, 0);
+
+        if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_route_zone\" takes a ttl above 0, "
+                               "not \"%V\"", &value[3]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    hmcf->route_zone = ngx_http_headroom_lru_zone(cf, "headroom_route_zone",
+                           &value[1], &value[2], &ngx_http_headroom_route_tag,
+                           sizeof(ngx_http_headroom_lru_sh_t), ttl);
+    if (hmcf->route_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * headroom_route NAME ... to=MODEL: the rules so far are compiled with it,
+ * so that a bad one (a regex, a name twice) fails "nginx -t" at its line.
+ */
+
+char *
+ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    u_char              error[512];
+    ngx_str_t          *value;
+    ngx_uint_t          i;
+    headroom_route_t   *rule;
+    headroom_routes_t  *compiled;
+
+    if (hlcf->routes == NGX_CONF_UNSET_PTR) {
+        hlcf->routes = ngx_array_create(cf->pool, 4, sizeof(headroom_route_t));
+        if (hlcf->routes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rule = ngx_array_push(hlcf->routes);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(rule, sizeof(headroom_route_t));
+    rule->sticky = 1;
+
+    value = cf->args->elts;
+
+    rule->name = ngx_http_headroom_c_string(cf, value[1].data, value[1].len);
+    if (rule->name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_http_headroom_route_arg(cf, &value[i], rule) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (rule->to == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_route\" %s has no \"to=MODEL\"",
+                           rule->name);
+        return NGX_CONF_ERROR;
+    }
+
+    compiled = headroom_routes_compile(hlcf->routes->elts, hlcf->routes->nelts,
+                                       0, (char *) error, sizeof(error));
+    if (compiled == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"headroom_route\" %s",
+                           error);
+        return NGX_CONF_ERROR;
+    }
+
+    headroom_routes_free(compiled);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
+    headroom_route_t *rule)
+{
+    u_char     *v;
+    size_t      n;
+    ngx_int_t   tokens;
+
+#define ngx_http_headroom_is(prefix)                                         \
+    (arg->len >= sizeof(prefix) - 1                                          \
+     && ngx_strncmp(arg->data, prefix, sizeof(prefix) - 1) == 0              \
+     && (v = arg->data + sizeof(prefix) - 1,                                 \
+         n = arg->len - (sizeof(prefix) - 1), 1))
+
+    if (ngx_http_headroom_is("if-model=")) {
+        rule->model = ngx_http_headroom_c_string(cf, v, n);
+        return rule->model && n ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_headroom_is("if-tokens<")
+        || ngx_http_headroom_is("if-tokens>"))
+    {
+        tokens = ngx_atoi(v, n);
+
+        if (tokens == NGX_ERROR || rule->tokens_op) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_route\" takes one \"if-tokens<N\" "
+                               "or \"if-tokens>N\" (N a number), not \"%V\"",
+                               arg);
+            return NGX_CONF_ERROR;
+        }
+
+        rule->tokens_op = (arg->data[9] == '<') ? HEADROOM_ROUTE_TOKENS_BELOW
+                                                : HEADROOM_ROUTE_TOKENS_ABOVE;
+        rule->tokens = (size_t) tokens;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_headroom_is("if-tools=")) {
+        if (n == 3 && ngx_strncmp(v, "yes", 3) == 0) {
+            rule->tools = HEADROOM_ROUTE_TOOLS_YES;
+            return NGX_CONF_OK;
+        }
+
+        if (n == 2 && ngx_strncmp(v, "no", 2) == 0) {
+            rule->tools = HEADROOM_ROUTE_TOOLS_NO;
+            return NGX_CONF_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_route\" takes \"if-tools=yes\" or "
+                           "\"if-tools=no\", not \"%V\"", arg);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_headroom_is("if-text=")) {
+        rule->text = ngx_http_headroom_c_string(cf, v, n);
+        return rule->text ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_headroom_is("if-api=")) {
+        rule->api = ngx_http_headroom_c_string(cf, v, n);
+        return rule->api ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_headroom_is("sticky=")) {
+        if (n == 2 && ngx_strncmp(v, "on", 2) == 0) {
+            rule->sticky = 1;
+            return NGX_CONF_OK;
+        }
+
+        if (n == 3 && ngx_strncmp(v, "off", 3) == 0) {
+            rule->sticky = 0;
+            return NGX_CONF_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_route\" takes \"sticky=on\" or "
+                           "\"sticky=off\", not \"%V\"", arg);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_headroom_is("to=")) {
+        rule->to = ngx_http_headroom_c_string(cf, v, n);
+        return rule->to ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+#undef ngx_http_headroom_is
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"headroom_route\" does not take \"%V\" (if-model=, "
+                       "if-tokens<, if-tokens>, if-tools=, if-text=, "
+                       "if-api=, sticky=, to=)", arg);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static const char *
+ngx_http_headroom_c_string(ngx_conf_t *cf, u_char *data, size_t len)
+{
+    u_char  *s;
+
+    s = ngx_pnalloc(cf->pool, len + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(s, data, len);
+    s[len] = '\0';
+
+    return (const char *) s;
+}
+
+
+/*
+ * A location's rules, compiled once at merge (with JIT, as
+ * headroom_pcre_jit says). Sticky rules need the zone to remember them in:
+ * without it each turn would be decided again, and a session whose turns
+ * change model starts a cold prompt cache each time.
+ */
+
+ngx_int_t
+ngx_http_headroom_compile_routes(ngx_conf_t *cf,
+    ngx_http_headroom_loc_conf_t *conf, ngx_http_headroom_loc_conf_t *prev)
+{
+    u_char                          error[512];
+    ngx_uint_t                      i;
+    headroom_route_t               *rule;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    if (conf->routes == NULL) {
+        return NGX_OK;
+    }
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_headroom_module);
+
+    rule = conf->routes->elts;
+
+    for (i = 0; i < conf->routes->nelts; i++) {
+        if (rule[i].sticky && hmcf->route_zone == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_route\" %s is sticky: it needs "
+                               "\"headroom_route_zone\" to remember sessions "
+                               "in (or \"sticky=off\")", rule[i].name);
+            return NGX_ERROR;
+        }
+    }
+
+    /* the levels above are merged first: share what they compiled */
+
+    if (prev->compiled_routes && prev->routes == conf->routes) {
+        conf->compiled_routes = prev->compiled_routes;
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->compiled_routes = headroom_routes_compile(conf->routes->elts,
+                                                    conf->routes->nelts,
+                                                    hmcf->pcre_jit != 0,
+                                                    (char *) error,
+                                                    sizeof(error));
+    if (conf->compiled_routes == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"headroom_route\" %s",
+                           error);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_headroom_free_routes;
+    cln->data = conf->compiled_routes;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_headroom_free_routes(void *data)
+{
+    headroom_routes_free(data);
+}
+
+
+void
+ngx_http_headroom_sessions_init(ngx_shm_zone_t *zone,
+    headroom_sessions_t *sessions)
+{
+    sessions->get = ngx_http_headroom_sessions_get;
+    sessions->put = ngx_http_headroom_sessions_put;
+    sessions->data = zone->data;
+}
+
+
+/* a session in use keeps its route another ttl */
+
+static int
+ngx_http_headroom_sessions_get(void *data, const char *session, char *name)
+{
+    ngx_http_headroom_lru_zone_t *lru = data;
+
+    size_t                         len;
+    u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    ngx_http_headroom_lru_node_t  *ln;
+
+    ngx_http_headroom_session_key(session, k);
+
+    ngx_shmtx_lock(&lru->shpool->mutex);
+
+    ln = ngx_http_headroom_lru_find(lru, k);
+
+    if (ln) {
+        len = ngx_min(ln->len, HEADROOM_ROUTE_NAME_SIZE - 1);
+        ngx_memcpy(name, ln->data, len);
+        name[len] = '\0';
+
+        ngx_http_headroom_lru_touch(lru, ln);
+    }
+
+    ngx_shmtx_unlock(&lru->shpool->mutex);
+
+    return ln != NULL;
+}
+
+
+static void
+ngx_http_headroom_sessions_put(void *data, const char *session,
+    const char *name, size_t len)
+{
+    ngx_http_headroom_lru_zone_t *lru = data;
+
+    u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    ngx_http_headroom_lru_node_t  *ln;
+
+    if (len >= HEADROOM_ROUTE_NAME_SIZE) {
+        return;
+    }
+
+    ngx_http_headroom_session_key(session, k);
+
+    ngx_shmtx_lock(&lru->shpool->mutex);
+
+    /* another worker may have begun the session since: the first stands */
+
+    ln = ngx_http_headroom_lru_find(lru, k);
+
+    if (ln == NULL) {
+        ln = ngx_http_headroom_lru_add(lru, k, len);
+
+        if (ln) {
+            ngx_memcpy(ln->data, name, len);
+        }
+    }
+
+    ngx_shmtx_unlock(&lru->shpool->mutex);
+}
+
+
+/* the zone's 64-byte key: the session's 32 hex digits, then zeros */
+
+static void
+ngx_http_headroom_session_key(const char *session, u_char *k)
+{
+    size_t  len;
+
+    len = ngx_strnlen((u_char *) session, NGX_HTTP_HEADROOM_SESSION_LEN);
+
+    ngx_memcpy(k, session, len);
+    ngx_memzero(k + len, NGX_HTTP_HEADROOM_LRU_KEY_LEN - len);
+}
+
+
+/*
+ * The model the request goes upstream with: the routed one, except in
+ * audit mode, which forwards the original (and only says what routing
+ * would have done). "" when headroom did not read a model.
+ */
+
+ngx_str_t
+ngx_http_headroom_model_sent(ngx_http_headroom_ctx_t *ctx)
+{
+    ngx_str_t  s;
+
+    ngx_str_null(&s);
+
+    if (!ctx->ran || ctx->result.model == NULL) {
+        return s;
+    }
+
+    if (ctx->mode == NGX_HTTP_HEADROOM_AUDIT && ctx->result.model_in[0]) {
+        s.data = (u_char *) ctx->result.model_in;
+        s.len = ngx_strlen(s.data);
+        return s;
+    }
+
+    s.data = (u_char *) ctx->result.model;
+    s.len = ctx->result.model_len;
+
+    return s;
+}
+
+
+/*
+ * Gemini names the model in the path: a routed request goes to the path
+ * naming its new one (proxy_pass without a URI sends r->uri, escaped, once
+ * the unparsed URI no longer stands).
+ */
+
+ngx_int_t
+ngx_http_headroom_route_path(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(ctx->result.path_out);
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, ctx->result.path_out, len);
+
+    r->uri.data = p;
+    r->uri.len = len;
+    r->valid_unparsed_uri = 0;
+
+    return NGX_OK;
+}
