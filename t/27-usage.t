@@ -16,6 +16,10 @@ use IO::Compress::Gzip qw(gzip);
 use Time::HiRes qw(sleep);
 use HeadroomTest qw(start_server read_message free_port);
 use Transport;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+
+my $ROOT = abs_path(dirname(__FILE__) . '/..');
 
 my $CRLF = "\r\n";
 
@@ -38,6 +42,18 @@ my %answer = (
     chat_sse_plain => ['text/event-stream',
         join('', map { "data: $_\n\n" }
             '{"id":"c3","choices":[{"index":0,"delta":{"content":"Hello"}}]}', '[DONE]')],
+    # asked with "stream":true and no include_usage: headroom estimates
+    chat_sse_stream => ['text/event-stream',
+        join('', map { "data: $_\n\n" }
+            '{"id":"c4","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}',
+            '{"id":"c4","choices":[{"index":0,"delta":{"content":"Hello"}}]}',
+            '{"id":"c4","choices":[{"index":0,"delta":{"content":", world"}}]}',
+            '{"id":"c4","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function",'
+            . '"function":{"name":"get_weather","arguments":""}}]}}]}',
+            '{"id":"c4","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\":"}}]}}]}',
+            '{"id":"c4","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\\"Paris\\"}"}}]}}]}',
+            '{"id":"c4","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}',
+            '[DONE]')],
     responses_sse => ['text/event-stream',
         "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\",\"usage\":null}}\n\n"
         . "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n"
@@ -106,7 +122,7 @@ my $log = "$dir/usage.log";
 my $gw = start_gateway(
     http_config => "headroom_zone hz 1m;\n"
         . "proxy_cache_path $dir/cache keys_zone=answers:1m;\nlog_format usage '\$request_uri \$headroom_usage_input \$headroom_usage_cached "
-        . "\$headroom_usage_cache_write \$headroom_usage_output \$headroom_cost_usd';\n"
+        . "\$headroom_usage_cache_write \$headroom_usage_output \$headroom_cost_usd \$headroom_usage_estimated';\n"
         . "access_log $log usage;\n",
     config => qq(
         location / { headroom on; proxy_pass http://127.0.0.1:$srv_port; }
@@ -129,6 +145,8 @@ my $gw = start_gateway(
 
 my %request = (
     chat      => ['/v1/chat/completions', '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'],
+    chat_stream => ['/v1/chat/completions',
+                    '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}'],
     responses => ['/v1/responses', '{"model":"gpt-5","input":"hi","stream":true}'],
     anthropic => ['/v1/messages',
                   '{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}'],
@@ -157,7 +175,9 @@ sub logged {
     return [];
 }
 
-# The figures of one call: [input, cached, cache_write, output, cost].
+# The figures of one call: [input, cached, cache_write, output, cost];
+# $headroom_usage_estimated of it in $last_estimated.
+my $last_estimated;
 sub call {
     my ($prefix, $api, $which) = @_;
     my ($uri, $body) = @{ $request{$api} };
@@ -166,12 +186,28 @@ sub call {
     my $want = $answer{$which}[1];
     is $r->{body}, $want, "$prefix $which: the client gets the answer byte for byte";
     my $l = logged($n);
+    $last_estimated = $l->[6];
     return [@$l[1 .. 5]];
+}
+
+# Tokens as headroom's own command counts them.
+sub count_tokens {
+    my ($text) = @_;
+    open my $fh, '|-', "$ROOT/build/headroom count --model gpt-4o > $dir/count" or die;
+    print $fh $text;
+    close $fh;
+    open $fh, '<', "$dir/count" or die;
+    my $n = <$fh>;
+    chomp $n;
+    return $n;
 }
 
 # By hand, from the shipped table (USD per million: input, cached, write,
 # output); the variable shows six decimals.
 sub usd { $_[0] / 1e6 }
+# Six decimals, a half rounded up as the module does (0.0001175 is
+# 0.000118, which a binary double would print as 0.000117).
+sub usd_text { sprintf '%.6f', $_[0] + 1e-12 }
 my %want = (
     chat_json      => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
     gzip_json      => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
@@ -183,12 +219,22 @@ my %want = (
     gemini_json    => ['gemini', [900, 512, 0, 140, usd(388 * 0.30 + 512 * 0.075 + 140 * 2.50)]],
     gemini_sse     => ['gemini', [10, 0, 0, 13, usd(10 * 0.30 + 13 * 2.50)]],
 );
+# An OpenAI stream without include_usage: the request's strings as sent
+# ("gpt-4o", "user", "hi", each counted) and the streamed text (content,
+# then the tool call's name and arguments), estimated.
+{
+    my $in = count_tokens('gpt-4o') + count_tokens('user') + count_tokens('hi');
+    my $out = count_tokens('Hello, worldget_weather{"city":"Paris"}');
+    $want{chat_sse_stream} = ['chat_stream', [$in, 0, 0, $out, usd($in * 2.50 + $out * 10.00)]];
+}
 
 for my $prefix ('', '/unbuffered') {
     for my $which (sort keys %want) {
         my ($api, $figures) = @{ $want{$which} };
-        is_deeply call($prefix, $api, $which), [@$figures[0 .. 3], sprintf('%.6f', $figures->[4])],
+        is_deeply call($prefix, $api, $which), [@$figures[0 .. 3], usd_text($figures->[4])],
             "$prefix $which: usage and cost as the API says";
+        is $last_estimated, $which eq 'chat_sse_stream' ? '1' : '0',
+            "$prefix $which: \$headroom_usage_estimated says whose figures they are";
     }
     is_deeply call($prefix, 'chat', 'chat_sse_plain'), [('-') x 5],
         "$prefix a stream without usage (no include_usage): nothing said";
@@ -200,7 +246,7 @@ is_deeply call('/plain', 'chat', 'chat_json'), [('-') x 5], 'headroom off: nothi
 # --- the zone sums them by mode and model, beside what headroom saved ------
 
 {
-    my %model = (chat => 'gpt-4o', responses => 'gpt-5', anthropic => 'claude-sonnet-4-5',
+    my %model = (chat => 'gpt-4o', chat_stream => 'gpt-4o', responses => 'gpt-5', anthropic => 'claude-sonnet-4-5',
                  gemini => 'gemini-2.5-flash');
     my (%all, %by_model);
     for my $which (keys %want) {
@@ -212,6 +258,7 @@ is_deeply call('/plain', 'chat', 'chat_json'), [('-') x 5], 'headroom off: nothi
             $sum->{cache_write_tokens} += 2 * $f->[2];
             $sum->{output_tokens} += 2 * $f->[3];
             $sum->{nano} += 2 * int($f->[4] * 1e9 + 0.5);
+            $sum->{estimated_calls} += $which eq 'chat_sse_stream' ? 2 : 0;
         }
     }
     # Each call is counted in nano-dollars, rounded: a nano a call at most.
@@ -242,7 +289,7 @@ is_deeply call('/plain', 'chat', 'chat_json'), [('-') x 5], 'headroom off: nothi
 # them) are read back from it.
 for my $which (qw(chat_json anthropic_sse gzip_json)) {
     my ($api, $figures) = @{ $want{$which} };
-    is_deeply call('/cached', $api, $which), [@$figures[0 .. 3], sprintf('%.6f', $figures->[4])],
+    is_deeply call('/cached', $api, $which), [@$figures[0 .. 3], usd_text($figures->[4])],
         "/cached $which: read from the cache's file";
 }
 
@@ -251,7 +298,7 @@ for my $which (qw(chat_json anthropic_sse gzip_json)) {
     my $n = ++$calls;
     my $r = http_request($gw->{port}, uri => "/v1/messages?n=$n", body => $request{anthropic}[1],
                          headers => ['X-Answer: anthropic_cut']);
-    is_deeply logged($n), ['/v1/messages', 4012, 4000, 0, 1, sprintf('%.6f', usd(12 * 3.00 + 4000 * 0.30 + 1 * 15.00))],
+    is_deeply logged($n), ['/v1/messages', 4012, 4000, 0, 1, sprintf('%.6f', usd(12 * 3.00 + 4000 * 0.30 + 1 * 15.00)), 0],
         'a stream cut short: what came is counted';
 }
 

@@ -703,7 +703,8 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
     std::string prefix_asked;  // when routing asked for it
     bool routed = false;
-    if (s.routes != nullptr && !r.model.empty()) {
+    const bool count_whole = wants.request_tokens && !dialect->answer_reports_usage(doc);
+    if ((s.routes != nullptr && !r.model.empty()) || count_whole) {
         std::unordered_set<const std::string*> counted;
         if (fills_changed == 0) {
             for (const OutputPass::Prepared& p : prepared) {
@@ -716,7 +717,14 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         }
         RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, std::move(counted),
                              fills_changed == 0 ? outputs.sent() : 0);
-        routed = route(*dialect, path, doc, map, *s.routes, wants.sessions, tokens, r, prefix_asked);
+        if (count_whole) {
+            r.request_tokens = tokens.count(static_cast<std::size_t>(-1));
+            r.request_tokens_whole = true;
+            if (tokens.estimated()) r.tokens_estimated = true;
+        }
+        if (s.routes != nullptr && !r.model.empty()) {
+            routed = route(*dialect, path, doc, map, *s.routes, wants.sessions, tokens, r, prefix_asked);
+        }
     }
     const bool cache_key = s.stabilize_prefix && s.prompt_cache_key;
     if (wants.prefix_hash || s.stabilize_prefix) {

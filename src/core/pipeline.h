@@ -145,6 +145,9 @@ struct Result {
     std::string path_out;
     std::string session;
     std::size_t request_tokens = 0;
+    // request_tokens is the whole request's count (Wants::request_tokens),
+    // not one that stopped past a rule's bound.
+    bool request_tokens_whole = false;
 };
 
 // What a caller asks for besides the body, per request.
@@ -172,6 +175,10 @@ struct Wants {
     // Where the routes of sessions are kept (headroom_route_zone). None:
     // each request is decided by the rules alone.
     const routing::Sessions* sessions = nullptr;
+    // Result::request_tokens, whole, when the provider's answer will not
+    // say what the call used (an OpenAI stream without include_usage):
+    // spend is then estimated from it.
+    bool request_tokens = false;
 };
 
 // `path` is the request path without its query string. Never throws:

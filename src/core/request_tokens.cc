@@ -90,6 +90,7 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
 // first: the parts of arrays (messages, contents, input items, tools) one
 // by one, any other member whole.
 std::size_t RequestTokens::count(std::size_t enough) {
+    if (whole_) return counted_;
     std::size_t n = skipped_;
     auto done = [&]() { return n > enough; };
     if (doc_.is_object()) {
@@ -106,6 +107,7 @@ std::size_t RequestTokens::count(std::size_t enough) {
         }
     }
     counted_ = n;
+    whole_ = !done();
     return n;
 }
 

@@ -31,7 +31,9 @@ public:
                   bool exact, std::unordered_set<const std::string*> skip, std::size_t skipped);
 
     // The count, or some number past `enough` once the count is past it.
+    // A whole count is kept: asked again, it is the answer.
     std::size_t count(std::size_t enough);
+    bool whole() const { return whole_; }
     bool estimated() const { return estimated_; }
     // What count() last gave; 0 before.
     std::size_t counted() const { return counted_; }
@@ -53,6 +55,7 @@ private:
     std::size_t skipped_;
     bool estimated_ = false;
     std::size_t counted_ = 0;
+    bool whole_ = false;
 };
 
 }  // namespace headroom

@@ -1,5 +1,7 @@
 #include "core/usage.h"
 
+#include "core/tokenizer/encoding.h"
+
 #include <yajl/yajl_parse.h>
 
 #include <vector>
@@ -124,7 +126,22 @@ private:
         of(ctx).number(s, n);
         return 1;
     }
-    static int on_string(void*, const unsigned char*, std::size_t) { return 1; }
+    static int on_string(void* ctx, const unsigned char* s, std::size_t n) {
+        of(ctx).text(s, n);
+        return 1;
+    }
+    // What an OpenAI chat stream's chunk adds to the answer.
+    void text(const unsigned char* s, std::size_t n) {
+        if (!raw_.collect || raw_.text.size() + n > UsageReader::kMaxText) return;
+        const bool said = at({"choices", "[]", "delta"}) && (key_ == "content" || key_ == "refusal");
+        const bool called = at({"choices", "[]", "delta", "tool_calls", "[]", "function"}) &&
+                            (key_ == "arguments" || key_ == "name");
+        if (!said && !called) return;
+        try {
+            raw_.text.append(reinterpret_cast<const char*>(s), n);
+        } catch (...) {
+        }
+    }
     static int on_start_map(void* ctx) { return of(ctx).open(false); }
     static int on_map_key(void* ctx, const unsigned char* s, std::size_t n) { return of(ctx).key(s, n); }
     static int on_end(void* ctx) { return of(ctx).close(); }
@@ -259,15 +276,29 @@ void UsageReader::read(std::string_view bytes) noexcept {
     }
 }
 
+void UsageReader::estimate_without_usage(const tokenizer::Encoding* encoding, std::uint64_t input) noexcept {
+    if (api_ != kOpenAiChat || form_ != Form::EventStream || encoding == nullptr) return;
+    estimate_with_ = encoding;
+    estimated_input_ = input;
+    raw_.collect = true;
+}
+
 void UsageReader::finish() noexcept {
-    if (broken_) return;
-    if (decoder_ != nullptr) {
+    if (!broken_ && decoder_ != nullptr) {
         const Decoder::Status status = decoder_->feed({}, true);
         read(decoder_->decoded().substr(decoded_read_));
         decoded_read_ = decoder_->decoded().size();
         if (status != Decoder::Status::Done) broken_ = true;
     }
     end();
+    // Counted once, when the answer is whole (or cut short: what came).
+    if (estimate_with_ != nullptr && (raw_.seen & kNeeded[api_]) == 0) {
+        try {
+            estimated_output_ = estimate_with_->count(raw_.text);
+            estimate_ = true;
+        } catch (...) {
+        }
+    }
 }
 
 void UsageReader::end() noexcept {
@@ -285,6 +316,13 @@ void UsageReader::end() noexcept {
 Usage UsageReader::usage() const {
     Usage u;
     const Raw& r = raw_;
+    if (estimate_) {
+        u.input = estimated_input_;
+        u.output = estimated_output_;
+        u.found = true;
+        u.estimated = true;
+        return u;
+    }
     // Figures of another API's shape are not this one's word.
     if (api_ < 0 || (r.seen & kNeeded[api_]) == 0) return u;
     switch (api_) {

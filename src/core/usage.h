@@ -33,6 +33,10 @@
 
 namespace headroom {
 
+namespace tokenizer {
+class Encoding;
+}
+
 struct Usage {
     // Every input token, cached ones included (Anthropic: input, cache
     // reads and cache writes together).
@@ -41,6 +45,9 @@ struct Usage {
     std::uint64_t cache_write = 0;  // written to it (Anthropic)
     std::uint64_t output = 0;       // reasoning included
     bool found = false;             // the provider said something
+    // Not the provider's word: headroom's count of the request as sent and
+    // of the answer's streamed text (estimate_without_usage).
+    bool estimated = false;
 };
 
 class UsageReader {
@@ -57,6 +64,14 @@ public:
     UsageReader(const UsageReader&) = delete;
     UsageReader& operator=(const UsageReader&) = delete;
 
+    // An OpenAI chat stream carries usage only when the client asked
+    // (stream_options.include_usage); headroom does not ask for it, since
+    // that would change what the client receives. Without it, usage() is
+    // `input` (the request's tokens as sent, counted by the caller) and the
+    // streamed text (content, refusals, tool calls' names and arguments)
+    // counted with `encoding`, marked estimated.
+    void estimate_without_usage(const tokenizer::Encoding* encoding, std::uint64_t input) noexcept;
+
     // Never throws; a response it cannot read is simply not read further.
     void feed(std::string_view bytes) noexcept;
     // The response is whole.
@@ -71,7 +86,11 @@ public:
         std::uint64_t cache_read = 0, cache_creation = 0;
         std::uint64_t prompt_count = 0, cached_count = 0, candidates_count = 0, thoughts_count = 0;
         std::uint32_t seen = 0;  // which of them were found, a bit each
+        // The streamed text of an OpenAI chat answer, when collected.
+        bool collect = false;
+        std::string text;
     };
+    static constexpr std::size_t kMaxText = 4 << 20;
 
 private:
     class Json;
@@ -89,6 +108,10 @@ private:
     std::string line_;            // Form::EventStream: the line being read
     bool after_cr_ = false;       // its last line ended with "\r"
     std::string data_;            // and the event's data so far
+    const tokenizer::Encoding* estimate_with_ = nullptr;
+    std::uint64_t estimated_input_ = 0;
+    std::uint64_t estimated_output_ = 0;
+    bool estimate_ = false;       // no usage: the estimate stands in
 };
 
 }  // namespace headroom

@@ -823,6 +823,11 @@ ngx_http_headroom_finish(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx)
             }
         }
 
+        if (hmcf->usage_used) {
+            /* spend is estimated from it where an answer will not say */
+            flags |= HEADROOM_WANT_REQUEST_TOKENS;
+        }
+
         rc = ngx_http_headroom_run(r, ctx, hlcf, flags, body, len);
 
         if (rc == NGX_AGAIN) {

@@ -524,16 +524,21 @@ ngx_http_headroom_prometheus(u_char *p, u_char *last,
 
     p = ngx_http_headroom_family(p, last, "headroom_spend_calls_total",
             "counter", "Answers whose usage headroom read, and of them "
-            "those of a model without the five prices (unpriced).");
+            "those of a model without the five prices (unpriced), and those "
+            "whose usage headroom estimated (the answer said none).");
 
     for (k = 0; k < NGX_HTTP_HEADROOM_MODES; k++) {
         f = &s->sh.figures[k];
         p = ngx_slprintf(p, last,
                          "headroom_spend_calls_total{mode=\"%V\"} %uL\n"
                          "headroom_spend_calls_total{mode=\"%V\","
-                         "priced=\"no\"} %uL\n",
+                         "priced=\"no\"} %uL\n"
+                         "headroom_spend_calls_total{mode=\"%V\","
+                         "estimated=\"yes\"} %uL\n",
                          &ngx_http_headroom_mode_names[k], f->spend.calls,
-                         &ngx_http_headroom_mode_names[k], f->spend.unpriced);
+                         &ngx_http_headroom_mode_names[k], f->spend.unpriced,
+                         &ngx_http_headroom_mode_names[k],
+                         f->spend.estimated);
     }
 
     p = ngx_http_headroom_family(p, last, "headroom_usage_tokens_total",
@@ -846,9 +851,10 @@ ngx_http_headroom_spend_json(u_char *p, u_char *last,
                      ",\"spend\":{\"calls\":%uL,\"input_tokens\":%uL,"
                      "\"cached_tokens\":%uL,\"cache_write_tokens\":%uL,"
                      "\"output_tokens\":%uL,\"unpriced_calls\":%uL,"
-                     "\"usd\":",
+                     "\"estimated_calls\":%uL,\"usd\":",
                      spend->calls, spend->input, spend->cached,
-                     spend->cache_write, spend->output, spend->unpriced);
+                     spend->cache_write, spend->output, spend->unpriced,
+                     spend->estimated);
     p = ngx_http_headroom_usd(p, last, spend->usd_nano);
 
     return ngx_slprintf(p, last, "}");

@@ -49,7 +49,7 @@ static ngx_int_t
 ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
 {
     int                       event_stream;
-    ngx_str_t                *type, *coding;
+    ngx_str_t                *type, *coding, model;
     headroom_encoding_e       encoding;
     ngx_pool_cleanup_t             *cln;
     ngx_http_headroom_ctx_t        *ctx;
@@ -136,6 +136,14 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
     if (ctx->usage_reader) {
         cln->handler = ngx_http_headroom_usage_cleanup;
         cln->data = ctx;
+
+        if (ctx->result.request_tokens_whole) {
+            model = ngx_http_headroom_model_sent(ctx);
+            headroom_usage_reader_estimate(ctx->usage_reader, hmcf->tokenizers,
+                                           (const char *) model.data,
+                                           model.len,
+                                           ctx->result.request_tokens);
+        }
     }
 
     return ngx_http_next_header_filter(r);

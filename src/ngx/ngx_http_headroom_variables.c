@@ -18,6 +18,7 @@
 #define NGX_HTTP_HEADROOM_ENCODING       3
 #define NGX_HTTP_HEADROOM_CCR_IDS        4
 #define NGX_HTTP_HEADROOM_ROUTE          5
+#define NGX_HTTP_HEADROOM_ESTIMATED      6
 
 
 static ngx_int_t ngx_http_headroom_prefix_hash_variable(ngx_http_request_t *r,
@@ -69,6 +70,10 @@ static ngx_http_variable_t  ngx_http_headroom_vars[] = {
     { ngx_string("headroom_usage_output"), NULL,
       ngx_http_headroom_usage_variable,
       offsetof(headroom_usage_t, output),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("headroom_usage_estimated"), NULL,
+      ngx_http_headroom_text_variable, NGX_HTTP_HEADROOM_ESTIMATED,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("headroom_cost_usd"), NULL,
@@ -443,6 +448,16 @@ ngx_http_headroom_text_variable(ngx_http_request_t *r,
             if (ctx->coded) {
                 s.data = (u_char *) headroom_encoding_name(ctx->encoding);
                 s.len = ngx_strlen(s.data);
+            }
+            break;
+
+        case NGX_HTTP_HEADROOM_ESTIMATED:
+            if (ctx->usage.found) {
+                ngx_str_set(&s, "0");
+
+                if (ctx->usage.estimated) {
+                    ngx_str_set(&s, "1");
+                }
             }
             break;
 

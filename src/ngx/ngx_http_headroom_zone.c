@@ -323,6 +323,10 @@ ngx_http_headroom_add_spend(ngx_http_headroom_spend_t *s,
     s->cache_write += usage->cache_write;
     s->output += usage->output;
 
+    if (usage->estimated) {
+        s->estimated++;
+    }
+
     if (usd >= 0) {
         s->usd_nano += (uint64_t) (usd * 1e9 + 0.5);
 

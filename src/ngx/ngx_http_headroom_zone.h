@@ -24,6 +24,7 @@ typedef struct {
     uint64_t                       output;
     uint64_t                       usd_nano;      /* of the priced calls */
     uint64_t                       unpriced;      /* calls without a price */
+    uint64_t                       estimated;     /* calls headroom counted */
 } ngx_http_headroom_spend_t;
 
 

@@ -249,6 +249,7 @@ typedef struct {
                                             model (Gemini), else "" */
     const char           *session;       /* 32 hex digits, "" if unasked */
     size_t                request_tokens;  /* counted by a rule, else 0 */
+    int                   request_tokens_whole;  /* all of the request */
     void                 *owner;         /* internal */
 } headroom_result_t;
 
@@ -353,6 +354,7 @@ typedef struct {
     uint64_t  cache_write;
     uint64_t  output;
     int       found;
+    int       estimated;     /* headroom's count, not the provider's */
 } headroom_usage_t;
 
 /* Token prices by model: see conf-examples/headroom-prices.conf. */
@@ -401,6 +403,15 @@ typedef struct headroom_usage_reader_s  headroom_usage_reader_t;
 
 headroom_usage_reader_t *headroom_usage_reader_create(const char *api,
     int event_stream, headroom_encoding_e encoding);
+/*
+ * An answer that will carry no usage (an OpenAI stream without
+ * include_usage): the figures are then `input` (the request's tokens as
+ * sent, result.request_tokens) and its streamed text counted in the
+ * encoding of `model`, marked estimated.
+ */
+void headroom_usage_reader_estimate(headroom_usage_reader_t *reader,
+    const headroom_tokenizers_t *tokenizers, const char *model,
+    size_t model_len, uint64_t input);
 void headroom_usage_reader_feed(headroom_usage_reader_t *reader,
     const unsigned char *data, size_t len);
 /* the response is whole: the figures, found or not */
@@ -464,6 +475,8 @@ const char *headroom_api_of_path(const char *path, size_t path_len);
 #define HEADROOM_WANT_PREFIX_HASH  1     /* fill result.prefix_hash */
 #define HEADROOM_WANT_ANSWER_KEY   2     /* fill result.answer_key */
 #define HEADROOM_ANSWER_KEY_OF_ORIGINAL  4  /* ... of the body as received */
+#define HEADROOM_WANT_REQUEST_TOKENS  8  /* result.request_tokens, whole,
+                                            when the answer will not say */
 
 /*
  * Rewrites one request body. `path` is the request path without its query

@@ -202,6 +202,7 @@ void fill(headroom_result_t* out, Owned& owned) {
     out->path_out = r.path_out.c_str();
     out->session = r.session.c_str();
     out->request_tokens = r.request_tokens;
+    out->request_tokens_whole = r.request_tokens_whole ? 1 : 0;
     out->owner = &owned;
 }
 
@@ -555,6 +556,16 @@ headroom_usage_reader_t* headroom_usage_reader_create(const char* api, int event
     }
 }
 
+void headroom_usage_reader_estimate(headroom_usage_reader_t* reader, const headroom_tokenizers_t* tokenizers,
+                                    const char* model, size_t model_len, uint64_t input) {
+    if (reader == nullptr || tokenizers == nullptr || tokenizers->tokenizers == nullptr) return;
+    try {
+        auto pick = tokenizers->tokenizers->for_model(std::string_view(model ? model : "", model ? model_len : 0));
+        reader->reader.estimate_without_usage(pick.encoding, input);
+    } catch (...) {  // no estimate
+    }
+}
+
 void headroom_usage_reader_feed(headroom_usage_reader_t* reader, const unsigned char* data, size_t len) {
     if (reader == nullptr || data == nullptr) return;
     reader->reader.feed(std::string_view(reinterpret_cast<const char*>(data), len));
@@ -570,6 +581,7 @@ void headroom_usage_reader_finish(headroom_usage_reader_t* reader, headroom_usag
     usage->cache_write = u.cache_write;
     usage->output = u.output;
     usage->found = u.found ? 1 : 0;
+    usage->estimated = u.estimated ? 1 : 0;
 }
 
 void headroom_usage_reader_free(headroom_usage_reader_t* reader) { delete reader; }
@@ -625,6 +637,7 @@ void headroom_process_in(const headroom_config_t* config, unsigned flags, const 
     wants.prefix_hash = (flags & HEADROOM_WANT_PREFIX_HASH) != 0;
     wants.answer_key = (flags & HEADROOM_WANT_ANSWER_KEY) != 0;
     wants.answer_key_of_original = (flags & HEADROOM_ANSWER_KEY_OF_ORIGINAL) != 0;
+    wants.request_tokens = (flags & HEADROOM_WANT_REQUEST_TOKENS) != 0;
     wants.offload_above = env ? env->offload_above : 0;
     std::optional<headroom::retrieval::Lookup> lookup;
     if (store != nullptr && store->lookup != nullptr) {

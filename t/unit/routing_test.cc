@@ -294,3 +294,33 @@ TEST(Routing, CountsOnlyWhatIsNewWithTheCache) {
     EXPECT_EQ(r2.request_tokens, r1.request_tokens + s.tokenizers->for_model("m").encoding->count("user") +
                                      s.tokenizers->for_model("m").encoding->count(b));
 }
+
+// Spend of an answer that will not say what it used is estimated from the
+// whole request's count: asked for only then, and whole.
+TEST(RequestTokens, CountedWholeWhenTheAnswerWillNotSay) {
+    headroom::Wants w;
+    w.request_tokens = true;
+    const std::string text(5000, 'q');
+    auto plain = process(kChatPath, chat("m", text), Settings{}, w);
+    EXPECT_FALSE(plain.request_tokens_whole);
+    EXPECT_EQ(plain.request_tokens, 0u);
+    const std::string stream = R"({"model":"m","stream":true,"messages":[{"role":"user","content":")" + text + "\"}]}";
+    auto streamed = process(kChatPath, stream, Settings{}, w);
+    EXPECT_TRUE(streamed.request_tokens_whole);
+    EXPECT_EQ(streamed.request_tokens, 1u + 4u + 5000u);  // bytes: no tokenizers
+    const std::string asked =
+        R"({"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]})";
+    EXPECT_FALSE(process(kChatPath, asked, Settings{}, w).request_tokens_whole);
+    // A rule's count that stops early is not the whole one.
+    Rule big = rule("big", "x");
+    big.tokens_op = Rule::Tokens::Above;
+    big.tokens = 10;
+    Settings s = routing({big});
+    auto both = process(kChatPath, stream, s, w);
+    EXPECT_TRUE(both.request_tokens_whole);
+    EXPECT_EQ(both.request_tokens, 5005u);
+    EXPECT_EQ(both.route, "big");
+    auto rule_only = process(kChatPath, stream, s);
+    EXPECT_FALSE(rule_only.request_tokens_whole);
+    EXPECT_GT(rule_only.request_tokens, 10u);  // stopped past the bound, a part at a time
+}

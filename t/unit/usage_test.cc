@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "compress_for_tests.h"
+#include "core/tokenizer/encoding.h"
+#include "core/tokenizer/tokenizers.h"
 
 #include <string>
 
@@ -158,4 +160,49 @@ TEST(Usage, AnotherApisFieldsAreNotRead) {
     EXPECT_FALSE(read("anthropic_messages", kJson, R"({"usage":{"prompt_tokens":5}})").found);
     EXPECT_FALSE(read("gemini", kJson, R"({"usage":{"prompt_tokens":5}})").found);
     EXPECT_TRUE(read("openai_responses", kJson, R"({"usage":{"input_tokens":5,"output_tokens":1}})").found);
+}
+
+// An OpenAI stream without include_usage: the caller's count of the
+// request, and the streamed text (content, refusal, tool calls' names and
+// arguments; not ids, roles or other fields) counted, however cut.
+TEST(Usage, AStreamWithoutUsageIsEstimated) {
+    std::string error;
+    auto tokenizers = headroom::tokenizer::Tokenizers::load(HEADROOM_TOKENIZER_DIR, {}, error);
+    ASSERT_NE(tokenizers, nullptr) << error;
+    const headroom::tokenizer::Encoding* enc = tokenizers->for_model("gpt-4o").encoding;
+    const std::string stream =
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The weather \\u00e9t\\u00e9\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\" no\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_9\",\"type\":\"function\","
+        "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"ci\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"ty\\\":1}\"}}]}}]}\n\n"
+        "data: [DONE]\n\n";
+    const std::uint64_t want = enc->count("The weather \xc3\xa9t\xc3\xa9 noget_weather{\"city\":1}");
+    for (std::size_t piece : {std::size_t(1), std::size_t(5), stream.size()}) {
+        UsageReader r("openai_chat", kEvents);
+        r.estimate_without_usage(enc, 1234);
+        for (std::size_t i = 0; i < stream.size(); i += piece) r.feed(std::string_view(stream).substr(i, piece));
+        r.finish();
+        const Usage u = r.usage();
+        EXPECT_TRUE(u.found);
+        EXPECT_TRUE(u.estimated);
+        EXPECT_EQ(u.input, 1234u);
+        EXPECT_EQ(u.output, want) << "piece " << piece;
+        EXPECT_EQ(u.cached, 0u);
+    }
+    // The provider's word wins where there is one.
+    UsageReader r("openai_chat", kEvents);
+    r.estimate_without_usage(enc, 1234);
+    r.feed("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
+           "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":7}}\n\n");
+    r.finish();
+    EXPECT_FALSE(r.usage().estimated);
+    EXPECT_EQ(r.usage().input, 50u);
+    // Other APIs always report usage: nothing is estimated for them.
+    UsageReader a("anthropic_messages", kEvents);
+    a.estimate_without_usage(enc, 1234);
+    a.feed("data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"hi\"}}\n\n");
+    a.finish();
+    EXPECT_FALSE(a.usage().found);
 }

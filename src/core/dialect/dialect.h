@@ -154,6 +154,9 @@ public:
     // OpenAI: a key that routes a session's calls to one cache, when the
     // request has none; returns whether it was set.
     virtual bool set_cache_key(json::Value& body, std::string_view key) const;
+
+    // The provider's answer to this request says what it used (usage).
+    virtual bool answer_reports_usage(const json::Value&) const { return true; }
 };
 
 // The dialect that speaks `path`, or nullptr.

@@ -102,6 +102,13 @@ public:
     bool set_cache_key(json::Value& body, std::string_view key) const override {
         return transforms::set_cache_key(body, "prompt_cache_key", key);
     }
+
+    // A stream reports usage only when stream_options.include_usage asks.
+    bool answer_reports_usage(const json::Value& body) const override {
+        auto is_true = [](json::Ref v) { return v && v->kind == json::Kind::True; };
+        json::Ref root = json::root_ref(body);
+        return !is_true(root.get("stream")) || is_true(root.get("stream_options").get("include_usage"));
+    }
 };
 
 }  // namespace
