@@ -53,6 +53,12 @@ my $gw = start_gateway(
                 $show
                 proxy_pass http://127.0.0.1:$rec_port/;
             }
+            location /other/ {
+                headroom on;
+                headroom_route all to=everything;
+                $show
+                proxy_pass http://127.0.0.1:$rec_port/;
+            }
             location /audit/ {
                 headroom on;
                 headroom_mode audit;
@@ -222,6 +228,26 @@ sub session_turns {
     got();
 }
 
+# Another location keeps sessions of its own, though the zone is shared.
+{
+    my ($path, $body) = request('openai_chat', 'gpt-x', 'cross', 0);
+    is post("/sticky$path", $body)->{headers}{'x-route'}, 'tiny', 'a session begins in one location';
+    got();
+    is post("/other$path", $body)->{headers}{'x-route'}, 'all', 'the same conversation elsewhere is decided by its rules';
+    got();
+}
+
+# A model name never forges a line of the error log.
+{
+    my $body = '{"model":"gpt-x\n2026/01/01 00:00:00 [alert] 1#1: forged","messages":[{"role":"user","content":"hi"}]}';
+    my $r = post('/cond/v1/chat/completions', $body);
+    is $r->{headers}{'x-route'}, 'tiny', 'a model with a newline is routed';
+    got();
+    my $log = gateway_log($gw);
+    unlike $log, qr/^2026\/01\/01 00:00:00 \[alert\]/m, 'and writes no line of its own to the error log';
+    like $log, qr/route tiny: gpt-x\\x0a2026\/01\/01/, 'it is written escaped';
+}
+
 # Audit mode forwards the original and says what routing would have done.
 {
     my ($path, $body) = request('openai_chat', 'gpt-x', 'hi', 0);
@@ -252,6 +278,9 @@ for my $c (
     ['headroom_route a sticky=off to=o3; headroom_route a sticky=off to=o4;', qr/rule "a": defined twice/],
     ['headroom_route a to=o3;', qr/"headroom_route" a is sticky: it needs "headroom_route_zone"/],
     [q(headroom_route a sticky=off 'to=o 3';), qr/to="o 3" is not a model name/],
+    ['headroom_route a if-model= sticky=off to=o3;', qr/"headroom_route" takes "if-model=" once, with a value, not "if-model="/],
+    ['headroom_route a if-text=x if-text=y sticky=off to=o3;', qr/takes "if-text=" once, with a value, not "if-text=y"/],
+    ['headroom_route a sticky=off to=o3 to=o4;', qr/takes "to=" once/],
 ) {
     my ($rules, $want) = @$c;
     my ($rc, $out) = nginx_t(location => "headroom on; $rules");

@@ -588,11 +588,13 @@ output_cache::Effect OutputPass::work_out_structured(const json::Value& v, const
 // text. Sets the model (in the body, or the path) and says whether it
 // changed; `prefix` is left with the prefix hash of the model asked for.
 bool route(const Dialect& dialect, std::string_view path, json::Value& doc, const RequestMap& map,
-           const routing::Rules& rules, const routing::Sessions* sessions, RequestTokens& tokens, Result& r,
-           std::string& prefix) {
+           const routing::Rules& rules, const routing::Sessions* sessions, std::string_view scope,
+           RequestTokens& tokens, Result& r, std::string& prefix) {
     prefix = prefix_hash(dialect, r.model, doc);
     const std::string& first = map.questions.size() > 1 ? map.questions[1] : map.questions[0];
-    r.session = sha256_hex_framed({"headroom session 1", r.shape, prefix, first}, 32);
+    // The caller's scope is part of it: a location with rules of its own
+    // keeps its own sessions in a zone all share.
+    r.session = sha256_hex_framed({"headroom session 1", scope, r.shape, prefix, first}, 32);
     routing::Facts facts;
     facts.api = r.shape;
     facts.model = r.model;
@@ -608,7 +610,10 @@ bool route(const Dialect& dialect, std::string_view path, json::Value& doc, cons
     r.route = d.rule->name;
     if (d.rule->to == r.model) return false;
     r.path_out = dialect.path_with_model(path, d.rule->to);
-    if (r.path_out.empty() && !dialect.set_model(doc, d.rule->to)) return false;
+    if (r.path_out.empty() && !dialect.set_model(doc, d.rule->to)) {
+        r.route.clear();  // no place for that model (Gemini: a ':' or '/')
+        return false;
+    }
     r.model_in = std::move(r.model);
     r.model = d.rule->to;
     count(r, Transform::Route, 1);
@@ -723,7 +728,8 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
             if (tokens.estimated()) r.tokens_estimated = true;
         }
         if (s.routes != nullptr && !r.model.empty()) {
-            routed = route(*dialect, path, doc, map, *s.routes, wants.sessions, tokens, r, prefix_asked);
+            routed = route(*dialect, path, doc, map, *s.routes, wants.sessions, wants.session_scope, tokens, r,
+                           prefix_asked);
         }
     }
     const bool cache_key = s.stabilize_prefix && s.prompt_cache_key;

@@ -175,6 +175,9 @@ struct Wants {
     // Where the routes of sessions are kept (headroom_route_zone). None:
     // each request is decided by the rules alone.
     const routing::Sessions* sessions = nullptr;
+    // Names the rules' place (nginx: the server and location), so that
+    // places with rules of their own keep sessions of their own.
+    std::string_view session_scope;
     // Result::request_tokens, whole, when the provider's answer will not
     // say what the call used (an OpenAI stream without include_usage):
     // spend is then estimated from it.

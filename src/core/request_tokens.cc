@@ -16,14 +16,25 @@ constexpr std::size_t kEstimateFrom = 16 * 1024;
 constexpr std::size_t kSamples = 8;
 constexpr std::size_t kSample = 2048;
 
+// Images and files come as base64 (a "data:" URL, or a "data" member
+// beside a media type); providers bill them by their pixels or pages, not
+// by their characters: each counts as kMediaTokens.
+constexpr std::size_t kMediaFrom = 1024;
+constexpr std::size_t kMediaTokens = 1000;
+
+bool is_media(std::string_view key, const std::string& text) {
+    return text.size() >= kMediaFrom && (key == "data" || text.compare(0, 5, "data:") == 0);
+}
+
+// Every string of `v` with the key it is under ("" in arrays).
 template <typename F>
-void for_each_string(const json::Value& v, F&& f) {
+void for_each_string(const json::Value& v, std::string_view key, F&& f) {
     if (v.is_string()) {
-        f(v.text);
+        f(key, v.text);
     } else if (v.is_array()) {
-        for (const json::Value& item : v.items) for_each_string(item, f);
+        for (const json::Value& item : v.items) for_each_string(item, "", f);
     } else if (v.is_object()) {
-        for (const json::Member& m : v.members) for_each_string(m.value, f);
+        for (const json::Member& m : v.members) for_each_string(m.value, m.key, f);
     }
 }
 
@@ -46,9 +57,13 @@ std::size_t RequestTokens::size_of(std::string_view text) {
 // One part: its strings but those skipped, counted or found in the cache.
 std::size_t RequestTokens::count_unit(const json::Value& unit) {
     std::vector<const std::string*> texts;
-    std::size_t bytes = 0;
-    for_each_string(unit, [&](const std::string& t) {
+    std::size_t bytes = 0, media = 0;
+    for_each_string(unit, "", [&](std::string_view key, const std::string& t) {
         if (skip_.count(&t) != 0) return;
+        if (is_media(key, t)) {
+            ++media;
+            return;
+        }
         texts.push_back(&t);
         bytes += t.size();
     });
@@ -57,7 +72,8 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
         for (const std::string* t : texts) n += size_of(*t);
         return n;
     };
-    if (cache_ == nullptr || encoding_ == nullptr || bytes < kCacheFrom) return count_all();
+    if (media > 0) estimated_ = true;
+    if (cache_ == nullptr || encoding_ == nullptr || bytes < kCacheFrom) return count_all() + media * kMediaTokens;
 
     // The entry is an effect of a "small" output: its size is the count.
     output_cache::Material m;
@@ -74,7 +90,7 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
         if (e->estimated) estimated_ = true;
         return true;
     });
-    if (found) return *found;
+    if (found) return *found + media * kMediaTokens;
     const bool was_estimated = estimated_;
     estimated_ = false;
     output_cache::Effect e;
@@ -83,7 +99,7 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
     e.estimated = estimated_;
     estimated_ = estimated_ || was_estimated;
     cache_->put(key, output_cache::entry(m, e));
-    return e.before;
+    return e.before + media * kMediaTokens;
 }
 
 // In document order, so that turn N counts the same parts as turn N-1

@@ -96,6 +96,7 @@ std::shared_ptr<const Rules> Rules::compile(std::vector<Rule> rules, std::string
         r->regexes_.push_back(re);
         r->rules_.push_back(rule);
         r->any_sticky_ = r->any_sticky_ || rule.sticky;
+        r->any_not_sticky_ = r->any_not_sticky_ || !rule.sticky;
         if (rule.tokens_op != Rule::Tokens::Any) r->most_tokens_ = std::max(r->most_tokens_, rule.tokens);
     }
     return r;
@@ -147,6 +148,17 @@ const Rule* Rules::first_match(const Facts& facts) const {
 Decision decide(const Rules& rules, const Facts& facts, std::string_view session, const Sessions* sessions) {
     Decision d;
     if (!rules.any_sticky()) sessions = nullptr;
+    // Rules a session cannot hold come first; then the session.
+    const Rule* match = nullptr;
+    bool matched = false;
+    if (rules.any_not_sticky()) {
+        match = rules.first_match(facts);
+        matched = true;
+        if (match != nullptr && !match->sticky) {
+            d.rule = match;
+            return d;
+        }
+    }
     if (sessions != nullptr) {
         if (std::optional<std::string> kept = sessions->get(session)) {
             if (*kept == kNone) {
@@ -161,7 +173,7 @@ Decision decide(const Rules& rules, const Facts& facts, std::string_view session
             }
         }
     }
-    d.rule = rules.first_match(facts);
+    d.rule = matched ? match : rules.first_match(facts);
     if (sessions != nullptr && (d.rule == nullptr || d.rule->sticky)) {
         sessions->put(session, d.rule != nullptr ? std::string_view(d.rule->name) : kNone);
         d.remember = true;

@@ -68,6 +68,7 @@ public:
     // The largest token bound any rule has; 0 when none counts tokens.
     std::size_t most_tokens() const { return most_tokens_; }
     bool any_sticky() const { return any_sticky_; }
+    bool any_not_sticky() const { return any_not_sticky_; }
 
     // The first rule that matches, or nullptr.
     const Rule* first_match(const Facts& facts) const;
@@ -84,6 +85,7 @@ private:
     void* match_context_ = nullptr;
     std::size_t most_tokens_ = 0;
     bool any_sticky_ = false;
+    bool any_not_sticky_ = false;
 };
 
 // What was decided for one request.
@@ -93,10 +95,11 @@ struct Decision {
     bool remember = false;       // a new session: the caller keeps it
 };
 
-// The session's route, if remembered and still a sticky rule, else the
-// first rule that matches (kept for the session when sticky, or when none
-// matched). Without `sessions`, or without a sticky rule, every request is
-// decided by the rules.
+// A sticky=off rule that matches decides for this request alone, whatever
+// the session keeps. Else the session's route, if kept and still a sticky
+// rule; else the first rule that matches, kept for the session (or "none
+// matched"). Without `sessions`, or without a sticky rule, every request
+// is decided by the rules alone.
 Decision decide(const Rules& rules, const Facts& facts, std::string_view session, const Sessions* sessions);
 
 }  // namespace headroom::routing

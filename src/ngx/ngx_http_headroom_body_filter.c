@@ -56,6 +56,8 @@ static ngx_int_t ngx_http_headroom_set_content_length(ngx_http_request_t *r,
     off_t n);
 static ngx_str_t ngx_http_headroom_prefix(ngx_http_headroom_ctx_t *ctx,
     u_char *buf, size_t len);
+static u_char *ngx_http_headroom_log_model(u_char *p, u_char *last,
+    const char *model);
 static ngx_str_t ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf,
     size_t len);
 static ngx_int_t ngx_http_headroom_run(ngx_http_request_t *r,
@@ -1008,10 +1010,11 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     }
 
     env.sessions = NULL;
+    env.session_scope = NULL;
+    env.session_scope_len = 0;
 
     if (hmcf->route_zone && hlcf->compiled_routes) {
-        ngx_http_headroom_sessions_init(hmcf->route_zone, &sessions);
-        env.sessions = &sessions;
+        ngx_http_headroom_sessions_init(r, hmcf->route_zone, &sessions, &env);
     }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1148,6 +1151,36 @@ ngx_http_headroom_kinds(headroom_result_t *res, u_char *buf, size_t len)
 
 
 /*
+ * A model as the client wrote it, for the error log: its first 64 bytes,
+ * every byte other than a printable ASCII one as \xNN (no forged line).
+ */
+
+static u_char *
+ngx_http_headroom_log_model(u_char *p, u_char *last, const char *model)
+{
+    u_char  c;
+    size_t  i;
+
+    for (i = 0; model[i] != '\0' && p < last; i++) {
+        if (i == 64) {
+            return ngx_slprintf(p, last, "...");
+        }
+
+        c = (u_char) model[i];
+
+        if (c < 0x21 || c > 0x7e || c == '\\') {
+            p = ngx_slprintf(p, last, "\\x%02xi", (ngx_int_t) c);
+            continue;
+        }
+
+        *p++ = c;
+    }
+
+    return p;
+}
+
+
+/*
  * ", prefix 1f0c... (2 values moved, tools sorted, 3 cache breakpoints)":
  * the stable prefix's hash and what was done to keep it stable
  */
@@ -1196,11 +1229,14 @@ ngx_http_headroom_prefix(ngx_http_headroom_ctx_t *ctx, u_char *buf,
     /* ", route cheap (session): gpt-4o -> gpt-4o-mini" */
 
     if (res->route != NULL && res->route[0] != '\0') {
-        p = ngx_slprintf(p, last, ", route %s%s: %s %s %s", res->route,
-                         res->route_remembered ? " (session)" : "",
-                         res->model_in[0] ? res->model_in : res->model,
-                         ctx->mode == NGX_HTTP_HEADROOM_AUDIT
-                         ? "would go to" : "->", res->model);
+        p = ngx_slprintf(p, last, ", route %s%s: ", res->route,
+                         res->route_remembered ? " (session)" : "");
+        p = ngx_http_headroom_log_model(p, last,
+                                        res->model_in[0] ? res->model_in
+                                                         : res->model);
+        p = ngx_slprintf(p, last, " %s ", ctx->mode == NGX_HTTP_HEADROOM_AUDIT
+                                          ? "would go to" : "->");
+        p = ngx_http_headroom_log_model(p, last, res->model);
     }
 
     s.data = buf;

@@ -221,8 +221,8 @@ char *ngx_http_headroom_route_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_headroom_compile_routes(ngx_conf_t *cf,
     ngx_http_headroom_loc_conf_t *conf, ngx_http_headroom_loc_conf_t *prev);
-void ngx_http_headroom_sessions_init(ngx_shm_zone_t *zone,
-    headroom_sessions_t *sessions);
+void ngx_http_headroom_sessions_init(ngx_http_request_t *r,
+    ngx_shm_zone_t *zone, headroom_sessions_t *sessions, headroom_env_t *env);
 ngx_str_t ngx_http_headroom_model_sent(ngx_http_headroom_ctx_t *ctx);
 ngx_int_t ngx_http_headroom_route_path(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);

@@ -28,6 +28,8 @@ static char *ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
     headroom_route_t *rule);
 static const char *ngx_http_headroom_c_string(ngx_conf_t *cf, u_char *data,
     size_t len);
+static char *ngx_http_headroom_route_value(ngx_conf_t *cf, ngx_str_t *arg,
+    u_char *v, size_t n, const char **to);
 static void ngx_http_headroom_free_routes(void *data);
 
 
@@ -100,7 +102,7 @@ ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char              error[512];
     ngx_str_t          *value;
     ngx_uint_t          i;
-    headroom_route_t   *rule;
+    headroom_route_t   *rule, *others;
     headroom_routes_t  *compiled;
 
     if (hlcf->routes == NGX_CONF_UNSET_PTR) {
@@ -138,8 +140,21 @@ ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    compiled = headroom_routes_compile(hlcf->routes->elts, hlcf->routes->nelts,
-                                       0, (char *) error, sizeof(error));
+    others = hlcf->routes->elts;
+
+    for (i = 0; i + 1 < hlcf->routes->nelts; i++) {
+        if (ngx_strcmp(others[i].name, rule->name) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_route\" rule \"%s\": defined twice",
+                               rule->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the rule alone: all of them are compiled once, at merge */
+
+    compiled = headroom_routes_compile(rule, 1, 0, (char *) error,
+                                       sizeof(error));
     if (compiled == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"headroom_route\" %s",
                            error);
@@ -167,8 +182,7 @@ ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
          n = arg->len - (sizeof(prefix) - 1), 1))
 
     if (ngx_http_headroom_is("if-model=")) {
-        rule->model = ngx_http_headroom_c_string(cf, v, n);
-        return rule->model && n ? NGX_CONF_OK : NGX_CONF_ERROR;
+        return ngx_http_headroom_route_value(cf, arg, v, n, &rule->model);
     }
 
     if (ngx_http_headroom_is("if-tokens<")
@@ -176,7 +190,7 @@ ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
     {
         tokens = ngx_atoi(v, n);
 
-        if (tokens == NGX_ERROR || rule->tokens_op) {
+        if (tokens == NGX_ERROR || n == 0 || rule->tokens_op) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"headroom_route\" takes one \"if-tokens<N\" "
                                "or \"if-tokens>N\" (N a number), not \"%V\"",
@@ -208,13 +222,11 @@ ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
     }
 
     if (ngx_http_headroom_is("if-text=")) {
-        rule->text = ngx_http_headroom_c_string(cf, v, n);
-        return rule->text ? NGX_CONF_OK : NGX_CONF_ERROR;
+        return ngx_http_headroom_route_value(cf, arg, v, n, &rule->text);
     }
 
     if (ngx_http_headroom_is("if-api=")) {
-        rule->api = ngx_http_headroom_c_string(cf, v, n);
-        return rule->api ? NGX_CONF_OK : NGX_CONF_ERROR;
+        return ngx_http_headroom_route_value(cf, arg, v, n, &rule->api);
     }
 
     if (ngx_http_headroom_is("sticky=")) {
@@ -235,8 +247,7 @@ ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
     }
 
     if (ngx_http_headroom_is("to=")) {
-        rule->to = ngx_http_headroom_c_string(cf, v, n);
-        return rule->to ? NGX_CONF_OK : NGX_CONF_ERROR;
+        return ngx_http_headroom_route_value(cf, arg, v, n, &rule->to);
     }
 
 #undef ngx_http_headroom_is
@@ -247,6 +258,26 @@ ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
                        "if-api=, sticky=, to=)", arg);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* a condition's or the model's value: given once, not empty */
+
+static char *
+ngx_http_headroom_route_value(ngx_conf_t *cf, ngx_str_t *arg, u_char *v,
+    size_t n, const char **to)
+{
+    if (n == 0 || *to != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_route\" takes \"%*s\" once, with a "
+                           "value, not \"%V\"", (size_t) (v - arg->data),
+                           arg->data, arg);
+        return NGX_CONF_ERROR;
+    }
+
+    *to = ngx_http_headroom_c_string(cf, v, n);
+
+    return *to ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
@@ -339,13 +370,43 @@ ngx_http_headroom_free_routes(void *data)
 }
 
 
+/*
+ * The zone's sessions for the core, in the request's scope: its server's
+ * name and its location's, so that locations with rules of their own keep
+ * sessions of their own (a reload that edits a rule keeps them).
+ */
+
 void
-ngx_http_headroom_sessions_init(ngx_shm_zone_t *zone,
-    headroom_sessions_t *sessions)
+ngx_http_headroom_sessions_init(ngx_http_request_t *r, ngx_shm_zone_t *zone,
+    headroom_sessions_t *sessions, headroom_env_t *env)
 {
+    u_char                    *p;
+    ngx_http_core_srv_conf_t  *cscf;
+    ngx_http_core_loc_conf_t  *clcf;
+
     sessions->get = ngx_http_headroom_sessions_get;
     sessions->put = ngx_http_headroom_sessions_put;
     sessions->data = zone->data;
+
+    env->sessions = sessions;
+    env->session_scope = NULL;
+    env->session_scope_len = 0;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    p = ngx_pnalloc(r->pool, cscf->server_name.len + 1 + clcf->name.len);
+    if (p == NULL) {
+        return;
+    }
+
+    env->session_scope = (const char *) p;
+
+    p = ngx_cpymem(p, cscf->server_name.data, cscf->server_name.len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, clcf->name.data, clcf->name.len);
+
+    env->session_scope_len = p - (u_char *) env->session_scope;
 }
 
 
@@ -367,7 +428,8 @@ ngx_http_headroom_sessions_get(void *data, const char *session, char *name)
     ln = ngx_http_headroom_lru_find(lru, k);
 
     if (ln) {
-        len = ngx_min(ln->len, HEADROOM_ROUTE_NAME_SIZE - 1);
+        len = ngx_strnlen(ln->data, ngx_min(ln->len,
+                                            HEADROOM_ROUTE_NAME_SIZE - 1));
         ngx_memcpy(name, ln->data, len);
         name[len] = '\0';
 
@@ -397,16 +459,22 @@ ngx_http_headroom_sessions_put(void *data, const char *session,
 
     ngx_shmtx_lock(&lru->shpool->mutex);
 
-    /* another worker may have begun the session since: the first stands */
+    /* a session decided again (its rule gone) keeps the new decision */
 
     ln = ngx_http_headroom_lru_find(lru, k);
 
-    if (ln == NULL) {
-        ln = ngx_http_headroom_lru_add(lru, k, len);
+    if (ln) {
+        ngx_http_headroom_lru_touch(lru, ln);
 
-        if (ln) {
-            ngx_memcpy(ln->data, name, len);
-        }
+    } else {
+        ln = ngx_http_headroom_lru_add(lru, k, HEADROOM_ROUTE_NAME_SIZE);
+    }
+
+    /* every entry has room for any name: NUL-terminated */
+
+    if (ln) {
+        ngx_memcpy(ln->data, name, len);
+        ln->data[len] = '\0';
     }
 
     ngx_shmtx_unlock(&lru->shpool->mutex);

@@ -540,6 +540,8 @@ typedef struct {
     const headroom_cache_t  *cache;
     size_t                   offload_above;  /* new tool output bytes; 0 */
     const headroom_sessions_t  *sessions;
+    const char              *session_scope;  /* the rules' place; NULL */
+    size_t                   session_scope_len;
 } headroom_env_t;
 
 /* The same as headroom_process_with_store, in `env` (NULL: none). */

@@ -606,7 +606,7 @@ void headroom_process(const headroom_config_t* config, unsigned flags, const cha
 void headroom_process_with_store(const headroom_config_t* config, unsigned flags, const char* path,
                                  size_t path_len, const unsigned char* body, size_t body_len,
                                  const headroom_store_t* store, headroom_result_t* result) {
-    const headroom_env_t env{store, nullptr, 0, nullptr};
+    const headroom_env_t env{store, nullptr, 0, nullptr, nullptr, 0};
     headroom_process_in(config, flags, path, path_len, body, body_len, &env, result);
 }
 
@@ -652,6 +652,9 @@ void headroom_process_in(const headroom_config_t* config, unsigned flags, const 
         env->sessions->put != nullptr) {
         sessions.emplace(env->sessions);
         wants.sessions = &*sessions;
+        if (env->session_scope != nullptr) {
+            wants.session_scope = std::string_view(env->session_scope, env->session_scope_len);
+        }
     }
     std::optional<headroom::output_cache::Cache> results;
     if (cache != nullptr && cache->get != nullptr && cache->put != nullptr) {

@@ -135,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // Through a cache: worked out and kept, then taken from it.
     MapCache cache;
-    const headroom_env_t env{nullptr, &cache.c, 0, nullptr};
+    const headroom_env_t env{nullptr, &cache.c, 0, nullptr, nullptr, 0};
     for (int round = 0; round < 2; ++round) {
         headroom_result_t c;
         headroom_process_in(config, HEADROOM_WANT_PREFIX_HASH, path, std::strlen(path), body, body_len, &env, &c);

@@ -52,7 +52,7 @@ public:
         return it->second;
     }
     void put(std::string_view session, std::string_view rule) const override {
-        kept.emplace(std::string(session), std::string(rule));
+        kept[std::string(session)] = std::string(rule);  // replaces, as the zone does
     }
     mutable std::map<std::string, std::string> kept;
     mutable int gets = 0;
@@ -193,6 +193,12 @@ TEST(Routing, GeminiGoesToThePathOfItsModel) {
     EXPECT_EQ(out.path_out, "/v1beta/models/gemini-2.5-flash:streamGenerateContent");
     EXPECT_EQ(out.model, "gemini-2.5-flash");
     EXPECT_EQ(out.model_in, "gemini-2.5-pro");
+    // A model that is no path segment is not routed to.
+    Rule odd = rule("odd", "tunedModels/x");
+    auto none = process("/v1beta/models/gemini-2.5-pro:generateContent", body, routing({odd}));
+    EXPECT_EQ(none.outcome, Outcome::Passthrough);
+    EXPECT_EQ(none.route, "");
+    EXPECT_EQ(none.model, "gemini-2.5-pro");
 }
 
 // A session keeps the route it began with, whatever later turns would
@@ -264,9 +270,50 @@ TEST(Routing, StickyOffIsDecidedEveryTurn) {
     auto c = process(kChatPath, chat("big", "prove it", R"(,{"role":"user","content":"thanks"})"), both, w);
     EXPECT_EQ(c.route, "");
     EXPECT_EQ(memory.kept.size(), 1u);
+    // A sticky=off rule still decides for the requests it matches...
     auto d = process(kChatPath, chat("big", "prove it", R"(,{"role":"user","content":"thanks"},{"role":"user","content":"prove"})"), both, w);
-    EXPECT_EQ(d.route, "");
-    EXPECT_TRUE(d.route_remembered);
+    EXPECT_EQ(d.route, "text");
+    EXPECT_FALSE(d.route_remembered);
+    // ...and the others keep what the session keeps.
+    auto e = process(kChatPath, chat("big", "prove it", R"(,{"role":"user","content":"thanks"},{"role":"user","content":"ok"})"), both, w);
+    EXPECT_EQ(e.route, "");
+    EXPECT_TRUE(e.route_remembered);
+    EXPECT_EQ(memory.kept.size(), 1u);
+}
+
+// A session kept under a rule since removed is decided again, and kept
+// anew (the memory's put replaces); another scope (an nginx location) has
+// sessions of its own.
+TEST(Routing, ARuleGoneIsDecidedAgainOnce) {
+    Rule a = rule("cheap", "mini");
+    Memory memory;
+    headroom::Wants w;
+    w.sessions = &memory;
+    auto first = process(kChatPath, chat("big", "hello"), routing({a}), w);
+    EXPECT_EQ(first.route, "cheap");
+    Rule renamed = rule("cheap2", "mini");
+    auto again = process(kChatPath, chat("big", "hello"), routing({renamed}), w);
+    EXPECT_EQ(again.route, "cheap2");
+    EXPECT_FALSE(again.route_remembered);
+    EXPECT_EQ(again.session, first.session);
+    auto later = process(kChatPath, chat("big", "hello", R"(,{"role":"user","content":"more"})"), routing({renamed}), w);
+    EXPECT_TRUE(later.route_remembered);
+    EXPECT_EQ(later.route, "cheap2");
+    w.session_scope = "server b location /other/";
+    auto elsewhere = process(kChatPath, chat("big", "hello"), routing({renamed}), w);
+    EXPECT_NE(elsewhere.session, first.session);
+    EXPECT_FALSE(elsewhere.route_remembered);
+}
+
+// The Responses API's input may be one string: the user's text.
+TEST(Routing, AResponsesInputStringIsTheUsersText) {
+    Rule text = rule("hard", "o3");
+    text.text = "prove";
+    const Settings s = routing({text});
+    auto r = process("/v1/responses", R"({"model":"gpt-4o","input":"please prove Fermat"})", s);
+    EXPECT_EQ(r.route, "hard");
+    auto other = process("/v1/responses", R"({"model":"gpt-4o","input":"write a poem"})", s);
+    EXPECT_NE(other.session, r.session);
 }
 
 // An agent's turn N resends turns 1..N-1: their counts come from the cache.
@@ -323,4 +370,25 @@ TEST(RequestTokens, CountedWholeWhenTheAnswerWillNotSay) {
     auto rule_only = process(kChatPath, stream, s);
     EXPECT_FALSE(rule_only.request_tokens_whole);
     EXPECT_GT(rule_only.request_tokens, 10u);  // stopped past the bound, a part at a time
+}
+
+// An image counts as an image, not as its base64 characters.
+TEST(Routing, AnImageIsNotItsCharacters) {
+    Rule big = rule("big", "long");
+    big.tokens_op = Rule::Tokens::Above;
+    big.tokens = 20000;
+    const Settings s = routing({big});
+    const std::string b64(150000, 'A');
+    auto chat_image = process(kChatPath,
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},)"
+        R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" + b64 + R"("}}]}]})", s);
+    EXPECT_EQ(chat_image.route, "");
+    EXPECT_LT(chat_image.request_tokens, 2000u);
+    EXPECT_TRUE(chat_image.tokens_estimated);
+    auto anthropic_image = process("/v1/messages",
+        R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":")" +
+        b64 + R"("}},{"type":"text","text":"what is this?"}]}]})", s);
+    EXPECT_EQ(anthropic_image.route, "");
+    // Text that long is long.
+    EXPECT_EQ(process(kChatPath, chat("m", std::string(30000, 'x')), s).route, "big");
 }

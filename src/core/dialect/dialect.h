@@ -128,8 +128,9 @@ public:
     // The arrays of tool definitions, each to be put in one order.
     virtual std::vector<json::Path> tool_lists(const json::Value& body) const;
 
-    // The request defines at least one tool.
-    bool defines_tools(const json::Value& body) const;
+    // The request defines at least one tool (the provider's own, such as
+    // web search, too).
+    virtual bool defines_tools(const json::Value& body) const;
 
     // The parts of the stable prefix besides the model, in order.
     virtual std::vector<PrefixPart> prefix(const json::Value& body) const = 0;

@@ -63,9 +63,15 @@ public:
 
     bool set_model(json::Value&, std::string_view) const override { return false; }
 
+    // googleSearch, codeExecution and the like are tools too.
+    bool defines_tools(const json::Value& body) const override {
+        return json::root_ref(body).get("tools").size() > 0;
+    }
+
     std::string path_with_model(std::string_view path, std::string_view model) const override {
         std::string_view now = model_in(path);
-        if (now.empty()) return {};
+        // The model is one segment of the path, before ":method".
+        if (now.empty() || model.find_first_of("/:") != std::string_view::npos) return {};
         // model_in() is a part of the last segment, right after the '/'.
         const std::size_t at = path.rfind('/') + 1;
         std::string out(path.substr(0, at));

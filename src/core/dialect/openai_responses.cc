@@ -33,6 +33,7 @@ public:
     RequestMap tool_outputs(const json::Value& body) const override {
         Conversation c;
         json::Ref input = json::root_ref(body).get("input");
+        if (input.is_string()) c.user_said(input->text);  // one user message
         for (std::size_t i = 0; i < input.size(); ++i) {
             json::Ref item = input.at(i);
             json::Ref type = item.get("type");
