@@ -235,7 +235,7 @@ for my $bad (['zone=z:1m key=$http_x_team limit=1', qr/needs zone=NAME:SIZE, key
              ['zone=z:1m key=$http_x_team limit=0 per=day', qr/limit in USD above 0/],
              ['zone=z:1m key=$http_x_team limit=1 per=week', qr/"per=week"/],
              ['zone=z key=$http_x_team limit=1 per=day', qr/zone=NAME:SIZE/],
-             ['zone=z:1m key=$http_x_team limit=1 per=day redis=on', qr/redis=on.*not supported yet/],
+             ['zone=z:1m key=$http_x_team limit=1 per=day redis=on', qr/"headroom_budget" with "redis=on" needs "headroom_redis"/],
              ['zone=z:1m key=$http_x_team limit=1 per=day burst=2', qr/does not take "burst=2"/],
              ['zone=a"b:1m key=$http_x_team limit=1 per=day', qr/zone name of letters, digits/]) {
     my ($args, $why) = @$bad;

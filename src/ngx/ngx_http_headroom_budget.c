@@ -11,7 +11,7 @@
  */
 
 
-#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_ccr.h"
 #include "ngx_http_headroom_lru.h"
 
 
@@ -22,14 +22,39 @@
 #define NGX_HTTP_HEADROOM_BUDGET_ANSWER_LEN  512
 
 
+/* Redis is asked about a key at most this often by a node (ms) */
+#define NGX_HTTP_HEADROOM_BUDGET_ASK       1000
+#define NGX_HTTP_HEADROOM_BUDGET_REDIS_KEY 512
+
+
 /* a key's spend, in the zone */
 typedef struct {
     time_t                         period;      /* its start, UTC */
-    uint64_t                       usd_nano;    /* spent in it */
+    uint64_t                       usd_nano;    /* spent in it, here */
+    uint64_t                       shared_nano; /* by all nodes: Redis's word */
     uint64_t                       calls;       /* answers counted in it */
     uint64_t                       refused;     /* 429s in it */
     ngx_uint_t                     per;         /* hour, day, month */
+    ngx_msec_t                     asked;       /* Redis last asked, or 0 */
 } ngx_http_headroom_budget_state_t;
+
+
+/* the zone's shared context: the map, and how Redis has been */
+typedef struct {
+    ngx_http_headroom_lru_sh_t     lru;
+    uint64_t                       redis_replies;
+    uint64_t                       redis_errors;
+    ngx_uint_t                     redis_used;   /* a budget with redis=on */
+    ngx_uint_t                     redis_up;     /* its last word came */
+} ngx_http_headroom_budget_sh_t;
+
+
+/* a question to Redis about a key, until its answer comes */
+typedef struct {
+    ngx_shm_zone_t                *zone;
+    u_char                         key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    time_t                         period;
+} ngx_http_headroom_budget_ask_t;
 
 
 static ngx_str_t  ngx_http_headroom_pers[] = {
@@ -49,6 +74,11 @@ static ngx_int_t ngx_http_headroom_budget_key(ngx_http_request_t *r,
     ngx_http_headroom_budget_t *b, u_char *key);
 static ngx_int_t ngx_http_headroom_budget_answer(ngx_http_request_t *r,
     ngx_http_headroom_budget_t *b, time_t renews);
+static void ngx_http_headroom_budget_redis(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, u_char *key, time_t period, time_t end,
+    uint64_t nano);
+static void ngx_http_headroom_budget_told(void *data, ngx_int_t rc,
+    u_char *value, size_t len);
 
 
 static ngx_uint_t  ngx_http_headroom_budget_tag;
@@ -189,11 +219,11 @@ ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strcmp(value[i].data, "redis=on") == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"headroom_budget\": \"redis=on\" is not "
-                               "supported yet: each node counts its own "
-                               "spend");
-            return NGX_CONF_ERROR;
+            b->redis = 1;
+            hmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                      ngx_http_headroom_module);
+            hmcf->budget_redis = 1;
+            continue;
         }
 
         if (ngx_strcmp(value[i].data, "redis=off") == 0) {
@@ -226,7 +256,7 @@ ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (b->shm_zone->data == NULL) {
         b->shm_zone = ngx_http_headroom_lru_zone(cf, "headroom_budget", &name,
                                       &size, &ngx_http_headroom_budget_tag,
-                                      sizeof(ngx_http_headroom_lru_sh_t), 0);
+                                      sizeof(ngx_http_headroom_budget_sh_t), 0);
         if (b->shm_zone == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -263,14 +293,15 @@ ngx_http_headroom_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_int_t
 ngx_http_headroom_budget_check(ngx_http_request_t *r)
 {
-    time_t                             end;
+    time_t                             end, period;
     uint64_t                           spent;
     ngx_int_t                          rc;
-    ngx_uint_t                         i;
+    ngx_uint_t                         i, ask;
     ngx_http_headroom_budget_t        *b;
     ngx_http_headroom_lru_zone_t      *lru;
     ngx_http_headroom_loc_conf_t      *hlcf;
     ngx_http_headroom_budget_state_t  *st;
+    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_headroom_module);
 
@@ -281,7 +312,10 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
     b = hlcf->budgets->elts;
 
     for (i = 0; i < hlcf->budgets->nelts; i++) {
-        st = ngx_http_headroom_budget_state(r, &b[i], 0, &end, &rc);
+
+        /* with Redis, a key this node has not served is asked about too */
+
+        st = ngx_http_headroom_budget_state(r, &b[i], b[i].redis, &end, &rc);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -292,10 +326,30 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
         }
 
         lru = b[i].shm_zone->data;
-        spent = st->usd_nano;
+        spent = ngx_max(st->usd_nano, st->shared_nano);
+
+        /*
+         * What the other nodes spent comes back from Redis while this
+         * request goes on: the next one of the key reads it.
+         */
+
+        ask = b[i].redis
+              && (st->asked == 0
+                  || ngx_current_msec - st->asked
+                     >= NGX_HTTP_HEADROOM_BUDGET_ASK);
+
+        if (ask) {
+            st->asked = ngx_current_msec;
+            period = st->period;
+        }
 
         if (spent < b[i].limit_nano) {
             ngx_shmtx_unlock(&lru->shpool->mutex);
+
+            if (ask && ngx_http_headroom_budget_key(r, &b[i], key) == NGX_OK) {
+                ngx_http_headroom_budget_redis(r, &b[i], key, period, end, 0);
+            }
+
             continue;
         }
 
@@ -325,8 +379,10 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
 void
 ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 {
-    time_t                             end;
+    time_t                             end, period;
+    uint64_t                           nano;
     ngx_int_t                          rc;
+    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_uint_t                         i, k;
     ngx_http_headroom_budget_t        *b;
     ngx_http_headroom_lru_zone_t      *lru;
@@ -365,12 +421,25 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 
         /* whatever an upstream says: at most a billion USD a call */
 
+        nano = 0;
+
         if (usd > 0) {
-            st->usd_nano += (uint64_t) (ngx_min(usd, 1e9) * 1e9 + 0.5);
+            nano = (uint64_t) (ngx_min(usd, 1e9) * 1e9 + 0.5);
+            st->usd_nano += nano;
         }
+
+        period = st->period;
 
         lru = b[i].shm_zone->data;
         ngx_shmtx_unlock(&lru->shpool->mutex);
+
+        /* one atomic increment a call; its reply is all nodes' spend */
+
+        if (b[i].redis && nano
+            && ngx_http_headroom_budget_key(r, &b[i], key) == NGX_OK)
+        {
+            ngx_http_headroom_budget_redis(r, &b[i], key, period, end, nano);
+        }
     }
 }
 
@@ -437,6 +506,150 @@ ngx_http_headroom_budget_state(ngx_http_request_t *r,
     }
 
     return st;
+}
+
+
+/*
+ * PREFIX "budget:" ZONE ":" KEY ":" PERIOD: INCRBY by what a call cost
+ * (nano > 0), with EXPIREAT a day past the period's end, or GET; either
+ * way the reply, all nodes' spend, is kept beside this node's own. Down
+ * or slow, Redis changes nothing here: the local count decides.
+ */
+
+static void
+ngx_http_headroom_budget_redis(ngx_http_request_t *r,
+    ngx_http_headroom_budget_t *b, u_char *key, time_t period, time_t end,
+    uint64_t nano)
+{
+    u_char                          *p, *last;
+    u_char                           k[NGX_HTTP_HEADROOM_BUDGET_REDIS_KEY];
+    u_char                           n[NGX_INT64_LEN], t[NGX_TIME_T_LEN];
+    size_t                           lens[3];
+    ngx_int_t                        rc;
+    const char                      *argv[3];
+    ngx_http_headroom_budget_sh_t   *sh;
+    ngx_http_headroom_lru_zone_t    *lru;
+    ngx_http_headroom_budget_ask_t  *ask;
+    ngx_http_headroom_main_conf_t   *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (hmcf->redis == NULL) {
+        return;
+    }
+
+    lru = b->shm_zone->data;
+    sh = (ngx_http_headroom_budget_sh_t *) lru->sh;
+
+    last = k + sizeof(k);
+    p = ngx_http_headroom_redis_prefix(hmcf->redis, k, last);
+    p = ngx_slprintf(p, last, "budget:%V:%*s:%T", &b->shm_zone->shm.name,
+                     (size_t) NGX_HTTP_HEADROOM_LRU_KEY_LEN, key, period);
+
+    ask = ngx_alloc(sizeof(ngx_http_headroom_budget_ask_t),
+                    r->connection->log);
+
+    if (ask) {
+        ask->zone = b->shm_zone;
+        ask->period = period;
+        ngx_memcpy(ask->key, key, NGX_HTTP_HEADROOM_LRU_KEY_LEN);
+    }
+
+    argv[1] = (const char *) k;
+    lens[1] = p - k;
+
+    if (nano) {
+        argv[0] = "INCRBY";
+        lens[0] = 6;
+        argv[2] = (const char *) n;
+        lens[2] = ngx_sprintf(n, "%uL", nano) - n;
+
+    } else {
+        argv[0] = "GET";
+        lens[0] = 3;
+    }
+
+    rc = NGX_ERROR;
+
+    if (ask) {
+        rc = ngx_http_headroom_redis_command(hmcf->redis,
+                                             ngx_http_headroom_budget_told,
+                                             ask, nano ? 3 : 2, argv, lens);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_free(ask);
+
+        ngx_shmtx_lock(&lru->shpool->mutex);
+        sh->redis_used = 1;
+        sh->redis_errors++;
+        sh->redis_up = 0;
+        ngx_shmtx_unlock(&lru->shpool->mutex);
+
+        return;
+    }
+
+    if (nano) {
+        argv[0] = "EXPIREAT";
+        lens[0] = 8;
+        argv[2] = (const char *) t;
+        lens[2] = ngx_sprintf(t, "%T", end + 86400) - t;
+
+        (void) ngx_http_headroom_redis_command(hmcf->redis, NULL, NULL, 3,
+                                               argv, lens);
+    }
+}
+
+
+/* Redis's word on a key: all nodes' spend in the period asked about */
+
+static void
+ngx_http_headroom_budget_told(void *data, ngx_int_t rc, u_char *value,
+    size_t len)
+{
+    ngx_http_headroom_budget_ask_t *ask = data;
+
+    int64_t                            n;
+    ngx_http_headroom_lru_zone_t      *lru;
+    ngx_http_headroom_lru_node_t      *ln;
+    ngx_http_headroom_budget_sh_t     *sh;
+    ngx_http_headroom_budget_state_t  *st;
+
+    lru = ask->zone->data;
+    sh = (ngx_http_headroom_budget_sh_t *) lru->sh;
+
+    n = -1;
+
+    if (rc == NGX_OK) {
+        n = (int64_t) ngx_atoof(value, len);
+    }
+
+    ngx_shmtx_lock(&lru->shpool->mutex);
+
+    sh->redis_used = 1;
+
+    if (rc == NGX_ERROR) {
+        sh->redis_errors++;
+        sh->redis_up = 0;
+
+    } else {
+        sh->redis_replies++;
+        sh->redis_up = 1;
+    }
+
+    ln = (n > 0) ? ngx_http_headroom_lru_find(lru, ask->key) : NULL;
+
+    if (ln) {
+        st = (ngx_http_headroom_budget_state_t *) ln->data;
+
+        if (st->period == ask->period && (uint64_t) n > st->shared_nano) {
+            st->shared_nano = (uint64_t) n;
+        }
+    }
+
+    ngx_shmtx_unlock(&lru->shpool->mutex);
+
+    ngx_free(ask);
 }
 
 
@@ -631,7 +844,7 @@ ngx_http_headroom_budget_answer(ngx_http_request_t *r,
 size_t
 ngx_http_headroom_budget_json_len(ngx_array_t *zones)
 {
-    return zones ? 32 + zones->nelts * (128 + NGX_HTTP_HEADROOM_BUDGET_TOP
+    return zones ? 32 + zones->nelts * (256 + NGX_HTTP_HEADROOM_BUDGET_TOP
                                         * NGX_HTTP_HEADROOM_BUDGET_KEY_OUT)
                  : 0;
 }
@@ -647,7 +860,9 @@ u_char *
 ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
 {
     time_t                             now, end;
-    ngx_uint_t                         i, k, n, nkeys;
+    uint64_t                           replies, errors, spent;
+    ngx_uint_t                         i, k, n, nkeys, redis_used, redis_up;
+    ngx_http_headroom_budget_sh_t     *sh;
     ngx_queue_t                       *q;
     ngx_shm_zone_t                   **zone;
     ngx_http_headroom_lru_zone_t      *lru;
@@ -689,10 +904,13 @@ ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
 
             nkeys++;
 
+            /* with Redis, the spend of all nodes as far as it is known */
+
+            spent = ngx_max(st->usd_nano, st->shared_nano);
+
             /* into the top ten, kept by spend, most first */
 
-            for (k = n; k > 0 && top[k - 1].state.usd_nano < st->usd_nano;
-                 k--)
+            for (k = n; k > 0 && top[k - 1].state.usd_nano < spent; k--)
             {
                 if (k < NGX_HTTP_HEADROOM_BUDGET_TOP) {
                     top[k] = top[k - 1];
@@ -702,6 +920,7 @@ ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
             if (k < NGX_HTTP_HEADROOM_BUDGET_TOP) {
                 ngx_memcpy(top[k].key, ln->key, 16);
                 top[k].state = *st;
+                top[k].state.usd_nano = spent;
 
                 if (n < NGX_HTTP_HEADROOM_BUDGET_TOP) {
                     n++;
@@ -709,10 +928,26 @@ ngx_http_headroom_budget_json(u_char *p, u_char *last, ngx_array_t *zones)
             }
         }
 
+        sh = (ngx_http_headroom_budget_sh_t *) lru->sh;
+        redis_used = sh->redis_used;
+        redis_up = sh->redis_up;
+        replies = sh->redis_replies;
+        errors = sh->redis_errors;
+
         ngx_shmtx_unlock(&lru->shpool->mutex);
 
-        p = ngx_slprintf(p, last, "%s{\"zone\":\"%V\",\"keys\":%ui,\"top\":[",
+        p = ngx_slprintf(p, last, "%s{\"zone\":\"%V\",\"keys\":%ui,",
                          i ? "," : "", &zone[i]->shm.name, nkeys);
+
+        /* Redis down: the local count decides, and this says so */
+
+        if (redis_used) {
+            p = ngx_slprintf(p, last, "\"redis\":{\"up\":%s,"
+                             "\"replies\":%uL,\"errors\":%uL},",
+                             redis_up ? "true" : "false", replies, errors);
+        }
+
+        p = ngx_slprintf(p, last, "\"top\":[");
 
         for (k = 0; k < n; k++) {
             p = ngx_slprintf(p, last, "%s{\"key_sha256\":\"%*s\","

@@ -99,9 +99,15 @@ ngx_http_headroom_ccr_check(ngx_conf_t *cf,
                "\"headroom_ccr on\" to store originals in it";
     }
 
-    if (hmcf->redis && hmcf->ccr_zone == NULL) {
+    if (hmcf->budget_redis && hmcf->redis == NULL) {
+        return "\"headroom_budget\" with \"redis=on\" needs "
+               "\"headroom_redis\" in the http block";
+    }
+
+    if (hmcf->redis && hmcf->ccr_zone == NULL && !hmcf->budget_redis) {
         return "\"headroom_redis\" needs a \"headroom_ccr_zone\" (the "
-               "local cache in front of it) and \"headroom_ccr on\"";
+               "local cache in front of it) and \"headroom_ccr on\", or a "
+               "\"headroom_budget\" with \"redis=on\"";
     }
 
     return NGX_CONF_OK;

@@ -135,6 +135,11 @@ ngx_int_t ngx_http_headroom_redis_get(ngx_http_headroom_redis_t *redis,
 void ngx_http_headroom_redis_renew(ngx_http_headroom_redis_t *redis,
     u_char *key, ngx_msec_t ttl);
 ngx_msec_t ngx_http_headroom_redis_timeout(ngx_http_headroom_redis_t *redis);
+ngx_int_t ngx_http_headroom_redis_command(ngx_http_headroom_redis_t *redis,
+    ngx_http_headroom_redis_got_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+u_char *ngx_http_headroom_redis_prefix(ngx_http_headroom_redis_t *redis,
+    u_char *p, u_char *last);
 
 /* ngx_http_headroom_wait.c */
 ngx_int_t ngx_http_headroom_wait_for_redis(ngx_http_request_t *r,

@@ -27,6 +27,7 @@ typedef struct {
     ngx_flag_t              cache_key;      /* $headroom_cache_key used */
     ngx_flag_t              cost;           /* $headroom_cost_usd used */
     ngx_array_t            *budget_zones;   /* ngx_shm_zone_t *, or NULL */
+    ngx_flag_t              budget_redis;   /* a budget with redis=on */
     ngx_flag_t              usage_used;     /* answers' usage is read */
     headroom_tokenizers_t  *tokenizers;     /* loaded once, before fork */
     ngx_shm_zone_t         *zone;           /* headroom_zone, or NULL */
@@ -98,6 +99,7 @@ typedef struct {
     ngx_http_complex_value_t   key;
     uint64_t                   limit_nano;      /* USD, 1e-9 */
     ngx_uint_t                 per;             /* hour, day, month */
+    ngx_flag_t                 redis;           /* counted in headroom_redis */
 } ngx_http_headroom_budget_t;
 
 

@@ -49,6 +49,7 @@ typedef struct {
     ngx_http_headroom_redis_t      *redis;
     ngx_http_headroom_redis_got_pt  handler;   /* NULL: a write */
     void                           *data;
+    unsigned                        counted:1; /* in the originals' figures */
 } ngx_http_headroom_redis_call_t;
 
 
@@ -81,6 +82,10 @@ static void ngx_http_headroom_redis_reply(redisAsyncContext *ac, void *r,
 static ngx_int_t ngx_http_headroom_redis_send(
     ngx_http_headroom_redis_t *redis, ngx_http_headroom_redis_got_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen);
+static ngx_int_t ngx_http_headroom_redis_sent(
+    ngx_http_headroom_redis_t *redis, ngx_http_headroom_redis_got_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen,
+    ngx_uint_t counted);
 static size_t ngx_http_headroom_redis_key(ngx_http_headroom_redis_t *redis,
     u_char *key, u_char *buf);
 static void ngx_http_headroom_redis_failed(ngx_http_headroom_redis_t *redis,
@@ -711,8 +716,9 @@ ngx_http_headroom_redis_failed(ngx_http_headroom_redis_t *redis,
     if (!redis->failing) {
         redis->failing = 1;
         ngx_log_error(NGX_LOG_WARN, redis->log, 0,
-                      "headroom_redis %V: %s; originals are kept in the "
-                      "zone only until it comes back", &redis->name,
+                      "headroom_redis %V: %s; until it comes back, "
+                      "originals are kept in the zone only and budgets "
+                      "count this node's spend", &redis->name,
                       what ? what : "error");
     }
 }
@@ -724,10 +730,14 @@ ngx_http_headroom_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisReply                      *reply = r;
     ngx_http_headroom_redis_call_t  *call = privdata;
 
+    u_char                      digits[NGX_INT64_LEN];
+    ngx_str_t                   number;
     ngx_int_t                   rc;
     ngx_http_headroom_redis_t  *redis;
 
     redis = call->redis;
+
+    ngx_str_null(&number);
 
     if (redis->due) {
         redis->due--;
@@ -742,7 +752,7 @@ ngx_http_headroom_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (redis->zone) {
+        if (redis->zone && call->counted) {
             ngx_http_headroom_ccr_count_redis(redis->zone,
                                               NGX_HTTP_HEADROOM_REDIS_ERRORS);
         }
@@ -758,19 +768,31 @@ ngx_http_headroom_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     } else if (reply->type == REDIS_REPLY_STRING) {
         rc = NGX_OK;
 
-        if (call->handler && redis->zone) {
+        if (call->handler && redis->zone && call->counted) {
             ngx_http_headroom_ccr_count_redis(redis->zone,
                                               NGX_HTTP_HEADROOM_REDIS_HITS);
         }
+
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        /* INCRBY's total, as the text a GET would give */
+        rc = NGX_OK;
+        number.data = digits;
+        number.len = ngx_sprintf(digits, "%L", (int64_t) reply->integer)
+                     - digits;
 
     } else {
         rc = NGX_DECLINED;
     }
 
     if (call->handler) {
-        call->handler(call->data, rc,
-                      rc == NGX_OK ? (u_char *) reply->str : NULL,
-                      rc == NGX_OK ? (size_t) reply->len : 0);
+        if (reply && reply->type == REDIS_REPLY_INTEGER) {
+            call->handler(call->data, rc, number.data, number.len);
+
+        } else {
+            call->handler(call->data, rc,
+                          rc == NGX_OK ? (u_char *) reply->str : NULL,
+                          rc == NGX_OK ? (size_t) reply->len : 0);
+        }
     }
 
     ngx_free(call);
@@ -781,6 +803,48 @@ static ngx_int_t
 ngx_http_headroom_redis_send(ngx_http_headroom_redis_t *redis,
     ngx_http_headroom_redis_got_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen)
+{
+    return ngx_http_headroom_redis_sent(redis, handler, data, argc, argv,
+                                        argvlen, 1);
+}
+
+
+/*
+ * Any command, for other users than the originals' store (budgets): not
+ * in its figures. `handler` gets NGX_OK and the value (an integer reply
+ * as its digits), NGX_DECLINED (nil), or NGX_ERROR (an error, no reply in
+ * time, or the connection gone). NGX_ERROR here: not sent, and the
+ * handler is not called.
+ */
+
+ngx_int_t
+ngx_http_headroom_redis_command(ngx_http_headroom_redis_t *redis,
+    ngx_http_headroom_redis_got_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    return ngx_http_headroom_redis_sent(redis, handler, data, argc, argv,
+                                        argvlen, 0);
+}
+
+
+/* the configured prefix of every key, copied to p */
+
+u_char *
+ngx_http_headroom_redis_prefix(ngx_http_headroom_redis_t *redis, u_char *p,
+    u_char *last)
+{
+    size_t  n;
+
+    n = ngx_min(redis->prefix.len, (size_t) (last - p));
+
+    return ngx_cpymem(p, redis->prefix.data, n);
+}
+
+
+static ngx_int_t
+ngx_http_headroom_redis_sent(ngx_http_headroom_redis_t *redis,
+    ngx_http_headroom_redis_got_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen, ngx_uint_t counted)
 {
     ngx_http_headroom_redis_call_t  *call;
 
@@ -802,6 +866,7 @@ ngx_http_headroom_redis_send(ngx_http_headroom_redis_t *redis,
     call->redis = redis;
     call->handler = handler;
     call->data = data;
+    call->counted = counted;
 
     if (redisAsyncCommandArgv(redis->ac, ngx_http_headroom_redis_reply, call,
                               argc, argv, argvlen)
@@ -821,7 +886,7 @@ ngx_http_headroom_redis_send(ngx_http_headroom_redis_t *redis,
 
 failed:
 
-    if (redis->zone) {
+    if (redis->zone && counted) {
         ngx_http_headroom_ccr_count_redis(redis->zone,
                                           NGX_HTTP_HEADROOM_REDIS_ERRORS);
     }
