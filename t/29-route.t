@@ -13,7 +13,7 @@ use lib 't/lib';
 use Test::More;
 use HeadroomTest qw(start_recorder recorded);
 use Transport;
-use Bodies qw(jstr);
+use Bodies qw(jstr agent_session);
 
 my $dir = File::Temp::tempdir('headroom-route-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 my $other = File::Temp::tempdir('headroom-route2-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
@@ -181,24 +181,10 @@ for my $api (qw(openai_chat openai_responses anthropic_messages gemini)) {
 # turns are long and ask to prove things (rules that would send them
 # elsewhere); each turn's body as sent begins with the previous turn's,
 # byte for byte (the prompt cache's prefix), on two workers.
-sub session_turns {
-    my ($first, $n) = @_;
-    my @messages = (qq({"role":"user","content":) . jstr($first) . '}');
-    my @bodies;
-    for my $turn (1 .. $n) {
-        push @bodies, '{"model":"claude-opus-4-1","max_tokens":100,"system":"' . $SYSTEM
-            . '","tools":[{"name":"sh","input_schema":{"type":"object"}}],"messages":[' . join(',', @messages) . ']}';
-        push @messages,
-            qq({"role":"assistant","content":[{"type":"tool_use","id":"t$turn","name":"sh","input":{"cmd":"ls $turn"}}]}),
-            qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"t$turn","content":) . jstr("$medium $turn")
-            . qq(},{"type":"text","text":"now prove step $turn"}]});
-    }
-    return @bodies;
-}
 
 {
-    my @a = session_turns('hello', 8);
-    my @b = session_turns('prove the lemma', 8);
+    my @a = agent_session('hello', 8, 1);
+    my @b = agent_session('prove the lemma', 8, 1);
     my (@sent_a, @routes_a, @prefixes, @routes_b, @models_b);
     for my $turn (0 .. 7) {
         my $r = post('/sticky/v1/messages', $a[$turn]);

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "core/config.h"
+#include "core/pcre2_message.h"
 
 namespace headroom::routing {
 
@@ -42,11 +43,6 @@ bool known_api(std::string_view api) {
     return false;
 }
 
-std::string pcre2_message(int code) {
-    PCRE2_UCHAR buf[256];
-    if (pcre2_get_error_message(code, buf, sizeof(buf)) < 0) return "error " + std::to_string(code);
-    return reinterpret_cast<const char*>(buf);
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "core/text.h"
+#include "core/pcre2_message.h"
 
 namespace headroom {
 
@@ -112,11 +113,6 @@ bool has_match_reset(std::string_view regex) {
     return false;
 }
 
-std::string pcre2_message(int code) {
-    PCRE2_UCHAR buf[256];
-    if (pcre2_get_error_message(code, buf, sizeof(buf)) < 0) return "error " + std::to_string(code);
-    return reinterpret_cast<const char*>(buf);
-}
 
 }  // namespace
 

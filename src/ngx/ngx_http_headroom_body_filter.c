@@ -518,7 +518,9 @@ ngx_http_headroom_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
          * read event, and reading ends when the last buffer goes on.
          */
 
-        if (ctx->task || (ctx->ccr && ctx->ccr->wait)) {
+        if (ctx->task || (ctx->ccr && ctx->ccr->wait)
+            || ngx_http_headroom_route_waiting(ctx))
+        {
             return NGX_OK;
         }
 
@@ -1014,7 +1016,7 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     env.session_scope_len = 0;
 
     if (hmcf->route_zone && hlcf->compiled_routes) {
-        ngx_http_headroom_sessions_init(r, hmcf->route_zone, &sessions, &env);
+        (void) ngx_http_headroom_sessions_init(r, ctx, &sessions, &env);
     }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1046,6 +1048,20 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         headroom_process_in(hlcf->config, flags,
                             (const char *) r->uri.data, r->uri.len,
                             body, len, &env, &ctx->result);
+
+        if (ngx_http_headroom_route_must_wait(r, ctx)) {
+            headroom_result_free(&ctx->result);
+
+            rc = ngx_http_headroom_route_ask(r, ctx);
+
+            if (rc == NGX_AGAIN) {
+                ctx->time_us += ngx_http_headroom_us_since(&start);
+                return NGX_AGAIN;
+            }
+
+            /* Redis out of reach: this node's decision, kept, stands */
+            continue;
+        }
 
         if (store && ngx_http_headroom_ccr_must_wait(r, ctx)) {
             headroom_result_free(&ctx->result);
@@ -1090,6 +1106,10 @@ done:
 
     if (store) {
         ngx_http_headroom_ccr_after(r, ctx);
+    }
+
+    if (ctx->route) {
+        ngx_http_headroom_route_after(r, ctx);
     }
 
     return NGX_OK;

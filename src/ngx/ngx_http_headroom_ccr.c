@@ -104,10 +104,13 @@ ngx_http_headroom_ccr_check(ngx_conf_t *cf,
                "\"headroom_redis\" in the http block";
     }
 
-    if (hmcf->redis && hmcf->ccr_zone == NULL && !hmcf->budget_redis) {
+    if (hmcf->redis && hmcf->ccr_zone == NULL && !hmcf->budget_redis
+        && hmcf->route_zone == NULL)
+    {
         return "\"headroom_redis\" needs a \"headroom_ccr_zone\" (the "
-               "local cache in front of it) and \"headroom_ccr on\", or a "
-               "\"headroom_budget\" with \"redis=on\"";
+               "local cache in front of it) and \"headroom_ccr on\", a "
+               "\"headroom_budget\" with \"redis=on\", or a "
+               "\"headroom_route_zone\"";
     }
 
     return NGX_CONF_OK;

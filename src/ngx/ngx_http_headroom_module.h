@@ -17,6 +17,7 @@
 
 typedef struct ngx_http_headroom_ccr_ctx_s  ngx_http_headroom_ccr_ctx_t;
 typedef struct ngx_http_headroom_redis_s    ngx_http_headroom_redis_t;
+typedef struct ngx_http_headroom_route_ctx_s  ngx_http_headroom_route_ctx_t;
 
 
 typedef struct {
@@ -141,6 +142,7 @@ typedef struct {
     off_t                    passed;       /* on the wire after giving up */
     off_t                    passed_counted;   /* of it, in the zone */
     ngx_http_headroom_ccr_ctx_t  *ccr;     /* headroom_ccr on */
+    ngx_http_headroom_route_ctx_t  *route; /* sessions asked about */
     void                    *task;         /* the core runs in a thread */
     headroom_usage_reader_t *usage_reader; /* reads the answer's usage */
     headroom_usage_t         usage;        /* the provider's word, if any */
@@ -223,8 +225,16 @@ char *ngx_http_headroom_route_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_headroom_compile_routes(ngx_conf_t *cf,
     ngx_http_headroom_loc_conf_t *conf, ngx_http_headroom_loc_conf_t *prev);
-void ngx_http_headroom_sessions_init(ngx_http_request_t *r,
-    ngx_shm_zone_t *zone, headroom_sessions_t *sessions, headroom_env_t *env);
+ngx_int_t ngx_http_headroom_sessions_init(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, headroom_sessions_t *sessions,
+    headroom_env_t *env);
+ngx_uint_t ngx_http_headroom_route_must_wait(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+ngx_int_t ngx_http_headroom_route_ask(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
+ngx_uint_t ngx_http_headroom_route_waiting(ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_route_after(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
 ngx_str_t ngx_http_headroom_model_sent(ngx_http_headroom_ctx_t *ctx);
 ngx_int_t ngx_http_headroom_route_path(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);

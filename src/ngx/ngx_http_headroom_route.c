@@ -12,11 +12,30 @@
  */
 
 
-#include "ngx_http_headroom_module.h"
+#include "ngx_http_headroom_ccr.h"
 #include "ngx_http_headroom_lru.h"
 
 
 #define NGX_HTTP_HEADROOM_SESSION_LEN  32
+#define NGX_HTTP_HEADROOM_ROUTE_KEY    256
+
+
+/* outlives the request while Redis still owes it its reply */
+typedef struct {
+    ngx_http_request_t            *r;         /* NULL once it is gone */
+    ngx_http_headroom_route_ctx_t *route;     /* the request's, as it was */
+    ngx_uint_t                     refs;      /* the request, the reply */
+    ngx_event_t                    timer;
+} ngx_http_headroom_route_wait_t;
+
+
+/* per request: the zone, and the session the core found in it or not */
+struct ngx_http_headroom_route_ctx_s {
+    ngx_http_headroom_lru_zone_t  *lru;
+    u_char                         missed[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
+    ngx_http_headroom_route_wait_t  *wait;    /* while Redis is asked */
+    unsigned                       asked:1;
+};
 
 
 static int ngx_http_headroom_sessions_get(void *data, const char *session,
@@ -24,6 +43,12 @@ static int ngx_http_headroom_sessions_get(void *data, const char *session,
 static void ngx_http_headroom_sessions_put(void *data, const char *session,
     const char *name, size_t len);
 static void ngx_http_headroom_session_key(const char *session, u_char *k);
+static void ngx_http_headroom_sessions_keep(ngx_http_headroom_lru_zone_t *lru,
+    u_char *session, u_char *name, size_t len);
+static size_t ngx_http_headroom_sessions_name(ngx_http_headroom_lru_node_t *ln,
+    u_char *name);
+static size_t ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
+    u_char *session, u_char *name);
 static char *ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
     headroom_route_t *rule);
 static const char *ngx_http_headroom_c_string(ngx_conf_t *cf, u_char *data,
@@ -31,6 +56,14 @@ static const char *ngx_http_headroom_c_string(ngx_conf_t *cf, u_char *data,
 static char *ngx_http_headroom_route_value(ngx_conf_t *cf, ngx_str_t *arg,
     u_char *v, size_t n, const char **to);
 static void ngx_http_headroom_free_routes(void *data);
+static void ngx_http_headroom_route_got(void *data, ngx_int_t rc,
+    u_char *value, size_t len);
+static void ngx_http_headroom_route_timeout(ngx_event_t *ev);
+static void ngx_http_headroom_route_done(ngx_http_headroom_route_wait_t *w);
+static void ngx_http_headroom_route_release(ngx_http_headroom_route_wait_t *w);
+static void ngx_http_headroom_route_cleanup(void *data);
+static size_t ngx_http_headroom_route_redis_key(ngx_http_headroom_redis_t *redis,
+    u_char *session, u_char *buf);
 
 
 /* the zone's own tag: a reload never takes another zone's for it */
@@ -376,17 +409,33 @@ ngx_http_headroom_free_routes(void *data)
  * sessions of their own (a reload that edits a rule keeps them).
  */
 
-void
-ngx_http_headroom_sessions_init(ngx_http_request_t *r, ngx_shm_zone_t *zone,
-    headroom_sessions_t *sessions, headroom_env_t *env)
+ngx_int_t
+ngx_http_headroom_sessions_init(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, headroom_sessions_t *sessions,
+    headroom_env_t *env)
 {
-    u_char                    *p;
-    ngx_http_core_srv_conf_t  *cscf;
-    ngx_http_core_loc_conf_t  *clcf;
+    u_char                         *p;
+    ngx_http_core_srv_conf_t       *cscf;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (ctx->route == NULL) {
+        ctx->route = ngx_pcalloc(r->pool,
+                                 sizeof(ngx_http_headroom_route_ctx_t));
+        if (ctx->route == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->route->lru = hmcf->route_zone->data;
+    }
+
+    ctx->route->missed[0] = '\0';
 
     sessions->get = ngx_http_headroom_sessions_get;
     sessions->put = ngx_http_headroom_sessions_put;
-    sessions->data = zone->data;
+    sessions->data = ctx->route;
 
     env->sessions = sessions;
     env->session_scope = NULL;
@@ -397,7 +446,7 @@ ngx_http_headroom_sessions_init(ngx_http_request_t *r, ngx_shm_zone_t *zone,
 
     p = ngx_pnalloc(r->pool, cscf->server_name.len + 1 + clcf->name.len);
     if (p == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     env->session_scope = (const char *) p;
@@ -407,6 +456,8 @@ ngx_http_headroom_sessions_init(ngx_http_request_t *r, ngx_shm_zone_t *zone,
     p = ngx_cpymem(p, clcf->name.data, clcf->name.len);
 
     env->session_scope_len = p - (u_char *) env->session_scope;
+
+    return NGX_OK;
 }
 
 
@@ -415,11 +466,14 @@ ngx_http_headroom_sessions_init(ngx_http_request_t *r, ngx_shm_zone_t *zone,
 static int
 ngx_http_headroom_sessions_get(void *data, const char *session, char *name)
 {
-    ngx_http_headroom_lru_zone_t *lru = data;
+    ngx_http_headroom_route_ctx_t *route = data;
 
     size_t                         len;
+    ngx_http_headroom_lru_zone_t  *lru;
     u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_http_headroom_lru_node_t  *ln;
+
+    lru = route->lru;
 
     ngx_http_headroom_session_key(session, k);
 
@@ -427,10 +481,13 @@ ngx_http_headroom_sessions_get(void *data, const char *session, char *name)
 
     ln = ngx_http_headroom_lru_find(lru, k);
 
-    if (ln) {
-        len = ngx_strnlen(ln->data, ngx_min(ln->len,
-                                            HEADROOM_ROUTE_NAME_SIZE - 1));
-        ngx_memcpy(name, ln->data, len);
+    if (ln == NULL) {
+        /* Redis may know it: asked after this run (route_must_wait) */
+        ngx_memcpy(route->missed, k, NGX_HTTP_HEADROOM_SESSION_LEN);
+        route->missed[NGX_HTTP_HEADROOM_SESSION_LEN] = '\0';
+
+    } else {
+        len = ngx_http_headroom_sessions_name(ln, (u_char *) name);
         name[len] = '\0';
 
         ngx_http_headroom_lru_touch(lru, ln);
@@ -446,8 +503,63 @@ static void
 ngx_http_headroom_sessions_put(void *data, const char *session,
     const char *name, size_t len)
 {
-    ngx_http_headroom_lru_zone_t *lru = data;
+    ngx_http_headroom_route_ctx_t *route = data;
 
+    ngx_http_headroom_sessions_keep(route->lru, (u_char *) session,
+                                    (u_char *) name, len);
+}
+
+
+/* the rule name kept in an entry, copied to `name`: its length */
+
+static size_t
+ngx_http_headroom_sessions_name(ngx_http_headroom_lru_node_t *ln,
+    u_char *name)
+{
+    size_t  len;
+
+    len = ngx_strnlen(ln->data, ngx_min(ln->len,
+                                        HEADROOM_ROUTE_NAME_SIZE - 1));
+    ngx_memcpy(name, ln->data, len);
+
+    return len;
+}
+
+
+/* the rule name kept for `session` (32 hex digits): its length, 0 if none */
+
+static size_t
+ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
+    u_char *session, u_char *name)
+{
+    size_t                         len;
+    u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    ngx_http_headroom_lru_node_t  *ln;
+
+    ngx_http_headroom_session_key((const char *) session, k);
+
+    len = 0;
+
+    ngx_shmtx_lock(&lru->shpool->mutex);
+
+    ln = ngx_http_headroom_lru_find(lru, k);
+
+    if (ln) {
+        len = ngx_http_headroom_sessions_name(ln, name);
+    }
+
+    ngx_shmtx_unlock(&lru->shpool->mutex);
+
+    return len;
+}
+
+
+/* keeps `name` for `session` in the zone, replacing what was kept */
+
+static void
+ngx_http_headroom_sessions_keep(ngx_http_headroom_lru_zone_t *lru,
+    u_char *session, u_char *name, size_t len)
+{
     u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_http_headroom_lru_node_t  *ln;
 
@@ -455,7 +567,7 @@ ngx_http_headroom_sessions_put(void *data, const char *session,
         return;
     }
 
-    ngx_http_headroom_session_key(session, k);
+    ngx_http_headroom_session_key((const char *) session, k);
 
     ngx_shmtx_lock(&lru->shpool->mutex);
 
@@ -556,4 +668,288 @@ ngx_http_headroom_route_path(ngx_http_request_t *r,
     r->valid_unparsed_uri = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * With headroom_redis, every node agrees on a session's route: a session
+ * this node did not know (the core decided it and kept it here) is offered
+ * to Redis, SET ... NX GET, before the request goes on; when another node
+ * decided it first, its route is kept here instead and the core runs again
+ * with it. Not for a run in a thread (it decided there; Redis hears of it
+ * on the next request). Down or slow, Redis costs a request its timeout
+ * at most, and this node's decision stands.
+ */
+
+ngx_uint_t
+ngx_http_headroom_route_must_wait(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    return hmcf->redis && ctx->route && !ctx->route->asked
+           && ctx->route->missed[0] && !ctx->threaded
+           && ctx->result.session && ctx->result.session[0];
+}
+
+
+ngx_uint_t
+ngx_http_headroom_route_waiting(ngx_http_headroom_ctx_t *ctx)
+{
+    return ctx->route && ctx->route->wait;
+}
+
+
+ngx_int_t
+ngx_http_headroom_route_ask(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    size_t                           lens[7], len;
+    u_char                           key[NGX_HTTP_HEADROOM_ROUTE_KEY];
+    u_char                           name[HEADROOM_ROUTE_NAME_SIZE];
+    u_char                           ttl[NGX_INT_T_LEN];
+    ngx_msec_t                       timeout;
+    const char                      *argv[7];
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_headroom_lru_zone_t    *lru;
+    ngx_http_headroom_route_ctx_t   *route;
+    ngx_http_headroom_route_wait_t  *w;
+    ngx_http_headroom_main_conf_t   *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+    route = ctx->route;
+    lru = route->lru;
+
+    route->asked = 1;
+
+    /* what this node decided, kept by the run that missed it */
+
+    len = ngx_http_headroom_sessions_read(lru, route->missed, name);
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    w = ngx_calloc(sizeof(ngx_http_headroom_route_wait_t), r->connection->log);
+    if (w == NULL) {
+        return NGX_DECLINED;
+    }
+
+    w->r = r;
+    w->route = route;
+    w->refs = 2;
+
+    argv[0] = "SET";
+    lens[0] = 3;
+    argv[1] = (const char *) key;
+    lens[1] = ngx_http_headroom_route_redis_key(hmcf->redis, route->missed,
+                                                key);
+    argv[2] = (const char *) name;
+    lens[2] = len;
+    argv[3] = "NX";
+    lens[3] = 2;
+    argv[4] = "GET";
+    lens[4] = 3;
+    argv[5] = "PX";
+    lens[5] = 2;
+    argv[6] = (const char *) ttl;
+    lens[6] = ngx_sprintf(ttl, "%M", lru->ttl) - ttl;
+
+    if (ngx_http_headroom_redis_command(hmcf->redis,
+                                        ngx_http_headroom_route_got, w, 7,
+                                        argv, lens)
+        != NGX_OK)
+    {
+        ngx_free(w);
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_headroom_route_cleanup;
+    cln->data = w;
+
+    w->timer.handler = ngx_http_headroom_route_timeout;
+    w->timer.data = w;
+    w->timer.log = r->connection->log;
+
+    /* well before client_body_timeout: nginx's reader waits meanwhile */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    timeout = ngx_min(ngx_http_headroom_redis_timeout(hmcf->redis),
+                      clcf->client_body_timeout / 2);
+
+    ngx_add_timer(&w->timer, timeout);
+
+    route->wait = w;
+
+    return NGX_AGAIN;
+}
+
+
+/* another node's route (a value) is this node's too; nil: ours stands */
+
+static void
+ngx_http_headroom_route_got(void *data, ngx_int_t rc, u_char *value,
+    size_t len)
+{
+    ngx_http_headroom_route_wait_t *w = data;
+
+    if (w->r && w->route->wait == w) {
+        if (rc == NGX_OK && len > 0 && len < HEADROOM_ROUTE_NAME_SIZE) {
+            ngx_http_headroom_sessions_keep(w->route->lru, w->route->missed,
+                                            value, len);
+        }
+
+        ngx_http_headroom_route_done(w);
+    }
+
+    ngx_http_headroom_route_release(w);
+}
+
+
+static void
+ngx_http_headroom_route_timeout(ngx_event_t *ev)
+{
+    ngx_http_headroom_route_wait_t *w = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "headroom: Redis did not say a session's route in time: "
+                  "this node's decision stands");
+
+    ngx_http_headroom_route_done(w);
+}
+
+
+static void
+ngx_http_headroom_route_done(ngx_http_headroom_route_wait_t *w)
+{
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+
+    if (w->r == NULL || w->route->wait != w) {
+        return;
+    }
+
+    w->route->wait = NULL;
+
+    ngx_http_headroom_resume(w->r);
+}
+
+
+static void
+ngx_http_headroom_route_release(ngx_http_headroom_route_wait_t *w)
+{
+    if (--w->refs == 0) {
+        ngx_free(w);
+    }
+}
+
+
+/* the request is gone: the reply finds nobody */
+
+static void
+ngx_http_headroom_route_cleanup(void *data)
+{
+    ngx_http_headroom_route_wait_t *w = data;
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+
+    w->r = NULL;
+    ngx_http_headroom_route_release(w);
+}
+
+
+/*
+ * After the last run: a session this node already knew keeps its ttl in
+ * Redis too, as it does in the zone (PEXPIRE); one it decided without
+ * asking (in a thread) is offered (SET NX). Nobody waits for either.
+ */
+
+void
+ngx_http_headroom_route_after(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    size_t                          lens[6], len;
+    u_char                          key[NGX_HTTP_HEADROOM_ROUTE_KEY];
+    u_char                          name[HEADROOM_ROUTE_NAME_SIZE];
+    u_char                          ttl[NGX_INT_T_LEN];
+    const char                     *argv[6];
+    ngx_http_headroom_lru_zone_t   *lru;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (hmcf->redis == NULL || ctx->route == NULL || ctx->route->asked
+        || ctx->result.session == NULL
+        || ngx_strlen(ctx->result.session) != NGX_HTTP_HEADROOM_SESSION_LEN)
+    {
+        return;
+    }
+
+    lru = ctx->route->lru;
+
+    argv[1] = (const char *) key;
+    lens[1] = ngx_http_headroom_route_redis_key(hmcf->redis,
+                                        (u_char *) ctx->result.session, key);
+    lens[5] = ngx_sprintf(ttl, "%M", lru->ttl) - ttl;
+
+    if (ctx->result.route_remembered) {
+        argv[0] = "PEXPIRE";
+        lens[0] = 7;
+        argv[2] = (const char *) ttl;
+        lens[2] = lens[5];
+
+        (void) ngx_http_headroom_redis_command(hmcf->redis, NULL, NULL, 3,
+                                               argv, lens);
+        return;
+    }
+
+    len = ngx_http_headroom_sessions_read(lru, (u_char *) ctx->result.session,
+                                          name);
+
+    if (len == 0) {
+        return;    /* nothing kept: a sticky=off rule decided */
+    }
+
+    argv[0] = "SET";
+    lens[0] = 3;
+    argv[2] = (const char *) name;
+    lens[2] = len;
+    argv[3] = "NX";
+    lens[3] = 2;
+    argv[4] = "PX";
+    lens[4] = 2;
+    argv[5] = (const char *) ttl;
+
+    (void) ngx_http_headroom_redis_command(hmcf->redis, NULL, NULL, 6, argv,
+                                           lens);
+}
+
+
+/* PREFIX "route:" SESSION */
+
+static size_t
+ngx_http_headroom_route_redis_key(ngx_http_headroom_redis_t *redis,
+    u_char *session, u_char *buf)
+{
+    u_char  *p;
+
+    p = ngx_http_headroom_redis_prefix(redis, buf,
+                                       buf + NGX_HTTP_HEADROOM_ROUTE_KEY
+                                       - sizeof("route:") - 1
+                                       - NGX_HTTP_HEADROOM_SESSION_LEN);
+    p = ngx_cpymem(p, "route:", sizeof("route:") - 1);
+    p = ngx_cpymem(p, session, NGX_HTTP_HEADROOM_SESSION_LEN);
+
+    return p - buf;
 }

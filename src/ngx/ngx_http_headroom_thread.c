@@ -145,8 +145,8 @@ ngx_http_headroom_thread_post(ngx_http_request_t *r,
     }
 
     if (hmcf->route_zone && hlcf->compiled_routes) {
-        ngx_http_headroom_sessions_init(r, hmcf->route_zone, &t->sessions,
-                                        &t->env);
+        (void) ngx_http_headroom_sessions_init(r, ctx, &t->sessions,
+                                               &t->env);
     }
 
     task->handler = ngx_http_headroom_thread_handler;

@@ -42,7 +42,7 @@ void add(Configs& c, const headroom_settings_t& s) {
         std::abort();
     }
     c.all.push_back(cf);
-    c.stabilizes.push_back(s.stabilize_prefix != 0);
+    c.stabilizes.push_back(s.stabilize_prefix != 0 || s.routes != nullptr);
 }
 
 // Every line of `out` is a line of `in`, in order, or a marker.
@@ -109,6 +109,37 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     s.cache_breakpoints = 1;
     s.prompt_cache_key = 1;
     add(*configs, s);  // and every prefix pass
+    headroom_settings_init(&s);
+    s.tokenizers = tk;
+    headroom_route_t rules[4] = {};
+    rules[0].name = "proof";
+    rules[0].text = "(?i)prove|(a+)+b";
+    rules[0].sticky = 0;
+    rules[0].to = "thinker";
+    rules[1].name = "short";
+    rules[1].tokens_op = HEADROOM_ROUTE_TOKENS_BELOW;
+    rules[1].tokens = 500;
+    rules[1].tools = HEADROOM_ROUTE_TOOLS_NO;
+    rules[1].sticky = 1;
+    rules[1].to = "mini";
+    rules[2].name = "big";
+    rules[2].tokens_op = HEADROOM_ROUTE_TOKENS_ABOVE;
+    rules[2].tokens = 5000;
+    rules[2].model = "*";
+    rules[2].sticky = 1;
+    rules[2].to = "long-context";
+    rules[3].name = "gem";
+    rules[3].api = "gemini";
+    rules[3].sticky = 1;
+    rules[3].to = "gemini-2.5-pro";
+    headroom_routes_t* routes = headroom_routes_compile(rules, 4, 1, error, sizeof error);
+    if (routes == nullptr) {
+        std::fprintf(stderr, "fuzz_pipeline: %s\n", error);
+        std::abort();
+    }
+    s.routes = routes;
+    add(*configs, s);  // routing: the model set, the request counted
+    headroom_routes_free(routes);
     // The configurations keep what they need of the tokenizers.
     headroom_tokenizers_free(tk);
     return 0;
@@ -131,6 +162,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
               std::string(reinterpret_cast<const char*>(again.body), again.body_len))
         << "the same bytes gave other bytes";
     EXPECT_STREQ(r.prefix_hash, again.prefix_hash);
+    EXPECT_STREQ(r.route, again.route);
     headroom_result_free(&again);
 
     // Through a cache: worked out and kept, then taken from it.
@@ -144,6 +176,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         EXPECT_EQ(r.tokens_before, c.tokens_before);
         EXPECT_EQ(r.tokens_after, c.tokens_after);
         EXPECT_EQ(r.omitted, c.omitted);
+        EXPECT_STREQ(r.route, c.route) << "the cache changed the route (round " << round << ")";
+        EXPECT_EQ(r.request_tokens, c.request_tokens);
         if (round == 1) {
             EXPECT_EQ(c.cache_misses, 0u);
         }

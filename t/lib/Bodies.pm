@@ -11,6 +11,7 @@ use JSON::PP;
 use Exporter qw(import);
 
 our @EXPORT = qw(records pretty compact jstr chat anthropic responses gemini gemini_json
+                 agent_session
                  GEMINI_URI tokens untable
                  tool_output_data tool_output_text compressed loghub_log grep_output
                  wide_diff numbered);
@@ -222,6 +223,28 @@ sub responses {
         . '{"type":"function_call","call_id":"c1","name":"list","arguments":"{}"},'
         . '{"type":"function_call_output","call_id":"c1","output":'
         . jstr($tool_text) . '}],"store":false}';
+}
+
+
+# The Anthropic bodies of an agent session's $n turns, each resending the
+# ones before: the user's $first text, then per turn a tool call, its
+# result (a few hundred tokens) and "now prove step N". With $tools, the
+# requests define the tool.
+sub agent_session {
+    my ($first, $n, $tools) = @_;
+    my $output = join ' ', map { "word$_" } 1 .. 150;
+    my @messages = (qq({"role":"user","content":) . jstr($first) . '}');
+    my @bodies;
+    for my $turn (1 .. $n) {
+        push @bodies, '{"model":"claude-opus-4-1","max_tokens":100,"system":"You are a careful assistant.",'
+            . ($tools ? '"tools":[{"name":"sh","input_schema":{"type":"object"}}],' : '')
+            . '"messages":[' . join(',', @messages) . ']}';
+        push @messages,
+            qq({"role":"assistant","content":[{"type":"tool_use","id":"t$turn","name":"sh","input":{"cmd":"ls $turn"}}]}),
+            qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"t$turn","content":) . jstr("$output $turn")
+            . qq(},{"type":"text","text":"now prove step $turn"}]});
+    }
+    return @bodies;
 }
 
 1;
