@@ -13,6 +13,7 @@ use HeadroomTest qw(start_recorder recorded free_port);
 use Transport;
 use Bodies qw(agent_session);
 use Redis;
+use Time::HiRes qw(sleep);
 
 plan skip_all => 'redis-server is not installed (make test installs it)' unless have_redis();
 
@@ -21,14 +22,16 @@ my ($rec_pid, $rec_port) = start_recorder($dir);
 my $redis = start_redis();
 
 sub node {
-    my ($redis_port) = @_;
+    my ($redis_port, $threads) = @_;
     return start_gateway(
         workers => 2,
+        main_config => $threads ? 'thread_pool hp threads=2;' : '',
         http_config => "headroom_route_zone sessions 1m;\n"
             . "headroom_redis 127.0.0.1:$redis_port timeout=300ms;\n",
         config => qq(
             location / {
                 headroom on;
+                @{[ $threads ? 'headroom_thread_pool hp; headroom_thread_offload 1k;' : '' ]}
                 headroom_route hard if-text=prove to=thinker;
                 headroom_route tiny if-tokens<300 to=mini;
                 add_header X-Route \$headroom_route always;
@@ -74,6 +77,34 @@ my $b = node($redis->{port});
     is_deeply $first, ['tiny', 'mini'], 'a session begins on A';
     my ($key) = grep { redis_cmd($redis, 'GET', $_) eq 'tiny' } @{ redis_cmd($redis, 'KEYS', 'headroom:route:*') };
     ok $key, 'and is in Redis';
+}
+
+# Redis lost its keys (a restart without persistence): the next request
+# of a session writes its route back.
+{
+    my @turns = agent_session('kept through a flush', 3);
+    post($a, $turns[0]);
+    redis_cmd($redis, 'FLUSHALL');
+    is_deeply post($a, $turns[1]), ['tiny', 'mini'], 'after Redis lost it, the session keeps its route here';
+    sleep 0.2;
+    is_deeply [map { redis_cmd($redis, 'GET', $_) } @{ redis_cmd($redis, 'KEYS', 'headroom:route:*') }], ['tiny'],
+        'and writes it back to Redis';
+    is_deeply post($b, $turns[2]), ['tiny', 'mini'], 'where another node finds it';
+}
+
+# A session's first request on a node that works it out in a thread does
+# not wait for Redis: it goes by that node's rules, and the session's next
+# requests there follow Redis.
+{
+    my $t = node($redis->{port}, 1);
+    my @turns = agent_session('threads', 3);
+    is_deeply post($a, $turns[0]), ['tiny', 'mini'], 'a session begins on A';
+    post($t, $turns[1]);
+    like gateway_log($t), qr/in a thread/, 'its next turn is worked out in a thread on another node';
+    sleep 0.2;
+    is_deeply post($t, $turns[2]), ['tiny', 'mini'], 'the turn after follows the route Redis holds';
+    is_deeply [bad_log_lines($t)], [], 'no alerts or crashes on the threaded node';
+    stop_gateway($t);
 }
 
 for my $gw ($a, $b) {

@@ -26,12 +26,22 @@ typedef struct {
     ngx_http_headroom_route_ctx_t *route;     /* the request's, as it was */
     ngx_uint_t                     refs;      /* the request, the reply */
     ngx_event_t                    timer;
+    ngx_http_headroom_lru_zone_t  *lru;       /* for a reply that comes late */
+    u_char                         session[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
 } ngx_http_headroom_route_wait_t;
+
+
+/* a session offered to Redis after the request's run: nobody waits */
+typedef struct {
+    ngx_http_headroom_lru_zone_t  *lru;
+    u_char                         session[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
+} ngx_http_headroom_route_offer_t;
 
 
 /* per request: the zone, and the session the core found in it or not */
 struct ngx_http_headroom_route_ctx_s {
     ngx_http_headroom_lru_zone_t  *lru;
+    ngx_flag_t                     redis;     /* sessions shared there */
     u_char                         missed[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
     ngx_http_headroom_route_wait_t  *wait;    /* while Redis is asked */
     unsigned                       asked:1;
@@ -44,7 +54,15 @@ static void ngx_http_headroom_sessions_put(void *data, const char *session,
     const char *name, size_t len);
 static void ngx_http_headroom_session_key(const char *session, u_char *k);
 static void ngx_http_headroom_sessions_keep(ngx_http_headroom_lru_zone_t *lru,
-    u_char *session, u_char *name, size_t len);
+    u_char *session, u_char *name, size_t len, ngx_uint_t pending);
+static ngx_int_t ngx_http_headroom_route_offer(ngx_http_request_t *r,
+    ngx_http_headroom_lru_zone_t *lru, u_char *session,
+    ngx_http_headroom_redis_got_pt handler, void *data);
+static void ngx_http_headroom_route_offered(void *data, ngx_int_t rc,
+    u_char *value, size_t len);
+static void ngx_http_headroom_sessions_settle(
+    ngx_http_headroom_lru_zone_t *lru, u_char *session, u_char *name,
+    size_t len);
 static size_t ngx_http_headroom_sessions_name(ngx_http_headroom_lru_node_t *ln,
     u_char *name);
 static size_t ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
@@ -429,6 +447,7 @@ ngx_http_headroom_sessions_init(ngx_http_request_t *r,
         }
 
         ctx->route->lru = hmcf->route_zone->data;
+        ctx->route->redis = (hmcf->redis != NULL);
     }
 
     ctx->route->missed[0] = '\0';
@@ -481,10 +500,15 @@ ngx_http_headroom_sessions_get(void *data, const char *session, char *name)
 
     ln = ngx_http_headroom_lru_find(lru, k);
 
-    if (ln == NULL) {
-        /* Redis may know it: asked after this run (route_must_wait) */
+    /*
+     * Not kept, or kept by a request of this node still waiting for
+     * Redis's word on it: Redis is asked after this run (route_must_wait).
+     */
+
+    if (ln == NULL || (route->redis && ln->data[0] == 'p')) {
         ngx_memcpy(route->missed, k, NGX_HTTP_HEADROOM_SESSION_LEN);
         route->missed[NGX_HTTP_HEADROOM_SESSION_LEN] = '\0';
+        ln = NULL;
 
     } else {
         len = ngx_http_headroom_sessions_name(ln, (u_char *) name);
@@ -505,12 +529,18 @@ ngx_http_headroom_sessions_put(void *data, const char *session,
 {
     ngx_http_headroom_route_ctx_t *route = data;
 
+    /* with Redis, this node's decision stands once Redis had its say */
+
     ngx_http_headroom_sessions_keep(route->lru, (u_char *) session,
-                                    (u_char *) name, len);
+                                    (u_char *) name, len, route->redis);
 }
 
 
-/* the rule name kept in an entry, copied to `name`: its length */
+/*
+ * An entry: a state ('p' pending: decided here, Redis not heard yet; 'c'
+ * confirmed), then the rule name, NUL-terminated. The name copied to
+ * `name`: its length.
+ */
 
 static size_t
 ngx_http_headroom_sessions_name(ngx_http_headroom_lru_node_t *ln,
@@ -518,9 +548,9 @@ ngx_http_headroom_sessions_name(ngx_http_headroom_lru_node_t *ln,
 {
     size_t  len;
 
-    len = ngx_strnlen(ln->data, ngx_min(ln->len,
-                                        HEADROOM_ROUTE_NAME_SIZE - 1));
-    ngx_memcpy(name, ln->data, len);
+    len = ngx_strnlen(ln->data + 1, ngx_min(ln->len - 1,
+                                            HEADROOM_ROUTE_NAME_SIZE - 1));
+    ngx_memcpy(name, ln->data + 1, len);
 
     return len;
 }
@@ -558,7 +588,7 @@ ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
 
 static void
 ngx_http_headroom_sessions_keep(ngx_http_headroom_lru_zone_t *lru,
-    u_char *session, u_char *name, size_t len)
+    u_char *session, u_char *name, size_t len, ngx_uint_t pending)
 {
     u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_http_headroom_lru_node_t  *ln;
@@ -579,14 +609,15 @@ ngx_http_headroom_sessions_keep(ngx_http_headroom_lru_zone_t *lru,
         ngx_http_headroom_lru_touch(lru, ln);
 
     } else {
-        ln = ngx_http_headroom_lru_add(lru, k, HEADROOM_ROUTE_NAME_SIZE);
+        ln = ngx_http_headroom_lru_add(lru, k, 1 + HEADROOM_ROUTE_NAME_SIZE);
     }
 
     /* every entry has room for any name: NUL-terminated */
 
     if (ln) {
-        ngx_memcpy(ln->data, name, len);
-        ln->data[len] = '\0';
+        ln->data[0] = pending ? 'p' : 'c';
+        ngx_memcpy(ln->data + 1, name, len);
+        ln->data[1 + len] = '\0';
     }
 
     ngx_shmtx_unlock(&lru->shpool->mutex);
@@ -706,70 +737,39 @@ ngx_int_t
 ngx_http_headroom_route_ask(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx)
 {
-    size_t                           lens[7], len;
-    u_char                           key[NGX_HTTP_HEADROOM_ROUTE_KEY];
-    u_char                           name[HEADROOM_ROUTE_NAME_SIZE];
-    u_char                           ttl[NGX_INT_T_LEN];
+    ngx_int_t                        rc;
     ngx_msec_t                       timeout;
-    const char                      *argv[7];
     ngx_pool_cleanup_t              *cln;
     ngx_http_core_loc_conf_t        *clcf;
-    ngx_http_headroom_lru_zone_t    *lru;
     ngx_http_headroom_route_ctx_t   *route;
     ngx_http_headroom_route_wait_t  *w;
     ngx_http_headroom_main_conf_t   *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
     route = ctx->route;
-    lru = route->lru;
 
     route->asked = 1;
 
-    /* what this node decided, kept by the run that missed it */
-
-    len = ngx_http_headroom_sessions_read(lru, route->missed, name);
-
-    if (len == 0) {
-        return NGX_DECLINED;
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_DECLINED;
-    }
-
     w = ngx_calloc(sizeof(ngx_http_headroom_route_wait_t), r->connection->log);
-    if (w == NULL) {
-        return NGX_DECLINED;
+
+    if (cln == NULL || w == NULL) {
+        rc = NGX_ERROR;
+        goto declined;
     }
 
     w->r = r;
     w->route = route;
     w->refs = 2;
+    w->lru = route->lru;
+    ngx_memcpy(w->session, route->missed, sizeof(w->session));
 
-    argv[0] = "SET";
-    lens[0] = 3;
-    argv[1] = (const char *) key;
-    lens[1] = ngx_http_headroom_route_redis_key(hmcf->redis, route->missed,
-                                                key);
-    argv[2] = (const char *) name;
-    lens[2] = len;
-    argv[3] = "NX";
-    lens[3] = 2;
-    argv[4] = "GET";
-    lens[4] = 3;
-    argv[5] = "PX";
-    lens[5] = 2;
-    argv[6] = (const char *) ttl;
-    lens[6] = ngx_sprintf(ttl, "%M", lru->ttl) - ttl;
+    /* what this node decided, kept (pending) by the run that missed it */
 
-    if (ngx_http_headroom_redis_command(hmcf->redis,
-                                        ngx_http_headroom_route_got, w, 7,
-                                        argv, lens)
-        != NGX_OK)
-    {
-        ngx_free(w);
-        return NGX_DECLINED;
+    rc = ngx_http_headroom_route_offer(r, route->lru, route->missed,
+                                       ngx_http_headroom_route_got, w);
+    if (rc != NGX_OK) {
+        goto declined;
     }
 
     cln->handler = ngx_http_headroom_route_cleanup;
@@ -790,6 +790,79 @@ ngx_http_headroom_route_ask(ngx_http_request_t *r,
     route->wait = w;
 
     return NGX_AGAIN;
+
+declined:
+
+    /* Redis out of reach: this node's decision stands */
+
+    if (w) {
+        ngx_free(w);
+    }
+
+    ngx_http_headroom_sessions_settle(route->lru, route->missed, NULL, 0);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * SET PREFIX route:SESSION NAME NX GET PX ttl, then PEXPIRE: this node's
+ * route for the session, unless Redis has one (its reply), and the key
+ * kept another ttl either way. NGX_DECLINED: nothing kept here to offer;
+ * NGX_ERROR: not sent (the handler is not called).
+ */
+
+static ngx_int_t
+ngx_http_headroom_route_offer(ngx_http_request_t *r,
+    ngx_http_headroom_lru_zone_t *lru, u_char *session,
+    ngx_http_headroom_redis_got_pt handler, void *data)
+{
+    size_t                          lens[7], len;
+    u_char                          key[NGX_HTTP_HEADROOM_ROUTE_KEY];
+    u_char                          name[HEADROOM_ROUTE_NAME_SIZE];
+    u_char                          ttl[NGX_INT_T_LEN];
+    const char                     *argv[7];
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    len = ngx_http_headroom_sessions_read(lru, session, name);
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    argv[0] = "SET";
+    lens[0] = 3;
+    argv[1] = (const char *) key;
+    lens[1] = ngx_http_headroom_route_redis_key(hmcf->redis, session, key);
+    argv[2] = (const char *) name;
+    lens[2] = len;
+    argv[3] = "NX";
+    lens[3] = 2;
+    argv[4] = "GET";
+    lens[4] = 3;
+    argv[5] = "PX";
+    lens[5] = 2;
+    argv[6] = (const char *) ttl;
+    lens[6] = ngx_sprintf(ttl, "%M", lru->ttl) - ttl;
+
+    if (ngx_http_headroom_redis_command(hmcf->redis, handler, data, 7, argv,
+                                        lens)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "PEXPIRE";
+    lens[0] = 7;
+    argv[2] = (const char *) ttl;
+    lens[2] = lens[6];
+
+    (void) ngx_http_headroom_redis_command(hmcf->redis, NULL, NULL, 3, argv,
+                                           lens);
+
+    return NGX_OK;
 }
 
 
@@ -801,12 +874,13 @@ ngx_http_headroom_route_got(void *data, ngx_int_t rc, u_char *value,
 {
     ngx_http_headroom_route_wait_t *w = data;
 
-    if (w->r && w->route->wait == w) {
-        if (rc == NGX_OK && len > 0 && len < HEADROOM_ROUTE_NAME_SIZE) {
-            ngx_http_headroom_sessions_keep(w->route->lru, w->route->missed,
-                                            value, len);
-        }
+    /* kept here even when the request has gone on: for its next turns */
 
+    ngx_http_headroom_sessions_settle(w->lru, w->session,
+                                      rc == NGX_OK ? value : NULL,
+                                      rc == NGX_OK ? len : 0);
+
+    if (w->r && w->route->wait == w) {
         ngx_http_headroom_route_done(w);
     }
 
@@ -823,7 +897,24 @@ ngx_http_headroom_route_timeout(ngx_event_t *ev)
                   "headroom: Redis did not say a session's route in time: "
                   "this node's decision stands");
 
+    ngx_http_headroom_sessions_settle(w->lru, w->session, NULL, 0);
+
     ngx_http_headroom_route_done(w);
+}
+
+
+/* the reply to an offer nobody waits for: kept for the next turns */
+
+static void
+ngx_http_headroom_route_offered(void *data, ngx_int_t rc, u_char *value,
+    size_t len)
+{
+    ngx_http_headroom_route_offer_t *o = data;
+
+    ngx_http_headroom_sessions_settle(o->lru, o->session,
+                                      rc == NGX_OK ? value : NULL,
+                                      rc == NGX_OK ? len : 0);
+    ngx_free(o);
 }
 
 
@@ -870,22 +961,18 @@ ngx_http_headroom_route_cleanup(void *data)
 
 
 /*
- * After the last run: a session this node already knew keeps its ttl in
- * Redis too, as it does in the zone (PEXPIRE); one it decided without
- * asking (in a thread) is offered (SET NX). Nobody waits for either.
+ * After the last run, a session that was not asked about before it (known
+ * here already, or decided in a thread) is offered to Redis again, nobody
+ * waiting: so a key Redis lost is written back, its ttl renewed, and a
+ * route another node set first is kept here for the session's next turns.
  */
 
 void
 ngx_http_headroom_route_after(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx)
 {
-    size_t                          lens[6], len;
-    u_char                          key[NGX_HTTP_HEADROOM_ROUTE_KEY];
-    u_char                          name[HEADROOM_ROUTE_NAME_SIZE];
-    u_char                          ttl[NGX_INT_T_LEN];
-    const char                     *argv[6];
-    ngx_http_headroom_lru_zone_t   *lru;
-    ngx_http_headroom_main_conf_t  *hmcf;
+    ngx_http_headroom_route_offer_t  *o;
+    ngx_http_headroom_main_conf_t    *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
@@ -896,43 +983,62 @@ ngx_http_headroom_route_after(ngx_http_request_t *r,
         return;
     }
 
-    lru = ctx->route->lru;
-
-    argv[1] = (const char *) key;
-    lens[1] = ngx_http_headroom_route_redis_key(hmcf->redis,
-                                        (u_char *) ctx->result.session, key);
-    lens[5] = ngx_sprintf(ttl, "%M", lru->ttl) - ttl;
-
-    if (ctx->result.route_remembered) {
-        argv[0] = "PEXPIRE";
-        lens[0] = 7;
-        argv[2] = (const char *) ttl;
-        lens[2] = lens[5];
-
-        (void) ngx_http_headroom_redis_command(hmcf->redis, NULL, NULL, 3,
-                                               argv, lens);
+    o = ngx_alloc(sizeof(ngx_http_headroom_route_offer_t), r->connection->log);
+    if (o == NULL) {
         return;
     }
 
-    len = ngx_http_headroom_sessions_read(lru, (u_char *) ctx->result.session,
-                                          name);
+    o->lru = ctx->route->lru;
+    ngx_memcpy(o->session, ctx->result.session, sizeof(o->session));
 
-    if (len == 0) {
-        return;    /* nothing kept: a sticky=off rule decided */
+    switch (ngx_http_headroom_route_offer(r, o->lru, o->session,
+                                          ngx_http_headroom_route_offered, o))
+    {
+    case NGX_OK:
+        return;
+
+    case NGX_ERROR:
+        /* Redis out of reach: this node's decision stands */
+        ngx_http_headroom_sessions_settle(o->lru, o->session, NULL, 0);
+        break;
+
+    default: /* nothing kept: a sticky=off rule decided */
+        break;
     }
 
-    argv[0] = "SET";
-    lens[0] = 3;
-    argv[2] = (const char *) name;
-    lens[2] = len;
-    argv[3] = "NX";
-    lens[3] = 2;
-    argv[4] = "PX";
-    lens[4] = 2;
-    argv[5] = (const char *) ttl;
+    ngx_free(o);
+}
 
-    (void) ngx_http_headroom_redis_command(hmcf->redis, NULL, NULL, 6, argv,
-                                           lens);
+
+/*
+ * Redis's word on a session: another node's route (`name`) is kept here
+ * too; none (`name` NULL: ours was set, or Redis did not answer) confirms
+ * this node's own.
+ */
+
+static void
+ngx_http_headroom_sessions_settle(ngx_http_headroom_lru_zone_t *lru,
+    u_char *session, u_char *name, size_t len)
+{
+    u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
+    ngx_http_headroom_lru_node_t  *ln;
+
+    if (name && len > 0 && len < HEADROOM_ROUTE_NAME_SIZE) {
+        ngx_http_headroom_sessions_keep(lru, session, name, len, 0);
+        return;
+    }
+
+    ngx_http_headroom_session_key((const char *) session, k);
+
+    ngx_shmtx_lock(&lru->shpool->mutex);
+
+    ln = ngx_http_headroom_lru_find(lru, k);
+
+    if (ln) {
+        ln->data[0] = 'c';
+    }
+
+    ngx_shmtx_unlock(&lru->shpool->mutex);
 }
 
 

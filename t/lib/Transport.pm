@@ -125,10 +125,12 @@ sub nginx_t {
     return ($? >> 8, $out);
 }
 
-# The lines that must never be there.
+# The lines that must never be there, in a log's text or in a gateway's
+# error log (given the gateway).
 sub bad_log_lines {
     my ($log) = @_;
-    return grep { /\[(alert|crit|emerg)\]|exited on signal|exited with code [1-9]/ }
+    $log = gateway_log($log) if ref $log eq 'HASH';
+    return grep { /(?:^|\s)\[(alert|crit|emerg)\]|exited on signal|exited with code [1-9]/ }
            split /\n/, $log;
 }
 
