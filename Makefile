@@ -25,6 +25,7 @@ TOKENIZERS   := $(BUILD)/tokenizers
 NPM_DIR      := $(BUILD)/npm
 
 APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev libzstd-dev \
+                libbrotli-dev brotli \
                 cmake g++ make pkg-config libgtest-dev libbenchmark-dev \
                 perl curl openssl ca-certificates zstd \
                 clang-14 libclang-rt-14-dev llvm-14 valgrind wrk nghttp2-client \

@@ -1,6 +1,6 @@
 # Compressed request bodies through real nginx: gzip (x-gzip, several
-# members, sync-flushed blocks), deflate (zlib and raw) and zstd (several
-# frames) are decoded as they arrive, rewritten, and sent on as identity
+# members, sync-flushed blocks), deflate (zlib and raw), zstd (several
+# frames) and br are decoded as they arrive, rewritten, and sent on as identity
 # with a right Content-Length; a body headroom read but did not change goes
 # on as the original compressed bytes; bombs, corrupt streams and encodings
 # headroom does not decode pass through untouched with a reason of their
@@ -50,16 +50,19 @@ sub gz_blocks {
 sub zlib_deflate { my ($d) = @_; my $o; deflate(\$d => \$o) or die $DeflateError; $o }
 sub raw_deflate  { my ($d) = @_; my $o; rawdeflate(\$d => \$o) or die $RawDeflateError; $o }
 
-sub zstd_cli {
-    my ($data, @args) = @_;
+# The data compressed by a command-line tool (zstd, brotli).
+sub cli {
+    my ($tool, $data, @args) = @_;
     my $dir = tempdir(CLEANUP => 1);
     open my $fh, '>:raw', "$dir/in" or die;
     print $fh $data;
     close $fh;
-    my $out = `zstd -q -c @args $dir/in`;
-    die "zstd failed" if $?;
+    my $out = `$tool -c @args $dir/in`;
+    die "$tool failed" if $?;
     return $out;
 }
+sub zstd_cli { cli('zstd -q', @_) }
+sub br_cli   { cli('brotli', @_) }
 
 my @blocks;
 
@@ -74,6 +77,7 @@ for my $case (
     ['deflate, raw', 'deflate', raw_deflate($BODY)],
     ['zstd', 'zstd', zstd_cli($BODY)],
     ['zstd of two frames', 'zstd', zstd_cli(substr($BODY, 0, 50000)) . zstd_cli(substr($BODY, 50000))],
+    ['br', 'br', br_cli($BODY)],
 ) {
     my ($name, $coding, $wire) = @$case;
     push @blocks, {
@@ -171,12 +175,27 @@ push @blocks, (
         error_log => 'headroom: passthrough: decoded_too_large',
     },
     {
-        name => 'br is not decoded: unknown_encoding, untouched',
+        name => 'compress is not decoded: unknown_encoding, untouched',
+        request_headers => 'Content-Encoding: compress',
+        request_body => $BODY,
+        upstream_body_unchanged => 1,
+        upstream_headers_like => '^Content-Encoding: compress',
+        error_log => 'headroom: passthrough: unknown_encoding',
+    },
+    {
+        name => 'a br bomb stops at the ratio cap too',
+        request_headers => 'Content-Encoding: br',
+        request_body => br_cli("\0" x (50 << 20)),
+        upstream_body_unchanged => 1,
+        error_log => 'headroom: passthrough: decoded_too_large',
+    },
+    {
+        name => 'a br stream that is not br: decode_error, untouched',
         request_headers => 'Content-Encoding: br',
         request_body => $BODY,
         upstream_body_unchanged => 1,
         upstream_headers_like => '^Content-Encoding: br',
-        error_log => 'headroom: passthrough: unknown_encoding',
+        error_log => 'headroom: passthrough: decode_error',
     },
     {
         name => 'a list of encodings: unknown_encoding',

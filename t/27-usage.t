@@ -3,8 +3,8 @@
 # passed on piece by piece with proxy_buffering off), reach the client
 # byte for byte; $headroom_usage_input, _cached, _cache_write, _output and
 # $headroom_cost_usd say what each API's documented fields say, priced by
-# hand from the shipped table, a gzip answer read through a decoder on the
-# side; a stream without usage, a brotli answer, an error and a location
+# hand from the shipped table, gzip and brotli answers read through a
+# decoder on the side; an OpenAI stream without usage estimated; an error and a location
 # without headroom say nothing; the zone sums them by mode and model in the
 # status output and Prometheus; nginx -t accepts
 # the five-column price table and names a bad line.
@@ -89,11 +89,20 @@ my %answer = (
         . "{\"input_tokens\":12,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":4000,\"output_tokens\":1}}}\n\n"
         . "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
         . "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"],
-    br_json => ['application/json', "\x1b\x03\x00\xf8\xa5\x40\x02\x00"],
+    br_json => ['application/json', undef],
     error => ['application/json', '{"error":{"message":"overloaded","usage":{"prompt_tokens":5}}}'],
 );
 gzip(\$answer{chat_json}[1] => \my $zipped);
 $answer{gzip_json}[1] = $zipped;
+{
+    # brotli, as the command-line tool makes it
+    my $tmp = File::Temp->new;
+    binmode $tmp;
+    print $tmp $answer{chat_json}[1];
+    close $tmp;
+    $answer{br_json}[1] = `brotli -c $tmp`;
+    die 'brotli failed' if $? || !length $answer{br_json}[1];
+}
 
 my ($srv_pid, $srv_port) = start_server('provider', sub {
     my ($c) = @_;
@@ -132,6 +141,11 @@ my $gw = start_gateway(
             proxy_pass http://127.0.0.1:$srv_port/;
         }
         location /plain/ { proxy_pass http://127.0.0.1:$srv_port/; }
+        location /unread/ {
+            headroom on;
+            headroom_max_body_size 10;
+            proxy_pass http://127.0.0.1:$srv_port/;
+        }
         location /cached/ {
             headroom on;
             proxy_cache answers;
@@ -211,6 +225,7 @@ sub usd_text { sprintf '%.6f', $_[0] + 1e-12 }
 my %want = (
     chat_json      => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
     gzip_json      => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
+    br_json        => ['chat', [1200, 1024, 0, 340, usd(176 * 2.50 + 1024 * 1.25 + 340 * 10.00)]],
     chat_sse       => ['chat', [50, 0, 0, 7, usd(50 * 2.50 + 7 * 10.00)]],
     responses_sse  => ['responses', [3000, 2048, 0, 500, usd(952 * 1.25 + 2048 * 0.125 + 500 * 10.00)]],
     anthropic_json => ['anthropic', [31520, 30000, 1500, 410,
@@ -238,7 +253,6 @@ for my $prefix ('', '/unbuffered') {
     }
     is_deeply call($prefix, 'chat', 'chat_sse_plain'), [('-') x 5],
         "$prefix a stream without usage (no include_usage): nothing said";
-    is_deeply call($prefix, 'chat', 'br_json'), [('-') x 5], "$prefix an answer in an encoding headroom does not decode: not read";
     is_deeply call($prefix, 'chat', 'error'), [('-') x 5], "$prefix an error: not read";
 }
 is_deeply call('/plain', 'chat', 'chat_json'), [('-') x 5], 'headroom off: nothing read';
@@ -291,6 +305,16 @@ for my $which (qw(chat_json anthropic_sse gzip_json)) {
     my ($api, $figures) = @{ $want{$which} };
     is_deeply call('/cached', $api, $which), [@$figures[0 .. 3], usd_text($figures->[4])],
         "/cached $which: read from the cache's file";
+}
+
+# A request headroom did not read (over headroom_max_body_size) is priced
+# by the model its answer names ("gpt-4o-2024-08-06": the gpt-4o prices).
+{
+    my ($api, $figures) = @{ $want{chat_json} };
+    is_deeply call('/unread', $api, 'chat_json'), [@$figures[0 .. 3], usd_text($figures->[4])],
+        'a request not read: priced by the model its answer names';
+    my ($row) = grep { $_->{model} eq 'gpt-4o-2024-08-06' } @{ status_json($gw->{port})->{models} };
+    is $row->{spend}{calls}, 1, 'and summed under that model';
 }
 
 # A stream cut short counts what came: message_start's input, one output.

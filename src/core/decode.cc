@@ -1,5 +1,6 @@
 #include "core/decode.h"
 
+#include <brotli/decode.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -46,6 +47,7 @@ const char* encoding_name(Encoding e) {
     case Encoding::Gzip: return "gzip";
     case Encoding::Deflate: return "deflate";
     case Encoding::Zstd: return "zstd";
+    case Encoding::Brotli: return "br";
     }
     return "identity";
 }
@@ -56,6 +58,7 @@ std::optional<Encoding> encoding_of(std::string_view value) {
     if (same_word(v, "gzip") || same_word(v, "x-gzip")) return Encoding::Gzip;
     if (same_word(v, "deflate")) return Encoding::Deflate;
     if (same_word(v, "zstd")) return Encoding::Zstd;
+    if (same_word(v, "br")) return Encoding::Brotli;
     return std::nullopt;
 }
 
@@ -63,6 +66,7 @@ struct Decoder::State {
     z_stream z{};
     bool z_open = false;
     ZSTD_DStream* zstd = nullptr;
+    BrotliDecoderState* brotli = nullptr;
     bool ended = false;     // the last member or frame ended whole
     bool started = false;   // deflate: its wrapping is decided
     std::string head;       // deflate: a first byte waiting for its second
@@ -70,6 +74,7 @@ struct Decoder::State {
     ~State() {
         if (z_open) inflateEnd(&z);
         ZSTD_freeDStream(zstd);
+        if (brotli != nullptr) BrotliDecoderDestroyInstance(brotli);
     }
 };
 
@@ -97,6 +102,9 @@ Decoder::Decoder(Encoding encoding, const DecodeLimits& limits)
         int log = kZstdMinWindowLog;
         while (log < kZstdMaxWindowLog && (std::size_t(1) << log) < limits_.max_size) ++log;
         ZSTD_DCtx_setParameter(state_->zstd, ZSTD_d_windowLogMax, log);
+    } else if (encoding_ == Encoding::Brotli) {
+        state_->brotli = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+        if (state_->brotli == nullptr) status_ = Status::OutOfMemory;
     }
 }
 
@@ -143,6 +151,8 @@ Decoder::Status Decoder::feed(std::string_view in, bool last) {
         state_->ended = true;
     } else if (encoding_ == Encoding::Zstd) {
         if (!in.empty() && unzstd(in) != Status::More) return status_;
+    } else if (encoding_ == Encoding::Brotli) {
+        if (!in.empty() && unbrotli(in) != Status::More) return status_;
     } else if (encoding_ == Encoding::Deflate && !state_->started) {
         state_->head.append(in.data(), in.size());
         if (state_->head.size() >= 2) {
@@ -211,6 +221,33 @@ Decoder::Status Decoder::unzstd(std::string_view in) {
         // 0: a frame ended, whole and flushed; the next byte opens another.
         state_->ended = rc == 0;
         if (input.pos == input.size && output.pos < output.size) return status_;
+    }
+}
+
+// One stream: bytes after its end are an error, as a second gzip member
+// would not be for brotli.
+Decoder::Status Decoder::unbrotli(std::string_view in) {
+    const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
+    std::size_t avail_in = in.size();
+    for (;;) {
+        if (state_->ended) return avail_in == 0 ? status_ : fail(Status::Error);
+        if (size_ == capacity_ && !grow()) return fail(size_ > room() ? Status::TooLarge : Status::OutOfMemory);
+        auto* next_out = reinterpret_cast<std::uint8_t*>(out_.get() + size_);
+        std::size_t avail_out = capacity_ - size_;
+        const std::size_t offered = avail_out;
+        const BrotliDecoderResult rc =
+            BrotliDecoderDecompressStream(state_->brotli, &avail_in, &next_in, &avail_out, &next_out, nullptr);
+        size_ += offered - avail_out;
+        if (size_ > room()) return fail(Status::TooLarge);
+        switch (rc) {
+        case BROTLI_DECODER_RESULT_SUCCESS: state_->ended = true; break;
+        case BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: return status_;
+        case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: break;
+        default:
+            return fail(BrotliDecoderGetErrorCode(state_->brotli) == BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1
+                            ? Status::OutOfMemory
+                            : Status::Error);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 // Compressed request bodies, decoded as they arrive: gzip (every member of
 // a multi-member stream, as Claude Code builds them block by block),
-// deflate (zlib-wrapped or raw, told apart by the first two bytes) and
-// zstd (every frame of a concatenation). Bounded before anything is
+// deflate (zlib-wrapped or raw, told apart by the first two bytes), zstd
+// (every frame of a concatenation) and brotli (one stream). Bounded before anything is
 // allocated past the bound: the decoded bytes never exceed max_size, nor
 // max_ratio times the compressed bytes (the declared length when the
 // client sent one, else the bytes seen so far), so a bomb stops at the cap.
@@ -15,14 +15,14 @@
 
 namespace headroom {
 
-enum class Encoding : unsigned char { Identity, Gzip, Deflate, Zstd };
-inline constexpr std::size_t kEncodings = 4;
+enum class Encoding : unsigned char { Identity, Gzip, Deflate, Zstd, Brotli };
+inline constexpr std::size_t kEncodings = 5;
 
-// "identity", "gzip", "deflate", "zstd".
+// "identity", "gzip", "deflate", "zstd", "br".
 const char* encoding_name(Encoding e);
 
 // The encoding one Content-Encoding value names: gzip, x-gzip, deflate,
-// zstd, identity, in any case, blanks around allowed. nullopt for any
+// zstd, br, identity, in any case, blanks around allowed. nullopt for any
 // other, and for a list ("gzip, br"): headroom decodes one layer.
 std::optional<Encoding> encoding_of(std::string_view value);
 
@@ -55,6 +55,7 @@ private:
     struct State;
     Status inflate(std::string_view in);
     Status unzstd(std::string_view in);
+    Status unbrotli(std::string_view in);
     // Room for more output, within the limits; false when there is none.
     bool grow();
     std::size_t room() const;

@@ -130,8 +130,17 @@ private:
         of(ctx).text(s, n);
         return 1;
     }
-    // What an OpenAI chat stream's chunk adds to the answer.
+    // What an OpenAI chat stream's chunk adds to the answer; the model the
+    // answer names, where each API puts it.
     void text(const unsigned char* s, std::size_t n) {
+        if (raw_.model.empty() && n > 0 && n <= UsageReader::kMaxModel &&
+            (((key_ == "model" || key_ == "modelVersion") && at({})) ||
+             (key_ == "model" && (at({"message"}) || at({"response"}))))) {
+            try {
+                raw_.model.assign(reinterpret_cast<const char*>(s), n);
+            } catch (...) {
+            }
+        }
         if (!raw_.collect || raw_.text.size() + n > UsageReader::kMaxText) return;
         const bool said = at({"choices", "[]", "delta"}) && (key_ == "content" || key_ == "refusal");
         const bool called = at({"choices", "[]", "delta", "tool_calls", "[]", "function"}) &&
@@ -316,6 +325,7 @@ void UsageReader::end() noexcept {
 Usage UsageReader::usage() const {
     Usage u;
     const Raw& r = raw_;
+    u.model = r.model;
     if (estimate_) {
         u.input = estimated_input_;
         u.output = estimated_output_;

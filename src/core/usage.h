@@ -48,6 +48,10 @@ struct Usage {
     // Not the provider's word: headroom's count of the request as sent and
     // of the answer's streamed text (estimate_without_usage).
     bool estimated = false;
+    // The model the answer names (OpenAI and Anthropic "model", Gemini
+    // "modelVersion"), kMaxModel bytes at most; "" when it names none:
+    // what prices a call whose request headroom did not read.
+    std::string model;
 };
 
 class UsageReader {
@@ -89,7 +93,9 @@ public:
         // The streamed text of an OpenAI chat answer, when collected.
         bool collect = false;
         std::string text;
+        std::string model;  // the answer's first word on it
     };
+    static constexpr std::size_t kMaxModel = 128;
     static constexpr std::size_t kMaxText = 4 << 20;
 
 private:

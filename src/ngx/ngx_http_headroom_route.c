@@ -669,6 +669,27 @@ ngx_http_headroom_model_sent(ngx_http_headroom_ctx_t *ctx)
 
 
 /*
+ * The model a call is billed as: the one sent, else (a request headroom
+ * did not read) the one its answer names.
+ */
+
+ngx_str_t
+ngx_http_headroom_model_billed(ngx_http_headroom_ctx_t *ctx)
+{
+    ngx_str_t  s;
+
+    s = ngx_http_headroom_model_sent(ctx);
+
+    if (s.len == 0 && ctx->usage.model[0]) {
+        s.data = (u_char *) ctx->usage.model;
+        s.len = ngx_strlen(s.data);
+    }
+
+    return s;
+}
+
+
+/*
  * Gemini names the model in the path: a routed request goes to the path
  * naming its new one (proxy_pass without a URI sends r->uri, escaped, once
  * the unparsed URI no longer stands).

@@ -49,6 +49,7 @@ static ngx_int_t
 ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
 {
     int                       event_stream;
+    const char               *api;
     ngx_str_t                *type, *coding, model;
     headroom_encoding_e       encoding;
     ngx_pool_cleanup_t             *cln;
@@ -66,13 +67,29 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
 
-    if (ctx == NULL || !ctx->ran || ctx->answered || ctx->usage_reader
-        || ngx_strcmp(ctx->result.shape, "unknown") == 0
+    if (ctx == NULL || ctx->answered || ctx->usage_reader
         || r->headers_out.status < NGX_HTTP_OK
         || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE
         || r->header_only)
     {
         return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * The API of the request headroom read; of one it did not (bypassed,
+     * another content type, too large), the API its path speaks: its
+     * answer names the model that prices it.
+     */
+
+    if (ctx->ran && ngx_strcmp(ctx->result.shape, "unknown") != 0) {
+        api = ctx->result.shape;
+
+    } else {
+        api = headroom_api_of_path((const char *) r->uri.data, r->uri.len);
+
+        if (api == NULL) {
+            return ngx_http_next_header_filter(r);
+        }
     }
 
     encoding = HEADROOM_ENCODING_IDENTITY;
@@ -130,8 +147,8 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx->usage_reader = headroom_usage_reader_create(ctx->result.shape,
-                                                     event_stream, encoding);
+    ctx->usage_reader = headroom_usage_reader_create(api, event_stream,
+                                                     encoding);
 
     if (ctx->usage_reader) {
         cln->handler = ngx_http_headroom_usage_cleanup;
@@ -255,7 +272,7 @@ ngx_http_headroom_usage_end(ngx_http_request_t *r,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
-    model = ngx_http_headroom_model_sent(ctx);
+    model = ngx_http_headroom_model_billed(ctx);
 
     ctx->usage_usd = headroom_cost_usd(hmcf->prices, (const char *) model.data,
                                        model.len, &ctx->usage);

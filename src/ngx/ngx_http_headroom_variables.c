@@ -289,7 +289,9 @@ ngx_http_headroom_usage_variable(ngx_http_request_t *r,
     u_char                   *p;
     ngx_http_headroom_ctx_t  *ctx;
 
-    ctx = ngx_http_headroom_ran(r);
+    /* the answer of a request headroom did not read says it too */
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_headroom_module);
 
     if (ctx == NULL || !ctx->usage.found) {
         return ngx_http_headroom_value(v, NULL, 0);
@@ -315,7 +317,9 @@ ngx_http_headroom_cost_variable(ngx_http_request_t *r,
     u_char                   *p;
     ngx_http_headroom_ctx_t  *ctx;
 
-    ctx = ngx_http_headroom_ran(r);
+    /* the answer of a request headroom did not read says it too */
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_headroom_module);
 
     if (ctx == NULL || !ctx->usage.found || ctx->usage_usd < 0) {
         return ngx_http_headroom_value(v, NULL, 0);

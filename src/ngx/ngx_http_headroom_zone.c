@@ -292,7 +292,7 @@ ngx_http_headroom_record_usage(ngx_http_request_t *r,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
-    if (hmcf->zone == NULL || !ctx->ran || !ctx->usage.found) {
+    if (hmcf->zone == NULL || !ctx->usage.found) {
         return;
     }
 
@@ -425,7 +425,7 @@ ngx_http_headroom_model_key(ngx_http_headroom_ctx_t *ctx)
     ngx_str_t   key, sent;
     const char *model;
 
-    sent = ngx_http_headroom_model_sent(ctx);
+    sent = ngx_http_headroom_model_billed(ctx);
     model = (const char *) sent.data;
     len = sent.len;
 

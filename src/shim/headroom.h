@@ -348,6 +348,8 @@ void headroom_volatile_patterns_free(headroom_volatile_patterns_t *patterns);
  * What the provider says a call used (see src/core/usage.h for where each
  * API puts it): input counts every input token, cached ones included.
  */
+#define HEADROOM_USAGE_MODEL_SIZE  129
+
 typedef struct {
     uint64_t  input;
     uint64_t  cached;
@@ -355,6 +357,8 @@ typedef struct {
     uint64_t  output;
     int       found;
     int       estimated;     /* headroom's count, not the provider's */
+    char      model[HEADROOM_USAGE_MODEL_SIZE];  /* the answer's, NUL-
+                                                    terminated; "" if none */
 } headroom_usage_t;
 
 /* Token prices by model: see conf-examples/headroom-prices.conf. */
@@ -389,10 +393,11 @@ typedef enum {
     HEADROOM_ENCODING_IDENTITY = 0,
     HEADROOM_ENCODING_GZIP,          /* gzip and x-gzip, every member */
     HEADROOM_ENCODING_DEFLATE,       /* zlib-wrapped or raw */
-    HEADROOM_ENCODING_ZSTD           /* every frame */
+    HEADROOM_ENCODING_ZSTD,          /* every frame */
+    HEADROOM_ENCODING_BROTLI         /* "br" */
 } headroom_encoding_e;
 
-#define HEADROOM_ENCODINGS  4
+#define HEADROOM_ENCODINGS  5
 
 /*
  * A reader of one response's usage, fed its bytes as they pass (encoded as

@@ -55,6 +55,7 @@ HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_IDENTITY, Identity);
 HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_GZIP, Gzip);
 HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_DEFLATE, Deflate);
 HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_ZSTD, Zstd);
+HEADROOM_SAME_ENCODING(HEADROOM_ENCODING_BROTLI, Brotli);
 #undef HEADROOM_SAME_ENCODING
 static_assert(HEADROOM_ENCODINGS == headroom::kEncodings, "one C value per encoding");
 
@@ -98,6 +99,7 @@ static_assert(HEADROOM_CACHE_KEY_LEN == std::tuple_size<headroom::output_cache::
 static_assert(HEADROOM_JSON_ITEMS_LIMIT == headroom::kMaxJsonItemsLimit, "one bound");
 static_assert(HEADROOM_DIFF_CONTEXT_MAX == headroom::kMaxDiffContext, "one bound");
 static_assert(HEADROOM_MAX_BODY_SIZE_LIMIT == headroom::kMaxBodySizeLimit, "one bound");
+static_assert(HEADROOM_USAGE_MODEL_SIZE == headroom::UsageReader::kMaxModel + 1, "room for the answer's model");
 
 namespace {
 
@@ -582,6 +584,9 @@ void headroom_usage_reader_finish(headroom_usage_reader_t* reader, headroom_usag
     usage->output = u.output;
     usage->found = u.found ? 1 : 0;
     usage->estimated = u.estimated ? 1 : 0;
+    const std::size_t n = std::min(u.model.size(), sizeof(usage->model) - 1);
+    std::memcpy(usage->model, u.model.data(), n);
+    usage->model[n] = '\0';
 }
 
 void headroom_usage_reader_free(headroom_usage_reader_t* reader) { delete reader; }

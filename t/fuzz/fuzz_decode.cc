@@ -4,6 +4,7 @@
 // clients do (gzip in several members, zlib or raw deflate, zstd in
 // several frames) and fed in pieces, decodes to itself, or stops at a cap
 // it really exceeds. Input: 3 parameter bytes, then the bytes.
+#include <brotli/encode.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -54,6 +55,18 @@ Decoder::Status feed_all(Decoder& d, std::string_view encoded, unsigned shift) {
     return s;
 }
 
+std::string brotli_stream(std::string_view in) {
+    std::string out(BrotliEncoderMaxCompressedSize(in.size()) + 16, '\0');
+    std::size_t n = out.size();
+    if (!BrotliEncoderCompress(1, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, in.size(),
+                               reinterpret_cast<const std::uint8_t*>(in.data()), &n,
+                               reinterpret_cast<std::uint8_t*>(out.data()))) {
+        std::abort();
+    }
+    out.resize(n);
+    return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -62,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     headroom::DecodeLimits limits;
     limits.max_size = std::size_t(1) << (10 + p.byte(1) % 12);  // 1 KB to 2 MB
     limits.max_ratio = 1 + p.byte(1) / 2;
-    const Encoding enc = Encoding(1 + p.byte(0) % 3);
+    const Encoding enc = Encoding(1 + p.byte(0) % 4);
     const bool roundtrip = (p.byte(0) & 0x80) != 0;
 
     if (!roundtrip) {
@@ -90,8 +103,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         default: break;
         }
     }
-    // deflate is one stream: zlib-wrapped or raw.
+    // deflate is one stream: zlib-wrapped or raw; brotli likewise.
     if (enc == Encoding::Deflate) encoded = deflate_with(bytes, raw ? -15 : 15);
+    if (enc == Encoding::Brotli) encoded = brotli_stream(bytes);
     limits.declared = encoded.size();
     Decoder d(enc, limits);
     const Decoder::Status s = feed_all(d, encoded, p.byte(2));

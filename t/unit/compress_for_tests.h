@@ -2,6 +2,7 @@
 // same libraries the core decodes with.
 #pragma once
 
+#include <brotli/encode.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -45,12 +46,23 @@ inline std::string zstd(const std::string& in) {
     return out;
 }
 
+inline std::string brotli(const std::string& in) {
+    std::string out(BrotliEncoderMaxCompressedSize(in.size()) + 16, '\0');
+    std::size_t n = out.size();
+    EXPECT_TRUE(BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, in.size(),
+                                      reinterpret_cast<const std::uint8_t*>(in.data()), &n,
+                                      reinterpret_cast<std::uint8_t*>(out.data())));
+    out.resize(n);
+    return out;
+}
+
 // `in` as `encoding` sends it (deflate: zlib-wrapped).
 inline std::string encode(headroom::Encoding encoding, const std::string& in) {
     switch (encoding) {
     case headroom::Encoding::Gzip: return gzip(in);
     case headroom::Encoding::Deflate: return deflate(in, 15);
     case headroom::Encoding::Zstd: return zstd(in);
+    case headroom::Encoding::Brotli: return brotli(in);
     case headroom::Encoding::Identity: break;
     }
     return in;

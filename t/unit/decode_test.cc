@@ -15,6 +15,7 @@ using headroom::encoding_of;
 using compress_for_tests::deflate;
 using compress_for_tests::gzip;
 using compress_for_tests::zstd;
+using compress_for_tests::brotli;
 
 namespace {
 
@@ -50,11 +51,14 @@ TEST(Decode, EncodingNames) {
     EXPECT_EQ(encoding_of("Deflate"), Encoding::Deflate);
     EXPECT_EQ(encoding_of("zstd"), Encoding::Zstd);
     EXPECT_EQ(encoding_of("identity"), Encoding::Identity);
-    EXPECT_EQ(encoding_of("br"), std::nullopt);
+    EXPECT_EQ(encoding_of("br"), Encoding::Brotli);
+    EXPECT_EQ(encoding_of(" BR"), Encoding::Brotli);
+    EXPECT_EQ(encoding_of("compress"), std::nullopt);
     EXPECT_EQ(encoding_of("gzip, br"), std::nullopt);
     EXPECT_EQ(encoding_of("gzip,gzip"), std::nullopt);
     EXPECT_EQ(encoding_of(""), std::nullopt);
     EXPECT_STREQ(headroom::encoding_name(Encoding::Zstd), "zstd");
+    EXPECT_STREQ(headroom::encoding_name(Encoding::Brotli), "br");
 }
 
 // Every encoding, every wrapping, fed whole, byte by byte and in odd
@@ -76,6 +80,7 @@ TEST(Decode, RoundTripsInAnyPieces) {
         {"zstd", Encoding::Zstd, zstd(body)},
         {"zstd, three frames", Encoding::Zstd,
          zstd(body.substr(0, 7)) + zstd(body.substr(7, 90000)) + zstd(body.substr(90007))},
+        {"br", Encoding::Brotli, brotli(body)},
     };
     for (const Case& c : cases) {
         for (std::size_t step : {c.wire.size(), std::size_t(1), std::size_t(7), std::size_t(4096)}) {
@@ -104,8 +109,8 @@ TEST(Decode, RandomBodiesAndSplits) {
 
 TEST(Decode, CutShortOrNotThatEncoding) {
     const std::string body = json_body(20000);
-    for (Encoding e : {Encoding::Gzip, Encoding::Deflate, Encoding::Zstd}) {
-        const std::string wire = e == Encoding::Gzip ? gzip(body) : e == Encoding::Deflate ? deflate(body, 15) : zstd(body);
+    for (Encoding e : {Encoding::Gzip, Encoding::Deflate, Encoding::Zstd, Encoding::Brotli}) {
+        const std::string wire = compress_for_tests::encode(e, body);
         Decoder cut(e, limits());
         EXPECT_EQ(decode(cut, wire.substr(0, wire.size() - 3), 100), Decoder::Status::Error) << int(e);
         Decoder plain(e, limits());
@@ -118,6 +123,9 @@ TEST(Decode, CutShortOrNotThatEncoding) {
     EXPECT_EQ(decode(trailing, deflate(body, 15) + "xx", 50), Decoder::Status::Error);
     Decoder junk(Encoding::Gzip, limits());
     EXPECT_EQ(decode(junk, gzip(body) + "{\"a\":1}", 50), Decoder::Status::Error);
+    // A brotli stream is one: bytes after it are not part of the body.
+    Decoder after_br(Encoding::Brotli, limits());
+    EXPECT_EQ(decode(after_br, brotli(body) + "x", 50), Decoder::Status::Error);
     // Once failed, it stays failed.
     EXPECT_EQ(junk.feed(gzip(body), true), Decoder::Status::Error);
 }
@@ -126,8 +134,8 @@ TEST(Decode, CutShortOrNotThatEncoding) {
 // cap, having decoded (and allocated) no more than the cap and one byte.
 TEST(Decode, BombsStopAtTheCap) {
     const std::string zeros(16 << 20, '\0');  // 16 MB of zeros: 16 KB of gzip
-    for (Encoding e : {Encoding::Gzip, Encoding::Zstd}) {
-        const std::string wire = e == Encoding::Gzip ? gzip(zeros) : zstd(zeros);
+    for (Encoding e : {Encoding::Gzip, Encoding::Zstd, Encoding::Brotli}) {
+        const std::string wire = compress_for_tests::encode(e, zeros);
         // The ratio against what has arrived so far (no declared length).
         Decoder by_ratio(e, limits(1 << 30, 100));
         EXPECT_EQ(decode(by_ratio, wire, 16384), Decoder::Status::TooLarge) << int(e);

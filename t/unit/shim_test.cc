@@ -151,7 +151,9 @@ TEST(Shim, DecodesWithinTheConfigsBounds) {
     headroom_encoding_e e = HEADROOM_ENCODING_IDENTITY;
     EXPECT_EQ(headroom_encoding_of("X-Gzip", 6, &e), 0);
     EXPECT_EQ(e, HEADROOM_ENCODING_GZIP);
-    EXPECT_EQ(headroom_encoding_of("br", 2, &e), -1);
+    EXPECT_EQ(headroom_encoding_of("br", 2, &e), 0);
+    EXPECT_EQ(e, HEADROOM_ENCODING_BROTLI);
+    EXPECT_EQ(headroom_encoding_of("compress", 8, &e), -1);
     EXPECT_STREQ(headroom_encoding_name(HEADROOM_ENCODING_ZSTD), "zstd");
     EXPECT_EQ(headroom_encoding_name(HEADROOM_ENCODINGS), nullptr);
 

@@ -133,7 +133,8 @@ TEST(Usage, WhatIsNotAnAnswerIsNotRead) {
 TEST(Usage, EncodedAnswersAreReadDecoded) {
     const std::string answer =
         R"({"id":"c","usage":{"prompt_tokens":1200,"completion_tokens":340,"prompt_tokens_details":{"cached_tokens":1024}}})";
-    for (auto encoding : {headroom::Encoding::Gzip, headroom::Encoding::Deflate, headroom::Encoding::Zstd}) {
+    for (auto encoding : {headroom::Encoding::Gzip, headroom::Encoding::Deflate, headroom::Encoding::Zstd,
+                          headroom::Encoding::Brotli}) {
         const std::string coded = compress_for_tests::encode(encoding, answer);
         for (std::size_t piece : {std::size_t(1), std::size_t(5), coded.size()}) {
             UsageReader r("openai_chat", kJson, encoding);
@@ -205,4 +206,32 @@ TEST(Usage, AStreamWithoutUsageIsEstimated) {
     a.feed("data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"hi\"}}\n\n");
     a.finish();
     EXPECT_FALSE(a.usage().found);
+}
+
+// The model an answer names, where each API puts it: what prices a call
+// whose request headroom did not read.
+TEST(Usage, TheAnswerNamesItsModel) {
+    auto model_of = [](std::string_view api, UsageReader::Form form, const std::string& bytes) {
+        UsageReader r(api, form);
+        r.feed(bytes);
+        r.finish();
+        return r.usage().model;
+    };
+    EXPECT_EQ(model_of("openai_chat", kJson,
+                       R"({"id":"c","model":"gpt-4o-2024-08-06","choices":[{"message":{"content":"{\"model\":\"x\"}"}}],"usage":{"prompt_tokens":1}})"),
+              "gpt-4o-2024-08-06");
+    EXPECT_EQ(model_of("openai_chat", kEvents, "data: {\"model\":\"gpt-4o-mini\",\"choices\":[]}\n\ndata: [DONE]\n\n"),
+              "gpt-4o-mini");
+    EXPECT_EQ(model_of("openai_responses", kEvents,
+                       "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"model\":\"gpt-5\"}}\n\n"),
+              "gpt-5");
+    EXPECT_EQ(model_of("anthropic_messages", kEvents,
+                       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-5\"}}\n\n"),
+              "claude-sonnet-4-5");
+    EXPECT_EQ(model_of("gemini", kJson, R"({"candidates":[],"modelVersion":"gemini-2.5-flash"})"), "gemini-2.5-flash");
+    // Deeper down is a tool's, not the answer's; too long is no name.
+    EXPECT_EQ(model_of("anthropic_messages", kJson,
+                       R"({"content":[{"type":"tool_use","input":{"model":"fake"}}]})"),
+              "");
+    EXPECT_EQ(model_of("openai_chat", kJson, "{\"model\":\"" + std::string(200, 'm') + "\"}"), "");
 }
