@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,7 @@
 #include "core/output_cache.h"
 #include "core/pipeline.h"
 #include "core/prefix_hash.h"
+#include "core/routing.h"
 #include "core/tokenizer/tokenizers.h"
 #include "core/content_kind.h"
 #include "core/transforms/crush_diff.h"
@@ -68,6 +70,44 @@ std::shared_ptr<const headroom::Config> config() {
     }();
     return c;
 }
+
+// The same with a routing rule that counts the whole request on every
+// turn (sticky=off, its bound never reached): the most routing can cost.
+// A sticky rule costs less: a session's later turns are not counted.
+std::shared_ptr<const headroom::Config> routed_config() {
+    static const auto c = [] {
+        headroom::Settings s;
+        s.tokenizers = tokenizers();
+        headroom::routing::Rule huge;
+        huge.name = "huge";
+        huge.tokens_op = headroom::routing::Rule::Tokens::Above;
+        huge.tokens = std::size_t(1) << 40;
+        huge.to = "long-context";
+        huge.sticky = false;  // decided every turn: counted every turn
+        std::string error;
+        s.routes = headroom::routing::Rules::compile({huge}, error);
+        auto c = headroom::Config::compile(s, error);
+        if (!s.routes || !c) throw std::runtime_error(error);
+        return c;
+    }();
+    return c;
+}
+
+// A session's memory, as the module's zone keeps it.
+class Sessions final : public headroom::routing::Sessions {
+public:
+    std::optional<std::string> get(std::string_view session) const override {
+        auto it = kept_.find(std::string(session));
+        if (it == kept_.end()) return std::nullopt;
+        return it->second;
+    }
+    void put(std::string_view session, std::string_view rule) const override {
+        kept_[std::string(session)] = std::string(rule);
+    }
+
+private:
+    mutable std::map<std::string, std::string> kept_;
+};
 
 struct Body {
     std::string name, path, bytes;
@@ -160,6 +200,25 @@ void BM_PipelineReplayed(benchmark::State& state, const Body* b) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
 }
 
+// A replayed turn with routing: every part of the request counted (its
+// counts from the cache), the session looked up.
+void BM_PipelineReplayedRouted(benchmark::State& state, const Body* b) {
+    auto c = routed_config();
+    oc::InProcess store;
+    const oc::Cache cache = store.cache();
+    Sessions sessions;
+    headroom::Wants w;
+    w.cache = &cache;
+    w.sessions = &sessions;
+    headroom::process(b->path, b->bytes, *c, w);  // the earlier turn
+    for (auto _ : state) {
+        auto r = headroom::process(b->path, b->bytes, *c, w);
+        if (r.request_tokens == 0) state.SkipWithError("not counted");
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
+}
+
 // `n` bytes of `text` repeated, cut at a line's end.
 std::string sized(const std::string& text, std::size_t n) {
     std::string s;
@@ -212,6 +271,7 @@ int main(int argc, char** argv) {
         reg("classify_lines", BM_Classify);
         reg("pipeline_new", BM_PipelineNew);
         reg("pipeline_replayed", BM_PipelineReplayed);
+        reg("pipeline_replayed_routed", BM_PipelineReplayedRouted);
         if (b.name.rfind("agent", 0) == 0) continue;
         const std::size_t n = b.tool_text.size();
         benchmark::RegisterBenchmark(("crush_log/" + b.name).c_str(), BM_Crusher<std::function<bool(const std::string&)>>,
