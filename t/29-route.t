@@ -214,6 +214,30 @@ for my $api (qw(openai_chat openai_responses anthropic_messages gemini)) {
     got();
 }
 
+# A Responses conversation the provider keeps resends no first message:
+# each answer's id carries the route to the request that continues it;
+# a conversation object names its session itself.
+{
+    my $turn = sub {
+        my ($fields) = @_;
+        my $r = post('/sticky/v1/responses', '{"model":"gpt-5",' . $fields . '}');
+        got();
+        my ($id) = $r->{body} =~ /"id":"([^"]+)"/;
+        return ($r->{headers}{'x-route'}, $id);
+    };
+    my ($route1, $id1) = $turn->('"input":[{"role":"user","content":"hello chain"}]');
+    is $route1, 'tiny', 'a Responses conversation begins';
+    my ($route2, $id2) = $turn->(qq("previous_response_id":"$id1","input":[{"role":"user","content":"now prove it"}]));
+    is $route2, 'tiny', 'the request continuing its answer keeps the route';
+    my ($route3) = $turn->(qq("previous_response_id":"$id2","input":[{"role":"user","content":"and prove more"}]));
+    is $route3, 'tiny', 'and the one after it';
+    my ($unknown) = $turn->('"previous_response_id":"resp_never_seen","input":"prove it"');
+    is $unknown, 'hard', 'an answer headroom never saw: decided by the rules';
+    my ($conv1) = $turn->('"conversation":"conv_7","input":"hello"');
+    my ($conv2) = $turn->('"conversation":{"id":"conv_7"},"input":"please prove it"');
+    is_deeply [$conv1, $conv2], ['tiny', 'tiny'], 'a conversation object keeps its route too';
+}
+
 # Another location keeps sessions of its own, though the zone is shared.
 {
     my ($path, $body) = request('openai_chat', 'gpt-x', 'cross', 0);

@@ -593,8 +593,11 @@ bool route(const Dialect& dialect, std::string_view path, json::Value& doc, cons
     prefix = prefix_hash(dialect, r.model, doc);
     const std::string& first = map.questions.size() > 1 ? map.questions[1] : map.questions[0];
     // The caller's scope is part of it: a location with rules of its own
-    // keeps its own sessions in a zone all share.
-    r.session = sha256_hex_framed({"headroom session 1", scope, r.shape, prefix, first}, 32);
+    // keeps its own sessions in a zone all share. A conversation the
+    // provider keeps is named by what the request names it by.
+    const std::string kept = dialect.kept_conversation(doc);
+    r.session = kept.empty() ? sha256_hex_framed({"headroom session 1", scope, r.shape, prefix, first}, 32)
+                             : routing::session_of_kept(scope, kept);
     routing::Facts facts;
     facts.api = r.shape;
     facts.model = r.model;

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "core/config.h"
+#include "core/content_hash.h"
 #include "core/pcre2_message.h"
 
 namespace headroom::routing {
@@ -139,6 +140,10 @@ const Rule* Rules::first_match(const Facts& facts) const {
         if (matches(i, facts, tokens)) return &rules_[i];
     }
     return nullptr;
+}
+
+std::string session_of_kept(std::string_view scope, std::string_view kept) {
+    return sha256_hex_framed({"headroom kept session 1", scope, kept}, 32);
 }
 
 Decision decide(const Rules& rules, const Facts& facts, std::string_view session, const Sessions* sessions) {

@@ -50,6 +50,13 @@ struct Sessions {
     virtual void put(std::string_view session, std::string_view rule) const = 0;
 };
 
+// The session of a conversation the provider keeps (Dialect::
+// kept_conversation: "response:ID", "conversation:ID") in `scope`: its
+// requests resend no first message. An answer's id continues it: the
+// caller keeps the session's route under session_of_kept(scope,
+// "response:" + the answer's id) too.
+std::string session_of_kept(std::string_view scope, std::string_view kept);
+
 // The name remembered for a session that no rule matched when it began:
 // it keeps its model too.
 inline constexpr std::string_view kNone = "-";

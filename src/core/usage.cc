@@ -141,6 +141,13 @@ private:
             } catch (...) {
             }
         }
+        if (raw_.ids && raw_.response_id.empty() && key_ == "id" && n > 0 && n <= UsageReader::kMaxModel &&
+            (at({}) || at({"response"}))) {
+            try {
+                raw_.response_id.assign(reinterpret_cast<const char*>(s), n);
+            } catch (...) {
+            }
+        }
         if (!raw_.collect || raw_.text.size() + n > UsageReader::kMaxText) return;
         const bool said = at({"choices", "[]", "delta"}) && (key_ == "content" || key_ == "refusal");
         const bool called = at({"choices", "[]", "delta", "tool_calls", "[]", "function"}) &&
@@ -210,6 +217,7 @@ UsageReader::UsageReader(std::string_view api, Form form, Encoding encoding) : a
         broken_ = true;
         return;
     }
+    raw_.ids = api_ == kOpenAiResponses;
     if (encoding != Encoding::Identity) {
         try {
             decoder_ = std::make_unique<Decoder>(encoding, DecodeLimits{kMaxDecoded, 1000, 0});
@@ -326,6 +334,7 @@ Usage UsageReader::usage() const {
     Usage u;
     const Raw& r = raw_;
     u.model = r.model;
+    u.response_id = r.response_id;
     if (estimate_) {
         u.input = estimated_input_;
         u.output = estimated_output_;

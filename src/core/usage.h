@@ -52,6 +52,9 @@ struct Usage {
     // "modelVersion"), kMaxModel bytes at most; "" when it names none:
     // what prices a call whose request headroom did not read.
     std::string model;
+    // The Responses API answer's id, which a next request may continue
+    // (previous_response_id); "" otherwise.
+    std::string response_id;
 };
 
 class UsageReader {
@@ -94,6 +97,8 @@ public:
         bool collect = false;
         std::string text;
         std::string model;  // the answer's first word on it
+        bool ids = false;   // a Responses answer: its id is read
+        std::string response_id;
     };
     static constexpr std::size_t kMaxModel = 128;
     static constexpr std::size_t kMaxText = 4 << 20;

@@ -237,6 +237,9 @@ void ngx_http_headroom_route_after(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 ngx_str_t ngx_http_headroom_model_sent(ngx_http_headroom_ctx_t *ctx);
 ngx_str_t ngx_http_headroom_model_billed(ngx_http_headroom_ctx_t *ctx);
+ngx_uint_t ngx_http_headroom_route_chains(ngx_http_headroom_ctx_t *ctx);
+void ngx_http_headroom_route_chain(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx);
 ngx_int_t ngx_http_headroom_route_path(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
 

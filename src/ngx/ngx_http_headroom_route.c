@@ -44,6 +44,7 @@ struct ngx_http_headroom_route_ctx_s {
     ngx_flag_t                     redis;     /* sessions shared there */
     u_char                         missed[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
     ngx_http_headroom_route_wait_t  *wait;    /* while Redis is asked */
+    ngx_str_t                      scope;     /* the server and location */
     unsigned                       asked:1;
 };
 
@@ -475,6 +476,9 @@ ngx_http_headroom_sessions_init(ngx_http_request_t *r,
     p = ngx_cpymem(p, clcf->name.data, clcf->name.len);
 
     env->session_scope_len = p - (u_char *) env->session_scope;
+
+    ctx->route->scope.data = (u_char *) env->session_scope;
+    ctx->route->scope.len = env->session_scope_len;
 
     return NGX_OK;
 }
@@ -1079,4 +1083,74 @@ ngx_http_headroom_route_redis_key(ngx_http_headroom_redis_t *redis,
     p = ngx_cpymem(p, session, NGX_HTTP_HEADROOM_SESSION_LEN);
 
     return p - buf;
+}
+
+
+/*
+ * A Responses conversation the provider keeps (previous_response_id)
+ * resends no first message: each answer's id carries its session's route
+ * to the request that continues it. Only for a routed Responses request
+ * whose session keeps a route.
+ */
+
+ngx_uint_t
+ngx_http_headroom_route_chains(ngx_http_headroom_ctx_t *ctx)
+{
+    return ctx->route && ctx->route->scope.len && ctx->ran
+           && ctx->result.session && ctx->result.session[0]
+           && ngx_strcmp(ctx->result.shape, "openai_responses") == 0;
+}
+
+
+void
+ngx_http_headroom_route_chain(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx)
+{
+    size_t                            len;
+    u_char                            name[HEADROOM_ROUTE_NAME_SIZE];
+    char                              next[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
+    ngx_http_headroom_route_ctx_t    *route;
+    ngx_http_headroom_route_offer_t  *o;
+    ngx_http_headroom_main_conf_t    *hmcf;
+
+    route = ctx->route;
+
+    len = ngx_http_headroom_sessions_read(route->lru,
+                                          (u_char *) ctx->result.session, name);
+
+    if (len == 0
+        || !headroom_session_of_response((const char *) route->scope.data,
+                                         route->scope.len,
+                                         ctx->usage.response_id,
+                                         ngx_strlen(ctx->usage.response_id),
+                                         next))
+    {
+        return;
+    }
+
+    ngx_http_headroom_sessions_keep(route->lru, (u_char *) next, name, len,
+                                    0);
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (hmcf->redis == NULL) {
+        return;
+    }
+
+    /* other nodes may get the next turn: Redis hears of it, nobody waits */
+
+    o = ngx_alloc(sizeof(ngx_http_headroom_route_offer_t), r->connection->log);
+    if (o == NULL) {
+        return;
+    }
+
+    o->lru = route->lru;
+    ngx_memcpy(o->session, next, sizeof(o->session));
+
+    if (ngx_http_headroom_route_offer(r, o->lru, o->session,
+                                      ngx_http_headroom_route_offered, o)
+        != NGX_OK)
+    {
+        ngx_free(o);
+    }
 }

@@ -61,11 +61,17 @@ ngx_http_headroom_usage_header_filter(ngx_http_request_t *r)
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 
-    if (r != r->main || !hmcf->usage_used) {
+    if (r != r->main || (!hmcf->usage_used && hmcf->route_zone == NULL)) {
         return ngx_http_next_header_filter(r);
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_headroom_module);
+
+    /* without usage to read, a routed Responses answer for its id only */
+
+    if (ctx && !hmcf->usage_used && !ngx_http_headroom_route_chains(ctx)) {
+        return ngx_http_next_header_filter(r);
+    }
 
     if (ctx == NULL || ctx->answered || ctx->usage_reader
         || r->headers_out.status < NGX_HTTP_OK
@@ -266,11 +272,15 @@ ngx_http_headroom_usage_end(ngx_http_request_t *r,
     headroom_usage_reader_finish(ctx->usage_reader, &ctx->usage);
     ngx_http_headroom_usage_cleanup(ctx);
 
-    if (!ctx->usage.found) {
-        return;
+    if (ctx->usage.response_id[0] && ngx_http_headroom_route_chains(ctx)) {
+        ngx_http_headroom_route_chain(r, ctx);
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    if (!ctx->usage.found || !hmcf->usage_used) {
+        return;
+    }
 
     model = ngx_http_headroom_model_billed(ctx);
 

@@ -359,6 +359,8 @@ typedef struct {
     int       estimated;     /* headroom's count, not the provider's */
     char      model[HEADROOM_USAGE_MODEL_SIZE];  /* the answer's, NUL-
                                                     terminated; "" if none */
+    char      response_id[HEADROOM_USAGE_MODEL_SIZE];  /* a Responses
+                                                    answer's id, or "" */
 } headroom_usage_t;
 
 /* Token prices by model: see conf-examples/headroom-prices.conf. */
@@ -475,6 +477,15 @@ int headroom_path_may_rewrite(const char *path, size_t path_len);
 
 /* The API requests to `path` speak ("openai_chat", ...), or NULL. */
 const char *headroom_api_of_path(const char *path, size_t path_len);
+
+/*
+ * The session (32 hex digits and a NUL in `out`) that a request continuing
+ * the Responses answer `response_id` (previous_response_id) has in
+ * `scope` (env's session_scope): the answer's session's route is kept
+ * under it too. 0 on failure.
+ */
+int headroom_session_of_response(const char *scope, size_t scope_len,
+    const char *response_id, size_t len, char out[33]);
 
 /* headroom_process() flags */
 #define HEADROOM_WANT_PREFIX_HASH  1     /* fill result.prefix_hash */

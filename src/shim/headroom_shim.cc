@@ -587,6 +587,24 @@ void headroom_usage_reader_finish(headroom_usage_reader_t* reader, headroom_usag
     const std::size_t n = std::min(u.model.size(), sizeof(usage->model) - 1);
     std::memcpy(usage->model, u.model.data(), n);
     usage->model[n] = '\0';
+    const std::size_t k = std::min(u.response_id.size(), sizeof(usage->response_id) - 1);
+    std::memcpy(usage->response_id, u.response_id.data(), k);
+    usage->response_id[k] = '\0';
+}
+
+int headroom_session_of_response(const char* scope, size_t scope_len, const char* response_id, size_t len,
+                                 char out[33]) {
+    try {
+        const std::string s = headroom::routing::session_of_kept(
+            std::string_view(scope ? scope : "", scope ? scope_len : 0),
+            "response:" + std::string(response_id ? response_id : "", response_id ? len : 0));
+        if (s.size() != 32) return 0;
+        std::memcpy(out, s.data(), 32);
+        out[32] = '\0';
+        return 1;
+    } catch (...) {
+        return 0;
+    }
 }
 
 void headroom_usage_reader_free(headroom_usage_reader_t* reader) { delete reader; }

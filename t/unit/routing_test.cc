@@ -392,3 +392,20 @@ TEST(Routing, AnImageIsNotItsCharacters) {
     // Text that long is long.
     EXPECT_EQ(process(kChatPath, chat("m", std::string(30000, 'x')), s).route, "big");
 }
+
+// A conversation the provider keeps is named by what the request names
+// it by: the answer it continues, or the conversation object.
+TEST(Routing, AKeptConversationIsItsOwnSession) {
+    Rule a = rule("cheap", "mini");
+    const Settings s = routing({a});
+    Memory memory;
+    headroom::Wants w;
+    w.sessions = &memory;
+    w.session_scope = "here";
+    auto chained = process("/v1/responses", R"({"model":"gpt-5","previous_response_id":"resp_1","input":"hi"})", s, w);
+    EXPECT_EQ(chained.session, headroom::routing::session_of_kept("here", "response:resp_1"));
+    auto other = process("/v1/responses", R"({"model":"gpt-5","previous_response_id":"resp_1","input":"other text"})", s, w);
+    EXPECT_EQ(other.session, chained.session);
+    auto conv = process("/v1/responses", R"({"model":"gpt-5","conversation":{"id":"conv_1"},"input":"hi"})", s, w);
+    EXPECT_EQ(conv.session, headroom::routing::session_of_kept("here", "conversation:conv_1"));
+}

@@ -235,3 +235,20 @@ TEST(Usage, TheAnswerNamesItsModel) {
               "");
     EXPECT_EQ(model_of("openai_chat", kJson, "{\"model\":\"" + std::string(200, 'm') + "\"}"), "");
 }
+
+// A Responses answer's id, which the next request may continue.
+TEST(Usage, AResponsesAnswerSaysItsId) {
+    auto id_of = [](std::string_view api, UsageReader::Form form, const std::string& bytes) {
+        UsageReader r(api, form);
+        r.feed(bytes);
+        r.finish();
+        return r.usage().response_id;
+    };
+    EXPECT_EQ(id_of("openai_responses", kJson, R"({"id":"resp_1","object":"response","output":[{"id":"msg_9"}]})"),
+              "resp_1");
+    EXPECT_EQ(id_of("openai_responses", kEvents,
+                    "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_2\"}}\n\n"
+                    "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"item\":{\"id\":\"msg_3\"}}\n\n"),
+              "resp_2");
+    EXPECT_EQ(id_of("openai_chat", kJson, R"({"id":"chatcmpl-1","choices":[]})"), "");
+}

@@ -158,6 +158,11 @@ public:
 
     // The provider's answer to this request says what it used (usage).
     virtual bool answer_reports_usage(const json::Value&) const { return true; }
+
+    // Where the provider keeps the conversation and the request resends
+    // none of it (Responses: previous_response_id, conversation): what
+    // names it, as "response:ID" or "conversation:ID"; "" otherwise.
+    virtual std::string kept_conversation(const json::Value&) const { return {}; }
 };
 
 // The dialect that speaks `path`, or nullptr.

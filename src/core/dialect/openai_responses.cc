@@ -30,6 +30,16 @@ public:
         return input != nullptr && (input->is_array() || input->is_string());
     }
 
+    std::string kept_conversation(const json::Value& body) const override {
+        json::Ref root = json::root_ref(body);
+        json::Ref conversation = root.get("conversation");
+        if (conversation.is_object()) conversation = conversation.get("id");
+        if (conversation.is_string() && !conversation->text.empty()) return "conversation:" + conversation->text;
+        json::Ref previous = root.get("previous_response_id");
+        if (previous.is_string() && !previous->text.empty()) return "response:" + previous->text;
+        return {};
+    }
+
     RequestMap tool_outputs(const json::Value& body) const override {
         Conversation c;
         json::Ref input = json::root_ref(body).get("input");
