@@ -6,6 +6,8 @@
 #include <zstd_errors.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdlib>
 #include <limits>
 #include <new>
 
@@ -18,6 +20,8 @@ namespace {
 constexpr std::size_t kFirstChunk = 64 * 1024;
 constexpr int kZstdMinWindowLog = 10;  // ZSTD_WINDOWLOG_ABSOLUTEMIN
 constexpr int kZstdMaxWindowLog = 27;  // zstd's own default limit
+// libbrotli's tables besides its window, at most (a few hundred KB).
+constexpr std::size_t kBrotliOverhead = 2 * 1024 * 1024;
 
 std::string_view trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -67,6 +71,11 @@ struct Decoder::State {
     bool z_open = false;
     ZSTD_DStream* zstd = nullptr;
     BrotliDecoderState* brotli = nullptr;
+    // What libbrotli may allocate (its window and tables): the decoded
+    // size allowed and a little more, so that a stream declaring a large
+    // window costs no more memory than its output may.
+    std::size_t brotli_budget = 0, brotli_used = 0;
+    bool brotli_refused = false;
     bool ended = false;     // the last member or frame ended whole
     bool started = false;   // deflate: its wrapping is decided
     std::string head;       // deflate: a first byte waiting for its second
@@ -77,6 +86,29 @@ struct Decoder::State {
         if (brotli != nullptr) BrotliDecoderDestroyInstance(brotli);
     }
 };
+
+// libbrotli's allocations, counted against the decoder's budget: each
+// block carries its size in front.
+void* Decoder::brotli_alloc(void* opaque, std::size_t size) {
+    auto* st = static_cast<State*>(opaque);
+    if (size > st->brotli_budget - std::min(st->brotli_budget, st->brotli_used)) {
+        st->brotli_refused = true;
+        return nullptr;
+    }
+    auto* block = static_cast<std::max_align_t*>(std::malloc(sizeof(std::max_align_t) + size));
+    if (block == nullptr) return nullptr;
+    *reinterpret_cast<std::size_t*>(block) = size;
+    st->brotli_used += size;
+    return block + 1;
+}
+
+void Decoder::brotli_free(void* opaque, void* address) {
+    if (address == nullptr) return;
+    auto* st = static_cast<State*>(opaque);
+    auto* block = static_cast<std::max_align_t*>(address) - 1;
+    st->brotli_used -= *reinterpret_cast<std::size_t*>(block);
+    std::free(block);
+}
 
 Decoder::Decoder(Encoding encoding, const DecodeLimits& limits)
     : encoding_(encoding), limits_(limits), state_(new (std::nothrow) State) {
@@ -103,7 +135,8 @@ Decoder::Decoder(Encoding encoding, const DecodeLimits& limits)
         while (log < kZstdMaxWindowLog && (std::size_t(1) << log) < limits_.max_size) ++log;
         ZSTD_DCtx_setParameter(state_->zstd, ZSTD_d_windowLogMax, log);
     } else if (encoding_ == Encoding::Brotli) {
-        state_->brotli = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+        state_->brotli_budget = limits_.max_size + kBrotliOverhead;
+        state_->brotli = BrotliDecoderCreateInstance(brotli_alloc, brotli_free, state_.get());
         if (state_->brotli == nullptr) status_ = Status::OutOfMemory;
     }
 }
@@ -243,10 +276,15 @@ Decoder::Status Decoder::unbrotli(std::string_view in) {
         case BROTLI_DECODER_RESULT_SUCCESS: state_->ended = true; break;
         case BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: return status_;
         case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: break;
-        default:
-            return fail(BrotliDecoderGetErrorCode(state_->brotli) == BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1
-                            ? Status::OutOfMemory
-                            : Status::Error);
+        default: {
+            // -21 to -30: an allocation failed (refused over the budget:
+            // a window larger than what may be decoded).
+            const int code = BrotliDecoderGetErrorCode(state_->brotli);
+            if (code <= -21 && code >= -30) {
+                return fail(state_->brotli_refused ? Status::TooLarge : Status::OutOfMemory);
+            }
+            return fail(Status::Error);
+        }
         }
     }
 }

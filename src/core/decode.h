@@ -56,6 +56,8 @@ private:
     Status inflate(std::string_view in);
     Status unzstd(std::string_view in);
     Status unbrotli(std::string_view in);
+    static void* brotli_alloc(void* opaque, std::size_t size);
+    static void brotli_free(void* opaque, void* address);
     // Room for more output, within the limits; false when there is none.
     bool grow();
     std::size_t room() const;

@@ -597,7 +597,7 @@ bool route(const Dialect& dialect, std::string_view path, json::Value& doc, cons
     // provider keeps is named by what the request names it by.
     const std::string kept = dialect.kept_conversation(doc);
     r.session = kept.empty() ? sha256_hex_framed({"headroom session 1", scope, r.shape, prefix, first}, 32)
-                             : routing::session_of_kept(scope, kept);
+                             : routing::session_of_kept(scope, r.model, kept);
     routing::Facts facts;
     facts.api = r.shape;
     facts.model = r.model;

@@ -142,8 +142,8 @@ const Rule* Rules::first_match(const Facts& facts) const {
     return nullptr;
 }
 
-std::string session_of_kept(std::string_view scope, std::string_view kept) {
-    return sha256_hex_framed({"headroom kept session 1", scope, kept}, 32);
+std::string session_of_kept(std::string_view scope, std::string_view model, std::string_view kept) {
+    return sha256_hex_framed({"headroom kept session 1", scope, model, kept}, 32);
 }
 
 Decision decide(const Rules& rules, const Facts& facts, std::string_view session, const Sessions* sessions) {

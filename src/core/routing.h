@@ -51,11 +51,12 @@ struct Sessions {
 };
 
 // The session of a conversation the provider keeps (Dialect::
-// kept_conversation: "response:ID", "conversation:ID") in `scope`: its
-// requests resend no first message. An answer's id continues it: the
-// caller keeps the session's route under session_of_kept(scope,
-// "response:" + the answer's id) too.
-std::string session_of_kept(std::string_view scope, std::string_view kept);
+// kept_conversation: "response:ID", "conversation:ID") in `scope`, with
+// the model asked for (another model is another session, as the prefix
+// hash makes it for the others): its requests resend no first message.
+// An answer's id continues it: the caller keeps the session's route under
+// session_of_kept(scope, model, "response:" + the answer's id) too.
+std::string session_of_kept(std::string_view scope, std::string_view model, std::string_view kept);
 
 // The name remembered for a session that no rule matched when it began:
 // it keeps its model too.

@@ -4,6 +4,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include <cstring>
 #include <vector>
 
 namespace headroom {
@@ -133,7 +134,10 @@ private:
     // What an OpenAI chat stream's chunk adds to the answer; the model the
     // answer names, where each API puts it.
     void text(const unsigned char* s, std::size_t n) {
-        if (raw_.model.empty() && n > 0 && n <= UsageReader::kMaxModel &&
+        // A name, in an object (not an array after one), without a NUL.
+        const bool name = n > 0 && n <= UsageReader::kMaxModel && !arrays_.empty() && !arrays_.back() &&
+                          std::memchr(s, '\0', n) == nullptr;
+        if (name && raw_.model.empty() &&
             (((key_ == "model" || key_ == "modelVersion") && at({})) ||
              (key_ == "model" && (at({"message"}) || at({"response"}))))) {
             try {
@@ -141,8 +145,7 @@ private:
             } catch (...) {
             }
         }
-        if (raw_.ids && raw_.response_id.empty() && key_ == "id" && n > 0 && n <= UsageReader::kMaxModel &&
-            (at({}) || at({"response"}))) {
+        if (name && raw_.ids && raw_.response_id.empty() && key_ == "id" && (at({}) || at({"response"}))) {
             try {
                 raw_.response_id.assign(reinterpret_cast<const char*>(s), n);
             } catch (...) {

@@ -68,6 +68,9 @@ static size_t ngx_http_headroom_sessions_name(ngx_http_headroom_lru_node_t *ln,
     u_char *name);
 static size_t ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
     u_char *session, u_char *name);
+static size_t ngx_http_headroom_sessions_state(
+    ngx_http_headroom_lru_zone_t *lru, u_char *session, u_char *name,
+    ngx_uint_t *pending);
 static char *ngx_http_headroom_route_arg(ngx_conf_t *cf, ngx_str_t *arg,
     headroom_route_t *rule);
 static const char *ngx_http_headroom_c_string(ngx_conf_t *cf, u_char *data,
@@ -566,6 +569,18 @@ static size_t
 ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
     u_char *session, u_char *name)
 {
+    ngx_uint_t  pending;
+
+    return ngx_http_headroom_sessions_state(lru, session, name, &pending);
+}
+
+
+/* the same, and whether it is this node's, Redis not heard yet */
+
+static size_t
+ngx_http_headroom_sessions_state(ngx_http_headroom_lru_zone_t *lru,
+    u_char *session, u_char *name, ngx_uint_t *pending)
+{
     size_t                         len;
     u_char                         k[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
     ngx_http_headroom_lru_node_t  *ln;
@@ -573,6 +588,7 @@ ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
     ngx_http_headroom_session_key((const char *) session, k);
 
     len = 0;
+    *pending = 0;
 
     ngx_shmtx_lock(&lru->shpool->mutex);
 
@@ -580,6 +596,7 @@ ngx_http_headroom_sessions_read(ngx_http_headroom_lru_zone_t *lru,
 
     if (ln) {
         len = ngx_http_headroom_sessions_name(ln, name);
+        *pending = (ln->data[0] == 'p');
     }
 
     ngx_shmtx_unlock(&lru->shpool->mutex);
@@ -1109,18 +1126,27 @@ ngx_http_headroom_route_chain(ngx_http_request_t *r,
     size_t                            len;
     u_char                            name[HEADROOM_ROUTE_NAME_SIZE];
     char                              next[NGX_HTTP_HEADROOM_SESSION_LEN + 1];
+    const char                       *asked;
+    ngx_uint_t                        pending;
     ngx_http_headroom_route_ctx_t    *route;
     ngx_http_headroom_route_offer_t  *o;
     ngx_http_headroom_main_conf_t    *hmcf;
 
     route = ctx->route;
 
-    len = ngx_http_headroom_sessions_read(route->lru,
-                                          (u_char *) ctx->result.session, name);
+    len = ngx_http_headroom_sessions_state(route->lru,
+                                           (u_char *) ctx->result.session,
+                                           name, &pending);
+
+    /* the model the client asked for: the next request asks for it too */
+
+    asked = ctx->result.model_in[0] ? ctx->result.model_in
+                                    : ctx->result.model;
 
     if (len == 0
         || !headroom_session_of_response((const char *) route->scope.data,
-                                         route->scope.len,
+                                         route->scope.len, asked,
+                                         ngx_strlen(asked),
                                          ctx->usage.response_id,
                                          ngx_strlen(ctx->usage.response_id),
                                          next))
@@ -1129,7 +1155,7 @@ ngx_http_headroom_route_chain(ngx_http_request_t *r,
     }
 
     ngx_http_headroom_sessions_keep(route->lru, (u_char *) next, name, len,
-                                    0);
+                                    pending);
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
 

@@ -4,12 +4,12 @@
  * it passes (the core's usage reader; src/core/usage.h says where each API
  * puts it). The filters only look: every buffer goes on as it came, when
  * it came. Read are 2xx answers, JSON or an event stream, plain or encoded
- * (gzip, deflate, zstd: decoded on the side), in memory or in the file
+ * (gzip, deflate, zstd, br: decoded on the side), in memory or in the file
  * nginx wrote them to (a large answer, or one proxy_cache keeps: read
  * back from the page cache, 8 MB at most). An answer cut short counts
  * what came, when the request ends. Only where something uses the
  * figures: a usage variable, $headroom_cost_usd, headroom_zone or a
- * budget.
+ * budget; and a routed Responses answer, for its id.
  */
 
 

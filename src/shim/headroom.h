@@ -426,7 +426,7 @@ void headroom_usage_reader_finish(headroom_usage_reader_t *reader,
     headroom_usage_t *usage);
 void headroom_usage_reader_free(headroom_usage_reader_t *reader);
 
-/* "identity", "gzip", "deflate", "zstd"; NULL for a value out of range */
+/* "identity", "gzip", "deflate", "zstd", "br"; NULL for a value out of range */
 const char *headroom_encoding_name(size_t encoding);
 
 /*
@@ -479,13 +479,14 @@ int headroom_path_may_rewrite(const char *path, size_t path_len);
 const char *headroom_api_of_path(const char *path, size_t path_len);
 
 /*
- * The session (32 hex digits and a NUL in `out`) that a request continuing
- * the Responses answer `response_id` (previous_response_id) has in
- * `scope` (env's session_scope): the answer's session's route is kept
- * under it too. 0 on failure.
+ * The session (32 hex digits and a NUL in `out`) that a request asking for
+ * `model` and continuing the Responses answer `response_id`
+ * (previous_response_id) has in `scope` (env's session_scope): the
+ * answer's session's route is kept under it too. 0 on failure.
  */
 int headroom_session_of_response(const char *scope, size_t scope_len,
-    const char *response_id, size_t len, char out[33]);
+    const char *model, size_t model_len, const char *response_id, size_t len,
+    char out[33]);
 
 /* headroom_process() flags */
 #define HEADROOM_WANT_PREFIX_HASH  1     /* fill result.prefix_hash */

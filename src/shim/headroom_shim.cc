@@ -577,7 +577,12 @@ void headroom_usage_reader_finish(headroom_usage_reader_t* reader, headroom_usag
     *usage = headroom_usage_t{};
     if (reader == nullptr) return;
     reader->reader.finish();
-    const headroom::Usage u = reader->reader.usage();
+    headroom::Usage u;
+    try {
+        u = reader->reader.usage();
+    } catch (...) {  // no memory for the answer's names: nothing said
+        return;
+    }
     usage->input = u.input;
     usage->cached = u.cached;
     usage->cache_write = u.cache_write;
@@ -592,11 +597,12 @@ void headroom_usage_reader_finish(headroom_usage_reader_t* reader, headroom_usag
     usage->response_id[k] = '\0';
 }
 
-int headroom_session_of_response(const char* scope, size_t scope_len, const char* response_id, size_t len,
-                                 char out[33]) {
+int headroom_session_of_response(const char* scope, size_t scope_len, const char* model, size_t model_len,
+                                 const char* response_id, size_t len, char out[33]) {
     try {
         const std::string s = headroom::routing::session_of_kept(
             std::string_view(scope ? scope : "", scope ? scope_len : 0),
+            std::string_view(model ? model : "", model ? model_len : 0),
             "response:" + std::string(response_id ? response_id : "", response_id ? len : 0));
         if (s.size() != 32) return 0;
         std::memcpy(out, s.data(), 32);

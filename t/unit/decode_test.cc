@@ -156,3 +156,17 @@ TEST(Decode, BombsStopAtTheCap) {
     Decoder one_less(Encoding::Gzip, limits(body.size() - 1, 1000000));
     EXPECT_EQ(decode(one_less, gzip(body), 10), Decoder::Status::TooLarge);
 }
+
+// A brotli stream that declares a window larger than what may be decoded
+// costs no more memory than the budget: libbrotli's allocations past it
+// are refused, and the body is too large.
+TEST(Decode, BrotliWindowsStayWithinTheBudget) {
+    const std::string body = json_body(200000);  // ~ several MB window at quality 5
+    const std::string wire = brotli(body);
+    Decoder small(Encoding::Brotli, limits(1000, 1000000));
+    EXPECT_EQ(decode(small, wire, 4096), Decoder::Status::TooLarge);
+    EXPECT_LE(small.decoded().size(), 1000u);
+    Decoder fits(Encoding::Brotli, limits(body.size(), 1000000));
+    EXPECT_EQ(decode(fits, wire, 4096), Decoder::Status::Done);
+    EXPECT_TRUE(fits.decoded() == body);
+}

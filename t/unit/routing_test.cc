@@ -403,9 +403,12 @@ TEST(Routing, AKeptConversationIsItsOwnSession) {
     w.sessions = &memory;
     w.session_scope = "here";
     auto chained = process("/v1/responses", R"({"model":"gpt-5","previous_response_id":"resp_1","input":"hi"})", s, w);
-    EXPECT_EQ(chained.session, headroom::routing::session_of_kept("here", "response:resp_1"));
+    EXPECT_EQ(chained.session, headroom::routing::session_of_kept("here", "gpt-5", "response:resp_1"));
     auto other = process("/v1/responses", R"({"model":"gpt-5","previous_response_id":"resp_1","input":"other text"})", s, w);
     EXPECT_EQ(other.session, chained.session);
     auto conv = process("/v1/responses", R"({"model":"gpt-5","conversation":{"id":"conv_1"},"input":"hi"})", s, w);
-    EXPECT_EQ(conv.session, headroom::routing::session_of_kept("here", "conversation:conv_1"));
+    EXPECT_EQ(conv.session, headroom::routing::session_of_kept("here", "gpt-5", "conversation:conv_1"));
+    // Another model asked for is another session, as elsewhere.
+    auto o3 = process("/v1/responses", R"({"model":"o3","previous_response_id":"resp_1","input":"hi"})", s, w);
+    EXPECT_NE(o3.session, chained.session);
 }
