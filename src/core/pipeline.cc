@@ -84,11 +84,6 @@ Reason reason_of(json::ParseError e) {
     }
 }
 
-// Texts this large are counted from samples (Settings::exact_counts).
-constexpr std::size_t kEstimateFrom = 16 * 1024;
-constexpr std::size_t kSamples = 8;
-constexpr std::size_t kSample = 2048;  // bytes, at each of kSamples places
-
 // A candidate rewrite of one text, and the crusher's kind.
 struct Candidate {
     ContentKind kind = ContentKind::Text;
@@ -153,9 +148,8 @@ public:
     // Large texts are counted from samples unless every count is to be
     // exact (or sizes are bytes, which cost nothing).
     bool estimates(std::string_view text) const {
-        return encoding_ != nullptr && !s_.exact_counts && text.size() >= kEstimateFrom;
+        return encoding_ != nullptr && !s_.exact_counts && text.size() >= tokenizer::Encoding::kEstimateFrom;
     }
-    std::size_t estimate(std::string_view text) const;
 
     struct Prepared {
         const ToolOutputSite* site = nullptr;
@@ -255,10 +249,6 @@ private:
     const output_cache::Cache* cache_;  // nullptr: none
     std::size_t sent_ = 0;
 };
-
-std::size_t OutputPass::estimate(std::string_view text) const {
-    return encoding_->estimate(text, kSamples, kSample);
-}
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
                             const transforms::Origin& origin) const {
@@ -426,7 +416,7 @@ output_cache::Effect OutputPass::work_out(const std::vector<std::string*>& texts
     bool large = false;
     for (std::size_t k = 0; k < texts.size(); ++k) {
         if (estimates(*texts[k])) {
-            before[k] = estimate(*texts[k]);
+            before[k] = encoding_->estimate(*texts[k]);
             exact[k] = false;
         } else {
             before[k] = size_of(*texts[k]);

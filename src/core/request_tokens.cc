@@ -11,10 +11,6 @@ namespace {
 
 // A part of the request this large is looked up in the cache first.
 constexpr std::size_t kCacheFrom = 2048;
-// As the output pass estimates large tool outputs.
-constexpr std::size_t kEstimateFrom = 16 * 1024;
-constexpr std::size_t kSamples = 8;
-constexpr std::size_t kSample = 2048;
 
 // Images and files come as base64 (a "data:" URL, or a "data" member
 // beside a media type); providers bill them by their pixels or pages, not
@@ -45,11 +41,11 @@ RequestTokens::RequestTokens(const json::Value& doc, const tokenizer::Encoding* 
                              std::unordered_set<const std::string*> skip, std::size_t skipped)
     : doc_(doc), encoding_(encoding), cache_(cache), exact_(exact), skip_(std::move(skip)), skipped_(skipped) {}
 
-std::size_t RequestTokens::size_of(std::string_view text) {
+std::size_t RequestTokens::size_of(std::string_view text, bool& estimated) const {
     if (encoding_ == nullptr) return text.size();
-    if (!exact_ && text.size() >= kEstimateFrom) {
-        estimated_ = true;
-        return encoding_->estimate(text, kSamples, kSample);
+    if (!exact_ && text.size() >= tokenizer::Encoding::kEstimateFrom) {
+        estimated = true;
+        return encoding_->estimate(text);
     }
     return encoding_->count(text);
 }
@@ -67,13 +63,16 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
         texts.push_back(&t);
         bytes += t.size();
     });
-    auto count_all = [&]() {
+    // The part's texts, and whether any count is an estimate.
+    auto count_all = [&](bool& estimated) {
         std::size_t n = 0;
-        for (const std::string* t : texts) n += size_of(*t);
+        for (const std::string* t : texts) n += size_of(*t, estimated);
         return n;
     };
     if (media > 0) estimated_ = true;
-    if (cache_ == nullptr || encoding_ == nullptr || bytes < kCacheFrom) return count_all() + media * kMediaTokens;
+    if (cache_ == nullptr || encoding_ == nullptr || bytes < kCacheFrom) {
+        return count_all(estimated_) + media * kMediaTokens;
+    }
 
     // The entry is an effect of a "small" output: its size is the count.
     output_cache::Material m;
@@ -91,13 +90,10 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
         return true;
     });
     if (found) return *found + media * kMediaTokens;
-    const bool was_estimated = estimated_;
-    estimated_ = false;
     output_cache::Effect e;
     e.fate = output_cache::Effect::Fate::Small;
-    e.before = e.after = count_all();
-    e.estimated = estimated_;
-    estimated_ = estimated_ || was_estimated;
+    e.before = e.after = count_all(e.estimated);
+    if (e.estimated) estimated_ = true;
     cache_->put(key, output_cache::entry(m, e));
     return e.before + media * kMediaTokens;
 }

@@ -45,7 +45,8 @@ public:
 
 private:
     std::size_t count_unit(const json::Value& unit);
-    std::size_t size_of(std::string_view text);
+    // Its tokens (or bytes); `estimated` set when counted from samples.
+    std::size_t size_of(std::string_view text, bool& estimated) const;
 
     const json::Value& doc_;
     const tokenizer::Encoding* encoding_;

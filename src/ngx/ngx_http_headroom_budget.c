@@ -69,7 +69,7 @@ static time_t ngx_http_headroom_period(ngx_uint_t per, time_t now,
     time_t *end);
 static ngx_http_headroom_budget_state_t *ngx_http_headroom_budget_state(
     ngx_http_request_t *r, ngx_http_headroom_budget_t *b, ngx_uint_t make,
-    time_t *end, ngx_int_t *rc);
+    u_char *key, time_t *end, ngx_int_t *rc);
 static ngx_int_t ngx_http_headroom_budget_key(ngx_http_request_t *r,
     ngx_http_headroom_budget_t *b, u_char *key);
 static ngx_int_t ngx_http_headroom_budget_answer(ngx_http_request_t *r,
@@ -315,7 +315,8 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
 
         /* with Redis, a key this node has not served is asked about too */
 
-        st = ngx_http_headroom_budget_state(r, &b[i], b[i].redis, &end, &rc);
+        st = ngx_http_headroom_budget_state(r, &b[i], b[i].redis, key, &end,
+                                            &rc);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -346,7 +347,7 @@ ngx_http_headroom_budget_check(ngx_http_request_t *r)
         if (spent < b[i].limit_nano) {
             ngx_shmtx_unlock(&lru->shpool->mutex);
 
-            if (ask && ngx_http_headroom_budget_key(r, &b[i], key) == NGX_OK) {
+            if (ask) {
                 ngx_http_headroom_budget_redis(r, &b[i], key, period, end, 0);
             }
 
@@ -411,7 +412,7 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
             continue;
         }
 
-        st = ngx_http_headroom_budget_state(r, &b[i], 1, &end, &rc);
+        st = ngx_http_headroom_budget_state(r, &b[i], 1, key, &end, &rc);
 
         if (st == NULL) {
             continue;
@@ -435,9 +436,7 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 
         /* one atomic increment a call; its reply is all nodes' spend */
 
-        if (b[i].redis && nano
-            && ngx_http_headroom_budget_key(r, &b[i], key) == NGX_OK)
-        {
+        if (b[i].redis && nano) {
             ngx_http_headroom_budget_redis(r, &b[i], key, period, end, nano);
         }
     }
@@ -446,21 +445,22 @@ ngx_http_headroom_budget_spend(ngx_http_request_t *r, double usd)
 
 /*
  * The state of the request's key in budget `b`, in the current period
- * (when `end`, the period's end, is), with the zone's lock held. NULL, the
- * lock not held, for an empty key (rc NGX_DECLINED), a key without a state
- * when `make` is not set or no room for it, or an error (rc NGX_ERROR).
+ * (when `end`, the period's end, is), with the zone's lock held; the key
+ * it is kept under (NGX_HTTP_HEADROOM_LRU_KEY_LEN bytes) in `key`. NULL,
+ * the lock not held, for an empty key (rc NGX_DECLINED), a key without a
+ * state when `make` is not set or no room for it, or an error (rc
+ * NGX_ERROR).
  */
 
 static ngx_http_headroom_budget_state_t *
 ngx_http_headroom_budget_state(ngx_http_request_t *r,
-    ngx_http_headroom_budget_t *b, ngx_uint_t make, time_t *end,
+    ngx_http_headroom_budget_t *b, ngx_uint_t make, u_char *key, time_t *end,
     ngx_int_t *rc)
 {
     time_t                             start;
     ngx_http_headroom_lru_zone_t      *lru;
     ngx_http_headroom_lru_node_t      *ln;
     ngx_http_headroom_budget_state_t  *st;
-    u_char                             key[NGX_HTTP_HEADROOM_LRU_KEY_LEN];
 
     *rc = ngx_http_headroom_budget_key(r, b, key);
 

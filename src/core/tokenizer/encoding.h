@@ -40,11 +40,15 @@ public:
     // JavaScript TextDecoder would read it.
     std::size_t count(std::string_view text) const;
 
+    // Texts this large are counted from samples where an estimate will do
+    // (headroom_exact_counts off): tool outputs, and parts of a request.
+    static constexpr std::size_t kEstimateFrom = 16 * 1024;
+
     // Tokens of `samples` pieces of `sample` bytes spread evenly over the
     // text (whole UTF-8 characters), scaled to its length: large texts
     // counted for a fraction of the cost. A piece's edges may split a
-    // token or two: a fraction of a percent at 16 KB and more.
-    std::size_t estimate(std::string_view text, std::size_t samples, std::size_t sample) const;
+    // token or two: a fraction of a percent at kEstimateFrom and more.
+    std::size_t estimate(std::string_view text, std::size_t samples = 8, std::size_t sample = 2048) const;
 
     // The longest token, in bytes: n bytes of any text are at least
     // n / max_token_bytes() tokens.
