@@ -81,6 +81,14 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
         error = "\"headroom_max_body_size\" must be greater than zero and at most 1024m";
         return nullptr;
     }
+    if (s.retire && !s.ccr) {
+        error = "\"headroom_retire\" needs \"headroom_ccr on\": the originals of retired outputs are kept in its store";
+        return nullptr;
+    }
+    if (s.retire && s.retire_batch == 0) {
+        error = "\"headroom_retire\" takes batch=N of at least 1 token";
+        return nullptr;
+    }
     for (const std::string& glob : s.protect_tools) {
         if (glob.empty() || !glob_is_valid(glob)) {
             error = "\"headroom_protect_tools\" takes glob patterns; \"" + glob + "\" is not one";
@@ -100,7 +108,7 @@ Config::Config(Settings s) : settings_(std::move(s)) {
         all += ' ' + std::to_string(n);
     }
     for (bool b : {c.minify_tool_json, c.crush_json, c.json_tables, c.crush_logs, c.crush_search, c.crush_diffs,
-                   c.exact_counts}) {
+                   c.exact_counts, c.retire}) {
         all += b ? " 1" : " 0";
     }
     all += ' ' + std::to_string(c.log_values);

@@ -92,6 +92,14 @@ struct Settings {
     // Every size decision is made in tokens of the request's model. Without
     // tokenizers (tests, tools), bytes stand in and no tokens are reported.
     std::shared_ptr<const tokenizer::Tokenizers> tokenizers;
+    // headroom_retire: tool outputs older than the retire_after most recent
+    // are replaced by a marker, their originals kept by the store (so it
+    // needs ccr), in batches of retire_batch tokens at least
+    // (transforms/retire_outputs.h); outputs under retire_min_tokens stay.
+    bool retire = false;
+    std::size_t retire_after = 0;
+    std::size_t retire_min_tokens = 100;
+    std::size_t retire_batch = 16384;
     // headroom_route: the rules, in order; none: no routing. Not part of
     // the fingerprint: no tool output's result depends on them.
     std::shared_ptr<const routing::Rules> routes;

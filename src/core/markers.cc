@@ -119,6 +119,97 @@ std::optional<TextMarker> parse_text(std::string_view line) {
     return m;
 }
 
+std::string write_retired(const RetiredMarker& m) {
+    std::string s(kTextOpen);
+    s += "output of ";
+    s += tool_label(m.tool);
+    s += " retired (";
+    s += std::to_string(m.tokens);
+    s += " tokens";
+    if (!m.first_line.empty()) {
+        s += "; first line: ";
+        s += m.first_line;
+    }
+    s += "); ";
+    if (!m.way.empty()) {
+        s += m.way;
+        s += ' ';
+    }
+    s += "id=";
+    s += m.id;
+    s += ']';
+    return s;
+}
+
+std::optional<RetiredMarker> parse_retired(std::string_view text) {
+    constexpr std::string_view kOf = "output of ";
+    if (!consume(text, kTextOpen) || !consume(text, kOf) || text.empty() || text.back() != ']') return std::nullopt;
+    text.remove_suffix(1);
+    RetiredMarker m;
+    const std::size_t id_at = text.rfind("id=");
+    if (id_at == std::string_view::npos || !is_output_id(text.substr(id_at + 3))) return std::nullopt;
+    m.id = std::string(text.substr(id_at + 3));
+    const std::size_t close = text.rfind("); ", id_at);
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string_view way = text.substr(close + 3, id_at - close - 3);
+    if (!way.empty()) {
+        if (way.size() < 2 || way.back() != ' ') return std::nullopt;
+        m.way = std::string(way.substr(0, way.size() - 1));
+    }
+    text = text.substr(0, close);  // "<tool> retired (<N> tokens[; first line: ...]"
+    const std::size_t retired = text.find(" retired (");
+    if (retired == std::string_view::npos) return std::nullopt;
+    m.tool = std::string(text.substr(0, retired));
+    text.remove_prefix(retired + 10);
+    const std::size_t space = text.find(' ');
+    auto tokens = number(text.substr(0, space));
+    if (!tokens || space == std::string_view::npos) return std::nullopt;
+    m.tokens = *tokens;
+    text.remove_prefix(space);
+    if (!consume(text, " tokens")) return std::nullopt;
+    if (!text.empty() && !consume(text, "; first line: ")) return std::nullopt;
+    m.first_line = std::string(text);
+    return m;
+}
+
+std::string first_line(std::string_view text, std::size_t max_bytes) {
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+    std::size_t start = 0;
+    while (start < text.size() && blank(text[start])) ++start;
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    while (end > start && blank(text[end - 1])) --end;
+    std::string_view line = text.substr(start, end - start);
+    const bool cut = line.size() > max_bytes;
+    if (cut) {
+        std::size_t n = max_bytes;
+        // Back to a character's first byte: continuation bytes are 10xxxxxx.
+        while (n > 0 && (static_cast<unsigned char>(line[n]) & 0xC0) == 0x80) --n;
+        line = line.substr(0, n);
+    }
+    std::string out;
+    out.reserve(line.size() + 3);
+    for (char c : line) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+    if (cut) out += "...";
+    return out;
+}
+
+std::string tool_label(std::string_view tool) {
+    if (tool.empty()) return "a tool";
+    std::string out;
+    for (std::size_t i = 0; i < tool.size() && out.size() < 64; ++i) {
+        const char c = tool[i];
+        out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ';' || c == '(' || c == ')' ? '_' : c;
+    }
+    // A name cut inside a character is cut before it.
+    if (out.size() < tool.size()) {
+        std::size_t n = out.size();
+        while (n > 0 && (static_cast<unsigned char>(tool[n]) & 0xC0) == 0x80) --n;
+        out.resize(n);
+    }
+    return out;
+}
+
 json::Value write_json(const JsonMarker& m) {
     json::Value count;
     count.kind = json::Kind::Number;

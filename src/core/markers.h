@@ -12,6 +12,9 @@
 //   [headroom: 1204 more lines like the one above omitted; lines 15-1998; headroom_retrieve id=<32 hex>]
 //   [headroom: 57 more matches in src/foo.c omitted (file lines 31-269); lines 40-96; id=…]
 //   [headroom: 40 unchanged lines omitted (new lines 120-159); lines 130-169; id=…]
+// A retired tool output (headroom_retire, fitting), whole, in place of its
+// content:
+//   [headroom: output of read_file retired (5120 tokens; first line: import os); headroom_retrieve id=<32 hex>]
 // JSON outputs, one object in place of a run of array items (indices
 // 0-based, of that array):
 //   {"headroom_omitted":{"count":936,"items":"5-940","lines":"7-3750","id":"<32 hex>"}}
@@ -64,6 +67,28 @@ struct JsonMarker {
     std::size_t matching = 0;  // of them, items that matched the question
     std::string way;           // as for TextMarker
 };
+
+// A tool output retired whole: its tool ("" when unknown), its size as
+// received and the start of its first line that is not blank.
+struct RetiredMarker {
+    std::string tool;
+    std::size_t tokens = 0;
+    std::string first_line;  // as first_line() makes it
+    std::string id;
+    std::string way;  // as for TextMarker
+};
+
+std::string write_retired(const RetiredMarker& m);
+std::optional<RetiredMarker> parse_retired(std::string_view text);
+
+// What a retired marker shows of `text`: its first line that is not blank,
+// trimmed, control characters as spaces, cut to at most `max_bytes` on a
+// character's boundary (then ending in "...").
+std::string first_line(std::string_view text, std::size_t max_bytes = 80);
+
+// A tool's name as a marker shows it: control characters, ';', '(' and ')'
+// as '_', at most 64 bytes; "a tool" when there is none.
+std::string tool_label(std::string_view tool);
 
 json::Value write_json(const JsonMarker& m);
 

@@ -25,6 +25,7 @@
 #include "core/transforms/fill_retrievals.h"
 #include "core/transforms/minify_json.h"
 #include "core/transforms/move_volatile.h"
+#include "core/transforms/retire_outputs.h"
 
 namespace headroom {
 
@@ -42,6 +43,7 @@ const char* transform_name(Transform t) {
     case Transform::RetrieveTool: return "retrieve_tool";
     case Transform::RetrieveFill: return "retrieve_fill";
     case Transform::Route: return "route";
+    case Transform::Retire: return "retire";
     }
     return "unknown";
 }
@@ -162,12 +164,26 @@ public:
         std::optional<output_cache::Material> material;
         std::optional<output_cache::Key> key;
         std::optional<output_cache::Effect> cached;
+        // What finish() made of it: its size as received and as sent, its
+        // id (with headroom_retire), and whether it was left alone because
+        // of its tool. With headroom_retire, an output old enough to go
+        // keeps its text as received here (crushing replaces it).
+        std::size_t before = 0, after = 0;
+        bool protected_ = false;
+        std::string id;
+        std::optional<std::string> original;
+        std::string first_line;  // what its marker shows
+        bool retired = false;
     };
     void prepare(json::Value& doc, const ToolOutputSite& site, std::string_view question, Prepared& p);
     void finish(Prepared& p);
 
+    static std::string joined(const std::vector<std::string*>& texts);
+
     // The size of every tool output as sent, in tokens (or bytes).
     std::size_t sent() const { return sent_; }
+    // An output retired after all: `tokens` of it are not sent.
+    void unsend(std::size_t tokens) { sent_ -= std::min(sent_, tokens); }
 
 private:
     // Detection decides the one crusher that may touch a text: JSON by
@@ -230,12 +246,15 @@ private:
 
     static bool fits(const output_cache::Effect& e, std::size_t parts);
     bool apply(output_cache::Effect& e, const std::vector<std::string*>& texts);
-    static std::string joined(const std::vector<std::string*>& texts);
     output_cache::Effect work_out(const std::vector<std::string*>& texts, const ToolOutputSite& site,
                                   std::string_view question) const;
     bool apply_structured(output_cache::Effect& e, json::Value& v);
     output_cache::Effect work_out_structured(const json::Value& v, const std::string& received,
                                              const ToolOutputSite& site, std::string_view question) const;
+
+    // An output of this size may be retired some day: its id is worked
+    // out with its result.
+    bool retires(std::size_t tokens) const { return s_.retire && tokens >= s_.retire_min_tokens; }
 
     // An original given back is never crushed again.
     bool protects(const ToolOutputSite& site) const {
@@ -352,17 +371,24 @@ void OutputPass::finish(Prepared& p) {
     auto apply_to = [&](output_cache::Effect& e) {
         return p.site->structured ? apply_structured(e, *p.value) : apply(e, p.texts);
     };
+    auto record = [&](const output_cache::Effect& e) {
+        p.before = e.before;
+        p.after = e.after;
+        p.protected_ = e.fate == output_cache::Effect::Fate::Protected;
+        p.id = e.id;
+        sent_ += e.after;
+    };
     if (p.cached && apply_to(*p.cached)) {
         ++r_.cache_hits;
-        sent_ += p.cached->after;
+        record(*p.cached);
         return;
     }
     if (p.key) ++r_.cache_misses;
     output_cache::Effect e = p.site->structured ? work_out_structured(*p.value, p.received, *p.site, p.question)
                                                 : work_out(p.texts, *p.site, p.question);
     if (p.key) cache_->put(*p.key, output_cache::entry(*p.material, e));
+    record(e);
     apply_to(e);
-    sent_ += e.after;
 }
 
 bool OutputPass::fits(const output_cache::Effect& e, std::size_t parts) {
@@ -438,6 +464,8 @@ output_cache::Effect OutputPass::work_out(const std::vector<std::string*>& texts
         e.after = e.before;
         e.fate = large ? Fate::Protected : Fate::Small;
         e.estimated = std::find(exact.begin(), exact.end(), false) != exact.end();
+        // Worked out once, with the result: the id a retired marker names.
+        if (e.fate == Fate::Small && retires(e.before)) e.id = make_id();
         return e;
     }
 
@@ -468,7 +496,7 @@ output_cache::Effect OutputPass::work_out(const std::vector<std::string*>& texts
     e.kind = pieces.kind();
     e.changed = !pieces.empty();
     e.omitted = pieces.omitted();
-    if (e.omitted > 0) e.id = make_id();
+    if (e.omitted > 0 || retires(e.after)) e.id = make_id();
     return e;
 }
 
@@ -516,6 +544,7 @@ output_cache::Effect OutputPass::work_out_structured(const json::Value& v, const
     e.before = e.after = size_of(received);
     if (e.before < s_.min_tokens || protects(site)) {
         e.fate = e.before < s_.min_tokens ? Fate::Small : Fate::Protected;
+        if (e.fate == Fate::Small && retires(e.before)) e.id = markers::output_id(received);
         return e;
     }
 
@@ -569,7 +598,81 @@ output_cache::Effect OutputPass::work_out_structured(const json::Value& v, const
         }
     }
     e.kind = pieces.kind();
+    if (retires(e.after)) e.id = markers::output_id(received);
     return e;
+}
+
+// Whether a retired output's marker may take the place of its content:
+// one string, or text parts and nothing else (an image, a cache mark
+// would be lost), or a structured value.
+bool text_only(const json::Value& doc, const ToolOutputSite& site) {
+    if (!site.content) return false;
+    const json::Value* content = json::resolve(doc, *site.content);
+    if (content == nullptr) return false;
+    if (site.structured || content->is_string()) return true;
+    if (!content->is_array() || content->items.size() != site.parts.size()) return false;
+    for (const json::Value& part : content->items) {
+        if (!part.is_object() || part.members.size() != 2) return false;
+    }
+    return true;
+}
+
+// headroom_retire, once the outputs are as they would be sent: the old
+// ones go in whole batches (transforms/retire_outputs.h), each replaced by
+// its marker, its original kept under the id the marker names.
+void retire(const Dialect& dialect, json::Value& doc, const RequestMap& map, const Config& config,
+            OutputPass& outputs, std::vector<OutputPass::Prepared>& prepared, Result& r) {
+    const Settings& s = config.settings();
+    std::vector<transforms::RetireCandidate> candidates(prepared.size());
+    std::vector<std::string> marks(prepared.size());
+    std::vector<std::size_t> mark_tokens(prepared.size(), 0);
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+        OutputPass::Prepared& p = prepared[i];
+        candidates[i].tokens = p.after;
+        if (!p.original || p.protected_ || p.after < s.retire_min_tokens || !text_only(doc, map.outputs[i])) {
+            continue;
+        }
+        markers::RetiredMarker m;
+        m.tool = map.outputs[i].tool_name;
+        m.tokens = p.before;
+        m.first_line = p.first_line;
+        m.id = p.id.size() == 32 ? p.id : markers::output_id(*p.original);
+        m.way = std::string(config.marker_way());
+        marks[i] = markers::write_retired(m);
+        mark_tokens[i] = outputs.size_of(marks[i]);
+        p.id = std::move(m.id);
+        // Never worse than nothing: a marker costs less than its output.
+        candidates[i].retirable = mark_tokens[i] < p.after;
+    }
+    transforms::RetireLimits limits;
+    limits.after = s.retire_after;
+    limits.min_tokens = s.retire_min_tokens;
+    limits.batch = s.retire_batch;
+    const std::vector<bool> go = transforms::outputs_to_retire(candidates, limits);
+
+    std::unordered_set<std::string> kept;
+    for (const Original& o : r.originals) kept.insert(o.id);
+    std::size_t retired = 0, saved = 0;
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+        OutputPass::Prepared& p = prepared[i];
+        if (!go[i]) continue;
+        json::Value* content = json::resolve(doc, *map.outputs[i].content);
+        if (content == nullptr) continue;
+        *content = dialect.output_value(std::move(marks[i]));
+        p.retired = true;
+        p.texts.clear();  // gone with the content
+        p.value = nullptr;
+        if (kept.insert(p.id).second) r.originals.push_back(Original{p.id, std::move(*p.original)});
+        outputs.unsend(p.after);
+        ++retired;
+        saved += p.after - mark_tokens[i];
+    }
+    if (r.encoding[0] != '\0') {
+        r.tokens_after -= std::min(r.tokens_after, saved);
+    } else {
+        saved = 0;  // sizes are bytes: no tokens counted
+    }
+    count(r, Transform::Retire, retired, saved);
 }
 
 // headroom_route, once the request is as it will be sent but for its
@@ -663,7 +766,24 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         off.shape = r.shape;
         return off;
     }
+    if (s.retire && map.outputs.size() > s.retire_after) {
+        // The outputs old enough to go, as they came: crushing replaces them.
+        for (std::size_t i = 0; i + s.retire_after < map.outputs.size(); ++i) {
+            OutputPass::Prepared& p = prepared[i];
+            if (!p.found || p.bytes < s.retire_min_tokens) continue;
+            p.original = p.value != nullptr ? p.received : OutputPass::joined(p.texts);
+            // A structured output shows its first string that says something.
+            if (p.value != nullptr) {
+                for_each_string(*p.value, [&](std::string& t) {
+                    if (p.first_line.empty()) p.first_line = markers::first_line(t);
+                });
+            } else {
+                p.first_line = markers::first_line(*p.original);
+            }
+        }
+    }
     for (OutputPass::Prepared& p : prepared) outputs.finish(p);
+    if (s.retire) retire(*dialect, doc, map, config, outputs, prepared, r);
 
     // Retrievals answered from the store, once the crushers are done: an
     // original given back is never crushed again.
@@ -752,7 +872,8 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         }
         r.answer_key = sha256_hex_framed({"headroom answer 1", r.shape, to, sent}, 64);
     };
-    if (r.minified == 0 && r.crushed == 0 && !prefix_changed) {
+    const bool retired = r.by_transform[static_cast<std::size_t>(Transform::Retire)].applied > 0;
+    if (r.minified == 0 && r.crushed == 0 && !retired && !prefix_changed) {
         key_answer(body);
         return passthrough(std::move(r), Reason::NoChange);
     }

@@ -54,9 +54,10 @@ enum class Transform : unsigned char {
     RetrieveTool,  // headroom_retrieve added to the tools
     RetrieveFill,  // its calls' results filled from the store
     Route,         // the model changed by headroom_route
+    Retire,        // old tool outputs replaced by markers (headroom_retire)
 };
 
-inline constexpr std::size_t kTransforms = 12;
+inline constexpr std::size_t kTransforms = 13;
 
 const char* transform_name(Transform t);
 

@@ -339,6 +339,13 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_retire"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_headroom_retire,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("headroom_route_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_headroom_route_zone,
@@ -1042,6 +1049,10 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->thread_offload = NGX_CONF_UNSET_SIZE;
     conf->budgets = NGX_CONF_UNSET_PTR;
     conf->routes = NGX_CONF_UNSET_PTR;
+    conf->retire = NGX_CONF_UNSET;
+    conf->retire_after = NGX_CONF_UNSET_SIZE;
+    conf->retire_min_tokens = NGX_CONF_UNSET_SIZE;
+    conf->retire_batch = NGX_CONF_UNSET_SIZE;
 
     /*
      * set by ngx_pcalloc():
@@ -1154,6 +1165,7 @@ ngx_http_headroom_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->routes, prev->routes, NULL);
     ngx_conf_merge_size_value(conf->thread_offload, prev->thread_offload,
                               64 * 1024);
+    ngx_http_headroom_merge_context(conf, prev);
 
     if (!conf->enable) {
         return NGX_CONF_OK;
@@ -1237,6 +1249,7 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.ccr_tool = conf->ccr_tool;
     s.exact_counts = conf->exact_counts;
     s.routes = conf->compiled_routes;
+    ngx_http_headroom_context_settings(conf, &s);
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

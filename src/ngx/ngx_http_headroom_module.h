@@ -91,6 +91,10 @@ typedef struct {
     ngx_array_t          *budgets;          /* ngx_http_headroom_budget_t */
     ngx_array_t          *routes;           /* headroom_route_t */
     headroom_routes_t    *compiled_routes;
+    ngx_flag_t            retire;           /* headroom_retire */
+    size_t                retire_after;
+    size_t                retire_min_tokens;
+    size_t                retire_batch;
 } ngx_http_headroom_loc_conf_t;
 
 
@@ -218,6 +222,13 @@ void ngx_http_headroom_record(ngx_http_request_t *r,
 void ngx_http_headroom_count_seen(ngx_http_request_t *r);
 void ngx_http_headroom_record_passed(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx);
+
+/* ngx_http_headroom_context.c */
+char *ngx_http_headroom_retire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_headroom_merge_context(ngx_http_headroom_loc_conf_t *conf,
+    ngx_http_headroom_loc_conf_t *prev);
+void ngx_http_headroom_context_settings(ngx_http_headroom_loc_conf_t *conf,
+    headroom_settings_t *s);
 
 /* ngx_http_headroom_route.c */
 char *ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -110,6 +110,12 @@ typedef struct {
     int                           ccr_tool;
     int                           exact_counts;  /* no estimate of large outputs */
     const headroom_routes_t      *routes;       /* NULL: no routing */
+
+    /* headroom_retire: old tool outputs replaced by markers (needs ccr) */
+    int                           retire;
+    size_t                        retire_after;
+    size_t                        retire_min_tokens;
+    size_t                        retire_batch;
 } headroom_settings_t;
 
 /* the bounds headroom_config_compile() holds values to */
@@ -186,9 +192,9 @@ typedef struct {
 /*
  * What changed a request: minify_json, crush_json, crush_logs, crush_search,
  * crush_diffs, move_volatile, canonical_tools, cache_breakpoints,
- * prompt_cache_key, retrieve_tool, retrieve_fill, route.
+ * prompt_cache_key, retrieve_tool, retrieve_fill, route, retire.
  */
-#define HEADROOM_TRANSFORMS  12
+#define HEADROOM_TRANSFORMS  13
 
 /* "minify_json", ...; NULL for an index out of range */
 const char *headroom_transform_name(size_t transform);

@@ -141,6 +141,10 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.ccr_tool = in->ccr_tool != 0;
     o.exact_counts = in->exact_counts != 0;
     if (in->routes) o.routes = in->routes->rules;
+    o.retire = in->retire != 0;
+    o.retire_after = in->retire_after;
+    o.retire_min_tokens = in->retire_min_tokens;
+    o.retire_batch = in->retire_batch;
     return o;
 }
 
@@ -345,6 +349,10 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->ccr_tool = d.ccr_tool ? 1 : 0;
     settings->exact_counts = d.exact_counts ? 1 : 0;
     settings->routes = nullptr;
+    settings->retire = d.retire ? 1 : 0;
+    settings->retire_after = d.retire_after;
+    settings->retire_min_tokens = d.retire_min_tokens;
+    settings->retire_batch = d.retire_batch;
 }
 
 headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,
