@@ -1,7 +1,9 @@
 // headroom: the command-line tool.
 //   headroom count [--model M | --encoding E] [--tokenizers DIR] [FILE]
 //   headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]
-//                     [--volatile-pattern LABEL=REGEX]... [FILE]
+//                     [--volatile-pattern LABEL=REGEX]... [--retire N]
+//                     [--retire-batch T] [--fit] [--context-limit PREFIX=T]...
+//                     [FILE]
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -28,7 +30,11 @@ namespace {
 const char kUsage[] =
     "usage: headroom count [--model M | --encoding E] [--tokenizers DIR] [FILE]\n"
     "       headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]\n"
-    "                         [--volatile-pattern LABEL=REGEX]... [FILE]\n"
+    "                         [--volatile-pattern LABEL=REGEX]... [--retire N]\n"
+    "                         [--retire-batch T] [--fit] [--context-limit PREFIX=T]...\n"
+    "                         [FILE]\n"
+    "--retire and --fit work as headroom_retire after=N and headroom_fit on\n"
+    "(with headroom_ccr on: the markers name headroom_retrieve).\n"
     "FILE defaults to standard input. Rank files are read from --tokenizers,\n"
     "else $HEADROOM_TOKENIZERS, else " HEADROOM_TOKENIZER_DIR ".\n";
 
@@ -36,7 +42,17 @@ struct Args {
     std::string command, model, encoding, uri = "/v1/chat/completions", file, dir;
     bool stabilize_prefix = false;
     std::vector<headroom::VolatilePatterns::Extra> volatile_patterns;
+    std::string retire_after, retire_batch;
+    bool fit = false;
+    headroom::ContextLimits context_limits;
 };
+
+// A count from the command line; false when it is not one.
+bool parse_count(const std::string& s, std::size_t& out) {
+    if (s.empty() || s.size() > 15 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    out = std::stoull(s);
+    return true;
+}
 
 int usage_error(const std::string& msg) {
     std::cerr << "headroom: " << msg << "\n" << kUsage;
@@ -130,6 +146,16 @@ int compress(const Args& a) {
         return 1;
     }
     settings.stabilize_prefix = a.stabilize_prefix;
+    if (!a.retire_after.empty()) {
+        settings.retire = true;
+        if (!parse_count(a.retire_after, settings.retire_after)) return usage_error("--retire takes a count");
+    }
+    if (!a.retire_batch.empty() && !parse_count(a.retire_batch, settings.retire_batch)) {
+        return usage_error("--retire-batch takes a count");
+    }
+    settings.fit = a.fit;
+    settings.context_limits = a.context_limits;
+    settings.ccr = settings.retire || settings.fit;
     auto config = headroom::Config::compile(std::move(settings), error);
     if (config == nullptr) {
         std::cerr << "headroom: " << error << "\n";
@@ -168,6 +194,14 @@ int compress(const Args& a) {
               << "headroom: prefix " << r.prefix_hash << ": values moved x" << r.volatile_moved
               << ", tools sorted x" << r.tools_sorted << ", cache breakpoints x"
               << r.breakpoints_added << ", prompt_cache_key x" << r.cache_key_set << "\n";
+    const auto retired = r.by_transform[static_cast<std::size_t>(headroom::Transform::Retire)].applied;
+    if (a.fit || retired > 0) {
+        std::cerr << "headroom: retired x" << retired << "; fit "
+                  << (r.fit == headroom::FitState::Fitted ? "yes" : r.fit == headroom::FitState::Failed ? "failed" : "no")
+                  << ": " << r.fit_tokens_before << " -> " << r.fit_tokens_after << " tokens (budget " << r.fit_budget
+                  << "), " << r.fit_turns_dropped << " turns dropped, " << r.fit_outputs_retired
+                  << " outputs retired\n";
+    }
     return 0;
 }
 
@@ -194,6 +228,19 @@ int main(int argc, char** argv) {
         else if (arg == "--uri") ok = value(a.uri);
         else if (arg == "--tokenizers") ok = value(a.dir);
         else if (arg == "--stabilize-prefix") a.stabilize_prefix = true;
+        else if (arg == "--retire") ok = value(a.retire_after);
+        else if (arg == "--retire-batch") ok = value(a.retire_batch);
+        else if (arg == "--fit") a.fit = true;
+        else if (arg == "--context-limit") {
+            std::string spec;
+            ok = value(spec);
+            const std::size_t eq = spec.find('=');
+            std::size_t tokens = 0;
+            if (ok && (eq == std::string::npos || eq == 0 || !parse_count(spec.substr(eq + 1), tokens))) {
+                return usage_error("--context-limit takes PREFIX=TOKENS");
+            }
+            if (ok) a.context_limits.emplace_back(spec.substr(0, eq), tokens);
+        }
         else if (arg == "--volatile-pattern") {
             std::string spec;
             ok = value(spec);

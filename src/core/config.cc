@@ -85,6 +85,28 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
         error = "\"headroom_retire\" needs \"headroom_ccr on\": the originals of retired outputs are kept in its store";
         return nullptr;
     }
+    if (s.fit && !s.ccr) {
+        error = "\"headroom_fit\" needs \"headroom_ccr on\": the originals of what it drops are kept in its store";
+        return nullptr;
+    }
+    if (!(s.fit_margin >= 0 && s.fit_margin <= 0.5)) {
+        error = "\"headroom_fit_margin\" must be between 0% and 50%";
+        return nullptr;
+    }
+    if (!(s.fit_target >= 0.1 && s.fit_target <= 0.95)) {
+        error = "\"headroom_fit_target\" must be between 10% and 95%";
+        return nullptr;
+    }
+    if (s.keep_turns == 0) {
+        error = "\"headroom_keep_turns\" must be at least 1: the newest turn is the question";
+        return nullptr;
+    }
+    for (const auto& [prefix, limit] : s.context_limits) {
+        if (prefix.empty() || limit == 0) {
+            error = "\"headroom_context_limit\" takes a model prefix and a number of tokens above 0";
+            return nullptr;
+        }
+    }
     if (s.retire && s.retire_batch == 0) {
         error = "\"headroom_retire\" takes batch=N of at least 1 token";
         return nullptr;
@@ -108,7 +130,7 @@ Config::Config(Settings s) : settings_(std::move(s)) {
         all += ' ' + std::to_string(n);
     }
     for (bool b : {c.minify_tool_json, c.crush_json, c.json_tables, c.crush_logs, c.crush_search, c.crush_diffs,
-                   c.exact_counts, c.retire}) {
+                   c.exact_counts, c.retire || c.fit}) {
         all += b ? " 1" : " 0";
     }
     all += ' ' + std::to_string(c.log_values);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/context_limits.h"
+
 namespace headroom {
 
 namespace tokenizer {
@@ -100,6 +102,17 @@ struct Settings {
     std::size_t retire_after = 0;
     std::size_t retire_min_tokens = 100;
     std::size_t retire_batch = 16384;
+    // headroom_fit: a request over its model's window (its context limit,
+    // less the output reserve, less fit_margin where counts are estimates)
+    // is cut down in quanta (transforms/fit_window.h): old tool outputs
+    // retired, then the oldest whole turns dropped but the last keep_turns;
+    // their originals kept by the store (so it needs ccr).
+    bool fit = false;
+    ContextLimits context_limits;  // the operator's, before the shipped table
+    std::size_t output_reserve = 4096;  // where the request sets no maximum
+    double fit_margin = 0.05;
+    std::size_t keep_turns = 2;
+    double fit_target = 0.75;  // of the budget: what a cut goes down to
     // headroom_route: the rules, in order; none: no routing. Not part of
     // the fingerprint: no tool output's result depends on them.
     std::shared_ptr<const routing::Rules> routes;

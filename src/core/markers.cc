@@ -172,6 +172,53 @@ std::optional<RetiredMarker> parse_retired(std::string_view text) {
     return m;
 }
 
+std::string write_dropped(const DroppedMarker& m) {
+    std::string s(kTextOpen);
+    s += std::to_string(m.turns);
+    s += m.turns == 1 ? " earlier turn" : " earlier turns";
+    s += " dropped to fit the context window (";
+    s += std::to_string(m.tokens);
+    s += " tokens); ";
+    if (!m.way.empty()) {
+        s += m.way;
+        s += ' ';
+    }
+    s += "id=";
+    s += m.id;
+    s += ']';
+    return s;
+}
+
+std::optional<DroppedMarker> parse_dropped(std::string_view text) {
+    if (!consume(text, kTextOpen) || text.empty() || text.back() != ']') return std::nullopt;
+    text.remove_suffix(1);
+    DroppedMarker m;
+    const std::size_t space = text.find(' ');
+    auto turns = number(text.substr(0, space));
+    if (!turns || space == std::string_view::npos) return std::nullopt;
+    m.turns = *turns;
+    text.remove_prefix(space);
+    if (!consume(text, *turns == 1 ? " earlier turn" : " earlier turns") ||
+        !consume(text, " dropped to fit the context window (")) {
+        return std::nullopt;
+    }
+    const std::size_t end = text.find(' ');
+    auto tokens = number(text.substr(0, end));
+    if (!tokens || end == std::string_view::npos) return std::nullopt;
+    m.tokens = *tokens;
+    text.remove_prefix(end);
+    if (!consume(text, " tokens); ")) return std::nullopt;
+    const std::size_t id_at = text.rfind("id=");
+    if (id_at == std::string_view::npos || !is_output_id(text.substr(id_at + 3))) return std::nullopt;
+    m.id = std::string(text.substr(id_at + 3));
+    std::string_view way = text.substr(0, id_at);
+    if (!way.empty()) {
+        if (way.size() < 2 || way.back() != ' ') return std::nullopt;
+        m.way = std::string(way.substr(0, way.size() - 1));
+    }
+    return m;
+}
+
 std::string first_line(std::string_view text, std::size_t max_bytes) {
     auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
     std::size_t start = 0;

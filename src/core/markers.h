@@ -15,6 +15,9 @@
 // A retired tool output (headroom_retire, fitting), whole, in place of its
 // content:
 //   [headroom: output of read_file retired (5120 tokens; first line: import os); headroom_retrieve id=<32 hex>]
+// Turns dropped to fit the context window (headroom_fit), one user message
+// in their place:
+//   [headroom: 12 earlier turns dropped to fit the context window (52310 tokens); headroom_retrieve id=<32 hex>]
 // JSON outputs, one object in place of a run of array items (indices
 // 0-based, of that array):
 //   {"headroom_omitted":{"count":936,"items":"5-940","lines":"7-3750","id":"<32 hex>"}}
@@ -80,6 +83,16 @@ struct RetiredMarker {
 
 std::string write_retired(const RetiredMarker& m);
 std::optional<RetiredMarker> parse_retired(std::string_view text);
+
+struct DroppedMarker {
+    std::size_t turns = 0;
+    std::size_t tokens = 0;
+    std::string id;
+    std::string way;  // as for TextMarker
+};
+
+std::string write_dropped(const DroppedMarker& m);
+std::optional<DroppedMarker> parse_dropped(std::string_view text);
 
 // What a retired marker shows of `text`: its first line that is not blank,
 // trimmed, control characters as spaces, cut to at most `max_bytes` on a

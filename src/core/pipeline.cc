@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/content_hash.h"
+#include "core/context_window.h"
 #include "core/content_kind.h"
 #include "core/dialect/dialect.h"
 #include "core/json.h"
@@ -25,7 +26,6 @@
 #include "core/transforms/fill_retrievals.h"
 #include "core/transforms/minify_json.h"
 #include "core/transforms/move_volatile.h"
-#include "core/transforms/retire_outputs.h"
 
 namespace headroom {
 
@@ -44,6 +44,7 @@ const char* transform_name(Transform t) {
     case Transform::RetrieveFill: return "retrieve_fill";
     case Transform::Route: return "route";
     case Transform::Retire: return "retire";
+    case Transform::Fit: return "fit";
     }
     return "unknown";
 }
@@ -164,26 +165,19 @@ public:
         std::optional<output_cache::Material> material;
         std::optional<output_cache::Key> key;
         std::optional<output_cache::Effect> cached;
-        // What finish() made of it: its size as received and as sent, its
-        // id (with headroom_retire), and whether it was left alone because
-        // of its tool. With headroom_retire, an output old enough to go
-        // keeps its text as received here (crushing replaces it).
-        std::size_t before = 0, after = 0;
-        bool protected_ = false;
-        std::string id;
-        std::optional<std::string> original;
-        std::string first_line;  // what its marker shows
-        bool retired = false;
+        // What finish() made of it, for retiring and fitting.
+        context_window::Output window;
     };
     void prepare(json::Value& doc, const ToolOutputSite& site, std::string_view question, Prepared& p);
     void finish(Prepared& p);
 
     static std::string joined(const std::vector<std::string*>& texts);
 
-    // The size of every tool output as sent, in tokens (or bytes).
-    std::size_t sent() const { return sent_; }
-    // An output retired after all: `tokens` of it are not sent.
-    void unsend(std::size_t tokens) { sent_ -= std::min(sent_, tokens); }
+    // Tokens (or bytes) as the crushers count them.
+    transforms::Measure measure() const {
+        return transforms::Measure{[this](std::string_view t) { return size_of(t); },
+                                   encoding_ ? encoding_->max_token_bytes() : 1};
+    }
 
 private:
     // Detection decides the one crusher that may touch a text: JSON by
@@ -204,11 +198,6 @@ private:
         if (encoding_ == nullptr) return;
         r_.tokens_before += before;
         r_.tokens_after += after;
-    }
-
-    transforms::Measure measure() const {
-        return transforms::Measure{[this](std::string_view t) { return size_of(t); },
-                                   encoding_ ? encoding_->max_token_bytes() : 1};
     }
 
     transforms::CrushJsonLimits json_limits() const {
@@ -254,7 +243,7 @@ private:
 
     // An output of this size may be retired some day: its id is worked
     // out with its result.
-    bool retires(std::size_t tokens) const { return s_.retire && tokens >= s_.retire_min_tokens; }
+    bool retires(std::size_t tokens) const { return (s_.retire || s_.fit) && tokens >= s_.retire_min_tokens; }
 
     // An original given back is never crushed again.
     bool protects(const ToolOutputSite& site) const {
@@ -266,7 +255,6 @@ private:
     Result& r_;
     const tokenizer::Encoding* encoding_;
     const output_cache::Cache* cache_;  // nullptr: none
-    std::size_t sent_ = 0;
 };
 
 Candidate OutputPass::crush(const std::string& text, std::string_view question,
@@ -372,11 +360,10 @@ void OutputPass::finish(Prepared& p) {
         return p.site->structured ? apply_structured(e, *p.value) : apply(e, p.texts);
     };
     auto record = [&](const output_cache::Effect& e) {
-        p.before = e.before;
-        p.after = e.after;
-        p.protected_ = e.fate == output_cache::Effect::Fate::Protected;
-        p.id = e.id;
-        sent_ += e.after;
+        p.window.before = e.before;
+        p.window.after = e.after;
+        p.window.protected_ = e.fate == output_cache::Effect::Fate::Protected;
+        p.window.id = e.id;
     };
     if (p.cached && apply_to(*p.cached)) {
         ++r_.cache_hits;
@@ -602,79 +589,6 @@ output_cache::Effect OutputPass::work_out_structured(const json::Value& v, const
     return e;
 }
 
-// Whether a retired output's marker may take the place of its content:
-// one string, or text parts and nothing else (an image, a cache mark
-// would be lost), or a structured value.
-bool text_only(const json::Value& doc, const ToolOutputSite& site) {
-    if (!site.content) return false;
-    const json::Value* content = json::resolve(doc, *site.content);
-    if (content == nullptr) return false;
-    if (site.structured || content->is_string()) return true;
-    if (!content->is_array() || content->items.size() != site.parts.size()) return false;
-    for (const json::Value& part : content->items) {
-        if (!part.is_object() || part.members.size() != 2) return false;
-    }
-    return true;
-}
-
-// headroom_retire, once the outputs are as they would be sent: the old
-// ones go in whole batches (transforms/retire_outputs.h), each replaced by
-// its marker, its original kept under the id the marker names.
-void retire(const Dialect& dialect, json::Value& doc, const RequestMap& map, const Config& config,
-            OutputPass& outputs, std::vector<OutputPass::Prepared>& prepared, Result& r) {
-    const Settings& s = config.settings();
-    std::vector<transforms::RetireCandidate> candidates(prepared.size());
-    std::vector<std::string> marks(prepared.size());
-    std::vector<std::size_t> mark_tokens(prepared.size(), 0);
-    for (std::size_t i = 0; i < prepared.size(); ++i) {
-        OutputPass::Prepared& p = prepared[i];
-        candidates[i].tokens = p.after;
-        if (!p.original || p.protected_ || p.after < s.retire_min_tokens || !text_only(doc, map.outputs[i])) {
-            continue;
-        }
-        markers::RetiredMarker m;
-        m.tool = map.outputs[i].tool_name;
-        m.tokens = p.before;
-        m.first_line = p.first_line;
-        m.id = p.id.size() == 32 ? p.id : markers::output_id(*p.original);
-        m.way = std::string(config.marker_way());
-        marks[i] = markers::write_retired(m);
-        mark_tokens[i] = outputs.size_of(marks[i]);
-        p.id = std::move(m.id);
-        // Never worse than nothing: a marker costs less than its output.
-        candidates[i].retirable = mark_tokens[i] < p.after;
-    }
-    transforms::RetireLimits limits;
-    limits.after = s.retire_after;
-    limits.min_tokens = s.retire_min_tokens;
-    limits.batch = s.retire_batch;
-    const std::vector<bool> go = transforms::outputs_to_retire(candidates, limits);
-
-    std::unordered_set<std::string> kept;
-    for (const Original& o : r.originals) kept.insert(o.id);
-    std::size_t retired = 0, saved = 0;
-    for (std::size_t i = 0; i < prepared.size(); ++i) {
-        OutputPass::Prepared& p = prepared[i];
-        if (!go[i]) continue;
-        json::Value* content = json::resolve(doc, *map.outputs[i].content);
-        if (content == nullptr) continue;
-        *content = dialect.output_value(std::move(marks[i]));
-        p.retired = true;
-        p.texts.clear();  // gone with the content
-        p.value = nullptr;
-        if (kept.insert(p.id).second) r.originals.push_back(Original{p.id, std::move(*p.original)});
-        outputs.unsend(p.after);
-        ++retired;
-        saved += p.after - mark_tokens[i];
-    }
-    if (r.encoding[0] != '\0') {
-        r.tokens_after -= std::min(r.tokens_after, saved);
-    } else {
-        saved = 0;  // sizes are bytes: no tokens counted
-    }
-    count(r, Transform::Retire, retired, saved);
-}
-
 // headroom_route, once the request is as it will be sent but for its
 // model: the tokens a rule counts are those sent, and the session is named
 // by the prefix with the model asked for and the conversation's first user
@@ -741,9 +655,11 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
 
     // The size that decides: tokens of the request's model, else bytes.
     const tokenizer::Encoding* encoding = nullptr;
+    bool model_exact = false;  // its counts are the provider's
     if (s.tokenizers != nullptr) {
         auto pick = s.tokenizers->for_model(r.model);
         encoding = pick.encoding;
+        model_exact = pick.exact;
         r.tokens_estimated = !pick.exact;
         r.encoding = encoding ? encoding->name().c_str() : "";
     }
@@ -766,24 +682,36 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         off.shape = r.shape;
         return off;
     }
-    if (s.retire && map.outputs.size() > s.retire_after) {
-        // The outputs old enough to go, as they came: crushing replaces them.
-        for (std::size_t i = 0; i + s.retire_after < map.outputs.size(); ++i) {
-            OutputPass::Prepared& p = prepared[i];
-            if (!p.found || p.bytes < s.retire_min_tokens) continue;
-            p.original = p.value != nullptr ? p.received : OutputPass::joined(p.texts);
-            // A structured output shows its first string that says something.
-            if (p.value != nullptr) {
-                for_each_string(*p.value, [&](std::string& t) {
-                    if (p.first_line.empty()) p.first_line = markers::first_line(t);
-                });
-            } else {
-                p.first_line = markers::first_line(*p.original);
-            }
+    // The outputs that may be retired or fitted away, as they came:
+    // crushing replaces them. Fitting keeps the last turns whole.
+    std::optional<Turns> turns;
+    std::size_t keep_from = 0;  // outputs of items from here on stay
+    if (s.fit && (turns = dialect->turns(doc))) keep_from = context_window::kept_from(*turns, s.keep_turns);
+    for (std::size_t i = 0; i < map.outputs.size(); ++i) {
+        OutputPass::Prepared& p = prepared[i];
+        const bool old = (s.retire && i + s.retire_after < map.outputs.size()) ||
+                         (turns && map.outputs[i].message_index < keep_from);
+        if (!old || !p.found || p.bytes < s.retire_min_tokens) continue;
+        context_window::Output& w = p.window;
+        w.original = p.value != nullptr ? p.received : OutputPass::joined(p.texts);
+        // A structured output shows its first string that says something.
+        if (p.value != nullptr) {
+            for_each_string(*p.value, [&](std::string& t) {
+                if (w.first_line.empty()) w.first_line = markers::first_line(t);
+            });
+        } else {
+            w.first_line = markers::first_line(*w.original);
         }
     }
     for (OutputPass::Prepared& p : prepared) outputs.finish(p);
-    if (s.retire) retire(*dialect, doc, map, config, outputs, prepared, r);
+    std::vector<context_window::Output> outs;
+    std::optional<context_window::Window> window;
+    if (s.retire || turns) {
+        outs.reserve(prepared.size());
+        for (OutputPass::Prepared& p : prepared) outs.push_back(std::move(p.window));
+        window.emplace(*dialect, doc, map, config, outputs.measure(), outs, r);
+        if (s.retire) window->retire();
+    }
 
     // Retrievals answered from the store, once the crushers are done: an
     // original given back is never crushed again.
@@ -795,6 +723,44 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         r.fills_unavailable = fills.unavailable;
         fills_changed = fills.changed();
         count(r, Transform::RetrieveFill, fills_changed);
+    }
+
+    // Tool outputs' sizes as the output pass counted them, on their first
+    // strings, while those are where they were: not after turns went, nor
+    // the outputs a retrieval's answer replaced.
+    auto known_sizes = [&]() {
+        RequestTokens::Known known;
+        if (window && window->dropped()) return known;
+        for (std::size_t i = 0; i < prepared.size(); ++i) {
+            const OutputPass::Prepared& p = prepared[i];
+            const bool retired = !outs.empty() && outs[i].retired;
+            if (!p.found || retired || (fills_changed > 0 && map.outputs[i].tool_name == retrieval::kToolName)) {
+                continue;
+            }
+            const std::size_t size = outs.empty() ? p.window.after : outs[i].after;
+            bool first = true;
+            auto add = [&](const std::string& t) {
+                known.emplace(&t, first ? size : 0);
+                first = false;
+            };
+            if (p.value != nullptr) for_each_string(*p.value, add);
+            for (const std::string* t : p.texts) add(*t);
+        }
+        return known;
+    };
+
+    // Fitting the model's window, before anything is added to the prefix:
+    // the retrieval tool to be added is counted in.
+    if (turns) {
+        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, known_sizes());
+        std::size_t extra = 0;
+        if (s.ccr && s.ccr_tool) {
+            if (auto edit = dialect->add_tool(doc, retrieval::kToolName, retrieval::description(),
+                                              retrieval::parameters(dialect->upper_schema_types()))) {
+                extra = tokens.count_part(edit->value);
+            }
+        }
+        window->fit(*turns, tokens, model_exact, extra);
     }
 
     // The prefix: made stable, headroom_retrieve added last (after any
@@ -823,18 +789,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     bool routed = false;
     const bool count_whole = wants.request_tokens && !dialect->answer_reports_usage(doc);
     if ((s.routes != nullptr && !r.model.empty()) || count_whole) {
-        std::unordered_set<const std::string*> counted;
-        if (fills_changed == 0) {
-            for (const OutputPass::Prepared& p : prepared) {
-                if (!p.found) continue;
-                if (p.value != nullptr) {
-                    for_each_string(*p.value, [&](std::string& t) { counted.insert(&t); });
-                }
-                for (const std::string* t : p.texts) counted.insert(t);
-            }
-        }
-        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, std::move(counted),
-                             fills_changed == 0 ? outputs.sent() : 0);
+        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, known_sizes());
         if (count_whole) {
             r.request_tokens = tokens.count(static_cast<std::size_t>(-1));
             r.request_tokens_whole = true;
@@ -872,8 +827,9 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         }
         r.answer_key = sha256_hex_framed({"headroom answer 1", r.shape, to, sent}, 64);
     };
-    const bool retired = r.by_transform[static_cast<std::size_t>(Transform::Retire)].applied > 0;
-    if (r.minified == 0 && r.crushed == 0 && !retired && !prefix_changed) {
+    const bool window_changed = r.by_transform[static_cast<std::size_t>(Transform::Retire)].applied > 0 ||
+                                r.fit == FitState::Fitted;
+    if (r.minified == 0 && r.crushed == 0 && !window_changed && !prefix_changed) {
         key_answer(body);
         return passthrough(std::move(r), Reason::NoChange);
     }
@@ -886,7 +842,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         json::serialize(doc, r.body);
     }
     // Crushing must pay for itself; cache hints may cost a few bytes.
-    if (!prefix_changed && r.body.size() >= body.size()) {
+    if (!prefix_changed && !window_changed && r.body.size() >= body.size()) {
         key_answer(body);
         return passthrough(std::move(r), Reason::NotSmaller);
     }

@@ -55,9 +55,17 @@ enum class Transform : unsigned char {
     RetrieveFill,  // its calls' results filled from the store
     Route,         // the model changed by headroom_route
     Retire,        // old tool outputs replaced by markers (headroom_retire)
+    Fit,           // cut to fit the model's window (headroom_fit)
 };
 
-inline constexpr std::size_t kTransforms = 13;
+inline constexpr std::size_t kTransforms = 14;
+
+// What headroom_fit made of a request.
+enum class FitState : unsigned char {
+    None,    // not over its window, or its model's window unknown
+    Fitted,  // over it, and cut to fit
+    Failed,  // over it, and could not be cut enough: sent as it was
+};
 
 const char* transform_name(Transform t);
 
@@ -149,6 +157,17 @@ struct Result {
     // request_tokens is the whole request's count (Wants::request_tokens),
     // not one that stopped past a rule's bound.
     bool request_tokens_whole = false;
+
+    // headroom_fit: the model's window and the request's budget in it,
+    // the request's tokens before and after fitting (0 when its model's
+    // window is unknown), and what went.
+    FitState fit = FitState::None;
+    std::size_t fit_limit = 0;
+    std::size_t fit_budget = 0;
+    std::size_t fit_tokens_before = 0;
+    std::size_t fit_tokens_after = 0;
+    std::size_t fit_turns_dropped = 0;
+    std::size_t fit_outputs_retired = 0;
 };
 
 // What a caller asks for besides the body, per request.

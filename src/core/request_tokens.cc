@@ -37,9 +37,14 @@ void for_each_string(const json::Value& v, std::string_view key, F&& f) {
 }  // namespace
 
 RequestTokens::RequestTokens(const json::Value& doc, const tokenizer::Encoding* encoding,
-                             const output_cache::Cache* cache, bool exact,
-                             std::unordered_set<const std::string*> skip, std::size_t skipped)
-    : doc_(doc), encoding_(encoding), cache_(cache), exact_(exact), skip_(std::move(skip)), skipped_(skipped) {}
+                             const output_cache::Cache* cache, bool exact, Known known)
+    : doc_(doc), encoding_(encoding), cache_(cache), exact_(exact), known_(std::move(known)) {}
+
+std::size_t RequestTokens::count_part(const json::Value& part) {
+    auto [it, fresh] = parts_.try_emplace(&part, 0);
+    if (fresh) it->second = count_unit(part);
+    return it->second;
+}
 
 std::size_t RequestTokens::size_of(std::string_view text, bool& estimated) const {
     if (encoding_ == nullptr) return text.size();
@@ -50,12 +55,16 @@ std::size_t RequestTokens::size_of(std::string_view text, bool& estimated) const
     return encoding_->count(text);
 }
 
-// One part: its strings but those skipped, counted or found in the cache.
+// One part: its strings, counted or found in the cache, but those whose
+// size is known.
 std::size_t RequestTokens::count_unit(const json::Value& unit) {
     std::vector<const std::string*> texts;
-    std::size_t bytes = 0, media = 0;
+    std::size_t bytes = 0, media = 0, known = 0;
     for_each_string(unit, "", [&](std::string_view key, const std::string& t) {
-        if (skip_.count(&t) != 0) return;
+        if (auto it = known_.find(&t); it != known_.end()) {
+            known += it->second;
+            return;
+        }
         if (is_media(key, t)) {
             ++media;
             return;
@@ -71,7 +80,7 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
     };
     if (media > 0) estimated_ = true;
     if (cache_ == nullptr || encoding_ == nullptr || bytes < kCacheFrom) {
-        return count_all(estimated_) + media * kMediaTokens;
+        return count_all(estimated_) + media * kMediaTokens + known;
     }
 
     // The entry is an effect of a "small" output: its size is the count.
@@ -89,13 +98,13 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
         if (e->estimated) estimated_ = true;
         return true;
     });
-    if (found) return *found + media * kMediaTokens;
+    if (found) return *found + media * kMediaTokens + known;
     output_cache::Effect e;
     e.fate = output_cache::Effect::Fate::Small;
     e.before = e.after = count_all(e.estimated);
     if (e.estimated) estimated_ = true;
     cache_->put(key, output_cache::entry(m, e));
-    return e.before + media * kMediaTokens;
+    return e.before + media * kMediaTokens + known;
 }
 
 // In document order, so that turn N counts the same parts as turn N-1
@@ -103,18 +112,18 @@ std::size_t RequestTokens::count_unit(const json::Value& unit) {
 // by one, any other member whole.
 std::size_t RequestTokens::count(std::size_t enough) {
     if (whole_) return counted_;
-    std::size_t n = skipped_;
+    std::size_t n = 0;
     auto done = [&]() { return n > enough; };
     if (doc_.is_object()) {
         for (const json::Member& m : doc_.members) {
             if (done()) break;
             if (!m.value.is_array()) {
-                n += count_unit(m.value);
+                n += count_part(m.value);
                 continue;
             }
             for (const json::Value& item : m.value.items) {
                 if (done()) break;
-                n += count_unit(item);
+                n += count_part(item);
             }
         }
     }

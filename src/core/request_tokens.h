@@ -11,7 +11,7 @@
 
 #include <cstddef>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/json.h"
 #include "core/output_cache.h"
@@ -24,11 +24,13 @@ class Encoding;
 
 class RequestTokens {
 public:
-    // `skip`: the strings already counted (tool outputs), `skipped` their
-    // size in all. `encoding` nullptr: bytes stand in for tokens. Large
-    // strings are estimated from samples unless `exact`.
+    // Strings whose size is known already (tool outputs, as the output
+    // pass counted them: an output's size on its first string, 0 on the
+    // others) and that size. `encoding` nullptr: bytes stand in for
+    // tokens. Large strings are estimated from samples unless `exact`.
+    using Known = std::unordered_map<const std::string*, std::size_t>;
     RequestTokens(const json::Value& doc, const tokenizer::Encoding* encoding, const output_cache::Cache* cache,
-                  bool exact, std::unordered_set<const std::string*> skip, std::size_t skipped);
+                  bool exact, Known known);
 
     // The count, or some number past `enough` once the count is past it.
     // A whole count is kept: asked again, it is the answer.
@@ -37,6 +39,10 @@ public:
     bool estimated() const { return estimated_; }
     // What count() last gave; 0 before.
     std::size_t counted() const { return counted_; }
+
+    // One part of the request (an item of one of its arrays, or a member's
+    // value), counted once however often asked.
+    std::size_t count_part(const json::Value& part);
 
     // The same, as routing::Facts::count takes it.
     static std::size_t count_of(void* self, std::size_t enough) {
@@ -52,8 +58,8 @@ private:
     const tokenizer::Encoding* encoding_;
     const output_cache::Cache* cache_;
     bool exact_;
-    std::unordered_set<const std::string*> skip_;
-    std::size_t skipped_;
+    Known known_;
+    std::unordered_map<const json::Value*, std::size_t> parts_;
     bool estimated_ = false;
     std::size_t counted_ = 0;
     bool whole_ = false;

@@ -1259,6 +1259,22 @@ ngx_http_headroom_prefix(ngx_http_headroom_ctx_t *ctx, u_char *buf,
         p = ngx_http_headroom_log_model(p, last, res->model);
     }
 
+    /* ", fit: 12 turns dropped, 5 outputs retired, 190000 -> 90000 tokens" */
+
+    if (res->fit == HEADROOM_FIT_FITTED) {
+        p = ngx_slprintf(p, last, ", fit: %uz turns dropped, %uz outputs "
+                         "retired, %uz -> %uz tokens (window %uz, budget %uz)",
+                         res->fit_turns_dropped, res->fit_outputs_retired,
+                         res->fit_tokens_before, res->fit_tokens_after,
+                         res->fit_limit, res->fit_budget);
+
+    } else if (res->fit == HEADROOM_FIT_FAILED) {
+        p = ngx_slprintf(p, last, ", fit failed: %uz tokens, budget %uz "
+                         "(window %uz): sent without fitting",
+                         res->fit_tokens_before, res->fit_budget,
+                         res->fit_limit);
+    }
+
     s.data = buf;
     s.len = p - buf;
 

@@ -2,8 +2,11 @@
 /*
  * headroom: the directives of the context window. headroom_retire
  * after=N [min_tokens=M] [batch=T] | off: old tool outputs replaced by
- * markers, their originals kept in the store (the core decides which, in
- * batches: see the README).
+ * markers, their originals kept in the store. headroom_fit on|off with
+ * headroom_context_limit PREFIX TOKENS, headroom_output_reserve,
+ * headroom_fit_margin, headroom_keep_turns and headroom_fit_target: a
+ * request over its model's window cut to fit. The core decides what goes,
+ * in batches (see the README); here the values are read and merged.
  */
 
 
@@ -97,6 +100,107 @@ ngx_http_headroom_retire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* headroom_context_limit PREFIX TOKENS: before the shipped table */
+
+char *
+ngx_http_headroom_context_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ssize_t                               n;
+    ngx_str_t                            *value;
+    ngx_uint_t                            i;
+    ngx_http_headroom_context_limit_t    *limit;
+
+    value = cf->args->elts;
+
+    n = ngx_parse_size(&value[2]);
+
+    if (value[1].len == 0 || n == NGX_ERROR || n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_context_limit\" takes a model prefix "
+                           "and a number of tokens above 0, not \"%V\" "
+                           "\"%V\"", &value[1], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (hlcf->context_limits == NGX_CONF_UNSET_PTR) {
+        hlcf->context_limits = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_http_headroom_context_limit_t));
+        if (hlcf->context_limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limit = hlcf->context_limits->elts;
+
+    for (i = 0; i < hlcf->context_limits->nelts; i++) {
+        if (limit[i].prefix.len == value[1].len
+            && ngx_strcmp(limit[i].prefix.data, value[1].data) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"headroom_context_limit\" \"%V\" is "
+                               "duplicate", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limit = ngx_array_push(hlcf->context_limits);
+    if (limit == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    limit->prefix = value[1];    /* NUL-terminated */
+    limit->tokens = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * headroom_fit_margin and headroom_fit_target: "5%" (two decimals at most)
+ * or a share such as "0.05"; kept in ten-thousandths
+ */
+
+char *
+ngx_http_headroom_context_share(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t   n, *np;
+    ngx_str_t  *value;
+
+    np = (ngx_int_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len > 1 && value[1].data[value[1].len - 1] == '%') {
+        n = ngx_atofp(value[1].data, value[1].len - 1, 2);
+
+    } else {
+        n = ngx_atofp(value[1].data, value[1].len, 4);
+    }
+
+    if (n == NGX_ERROR || n > 10000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" takes a percentage such as 5%% or a "
+                           "share from 0 to 1, not \"%V\"", &cmd->name,
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *np = n;
+
+    return NGX_CONF_OK;
+}
+
+
 /* all of headroom_retire from one level: its arguments go together */
 
 void
@@ -109,15 +213,28 @@ ngx_http_headroom_merge_context(ngx_http_headroom_loc_conf_t *conf,
         conf->retire_min_tokens = prev->retire_min_tokens;
         conf->retire_batch = prev->retire_batch;
     }
+
+    ngx_conf_merge_value(conf->fit, prev->fit, 0);
+    ngx_conf_merge_ptr_value(conf->context_limits, prev->context_limits, NULL);
+    ngx_conf_merge_size_value(conf->output_reserve, prev->output_reserve,
+                              NGX_CONF_UNSET_SIZE);
+    ngx_conf_merge_value(conf->fit_margin, prev->fit_margin, NGX_CONF_UNSET);
+    ngx_conf_merge_value(conf->keep_turns, prev->keep_turns, NGX_CONF_UNSET);
+    ngx_conf_merge_value(conf->fit_target, prev->fit_target, NGX_CONF_UNSET);
 }
 
 
 /* the merged values, where the core takes them; unset: the core's own */
 
-void
-ngx_http_headroom_context_settings(ngx_http_headroom_loc_conf_t *conf,
-    headroom_settings_t *s)
+ngx_int_t
+ngx_http_headroom_context_settings(ngx_conf_t *cf,
+    ngx_http_headroom_loc_conf_t *conf, headroom_settings_t *s)
 {
+    size_t                              *tokens;
+    ngx_uint_t                           i, n;
+    const char                         **prefixes;
+    ngx_http_headroom_context_limit_t   *limit;
+
     if (conf->retire == 1) {
         s->retire = 1;
         s->retire_after = conf->retire_after;
@@ -130,4 +247,46 @@ ngx_http_headroom_context_settings(ngx_http_headroom_loc_conf_t *conf,
             s->retire_batch = conf->retire_batch;
         }
     }
+
+    s->fit = conf->fit;
+
+    if (conf->output_reserve != NGX_CONF_UNSET_SIZE) {
+        s->output_reserve = conf->output_reserve;
+    }
+
+    if (conf->fit_margin != NGX_CONF_UNSET) {
+        s->fit_margin = (double) conf->fit_margin / 10000;
+    }
+
+    if (conf->keep_turns != NGX_CONF_UNSET) {
+        s->keep_turns = conf->keep_turns;
+    }
+
+    if (conf->fit_target != NGX_CONF_UNSET) {
+        s->fit_target = (double) conf->fit_target / 10000;
+    }
+
+    if (conf->context_limits == NULL) {
+        return NGX_OK;
+    }
+
+    n = conf->context_limits->nelts;
+    limit = conf->context_limits->elts;
+
+    prefixes = ngx_palloc(cf->pool, n * sizeof(char *));
+    tokens = ngx_palloc(cf->pool, n * sizeof(size_t));
+    if (prefixes == NULL || tokens == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        prefixes[i] = (const char *) limit[i].prefix.data;
+        tokens[i] = limit[i].tokens;
+    }
+
+    s->context_limit_prefixes = prefixes;
+    s->context_limit_tokens = tokens;
+    s->ncontext_limits = n;
+
+    return NGX_OK;
 }

@@ -13,7 +13,7 @@
 
 
 #define NGX_HTTP_HEADROOM_STATUS_LEN  (sizeof("passthrough:") + 32)
-#define NGX_HTTP_HEADROOM_NAMES_LEN   (HEADROOM_TRANSFORMS * 20)
+#define NGX_HTTP_HEADROOM_NAMES_LEN   ((HEADROOM_TRANSFORMS + 1) * 20)
 
 
 ngx_str_t  ngx_http_headroom_mode_names[] = {
@@ -628,7 +628,11 @@ ngx_http_headroom_status_text(ngx_http_request_t *r,
 }
 
 
-/* "crush_json,move_volatile": what changed the body; "" if nothing did */
+/*
+ * "crush_json,move_volatile": what changed the body; "" if nothing did.
+ * "fit_failed" too when the request was over its model's window and could
+ * not be cut enough (sent without fitting, changed or not).
+ */
 
 ngx_str_t
 ngx_http_headroom_transforms_text(ngx_http_request_t *r,
@@ -640,7 +644,7 @@ ngx_http_headroom_transforms_text(ngx_http_request_t *r,
 
     ngx_str_null(&s);
 
-    if (!ctx->ran || ctx->outcome != NGX_HTTP_HEADROOM_OPTIMIZED) {
+    if (!ctx->ran) {
         return s;
     }
 
@@ -652,11 +656,18 @@ ngx_http_headroom_transforms_text(ngx_http_request_t *r,
     s.data = p;
     last = p + NGX_HTTP_HEADROOM_NAMES_LEN;
 
-    for (t = 0; t < HEADROOM_TRANSFORMS; t++) {
+    for (t = 0;
+         ctx->outcome == NGX_HTTP_HEADROOM_OPTIMIZED && t < HEADROOM_TRANSFORMS;
+         t++)
+    {
         if (ctx->result.transforms[t].applied) {
             p = ngx_slprintf(p, last, "%s%s", p == s.data ? "" : ",",
                              headroom_transform_name(t));
         }
+    }
+
+    if (ctx->result.fit == HEADROOM_FIT_FAILED) {
+        p = ngx_slprintf(p, last, "%sfit_failed", p == s.data ? "" : ",");
     }
 
     s.len = p - s.data;

@@ -346,6 +346,48 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       0,
       NULL },
 
+    { ngx_string("headroom_fit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, fit),
+      NULL },
+
+    { ngx_string("headroom_context_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_headroom_context_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_output_reserve"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, output_reserve),
+      NULL },
+
+    { ngx_string("headroom_fit_margin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_headroom_context_share,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, fit_margin),
+      NULL },
+
+    { ngx_string("headroom_keep_turns"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, keep_turns),
+      &ngx_http_headroom_positive_post },
+
+    { ngx_string("headroom_fit_target"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_headroom_context_share,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_headroom_loc_conf_t, fit_target),
+      NULL },
+
     { ngx_string("headroom_route_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_headroom_route_zone,
@@ -1053,6 +1095,12 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->retire_after = NGX_CONF_UNSET_SIZE;
     conf->retire_min_tokens = NGX_CONF_UNSET_SIZE;
     conf->retire_batch = NGX_CONF_UNSET_SIZE;
+    conf->fit = NGX_CONF_UNSET;
+    conf->context_limits = NGX_CONF_UNSET_PTR;
+    conf->output_reserve = NGX_CONF_UNSET_SIZE;
+    conf->fit_margin = NGX_CONF_UNSET;
+    conf->keep_turns = NGX_CONF_UNSET;
+    conf->fit_target = NGX_CONF_UNSET;
 
     /*
      * set by ngx_pcalloc():
@@ -1249,7 +1297,10 @@ ngx_http_headroom_compile(ngx_conf_t *cf, ngx_http_headroom_loc_conf_t *conf)
     s.ccr_tool = conf->ccr_tool;
     s.exact_counts = conf->exact_counts;
     s.routes = conf->compiled_routes;
-    ngx_http_headroom_context_settings(conf, &s);
+
+    if (ngx_http_headroom_context_settings(cf, conf, &s) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

@@ -52,6 +52,13 @@ typedef struct {
 #define NGX_HTTP_HEADROOM_MODES     3
 
 
+/* headroom_context_limit */
+typedef struct {
+    ngx_str_t             prefix;
+    size_t                tokens;
+} ngx_http_headroom_context_limit_t;
+
+
 typedef struct {
     ngx_flag_t            enable;
     size_t                max_body_size;
@@ -95,6 +102,12 @@ typedef struct {
     size_t                retire_after;
     size_t                retire_min_tokens;
     size_t                retire_batch;
+    ngx_flag_t            fit;              /* headroom_fit */
+    ngx_array_t          *context_limits;   /* ..._context_limit_t */
+    size_t                output_reserve;
+    ngx_int_t             fit_margin;       /* ten-thousandths */
+    ngx_int_t             keep_turns;
+    ngx_int_t             fit_target;       /* ten-thousandths */
 } ngx_http_headroom_loc_conf_t;
 
 
@@ -227,8 +240,12 @@ void ngx_http_headroom_record_passed(ngx_http_request_t *r,
 char *ngx_http_headroom_retire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_headroom_merge_context(ngx_http_headroom_loc_conf_t *conf,
     ngx_http_headroom_loc_conf_t *prev);
-void ngx_http_headroom_context_settings(ngx_http_headroom_loc_conf_t *conf,
-    headroom_settings_t *s);
+char *ngx_http_headroom_context_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_headroom_context_share(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_headroom_context_settings(ngx_conf_t *cf,
+    ngx_http_headroom_loc_conf_t *conf, headroom_settings_t *s);
 
 /* ngx_http_headroom_route.c */
 char *ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -116,6 +116,16 @@ typedef struct {
     size_t                        retire_after;
     size_t                        retire_min_tokens;
     size_t                        retire_batch;
+
+    /* headroom_fit: requests over their model's window cut (needs ccr) */
+    int                           fit;
+    const char *const            *context_limit_prefixes;
+    const size_t                 *context_limit_tokens;
+    size_t                        ncontext_limits;  /* headroom_context_limit */
+    size_t                        output_reserve;
+    double                        fit_margin;    /* 0 to 0.5 */
+    size_t                        keep_turns;    /* at least 1 */
+    double                        fit_target;    /* of the budget: 0.1 to 0.95 */
 } headroom_settings_t;
 
 /* the bounds headroom_config_compile() holds values to */
@@ -192,9 +202,9 @@ typedef struct {
 /*
  * What changed a request: minify_json, crush_json, crush_logs, crush_search,
  * crush_diffs, move_volatile, canonical_tools, cache_breakpoints,
- * prompt_cache_key, retrieve_tool, retrieve_fill, route, retire.
+ * prompt_cache_key, retrieve_tool, retrieve_fill, route, retire, fit.
  */
-#define HEADROOM_TRANSFORMS  13
+#define HEADROOM_TRANSFORMS  14
 
 /* "minify_json", ...; NULL for an index out of range */
 const char *headroom_transform_name(size_t transform);
@@ -256,8 +266,19 @@ typedef struct {
     const char           *session;       /* 32 hex digits, "" if unasked */
     size_t                request_tokens;  /* counted by a rule, else 0 */
     int                   request_tokens_whole;  /* all of the request */
+    int                   fit;           /* HEADROOM_FIT_* */
+    size_t                fit_limit;     /* the model's window, 0: unknown */
+    size_t                fit_budget;    /* less the output reserve, margin */
+    size_t                fit_tokens_before;
+    size_t                fit_tokens_after;
+    size_t                fit_turns_dropped;
+    size_t                fit_outputs_retired;
     void                 *owner;         /* internal */
 } headroom_result_t;
+
+#define HEADROOM_FIT_NONE    0   /* within its window, or window unknown */
+#define HEADROOM_FIT_FITTED  1   /* cut to fit */
+#define HEADROOM_FIT_FAILED  2   /* could not be cut enough: sent as it was */
 
 
 /*

@@ -145,6 +145,14 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.retire_after = in->retire_after;
     o.retire_min_tokens = in->retire_min_tokens;
     o.retire_batch = in->retire_batch;
+    o.fit = in->fit != 0;
+    for (size_t i = 0; i < in->ncontext_limits; ++i) {
+        o.context_limits.emplace_back(in->context_limit_prefixes[i], in->context_limit_tokens[i]);
+    }
+    o.output_reserve = in->output_reserve;
+    o.fit_margin = in->fit_margin;
+    o.keep_turns = in->keep_turns;
+    o.fit_target = in->fit_target;
     return o;
 }
 
@@ -209,6 +217,14 @@ void fill(headroom_result_t* out, Owned& owned) {
     out->session = r.session.c_str();
     out->request_tokens = r.request_tokens;
     out->request_tokens_whole = r.request_tokens_whole ? 1 : 0;
+    static_assert(HEADROOM_FIT_FAILED == static_cast<int>(headroom::FitState::Failed), "one value per state");
+    out->fit = static_cast<int>(r.fit);
+    out->fit_limit = r.fit_limit;
+    out->fit_budget = r.fit_budget;
+    out->fit_tokens_before = r.fit_tokens_before;
+    out->fit_tokens_after = r.fit_tokens_after;
+    out->fit_turns_dropped = r.fit_turns_dropped;
+    out->fit_outputs_retired = r.fit_outputs_retired;
     out->owner = &owned;
 }
 
@@ -353,6 +369,14 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->retire_after = d.retire_after;
     settings->retire_min_tokens = d.retire_min_tokens;
     settings->retire_batch = d.retire_batch;
+    settings->fit = d.fit ? 1 : 0;
+    settings->context_limit_prefixes = nullptr;
+    settings->context_limit_tokens = nullptr;
+    settings->ncontext_limits = 0;
+    settings->output_reserve = d.output_reserve;
+    settings->fit_margin = d.fit_margin;
+    settings->keep_turns = d.keep_turns;
+    settings->fit_target = d.fit_target;
 }
 
 headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,

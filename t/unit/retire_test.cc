@@ -14,6 +14,7 @@
 #include "core/markers.h"
 #include "core/output_cache.h"
 #include "core/transforms/retire_outputs.h"
+#include "agent_sessions.h"
 
 using headroom::Outcome;
 using headroom::Settings;
@@ -139,77 +140,8 @@ TEST(Retire, MarkerGrammar) {
     EXPECT_EQ(markers::tool_label(""), "a tool");
 }
 
-namespace {
-
-// One API's request of `turns` turns: each a question, a tool call and its
-// output (a listing of lines no crusher touches), the last one's output
-// newest. Every turn's body starts with the bytes of the turn before's
-// but for its closing.
-struct Api {
-    const char* name;
-    const char* path;
-    std::string (*head)();
-    std::string (*turn)(std::size_t i, const std::string& output);
-    const char* tail;
-};
-
-std::string escaped_output(std::size_t i) {
-    std::string s = "total " + std::to_string(100 + i) + "\\n";
-    for (int k = 0; k < 60; ++k) {
-        s += "drwxr-xr-x  2 user staff  " + std::to_string(4096 + k * 7 + i) + " Jan  " +
-             std::to_string(1 + k % 28) + " 12:00 dir_" + std::to_string(i) + "_" + std::to_string(k) + "\\n";
-    }
-    return s;
-}
-
-std::string tool_name(std::size_t i) { return i % 5 == 4 ? "secret_reader" : "list_dir"; }
-
-const Api kApis[] = {
-    {"openai_chat", "/v1/chat/completions",
-     [] { return std::string(R"({"model":"gpt-4o","messages":[{"role":"system","content":"You are terse."})"); },
-     [](std::size_t i, const std::string& out) {
-         const std::string id = "call_" + std::to_string(i);
-         return R"(,{"role":"user","content":"list dir )" + std::to_string(i) +
-                R"("},{"role":"assistant","content":null,"tool_calls":[{"id":")" + id +
-                R"(","type":"function","function":{"name":")" + tool_name(i) + R"(","arguments":"{}"}}]})"
-                R"(,{"role":"tool","tool_call_id":")" + id + R"(","content":")" + out + "\"}";
-     },
-     "]}"},
-    {"anthropic_messages", "/v1/messages",
-     [] { return std::string(R"({"model":"claude-sonnet-4","max_tokens":100,"system":"You are terse.","messages":[)"); },
-     [](std::size_t i, const std::string& out) {
-         const std::string id = "toolu_" + std::to_string(i);
-         return std::string(i == 0 ? "" : ",") + R"({"role":"user","content":"list dir )" + std::to_string(i) +
-                R"("},{"role":"assistant","content":[{"type":"tool_use","id":")" + id + R"(","name":")" +
-                tool_name(i) + R"(","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":")" +
-                id + R"(","content":[{"type":"text","text":")" + out + R"("}]}]})";
-     },
-     "]}"},
-    {"openai_responses", "/v1/responses",
-     [] { return std::string(R"({"model":"gpt-4o","instructions":"You are terse.","input":[)"); },
-     [](std::size_t i, const std::string& out) {
-         const std::string id = "call_" + std::to_string(i);
-         return std::string(i == 0 ? "" : ",") + R"({"role":"user","content":"list dir )" + std::to_string(i) +
-                R"("},{"type":"function_call","call_id":")" + id + R"(","name":")" + tool_name(i) +
-                R"(","arguments":"{}"},{"type":"function_call_output","call_id":")" + id + R"(","output":")" +
-                out + "\"}";
-     },
-     "]}"},
-    {"gemini", "/v1beta/models/gemini-2.5-flash:generateContent",
-     [] { return std::string(R"({"contents":[)"); },
-     [](std::size_t i, const std::string& out) {
-         return std::string(i == 0 ? "" : ",") + R"({"role":"user","parts":[{"text":"list dir )" + std::to_string(i) +
-                R"("}]},{"role":"model","parts":[{"functionCall":{"name":")" + tool_name(i) +
-                R"(","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":")" + tool_name(i) +
-                R"(","response":{"listing":")" + out + R"("}}}]})";
-     },
-     "]}"},
-};
-
-}  // namespace
-
 TEST(Retire, ThirtyTurnSessionsInEachApiMoveInBatches) {
-    for (const Api& api : kApis) {
+    for (const AgentApi& api : kAgentApis) {
         SCOPED_TRACE(api.name);
         Settings s;
         s.ccr = true;
@@ -230,7 +162,7 @@ TEST(Retire, ThirtyTurnSessionsInEachApiMoveInBatches) {
         std::string prev_sent;
         std::size_t prev_retired = 0, changes = 0, batches_seen = 0;
         for (std::size_t t = 0; t < 30; ++t) {
-            messages += api.turn(t, escaped_output(t));
+            messages += api.turn(t, listing_output(t));
             const std::string body = messages + api.tail;
             headroom::Result r = headroom::process(api.path, body, *config, wants);
             const std::size_t retired = r.by_transform[static_cast<std::size_t>(headroom::Transform::Retire)].applied;

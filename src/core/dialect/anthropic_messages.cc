@@ -61,6 +61,33 @@ public:
         return c.take();
     }
 
+    // A user message opens a turn unless it holds a tool result (whose
+    // call is in the turn before it).
+    std::optional<Turns> turns(const json::Value& body) const override {
+        json::Ref messages = json::root_ref(body).get("messages");
+        Turns t;
+        t.array = messages.path;
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            json::Ref msg = messages.at(i);
+            json::Ref content = msg.get("content");
+            bool results = false, thinking = false;
+            for (std::size_t k = 0; k < content.size(); ++k) {
+                json::Ref type = content.at(k).get("type");
+                results = results || type.equals("tool_result");
+                thinking = thinking || type.equals("redacted_thinking") ||
+                           (type.equals("thinking") && content.at(k).get("signature"));
+            }
+            t.items.push_back(msg.get("role").equals("user") && !results ? Turns::Item::Opens
+                                                                         : Turns::Item::Continues);
+            t.signed_thinking.push_back(thinking);
+        }
+        return t;
+    }
+
+    std::optional<std::size_t> max_output_tokens(const json::Value& body) const override {
+        return count_of(json::root_ref(body).get("max_tokens"));
+    }
+
     SystemText system_text(const json::Value& body) const override {
         SystemText s;
         for (const json::Ref& t : text_parts(json::root_ref(body).get("system"), "text")) s.texts.push_back(t.path);

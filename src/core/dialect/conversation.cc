@@ -84,4 +84,14 @@ json::Value with_text_block(const json::Value& content, std::string text) {
     return out;
 }
 
+std::optional<std::size_t> count_of(json::Ref v) {
+    if (!v || v->kind != json::Kind::Number || v->text.empty() || v->text.size() > 15) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : v->text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + std::size_t(c - '0');
+    }
+    return n;
+}
+
 }  // namespace headroom::dialect

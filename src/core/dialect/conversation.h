@@ -69,4 +69,8 @@ std::string joined_text(json::Ref content, std::string_view part_type);
 // its one text block ({"type":"text","text":...}) and the new block.
 json::Value with_text_block(const json::Value& content, std::string text);
 
+// A whole number the request gives (max_tokens and the like): nullopt
+// for anything else (a fraction, a sign, a string, absent).
+std::optional<std::size_t> count_of(json::Ref v);
+
 }  // namespace headroom::dialect

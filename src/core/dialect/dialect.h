@@ -88,6 +88,23 @@ struct PrefixPart {
     json::Path path;
 };
 
+// The conversation as fitting sees it (headroom_fit): the array of its
+// messages (or input items, or contents) and what each item is. A turn is
+// an item that Opens and every item up to the next one that does; a tool
+// call and its result are always in one turn.
+struct Turns {
+    enum class Item : unsigned char {
+        Pinned,     // system or developer text: never dropped
+        Opens,      // a user's message holding no tool result
+        Continues,  // the rest of a turn: answers, calls, results
+    };
+    json::Path array;
+    std::vector<Item> items;
+    // The item holds thinking whose signature the provider checks
+    // (Anthropic's thinking blocks, Gemini's thought signatures).
+    std::vector<bool> signed_thinking;
+};
+
 class Dialect {
 public:
     virtual ~Dialect() = default;
@@ -155,6 +172,17 @@ public:
     // OpenAI: a key that routes a session's calls to one cache, when the
     // request has none; returns whether it was set.
     virtual bool set_cache_key(json::Value& body, std::string_view key) const;
+
+    // The conversation's items, for fitting; nullopt where the request
+    // has no list of them (a Responses input that is one string).
+    virtual std::optional<Turns> turns(const json::Value&) const { return std::nullopt; }
+
+    // A message of the user's saying `text`, as an item of turns()'s array.
+    virtual json::Value user_message(std::string text) const;
+
+    // The most output tokens the request lets the model write, where it
+    // says (max_tokens and the like).
+    virtual std::optional<std::size_t> max_output_tokens(const json::Value&) const { return std::nullopt; }
 
     // The provider's answer to this request says what it used (usage).
     virtual bool answer_reports_usage(const json::Value&) const { return true; }

@@ -61,6 +61,10 @@ std::size_t Dialect::add_cache_breakpoints(json::Value&) const { return 0; }
 
 bool Dialect::set_cache_key(json::Value&, std::string_view) const { return false; }
 
+json::Value Dialect::user_message(std::string text) const {
+    return json::object_value({{"role", json::string_value("user")}, {"content", json::string_value(std::move(text))}});
+}
+
 bool apply(const Edit& edit, json::Value& body) {
     json::Value* target = json::resolve(body, edit.target);
     if (target == nullptr) return false;

@@ -112,6 +112,39 @@ public:
         return c.take();
     }
 
+    // A user's content (or one without a role) opens a turn unless it
+    // holds a function's response.
+    std::optional<Turns> turns(const json::Value& body) const override {
+        json::Ref contents = json::root_ref(body).get("contents");
+        Turns t;
+        t.array = contents.path;
+        for (std::size_t i = 0; i < contents.size(); ++i) {
+            json::Ref content = contents.at(i);
+            json::Ref parts = content.get("parts");
+            bool responses = false, signed_ = false;
+            for (std::size_t k = 0; k < parts.size(); ++k) {
+                json::Ref part = parts.at(k);
+                responses = responses || part.get("functionResponse", "function_response");
+                signed_ = signed_ || part.get("thoughtSignature", "thought_signature");
+            }
+            json::Ref role = content.get("role");
+            t.items.push_back(!role.equals("model") && !responses ? Turns::Item::Opens : Turns::Item::Continues);
+            t.signed_thinking.push_back(signed_);
+        }
+        return t;
+    }
+
+    json::Value user_message(std::string text) const override {
+        return json::object_value(
+            {{"role", json::string_value("user")},
+             {"parts", json::array_value({json::object_value({{"text", json::string_value(std::move(text))}})})}});
+    }
+
+    std::optional<std::size_t> max_output_tokens(const json::Value& body) const override {
+        json::Ref root = json::root_ref(body);
+        return count_of(root.get("generationConfig", "generation_config").get("maxOutputTokens", "max_output_tokens"));
+    }
+
     SystemText system_text(const json::Value& body) const override {
         SystemText s;
         json::Ref parts = json::root_ref(body).get("systemInstruction", "system_instruction").get("parts");

@@ -53,6 +53,26 @@ public:
         return c.take();
     }
 
+    std::optional<Turns> turns(const json::Value& body) const override {
+        json::Ref messages = json::root_ref(body).get("messages");
+        Turns t;
+        t.array = messages.path;
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            json::Ref role = messages.at(i).get("role");
+            t.items.push_back(role.equals("system") || role.equals("developer") ? Turns::Item::Pinned
+                              : role.equals("user")                             ? Turns::Item::Opens
+                                                                                : Turns::Item::Continues);
+        }
+        t.signed_thinking.assign(t.items.size(), false);
+        return t;
+    }
+
+    std::optional<std::size_t> max_output_tokens(const json::Value& body) const override {
+        json::Ref root = json::root_ref(body);
+        if (auto n = count_of(root.get("max_completion_tokens"))) return n;
+        return count_of(root.get("max_tokens"));
+    }
+
     SystemText system_text(const json::Value& body) const override {
         SystemText s;
         json::Ref messages = json::root_ref(body).get("messages");

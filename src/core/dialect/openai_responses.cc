@@ -69,6 +69,26 @@ public:
         return c.take();
     }
 
+    std::optional<Turns> turns(const json::Value& body) const override {
+        json::Ref input = json::root_ref(body).get("input");
+        if (!input.is_array()) return std::nullopt;
+        Turns t;
+        t.array = input.path;
+        for (std::size_t i = 0; i < input.size(); ++i) {
+            json::Ref item = input.at(i);
+            const bool message = is_message(item);
+            t.items.push_back(message && system_role(*item) != nullptr  ? Turns::Item::Pinned
+                              : message && item.get("role").equals("user") ? Turns::Item::Opens
+                                                                          : Turns::Item::Continues);
+        }
+        t.signed_thinking.assign(t.items.size(), false);
+        return t;
+    }
+
+    std::optional<std::size_t> max_output_tokens(const json::Value& body) const override {
+        return count_of(json::root_ref(body).get("max_output_tokens"));
+    }
+
     SystemText system_text(const json::Value& body) const override {
         SystemText s;
         json::Ref root = json::root_ref(body);
