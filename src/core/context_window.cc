@@ -126,11 +126,10 @@ void Window::fit(const Turns& turns, RequestTokens& tokens, bool exact_model, st
         r_.fit = FitState::Failed;
         return;
     }
-    // First, the tool outputs before the kept turns, in batches.
+    // First, tool outputs, in batches, but the most recent keep_turns (an
+    // agent's loop is one long turn: its old outputs go too).
+    const std::vector<bool> go = to_retire(s.keep_turns);
     const std::size_t from = kept_from(turns, s.keep_turns);
-    std::size_t recent = 0;
-    for (const ToolOutputSite& site : map_.outputs) recent += site.message_index >= from ? 1 : 0;
-    const std::vector<bool> go = to_retire(recent);
     std::vector<std::size_t> gain(turns.items.size(), 0);  // by item
     std::size_t gained = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {

@@ -683,14 +683,13 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         return off;
     }
     // The outputs that may be retired or fitted away, as they came:
-    // crushing replaces them. Fitting keeps the last turns whole.
+    // crushing replaces them.
     std::optional<Turns> turns;
-    std::size_t keep_from = 0;  // outputs of items from here on stay
-    if (s.fit && (turns = dialect->turns(doc))) keep_from = context_window::kept_from(*turns, s.keep_turns);
+    if (s.fit) turns = dialect->turns(doc);
     for (std::size_t i = 0; i < map.outputs.size(); ++i) {
         OutputPass::Prepared& p = prepared[i];
         const bool old = (s.retire && i + s.retire_after < map.outputs.size()) ||
-                         (turns && map.outputs[i].message_index < keep_from);
+                         (turns && i + s.keep_turns < map.outputs.size());
         if (!old || !p.found || p.bytes < s.retire_min_tokens) continue;
         context_window::Output& w = p.window;
         w.original = p.value != nullptr ? p.received : OutputPass::joined(p.texts);

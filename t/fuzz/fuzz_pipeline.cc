@@ -42,7 +42,7 @@ void add(Configs& c, const headroom_settings_t& s) {
         std::abort();
     }
     c.all.push_back(cf);
-    c.stabilizes.push_back(s.stabilize_prefix != 0 || s.routes != nullptr);
+    c.stabilizes.push_back(s.stabilize_prefix != 0 || s.routes != nullptr || s.fit != 0);
 }
 
 // Every line of `out` is a line of `in`, in order, or a marker.
@@ -140,6 +140,22 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     s.routes = routes;
     add(*configs, s);  // routing: the model set, the request counted
     headroom_routes_free(routes);
+    headroom_settings_init(&s);
+    s.min_tokens = 0;
+    s.ccr = 1;
+    s.retire = 1;
+    s.retire_after = 1;
+    s.retire_min_tokens = 20;
+    s.retire_batch = 60;
+    s.fit = 1;
+    const char* prefixes[] = {"g", "c", "o", "m"};
+    const size_t windows[] = {600, 900, 300, 2000};
+    s.context_limit_prefixes = prefixes;
+    s.context_limit_tokens = windows;
+    s.ncontext_limits = 4;
+    s.output_reserve = 50;
+    s.keep_turns = 1;
+    add(*configs, s);  // bytes decide: old outputs retired, small windows fitted
     // The configurations keep what they need of the tokenizers.
     headroom_tokenizers_free(tk);
     return 0;
