@@ -107,6 +107,22 @@ std::shared_ptr<const Config> Config::compile(Settings s, std::string& error) {
             return nullptr;
         }
     }
+    if (s.summarize && !s.ccr) {
+        error = "\"headroom_summarize\" needs \"headroom_ccr on\": summaries and what they stand for are kept in its store";
+        return nullptr;
+    }
+    if (s.summarize_turns && !s.summarize) {
+        error = "\"headroom_summarize_turns\" needs \"headroom_summarize\": the location that summarizes";
+        return nullptr;
+    }
+    if (s.summarize_turns && (s.summarize_after == 0 || s.summarize_batch == 0)) {
+        error = "\"headroom_summarize_turns\" takes after=N and batch=T of at least 1";
+        return nullptr;
+    }
+    if (s.summarize && (s.summarize_model.empty() || s.summarize_model.size() > 256)) {
+        error = "\"headroom_summarize\" takes model=NAME of 1 to 256 bytes";
+        return nullptr;
+    }
     if (s.retire && s.retire_batch == 0) {
         error = "\"headroom_retire\" takes batch=N of at least 1 token";
         return nullptr;

@@ -113,6 +113,16 @@ struct Settings {
     double fit_margin = 0.05;
     std::size_t keep_turns = 2;
     double fit_target = 0.75;  // of the budget: what a cut goes down to
+    // headroom_summarize: turns that go are summarized by `summarize_model`
+    // (the summaries kept in the store, asked for by the caller: see
+    // summaries.h); with summarize_turns, turns older than the
+    // summarize_after most recent are replaced by their summaries in
+    // batches of summarize_batch tokens even when the request fits.
+    bool summarize = false;
+    std::string summarize_model = "gpt-4o-mini";
+    bool summarize_turns = false;
+    std::size_t summarize_after = 4;
+    std::size_t summarize_batch = 16384;
     // headroom_route: the rules, in order; none: no routing. Not part of
     // the fingerprint: no tool output's result depends on them.
     std::shared_ptr<const routing::Rules> routes;

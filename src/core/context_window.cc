@@ -1,10 +1,10 @@
 #include "core/context_window.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "core/context_limits.h"
 #include "core/markers.h"
+#include "core/summaries.h"
 #include "core/transforms/fit_window.h"
 #include "core/transforms/retire_outputs.h"
 
@@ -45,9 +45,11 @@ std::size_t kept_from(const Turns& turns, std::size_t keep) {
 }
 
 Window::Window(const Dialect& dialect, json::Value& doc, const RequestMap& map, const Config& config,
-               transforms::Measure measure, std::vector<Output>& outputs, Result& r)
+               transforms::Measure measure, std::vector<Output>& outputs, const std::optional<Turns>& turns,
+               const retrieval::Lookup* lookup, Result& r)
     : dialect_(dialect), doc_(doc), map_(map), config_(config), measure_(std::move(measure)), outputs_(outputs),
-      r_(r), marks_(outputs.size()), mark_tokens_(outputs.size(), 0), retirable_(outputs.size(), false) {
+      turns_(turns), lookup_(lookup), r_(r), marks_(outputs.size()), mark_tokens_(outputs.size(), 0),
+      retirable_(outputs.size(), false) {
     const Settings& s = config.settings();
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
         Output& o = outputs_[i];
@@ -68,10 +70,29 @@ Window::Window(const Dialect& dialect, json::Value& doc, const RequestMap& map, 
     }
 }
 
+json::Value* Window::items() {
+    if (!turns_) return nullptr;
+    json::Value* items = json::resolve(doc_, turns_->array);
+    if (items == nullptr || !items->is_array() || items->items.size() != turns_->items.size()) return nullptr;
+    return items;
+}
+
+std::size_t Window::number_turns(std::vector<std::size_t>& turn_of) const {
+    turn_of.assign(turns_->items.size(), 0);
+    std::size_t n = 0;
+    for (std::size_t j = 0; j < turns_->items.size(); ++j) {
+        if (turns_->items[j] == Turns::Item::Opens) ++n;
+        turn_of[j] = n;
+    }
+    return n;
+}
+
 std::vector<bool> Window::to_retire(std::size_t after) const {
     const Settings& s = config_.settings();
     std::vector<transforms::RetireCandidate> candidates(outputs_.size());
-    for (std::size_t i = 0; i < outputs_.size(); ++i) candidates[i] = {outputs_[i].after, retirable_[i]};
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        candidates[i] = {outputs_[i].after, retirable_[i] && !outputs_[i].gone};
+    }
     transforms::RetireLimits limits;
     limits.after = after;
     limits.min_tokens = s.retire_min_tokens;
@@ -79,10 +100,11 @@ std::vector<bool> Window::to_retire(std::size_t after) const {
     return transforms::outputs_to_retire(candidates, limits);
 }
 
-std::size_t Window::retire_one(std::size_t i) {
+std::optional<std::size_t> Window::retire_one(std::size_t i) {
     Output& o = outputs_[i];
+    if (o.retired || o.gone) return std::nullopt;
     json::Value* content = json::resolve(doc_, *map_.outputs[i].content);
-    if (content == nullptr || o.retired) return 0;
+    if (content == nullptr) return std::nullopt;
     *content = dialect_.output_value(std::move(marks_[i]));
     o.retired = true;
     // Kept once, though a crusher may have kept it already.
@@ -98,17 +120,120 @@ void Window::retire() {
     const std::vector<bool> go = to_retire(config_.settings().retire_after);
     std::size_t retired = 0, saved = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {
-        if (!go[i] || outputs_[i].retired) continue;
-        saved += retire_one(i);
-        ++retired;
+        if (!go[i]) continue;
+        if (auto n = retire_one(i)) {
+            saved += *n;
+            ++retired;
+        }
     }
     count(r_, Transform::Retire, retired, r_.encoding[0] != '\0' ? saved : 0);
 }
 
-void Window::fit(const Turns& turns, RequestTokens& tokens, bool exact_model, std::size_t extra) {
+std::string Window::original_of(const std::vector<std::size_t>& span) {
+    json::Value* list = items();
+    std::string original;
+    for (std::size_t j : span) {
+        if (!original.empty()) original += '\n';
+        original += json::serialize(list->items[j]);
+    }
+    return original;
+}
+
+void Window::replace_span(const std::vector<std::size_t>& span, std::string text) {
+    json::Value* list = items();
+    if (gone_.empty()) gone_.assign(list->items.size(), false);
+    for (std::size_t k = 0; k < span.size(); ++k) {
+        list->items[span[k]] = k == 0 ? dialect_.user_message(std::move(text)) : json::Value{};
+        if (k > 0) gone_[span[k]] = true;
+    }
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        if (std::binary_search(span.begin(), span.end(), map_.outputs[i].message_index)) outputs_[i].gone = true;
+    }
+}
+
+std::string Window::summary_of(const std::string& id, const std::string& original) {
+    const Settings& s = config_.settings();
+    if (!s.summarize || lookup_ == nullptr) return {};
+    const std::string sid = summaries::summary_id(s.summarize_model, id);
+    const retrieval::Stored stored = (*lookup_)(sid);
+    if (stored.state == retrieval::Stored::State::Found && !stored.text.empty()) {
+        ++r_.summaries_used;
+        return std::string(stored.text);
+    }
+    const bool asked = std::any_of(r_.summaries_wanted.begin(), r_.summaries_wanted.end(),
+                                   [&](const SummaryWanted& w) { return w.id == sid; });
+    if (!asked) r_.summaries_wanted.push_back(SummaryWanted{sid, summaries::request_body(s.summarize_model, original)});
+    return {};
+}
+
+void Window::summarize_turns(RequestTokens& tokens) {
+    const Settings& s = config_.settings();
+    json::Value* list = items();
+    if (list == nullptr) return;
+    std::vector<std::size_t> turn_of;
+    const std::size_t nturns = number_turns(turn_of);
+    if (nturns <= s.summarize_after) return;
+    const std::size_t old = nturns - s.summarize_after;  // turns 1..old may go
+
+    // Each old turn's tokens and items; a turn with signed thinking ends
+    // what may go (a summary would take its signature away).
+    std::vector<std::size_t> size(old + 1, 0);
+    std::vector<std::vector<std::size_t>> members(old + 1);
+    std::size_t last = old;
+    for (std::size_t j = 0; j < turns_->items.size(); ++j) {
+        const std::size_t t = turn_of[j];
+        if (t == 0 || t > old) continue;
+        if (turns_->signed_thinking[j]) last = std::min(last, t - 1);
+        if (turns_->items[j] == Turns::Item::Pinned) continue;
+        size[t] += tokens.count_part(list->items[j]);
+        members[t].push_back(j);
+    }
+    std::size_t old_tokens = 0;
+    for (std::size_t t = 1; t <= last; ++t) old_tokens += size[t];
+    const std::size_t batch = std::max<std::size_t>(s.summarize_batch, 1);
+    const std::size_t boundary = old_tokens / batch * batch;
+
+    // Spans: the turns that begin in one batch, while before the boundary.
+    std::size_t start = 0, replaced = 0, saved = 0;
+    std::size_t t = 1;
+    while (t <= last && start < boundary) {
+        const std::size_t span_batch = start / batch;
+        std::vector<std::size_t> span;
+        std::size_t span_turns = 0, span_tokens = 0;
+        while (t <= last && start < boundary && start / batch == span_batch) {
+            span.insert(span.end(), members[t].begin(), members[t].end());
+            span_tokens += size[t];
+            start += size[t];
+            ++span_turns;
+            ++t;
+        }
+        if (span.empty()) continue;
+        const std::string original = original_of(span);
+        markers::DroppedMarker m;
+        m.turns = span_turns;
+        m.tokens = span_tokens;
+        m.id = markers::output_id(original);
+        m.way = std::string(config_.marker_way());
+        m.summary = summary_of(m.id, original);
+        if (m.summary.empty()) continue;  // until the store has it
+        std::string text = markers::write_dropped(m);
+        const std::size_t cost = measure_(text);
+        if (cost >= span_tokens) continue;  // never worse than nothing
+        if (std::none_of(r_.originals.begin(), r_.originals.end(), [&](const Original& k) { return k.id == m.id; })) {
+            r_.originals.push_back(Original{m.id, original});
+        }
+        replace_span(span, std::move(text));
+        replaced += span_turns;
+        saved += span_tokens - cost;
+    }
+    r_.turns_summarized = replaced;
+    count(r_, Transform::Summarize, replaced, r_.encoding[0] != '\0' ? saved : 0);
+}
+
+void Window::fit(RequestTokens& tokens, bool exact_model, std::size_t extra) {
     const Settings& s = config_.settings();
     const std::optional<std::size_t> limit = context_limit(r_.model, s.context_limits);
-    if (!limit) return;
+    if (!limit || !turns_) return;
     const std::size_t reserve = dialect_.max_output_tokens(doc_).value_or(s.output_reserve);
     std::size_t budget = *limit > reserve ? *limit - reserve : 0;
     // Counts of a tokenizer that is not the model's may fall short.
@@ -121,40 +246,37 @@ void Window::fit(const Turns& turns, RequestTokens& tokens, bool exact_model, st
     r_.fit_tokens_before = r_.fit_tokens_after = total;
     if (total <= budget) return;
 
-    json::Value* items = json::resolve(doc_, turns.array);
-    if (items == nullptr || !items->is_array() || items->items.size() != turns.items.size()) {
+    json::Value* list = items();
+    if (list == nullptr) {
         r_.fit = FitState::Failed;
         return;
     }
     // First, tool outputs, in batches, but the most recent keep_turns (an
     // agent's loop is one long turn: its old outputs go too).
     const std::vector<bool> go = to_retire(s.keep_turns);
-    const std::size_t from = kept_from(turns, s.keep_turns);
-    std::vector<std::size_t> gain(turns.items.size(), 0);  // by item
+    std::vector<std::size_t> gain(turns_->items.size(), 0);  // by item
     std::size_t gained = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {
-        if (!go[i] || outputs_[i].retired) continue;
+        if (!go[i] || outputs_[i].retired || outputs_[i].gone) continue;
         const std::size_t g = outputs_[i].after - mark_tokens_[i];
         gain[map_.outputs[i].message_index] += g;
         gained += g;
     }
-    const std::size_t retired_total = total - gained;
+    const std::size_t retired_total = total - std::min(total, gained);
 
     // Then, if that is not enough, the oldest whole turns.
-    std::vector<std::size_t> turn_of(turns.items.size(), 0);  // 1-based; 0 before the first
-    std::size_t nturns = 0;
-    for (std::size_t j = 0; j < turns.items.size(); ++j) {
-        if (turns.items[j] == Turns::Item::Opens) ++nturns;
-        turn_of[j] = nturns;
-    }
+    std::vector<std::size_t> turn_of;
+    const std::size_t nturns = number_turns(turn_of);
+    const std::size_t from = kept_from(*turns_, s.keep_turns);
     std::vector<transforms::FitTurn> fturns(nturns);
-    for (std::size_t t = 0; t < nturns; ++t) fturns[t].droppable = true;
-    for (std::size_t j = 0; j < turns.items.size(); ++j) {
+    for (transforms::FitTurn& ft : fturns) ft.droppable = true;
+    for (std::size_t j = 0; j < turns_->items.size(); ++j) {
         if (turn_of[j] == 0) continue;
         transforms::FitTurn& ft = fturns[turn_of[j] - 1];
-        if (j >= from || turns.signed_thinking[j]) ft.droppable = false;
-        if (turns.items[j] == Turns::Item::Pinned) continue;
-        ft.tokens += tokens.count_part(items->items[j]) - std::min(gain[j], tokens.count_part(items->items[j]));
+        if (j >= from || turns_->signed_thinking[j]) ft.droppable = false;
+        if (turns_->items[j] == Turns::Item::Pinned) continue;
+        const std::size_t n = tokens.count_part(list->items[j]);
+        ft.tokens += n - std::min(gain[j], n);
     }
     markers::DroppedMarker m;
     m.turns = 99999;
@@ -171,53 +293,62 @@ void Window::fit(const Turns& turns, RequestTokens& tokens, bool exact_model, st
         }
     }
 
-    // What goes: items of dropped turns but pinned ones.
+    // What goes: items of dropped turns but pinned ones and those gone.
     std::vector<std::size_t> dropped;
-    for (std::size_t j = 0; j < turns.items.size(); ++j) {
-        if (turn_of[j] != 0 && cut.drop.size() >= turn_of[j] && cut.drop[turn_of[j] - 1] &&
-            turns.items[j] != Turns::Item::Pinned) {
+    for (std::size_t j = 0; j < turns_->items.size(); ++j) {
+        const bool gone = !gone_.empty() && gone_[j];
+        if (turn_of[j] != 0 && cut.drop.size() >= turn_of[j] && cut.drop[turn_of[j] - 1] && !gone &&
+            turns_->items[j] != Turns::Item::Pinned) {
             dropped.push_back(j);
         }
     }
     std::size_t after = total;
     std::size_t retired = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {
-        if (!go[i] || outputs_[i].retired) continue;
         // An output of a turn that goes goes with it, as it would be sent.
-        if (std::binary_search(dropped.begin(), dropped.end(), map_.outputs[i].message_index)) continue;
-        after -= retire_one(i);
-        ++retired;
+        if (!go[i] || std::binary_search(dropped.begin(), dropped.end(), map_.outputs[i].message_index)) continue;
+        if (auto n = retire_one(i)) {
+            after -= std::min(after, *n);
+            ++retired;
+        }
     }
     if (!dropped.empty()) {
-        // The original: the items that went, a line each, as they would
-        // have been sent.
-        std::string original;
+        // The original: the items that went, a line each.
+        const std::string original = original_of(dropped);
         m.tokens = 0;
-        for (std::size_t j : dropped) {
-            if (!original.empty()) original += '\n';
-            original += json::serialize(items->items[j]);
-            m.tokens += tokens.count_part(items->items[j]);
-        }
+        for (std::size_t j : dropped) m.tokens += tokens.count_part(list->items[j]);
         after -= std::min(after, m.tokens);
         m.turns = static_cast<std::size_t>(std::count(cut.drop.begin(), cut.drop.end(), true));
         m.id = markers::output_id(original);
+        m.summary = summary_of(m.id, original);
         std::string marker = markers::write_dropped(m);
+        if (!m.summary.empty() && after + measure_(marker) > budget) {
+            m.summary.clear();  // a summary that does not fit is not sent
+            marker = markers::write_dropped(m);
+        }
         after += measure_(marker);
-        for (std::size_t k = dropped.size(); k-- > 0;) {
-            items->items.erase(items->items.begin() + static_cast<std::ptrdiff_t>(dropped[k]));
-        }
-        items->items.insert(items->items.begin() + static_cast<std::ptrdiff_t>(dropped.front()),
-                            dialect_.user_message(std::move(marker)));
         if (std::none_of(r_.originals.begin(), r_.originals.end(), [&](const Original& k) { return k.id == m.id; })) {
-            r_.originals.push_back(Original{m.id, std::move(original)});
+            r_.originals.push_back(Original{m.id, original});
         }
+        replace_span(dropped, std::move(marker));
         r_.fit_turns_dropped = m.turns;
-        dropped_ = true;
     }
     r_.fit = FitState::Fitted;
     r_.fit_outputs_retired = retired;
     r_.fit_tokens_after = after;
     count(r_, Transform::Fit, 1, r_.encoding[0] != '\0' ? total - std::min(total, after) : 0);
+}
+
+void Window::finish() {
+    json::Value* list = items();
+    if (list == nullptr || gone_.empty()) return;
+    std::size_t kept = 0;
+    for (std::size_t j = 0; j < list->items.size(); ++j) {
+        if (gone_[j]) continue;
+        if (kept != j) list->items[kept] = std::move(list->items[j]);
+        ++kept;
+    }
+    list->items.resize(kept);
 }
 
 }  // namespace headroom::context_window

@@ -176,7 +176,7 @@ std::string write_dropped(const DroppedMarker& m) {
     std::string s(kTextOpen);
     s += std::to_string(m.turns);
     s += m.turns == 1 ? " earlier turn" : " earlier turns";
-    s += " dropped to fit the context window (";
+    s += m.summary.empty() ? " dropped to fit the context window (" : " summarized (";
     s += std::to_string(m.tokens);
     s += " tokens); ";
     if (!m.way.empty()) {
@@ -186,20 +186,30 @@ std::string write_dropped(const DroppedMarker& m) {
     s += "id=";
     s += m.id;
     s += ']';
+    if (!m.summary.empty()) {
+        s += '\n';
+        s += m.summary;
+    }
     return s;
 }
 
 std::optional<DroppedMarker> parse_dropped(std::string_view text) {
+    DroppedMarker m;
+    // A summary follows the first line.
+    if (const std::size_t nl = text.find('\n'); nl != std::string_view::npos) {
+        m.summary = std::string(text.substr(nl + 1));
+        text = text.substr(0, nl);
+        if (m.summary.empty()) return std::nullopt;
+    }
     if (!consume(text, kTextOpen) || text.empty() || text.back() != ']') return std::nullopt;
     text.remove_suffix(1);
-    DroppedMarker m;
     const std::size_t space = text.find(' ');
     auto turns = number(text.substr(0, space));
     if (!turns || space == std::string_view::npos) return std::nullopt;
     m.turns = *turns;
     text.remove_prefix(space);
     if (!consume(text, *turns == 1 ? " earlier turn" : " earlier turns") ||
-        !consume(text, " dropped to fit the context window (")) {
+        !consume(text, m.summary.empty() ? " dropped to fit the context window (" : " summarized (")) {
         return std::nullopt;
     }
     const std::size_t end = text.find(' ');

@@ -18,6 +18,9 @@
 // Turns dropped to fit the context window (headroom_fit), one user message
 // in their place:
 //   [headroom: 12 earlier turns dropped to fit the context window (52310 tokens); headroom_retrieve id=<32 hex>]
+// or, with their summary (headroom_summarize), the summary after it:
+//   [headroom: 12 earlier turns summarized (52310 tokens); headroom_retrieve id=<32 hex>]
+//   <the summary>
 // JSON outputs, one object in place of a run of array items (indices
 // 0-based, of that array):
 //   {"headroom_omitted":{"count":936,"items":"5-940","lines":"7-3750","id":"<32 hex>"}}
@@ -88,7 +91,8 @@ struct DroppedMarker {
     std::size_t turns = 0;
     std::size_t tokens = 0;
     std::string id;
-    std::string way;  // as for TextMarker
+    std::string way;      // as for TextMarker
+    std::string summary;  // "" when none
 };
 
 std::string write_dropped(const DroppedMarker& m);

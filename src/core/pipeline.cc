@@ -45,6 +45,7 @@ const char* transform_name(Transform t) {
     case Transform::Route: return "route";
     case Transform::Retire: return "retire";
     case Transform::Fit: return "fit";
+    case Transform::Summarize: return "summarize";
     }
     return "unknown";
 }
@@ -685,11 +686,11 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     // The outputs that may be retired or fitted away, as they came:
     // crushing replaces them.
     std::optional<Turns> turns;
-    if (s.fit) turns = dialect->turns(doc);
+    if (s.fit || s.summarize_turns) turns = dialect->turns(doc);
     for (std::size_t i = 0; i < map.outputs.size(); ++i) {
         OutputPass::Prepared& p = prepared[i];
         const bool old = (s.retire && i + s.retire_after < map.outputs.size()) ||
-                         (turns && i + s.keep_turns < map.outputs.size());
+                         (s.fit && turns && i + s.keep_turns < map.outputs.size());
         if (!old || !p.found || p.bytes < s.retire_min_tokens) continue;
         context_window::Output& w = p.window;
         w.original = p.value != nullptr ? p.received : OutputPass::joined(p.texts);
@@ -703,14 +704,6 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         }
     }
     for (OutputPass::Prepared& p : prepared) outputs.finish(p);
-    std::vector<context_window::Output> outs;
-    std::optional<context_window::Window> window;
-    if (s.retire || turns) {
-        outs.reserve(prepared.size());
-        for (OutputPass::Prepared& p : prepared) outs.push_back(std::move(p.window));
-        window.emplace(*dialect, doc, map, config, outputs.measure(), outs, r);
-        if (s.retire) window->retire();
-    }
 
     // Retrievals answered from the store, once the crushers are done: an
     // original given back is never crushed again.
@@ -725,21 +718,21 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
 
     // Tool outputs' sizes as the output pass counted them, on their first
-    // strings, while those are where they were: not after turns went, nor
-    // the outputs a retrieval's answer replaced.
+    // strings, while those are where they were: not the outputs retired or
+    // gone with their turns, nor those a retrieval's answer replaced.
+    std::vector<context_window::Output> outs;
     auto known_sizes = [&]() {
         RequestTokens::Known known;
-        if (window && window->dropped()) return known;
         for (std::size_t i = 0; i < prepared.size(); ++i) {
             const OutputPass::Prepared& p = prepared[i];
-            const bool retired = !outs.empty() && outs[i].retired;
-            if (!p.found || retired || (fills_changed > 0 && map.outputs[i].tool_name == retrieval::kToolName)) {
+            const context_window::Output& w = outs.empty() ? p.window : outs[i];
+            if (!p.found || w.retired || w.gone ||
+                (fills_changed > 0 && map.outputs[i].tool_name == retrieval::kToolName)) {
                 continue;
             }
-            const std::size_t size = outs.empty() ? p.window.after : outs[i].after;
             bool first = true;
             auto add = [&](const std::string& t) {
-                known.emplace(&t, first ? size : 0);
+                known.emplace(&t, first ? w.after : 0);
                 first = false;
             };
             if (p.value != nullptr) for_each_string(*p.value, add);
@@ -748,18 +741,33 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         return known;
     };
 
-    // Fitting the model's window, before anything is added to the prefix:
-    // the retrieval tool to be added is counted in.
-    if (turns) {
-        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, known_sizes());
-        std::size_t extra = 0;
-        if (s.ccr && s.ccr_tool) {
-            if (auto edit = dialect->add_tool(doc, retrieval::kToolName, retrieval::description(),
-                                              retrieval::parameters(dialect->upper_schema_types()))) {
-                extra = tokens.count_part(edit->value);
-            }
+    // The context window: old turns summarized, old outputs retired, the
+    // model's window fitted (before anything is added to the prefix: the
+    // retrieval tool to be added is counted in), then what went erased.
+    bool items_changed = false;
+    if (s.retire || s.fit || s.summarize_turns) {
+        outs.reserve(prepared.size());
+        for (OutputPass::Prepared& p : prepared) outs.push_back(std::move(p.window));
+        context_window::Window window(*dialect, doc, map, config, outputs.measure(), outs, turns,
+                                      s.summarize ? wants.lookup : nullptr, r);
+        if (s.summarize_turns) {
+            RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, known_sizes());
+            window.summarize_turns(tokens);
         }
-        window->fit(*turns, tokens, model_exact, extra);
+        if (s.retire) window.retire();
+        if (s.fit) {
+            RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, known_sizes());
+            std::size_t extra = 0;
+            if (s.ccr && s.ccr_tool) {
+                if (auto edit = dialect->add_tool(doc, retrieval::kToolName, retrieval::description(),
+                                                  retrieval::parameters(dialect->upper_schema_types()))) {
+                    extra = tokens.count_part(edit->value);
+                }
+            }
+            window.fit(tokens, model_exact, extra);
+        }
+        items_changed = window.changed_items();
+        window.finish();
     }
 
     // The prefix: made stable, headroom_retrieve added last (after any
@@ -788,7 +796,9 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     bool routed = false;
     const bool count_whole = wants.request_tokens && !dialect->answer_reports_usage(doc);
     if ((s.routes != nullptr && !r.model.empty()) || count_whole) {
-        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts, known_sizes());
+        // Once items went, the outputs' strings moved: all counted anew.
+        RequestTokens tokens(doc, encoding, wants.cache, s.exact_counts,
+                             items_changed ? RequestTokens::Known{} : known_sizes());
         if (count_whole) {
             r.request_tokens = tokens.count(static_cast<std::size_t>(-1));
             r.request_tokens_whole = true;
@@ -827,6 +837,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
         r.answer_key = sha256_hex_framed({"headroom answer 1", r.shape, to, sent}, 64);
     };
     const bool window_changed = r.by_transform[static_cast<std::size_t>(Transform::Retire)].applied > 0 ||
+                                r.by_transform[static_cast<std::size_t>(Transform::Summarize)].applied > 0 ||
                                 r.fit == FitState::Fitted;
     if (r.minified == 0 && r.crushed == 0 && !window_changed && !prefix_changed) {
         key_answer(body);

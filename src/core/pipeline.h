@@ -56,9 +56,10 @@ enum class Transform : unsigned char {
     Route,         // the model changed by headroom_route
     Retire,        // old tool outputs replaced by markers (headroom_retire)
     Fit,           // cut to fit the model's window (headroom_fit)
+    Summarize,     // old turns replaced by their summary (headroom_summarize_turns)
 };
 
-inline constexpr std::size_t kTransforms = 14;
+inline constexpr std::size_t kTransforms = 15;
 
 // What headroom_fit made of a request.
 enum class FitState : unsigned char {
@@ -82,6 +83,13 @@ struct TransformCounts {
 struct Original {
     std::string id;  // 32 hex digits (markers.h)
     std::string text;
+};
+
+// A summary the store does not have yet: its id, and the body to ask the
+// summarizing location with (summaries.h).
+struct SummaryWanted {
+    std::string id;
+    std::string body;
 };
 
 struct Result {
@@ -168,6 +176,12 @@ struct Result {
     std::size_t fit_tokens_after = 0;
     std::size_t fit_turns_dropped = 0;
     std::size_t fit_outputs_retired = 0;
+
+    // headroom_summarize: summaries taken from the store, turns replaced by
+    // them (headroom_summarize_turns), and those to be asked for.
+    std::size_t summaries_used = 0;
+    std::size_t turns_summarized = 0;
+    std::vector<SummaryWanted> summaries_wanted;
 };
 
 // What a caller asks for besides the body, per request.

@@ -126,6 +126,13 @@ typedef struct {
     double                        fit_margin;    /* 0 to 0.5 */
     size_t                        keep_turns;    /* at least 1 */
     double                        fit_target;    /* of the budget: 0.1 to 0.95 */
+
+    /* headroom_summarize: turns that go summarized (needs ccr) */
+    int                           summarize;
+    const char                   *summarize_model;  /* NULL: the default */
+    int                           summarize_turns;
+    size_t                        summarize_after;
+    size_t                        summarize_batch;
 } headroom_settings_t;
 
 /* the bounds headroom_config_compile() holds values to */
@@ -202,9 +209,10 @@ typedef struct {
 /*
  * What changed a request: minify_json, crush_json, crush_logs, crush_search,
  * crush_diffs, move_volatile, canonical_tools, cache_breakpoints,
- * prompt_cache_key, retrieve_tool, retrieve_fill, route, retire, fit.
+ * prompt_cache_key, retrieve_tool, retrieve_fill, route, retire, fit,
+ * summarize.
  */
-#define HEADROOM_TRANSFORMS  14
+#define HEADROOM_TRANSFORMS  15
 
 /* "minify_json", ...; NULL for an index out of range */
 const char *headroom_transform_name(size_t transform);
@@ -214,6 +222,17 @@ typedef struct {
     size_t                applied;       /* tool outputs, or 1 (prefix) */
     size_t                tokens_saved;
 } headroom_transform_counts_t;
+
+
+/*
+ * a summary the store does not have: the id to keep it under, and the
+ * OpenAI chat-completions body to ask the summarizing location with
+ */
+typedef struct {
+    const char           *id;            /* 32 hex digits, NUL-terminated */
+    const unsigned char  *body;
+    size_t                len;
+} headroom_summary_wanted_t;
 
 
 /* a tool output a crusher left something out of, as it came */
@@ -273,12 +292,29 @@ typedef struct {
     size_t                fit_tokens_after;
     size_t                fit_turns_dropped;
     size_t                fit_outputs_retired;
+    size_t                summaries_used;    /* from the store */
+    size_t                turns_summarized;  /* headroom_summarize_turns */
+    const headroom_summary_wanted_t  *summaries_wanted;
+    size_t                nsummaries_wanted;
     void                 *owner;         /* internal */
 } headroom_result_t;
 
 #define HEADROOM_FIT_NONE    0   /* within its window, or window unknown */
 #define HEADROOM_FIT_FITTED  1   /* cut to fit */
 #define HEADROOM_FIT_FAILED  2   /* could not be cut enough: sent as it was */
+
+
+/* the longest summary kept, in bytes */
+#define HEADROOM_SUMMARY_MAX  16384
+
+/*
+ * The summary in a summarizing location's answer (an OpenAI
+ * chat-completions body: choices[0].message.content), copied to `out` (at
+ * least HEADROOM_SUMMARY_MAX bytes, not NUL-terminated); its length, or 0
+ * when the answer holds none.
+ */
+size_t headroom_summary_of_answer(const unsigned char *answer, size_t len,
+    unsigned char *out);
 
 
 /*

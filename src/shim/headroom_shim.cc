@@ -18,6 +18,7 @@
 #include "core/dialect/dialect.h"
 #include "core/mcp.h"
 #include "core/pipeline.h"
+#include "core/summaries.h"
 #include "core/prices.h"
 #include "core/usage.h"
 #include "core/reason.h"
@@ -153,6 +154,11 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
     o.fit_margin = in->fit_margin;
     o.keep_turns = in->keep_turns;
     o.fit_target = in->fit_target;
+    o.summarize = in->summarize != 0;
+    if (in->summarize_model != nullptr) o.summarize_model = in->summarize_model;
+    o.summarize_turns = in->summarize_turns != 0;
+    o.summarize_after = in->summarize_after;
+    o.summarize_batch = in->summarize_batch;
     return o;
 }
 
@@ -160,6 +166,7 @@ headroom::Settings to_settings(const headroom_settings_t* in) {
 struct Owned {
     headroom::Result result;
     std::vector<headroom_original_t> originals;
+    std::vector<headroom_summary_wanted_t> summaries;
 };
 
 void fill(headroom_result_t* out, Owned& owned) {
@@ -225,6 +232,15 @@ void fill(headroom_result_t* out, Owned& owned) {
     out->fit_tokens_after = r.fit_tokens_after;
     out->fit_turns_dropped = r.fit_turns_dropped;
     out->fit_outputs_retired = r.fit_outputs_retired;
+    out->summaries_used = r.summaries_used;
+    out->turns_summarized = r.turns_summarized;
+    owned.summaries.clear();
+    for (const headroom::SummaryWanted& w : r.summaries_wanted) {
+        owned.summaries.push_back(headroom_summary_wanted_t{
+            w.id.c_str(), reinterpret_cast<const unsigned char*>(w.body.data()), w.body.size()});
+    }
+    out->summaries_wanted = owned.summaries.data();
+    out->nsummaries_wanted = owned.summaries.size();
     out->owner = &owned;
 }
 
@@ -377,6 +393,11 @@ void headroom_settings_init(headroom_settings_t* settings) {
     settings->fit_margin = d.fit_margin;
     settings->keep_turns = d.keep_turns;
     settings->fit_target = d.fit_target;
+    settings->summarize = d.summarize ? 1 : 0;
+    settings->summarize_model = nullptr;
+    settings->summarize_turns = d.summarize_turns ? 1 : 0;
+    settings->summarize_after = d.summarize_after;
+    settings->summarize_batch = d.summarize_batch;
 }
 
 headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, char* error,
@@ -396,6 +417,19 @@ headroom_config_t* headroom_config_compile(const headroom_settings_t* settings, 
 }
 
 void headroom_config_free(headroom_config_t* config) { delete config; }
+
+size_t headroom_summary_of_answer(const unsigned char* answer, size_t len, unsigned char* out) {
+    static_assert(HEADROOM_SUMMARY_MAX == headroom::summaries::kMaxSummaryBytes, "one bound");
+    try {
+        auto text = headroom::summaries::summary_of_answer(
+            std::string_view(reinterpret_cast<const char*>(answer), len));
+        if (!text) return 0;
+        std::memcpy(out, text->data(), text->size());
+        return text->size();
+    } catch (...) {
+        return 0;
+    }
+}
 
 const char* headroom_encoding_name(size_t encoding) {
     if (encoding >= headroom::kEncodings) return nullptr;
