@@ -519,7 +519,8 @@ ngx_http_headroom_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
          */
 
         if (ctx->task || (ctx->ccr && ctx->ccr->wait)
-            || ngx_http_headroom_route_waiting(ctx))
+            || ngx_http_headroom_route_waiting(ctx)
+            || ngx_http_headroom_summarize_waiting(ctx))
         {
             return NGX_OK;
         }
@@ -967,7 +968,8 @@ ngx_http_headroom_decoded_len(ngx_http_headroom_ctx_t *ctx)
 /*
  * The core, timed. Where headroom_ccr is on, it reads the originals that
  * retrievals name from the zone; those only Redis may have are asked for
- * (NGX_AGAIN: the request waits) and the core runs again with them. With
+ * (NGX_AGAIN: the request waits) and the core runs again with them; so are
+ * summaries, of headroom_summarize's location. With
  * headroom_thread_pool, more new tool output than headroom_thread_offload
  * goes to a thread (NGX_AGAIN: the request waits, and comes here again
  * with the thread's result).
@@ -1097,6 +1099,19 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
     ctx->time_us += ngx_http_headroom_us_since(&start);
 
 done:
+
+    /*
+     * Summaries the store lacks are asked for, once; the core runs again
+     * when they came (here, not in a thread: its outputs are cached now).
+     */
+
+    if (ngx_http_headroom_summarize_must_ask(r, ctx, hlcf)
+        && ngx_http_headroom_summarize_ask(r, ctx, hlcf) == NGX_AGAIN)
+    {
+        headroom_result_free(&ctx->result);
+        ctx->threaded = 0;
+        return NGX_AGAIN;
+    }
 
     ctx->ran = 1;
 

@@ -5,8 +5,11 @@
  * markers, their originals kept in the store. headroom_fit on|off with
  * headroom_context_limit PREFIX TOKENS, headroom_output_reserve,
  * headroom_fit_margin, headroom_keep_turns and headroom_fit_target: a
- * request over its model's window cut to fit. The core decides what goes,
- * in batches (see the README); here the values are read and merged.
+ * request over its model's window cut to fit. headroom_summarize LOCATION
+ * [model=NAME] [timeout=TIME] | off and headroom_summarize_turns after=N
+ * [batch=T] | off: what goes summarized by the location. The core decides
+ * what goes, in batches (see the README); here the values are read and
+ * merged.
  */
 
 
@@ -201,6 +204,131 @@ ngx_http_headroom_context_share(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* headroom_summarize LOCATION [model=NAME] [timeout=TIME] | off */
+
+char *
+ngx_http_headroom_summarize(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+    ngx_msec_t   timeout;
+
+    if (hlcf->summarize != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        hlcf->summarize = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_summarize\" takes the URI of a "
+                           "location (\"/...\"), not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->summarize_uri = value[1];
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "model=", 6) == 0
+            && value[i].len > 6 && hlcf->summarize_model.data == NULL)
+        {
+            hlcf->summarize_model.data = value[i].data + 6;
+            hlcf->summarize_model.len = value[i].len - 6;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0
+            && hlcf->summarize_timeout == NGX_CONF_UNSET_MSEC)
+        {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            timeout = ngx_parse_time(&s, 0);
+
+            if (timeout != (ngx_msec_t) NGX_ERROR && timeout > 0) {
+                hlcf->summarize_timeout = timeout;
+                continue;
+            }
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_summarize\" takes a location's URI, "
+                           "then [model=NAME] [timeout=TIME] (each once, the "
+                           "time above 0), not \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->summarize = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* headroom_summarize_turns after=N [batch=T] | off */
+
+char *
+ngx_http_headroom_summarize_turns(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_headroom_loc_conf_t *hlcf = conf;
+
+    ssize_t      n;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (hlcf->summarize_turns != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        hlcf->summarize_turns = 0;
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        n = ngx_http_headroom_context_count(&value[i], "after");
+        if (n > 0 && hlcf->summarize_after == NGX_CONF_UNSET_SIZE) {
+            hlcf->summarize_after = n;
+            continue;
+        }
+
+        n = ngx_http_headroom_context_count(&value[i], "batch");
+        if (n > 0 && hlcf->summarize_batch == NGX_CONF_UNSET_SIZE) {
+            hlcf->summarize_batch = n;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_summarize_turns\" takes after=N "
+                           "[batch=T] (each once, above 0) or off, not "
+                           "\"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (hlcf->summarize_after == NGX_CONF_UNSET_SIZE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"headroom_summarize_turns\" needs after=N: how "
+                           "many of the most recent turns stay whole");
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->summarize_turns = 1;
+
+    return NGX_CONF_OK;
+}
+
+
 /* all of headroom_retire from one level: its arguments go together */
 
 void
@@ -212,6 +340,23 @@ ngx_http_headroom_merge_context(ngx_http_headroom_loc_conf_t *conf,
         conf->retire_after = prev->retire_after;
         conf->retire_min_tokens = prev->retire_min_tokens;
         conf->retire_batch = prev->retire_batch;
+    }
+
+    if (conf->summarize == NGX_CONF_UNSET) {
+        conf->summarize = prev->summarize;
+        conf->summarize_uri = prev->summarize_uri;
+        conf->summarize_model = prev->summarize_model;
+        conf->summarize_timeout = prev->summarize_timeout;
+    }
+
+    if (conf->summarize_timeout == NGX_CONF_UNSET_MSEC) {
+        conf->summarize_timeout = 10000;
+    }
+
+    if (conf->summarize_turns == NGX_CONF_UNSET) {
+        conf->summarize_turns = prev->summarize_turns;
+        conf->summarize_after = prev->summarize_after;
+        conf->summarize_batch = prev->summarize_batch;
     }
 
     ngx_conf_merge_value(conf->fit, prev->fit, 0);
@@ -249,6 +394,23 @@ ngx_http_headroom_context_settings(ngx_conf_t *cf,
     }
 
     s->fit = conf->fit;
+
+    if (conf->summarize == 1) {
+        s->summarize = 1;
+
+        if (conf->summarize_model.len) {
+            s->summarize_model = (const char *) conf->summarize_model.data;
+        }
+    }
+
+    if (conf->summarize_turns == 1) {
+        s->summarize_turns = 1;
+        s->summarize_after = conf->summarize_after;
+
+        if (conf->summarize_batch != NGX_CONF_UNSET_SIZE) {
+            s->summarize_batch = conf->summarize_batch;
+        }
+    }
 
     if (conf->output_reserve != NGX_CONF_UNSET_SIZE) {
         s->output_reserve = conf->output_reserve;

@@ -388,6 +388,20 @@ static ngx_command_t  ngx_http_headroom_commands[] = {
       offsetof(ngx_http_headroom_loc_conf_t, fit_target),
       NULL },
 
+    { ngx_string("headroom_summarize"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_headroom_summarize,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("headroom_summarize_turns"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_headroom_summarize_turns,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("headroom_route_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_headroom_route_zone,
@@ -1101,12 +1115,19 @@ ngx_http_headroom_create_loc_conf(ngx_conf_t *cf)
     conf->fit_margin = NGX_CONF_UNSET;
     conf->keep_turns = NGX_CONF_UNSET;
     conf->fit_target = NGX_CONF_UNSET;
+    conf->summarize = NGX_CONF_UNSET;
+    conf->summarize_timeout = NGX_CONF_UNSET_MSEC;
+    conf->summarize_turns = NGX_CONF_UNSET;
+    conf->summarize_after = NGX_CONF_UNSET_SIZE;
+    conf->summarize_batch = NGX_CONF_UNSET_SIZE;
 
     /*
      * set by ngx_pcalloc():
      *
      *     conf->compiled_patterns = NULL;
      *     conf->compiled_routes = NULL;
+     *     conf->summarize_uri = { 0, NULL };
+     *     conf->summarize_model = { 0, NULL };
      */
 
     return conf;

@@ -18,6 +18,7 @@
 typedef struct ngx_http_headroom_ccr_ctx_s  ngx_http_headroom_ccr_ctx_t;
 typedef struct ngx_http_headroom_redis_s    ngx_http_headroom_redis_t;
 typedef struct ngx_http_headroom_route_ctx_s  ngx_http_headroom_route_ctx_t;
+typedef struct ngx_http_headroom_summarize_s  ngx_http_headroom_summarize_t;
 
 
 typedef struct {
@@ -108,6 +109,13 @@ typedef struct {
     ngx_int_t             fit_margin;       /* ten-thousandths */
     ngx_int_t             keep_turns;
     ngx_int_t             fit_target;       /* ten-thousandths */
+    ngx_flag_t            summarize;        /* headroom_summarize */
+    ngx_str_t             summarize_uri;
+    ngx_str_t             summarize_model;  /* NUL-terminated; empty: default */
+    ngx_msec_t            summarize_timeout;
+    ngx_flag_t            summarize_turns;  /* headroom_summarize_turns */
+    size_t                summarize_after;
+    size_t                summarize_batch;
 } ngx_http_headroom_loc_conf_t;
 
 
@@ -160,6 +168,7 @@ typedef struct {
     off_t                    passed_counted;   /* of it, in the zone */
     ngx_http_headroom_ccr_ctx_t  *ccr;     /* headroom_ccr on */
     ngx_http_headroom_route_ctx_t  *route; /* sessions asked about */
+    ngx_http_headroom_summarize_t  *summarize; /* summaries asked for */
     void                    *task;         /* the core runs in a thread */
     headroom_usage_reader_t *usage_reader; /* reads the answer's usage */
     headroom_usage_t         usage;        /* the provider's word, if any */
@@ -246,6 +255,17 @@ char *ngx_http_headroom_context_share(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_headroom_context_settings(ngx_conf_t *cf,
     ngx_http_headroom_loc_conf_t *conf, headroom_settings_t *s);
+char *ngx_http_headroom_summarize(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_headroom_summarize_turns(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_headroom_summarize.c */
+ngx_uint_t ngx_http_headroom_summarize_must_ask(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_http_headroom_loc_conf_t *hlcf);
+ngx_uint_t ngx_http_headroom_summarize_waiting(ngx_http_headroom_ctx_t *ctx);
+ngx_int_t ngx_http_headroom_summarize_ask(ngx_http_request_t *r,
+    ngx_http_headroom_ctx_t *ctx, ngx_http_headroom_loc_conf_t *hlcf);
 
 /* ngx_http_headroom_route.c */
 char *ngx_http_headroom_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
