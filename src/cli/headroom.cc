@@ -3,6 +3,7 @@
 //   headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]
 //                     [--volatile-pattern LABEL=REGEX]... [--retire N]
 //                     [--retire-batch T] [--fit] [--context-limit PREFIX=T]...
+//                     [--summaries DIR [--summarize-turns N] [--summarize-batch T]]
 //                     [FILE]
 #include <sys/stat.h>
 
@@ -32,9 +33,12 @@ const char kUsage[] =
     "       headroom compress [--uri PATH] [--tokenizers DIR] [--stabilize-prefix]\n"
     "                         [--volatile-pattern LABEL=REGEX]... [--retire N]\n"
     "                         [--retire-batch T] [--fit] [--context-limit PREFIX=T]...\n"
+    "                         [--summaries DIR [--summarize-turns N] [--summarize-batch T]]\n"
     "                         [FILE]\n"
     "--retire and --fit work as headroom_retire after=N and headroom_fit on\n"
-    "(with headroom_ccr on: the markers name headroom_retrieve).\n"
+    "(with headroom_ccr on: the markers name headroom_retrieve). --summaries\n"
+    "DIR stands for headroom_summarize: a summary is read from DIR/<id>; one\n"
+    "that is not there is asked for in DIR/<id>.ask (the location's body).\n"
     "FILE defaults to standard input. Rank files are read from --tokenizers,\n"
     "else $HEADROOM_TOKENIZERS, else " HEADROOM_TOKENIZER_DIR ".\n";
 
@@ -42,7 +46,7 @@ struct Args {
     std::string command, model, encoding, uri = "/v1/chat/completions", file, dir;
     bool stabilize_prefix = false;
     std::vector<headroom::VolatilePatterns::Extra> volatile_patterns;
-    std::string retire_after, retire_batch;
+    std::string retire_after, retire_batch, summaries, summarize_turns, summarize_batch;
     bool fit = false;
     headroom::ContextLimits context_limits;
 };
@@ -155,14 +159,49 @@ int compress(const Args& a) {
     }
     settings.fit = a.fit;
     settings.context_limits = a.context_limits;
-    settings.ccr = settings.retire || settings.fit;
+    if (!a.summaries.empty()) {
+        settings.summarize = true;
+        if (!a.summarize_turns.empty()) {
+            settings.summarize_turns = true;
+            if (!parse_count(a.summarize_turns, settings.summarize_after)) {
+                return usage_error("--summarize-turns takes a count");
+            }
+        }
+        if (!a.summarize_batch.empty() && !parse_count(a.summarize_batch, settings.summarize_batch)) {
+            return usage_error("--summarize-batch takes a count");
+        }
+    } else if (!a.summarize_turns.empty() || !a.summarize_batch.empty()) {
+        return usage_error("--summarize-turns needs --summaries");
+    }
+    settings.ccr = settings.retire || settings.fit || settings.summarize;
     auto config = headroom::Config::compile(std::move(settings), error);
     if (config == nullptr) {
         std::cerr << "headroom: " << error << "\n";
         return 1;
     }
     std::string path = a.uri.substr(0, a.uri.find('?'));
-    headroom::Result r = headroom::process(path, body, *config);
+    // The store of summaries: files in a directory.
+    std::string kept;
+    const headroom::retrieval::Lookup lookup = [&](std::string_view id) {
+        using Stored = headroom::retrieval::Stored;
+        std::string text, why;
+        struct stat st;
+        const std::string file = a.summaries + "/" + std::string(id);
+        if (::stat(file.c_str(), &st) != 0 || !read_input(file, text, why)) return Stored{Stored::State::Missing, {}};
+        kept = std::move(text);
+        return Stored{Stored::State::Found, kept};
+    };
+    headroom::Wants wants;
+    if (!a.summaries.empty()) wants.lookup = &lookup;
+    headroom::Result r = headroom::process(path, body, *config, wants);
+    for (const headroom::SummaryWanted& w : r.summaries_wanted) {
+        std::ofstream ask(a.summaries + "/" + w.id + ".ask", std::ios::binary);
+        ask.write(w.body.data(), static_cast<std::streamsize>(w.body.size()));
+        if (!ask) {
+            std::cerr << "headroom: cannot write " << a.summaries << "/" << w.id << ".ask\n";
+            return 1;
+        }
+    }
 
     const bool rewritten = r.outcome == headroom::Outcome::Rewritten;
     if (!rewritten && r.reason != headroom::Reason::NoChange && r.reason != headroom::Reason::NotSmaller) {
@@ -195,6 +234,10 @@ int compress(const Args& a) {
               << ", tools sorted x" << r.tools_sorted << ", cache breakpoints x"
               << r.breakpoints_added << ", prompt_cache_key x" << r.cache_key_set << "\n";
     const auto retired = r.by_transform[static_cast<std::size_t>(headroom::Transform::Retire)].applied;
+    if (!a.summaries.empty()) {
+        std::cerr << "headroom: summaries: " << r.summaries_used << " used, " << r.turns_summarized
+                  << " turns summarized, " << r.summaries_wanted.size() << " asked for\n";
+    }
     if (a.fit || retired > 0) {
         std::cerr << "headroom: retired x" << retired << "; fit "
                   << (r.fit == headroom::FitState::Fitted ? "yes" : r.fit == headroom::FitState::Failed ? "failed" : "no")
@@ -231,6 +274,9 @@ int main(int argc, char** argv) {
         else if (arg == "--retire") ok = value(a.retire_after);
         else if (arg == "--retire-batch") ok = value(a.retire_batch);
         else if (arg == "--fit") a.fit = true;
+        else if (arg == "--summaries") ok = value(a.summaries);
+        else if (arg == "--summarize-turns") ok = value(a.summarize_turns);
+        else if (arg == "--summarize-batch") ok = value(a.summarize_batch);
         else if (arg == "--context-limit") {
             std::string spec;
             ok = value(spec);
