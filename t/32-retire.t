@@ -14,6 +14,7 @@ use HeadroomTest qw(start_recorder recorded);
 use Transport;
 use Bodies qw(jstr);
 use Retrieve qw(APIS api_uri credential);
+use Sessions;
 
 my $dir = File::Temp::tempdir('headroom-retire-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 my ($rec_pid, $rec_port) = start_recorder($dir);
@@ -40,46 +41,6 @@ my $ERROR = '<tool_use_error>Error: No such tool available: headroom_retrieve</t
 sub output { my ($t) = @_; return "listing $t: " . join ' ', map { "t${t}w$_" } 1 .. 300 }
 sub tool_of { my ($t) = @_; return $t % 7 == 3 ? 'secret_reader' : 'sh' }
 
-# The messages of one turn: the user's question, the call of $tool with
-# $args (a JSON object's text), its result $result.
-sub turn {
-    my ($api, $t, $tool, $args, $result, $error) = @_;
-    my $q = jstr("step $t");
-    my $out = jstr($result);
-    if ($api eq 'openai_chat') {
-        return (qq({"role":"user","content":$q}),
-            qq({"role":"assistant","content":null,"tool_calls":[{"id":"call_$t","type":"function","function":{"name":"$tool","arguments":) . jstr($args) . '}}]}',
-            qq({"role":"tool","tool_call_id":"call_$t","content":$out}));
-    }
-    if ($api eq 'openai_responses') {
-        return (qq({"role":"user","content":$q}),
-            qq({"type":"function_call","call_id":"call_$t","name":"$tool","arguments":) . jstr($args) . '}',
-            qq({"type":"function_call_output","call_id":"call_$t","output":$out}));
-    }
-    if ($api eq 'anthropic_messages') {
-        return (qq({"role":"user","content":$q}),
-            qq({"role":"assistant","content":[{"type":"tool_use","id":"toolu_$t","name":"$tool","input":$args}]}),
-            qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_$t",)
-                . ($error ? '"is_error":true,' : '') . qq("content":[{"type":"text","text":$out}]}]}));
-    }
-    my $response = $error ? '{"error":"unknown function"}' : qq({"output":$out});
-    return (qq({"role":"user","parts":[{"text":$q}]}),
-        qq({"role":"model","parts":[{"functionCall":{"name":"$tool","args":$args}}]}),
-        qq({"role":"user","parts":[{"functionResponse":{"name":"$tool","response":$response}}]}));
-}
-
-sub body {
-    my ($api, @m) = @_;
-    my $list = join ',', @m;
-    my $tools = '[{"type":"function","function":{"name":"sh","parameters":{"type":"object"}}}]';
-    return qq({"model":"gpt-4o","tools":$tools,"messages":[$list]}) if $api eq 'openai_chat';
-    return qq({"model":"gpt-4o","tools":[{"type":"function","name":"sh","parameters":{"type":"object"}}],"input":[$list]})
-        if $api eq 'openai_responses';
-    return qq({"model":"claude-sonnet-4-5","max_tokens":100,"tools":[{"name":"sh","input_schema":{"type":"object"}}],"messages":[$list]})
-        if $api eq 'anthropic_messages';
-    return qq({"tools":[{"functionDeclarations":[{"name":"sh","parameters":{"type":"OBJECT"}}]}],"contents":[$list]});
-}
-
 # Retired markers in a body: [tool, tokens, id], in order.
 sub retired_in {
     my ($text) = @_;
@@ -99,12 +60,12 @@ for my $api (APIS) {
             # The model asks back the first output retired; the client
             # answers with an error, which headroom fills from the store.
             $asked = $JSON->encode({ id => $original_of{first} });
-            push @messages, turn($api, $t, 'headroom_retrieve', $asked, $ERROR, 1);
+            push @messages, agent_turn($api, $t, tool => 'headroom_retrieve', args => $asked, result => $ERROR, error => 1);
         } else {
-            push @messages, turn($api, $t, tool_of($t), '{"cmd":"ls"}', output($t));
+            push @messages, agent_turn($api, $t, tool => tool_of($t), args => '{"cmd":"ls"}', result => output($t));
             $original_of{$t} = output($t);
         }
-        my $r = http_request($gw->{port}, uri => api_uri($api), body => body($api, @messages),
+        my $r = http_request($gw->{port}, uri => api_uri($api), body => agent_body($api, { tools => 1 }, @messages),
                              headers => [credential($api, 'key-a')]);
         my @got = recorded($dir);
         unless ($r->{status} == 200 && @got == 1) { $broken = "turn $t: status $r->{status}"; last }

@@ -15,6 +15,7 @@ use HeadroomTest qw(start_recorder recorded);
 use Transport;
 use Bodies qw(jstr tokens);
 use Retrieve qw(APIS api_uri credential);
+use Sessions;
 
 my $dir = File::Temp::tempdir('headroom-fit-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 my ($rec_pid, $rec_port) = start_recorder($dir);
@@ -117,34 +118,6 @@ like gateway_log($gw), qr/fit failed: $total tokens, budget 10 \(window 1010\): 
 sub output { my ($t) = @_; return "listing $t: " . join ' ', map { "t${t}w$_" } 1 .. 300 }
 sub tool_of { my ($t) = @_; return $t % 4 == 1 ? 'secret_reader' : 'sh' }
 
-sub turn {
-    my ($api, $t) = @_;
-    my ($q, $out, $tool) = (jstr("step $t"), jstr(output($t)), tool_of($t));
-    return (qq({"role":"user","content":$q}),
-        qq({"role":"assistant","content":null,"tool_calls":[{"id":"call_$t","type":"function","function":{"name":"$tool","arguments":"{}"}}]}),
-        qq({"role":"tool","tool_call_id":"call_$t","content":$out})) if $api eq 'openai_chat';
-    return (qq({"role":"user","content":$q}),
-        qq({"type":"function_call","call_id":"call_$t","name":"$tool","arguments":"{}"}),
-        qq({"type":"function_call_output","call_id":"call_$t","output":$out})) if $api eq 'openai_responses';
-    return (qq({"role":"user","content":$q}),
-        qq({"role":"assistant","content":[{"type":"text","text":"on it"},{"type":"tool_use","id":"toolu_$t","name":"$tool","input":{}}]}),
-        qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_$t","content":$out}]}))
-        if $api eq 'anthropic_messages';
-    return (qq({"role":"user","parts":[{"text":$q}]}),
-        qq({"role":"model","parts":[{"functionCall":{"name":"$tool","args":{}}}]}),
-        qq({"role":"user","parts":[{"functionResponse":{"name":"$tool","response":{"output":$out}}}]}));
-}
-
-sub session_body {
-    my ($api, @m) = @_;
-    my $list = join ',', @m;
-    return qq({"model":"gpt-4o","messages":[{"role":"system","content":"You are terse."},$list]}) if $api eq 'openai_chat';
-    return qq({"model":"gpt-4o","instructions":"You are terse.","input":[$list]}) if $api eq 'openai_responses';
-    return qq({"model":"claude-sonnet-4-5","max_tokens":1000,"system":"You are terse.","messages":[$list]})
-        if $api eq 'anthropic_messages';
-    return qq({"systemInstruction":{"parts":[{"text":"You are terse."}]},"contents":[$list]});
-}
-
 # Every call has its result and every result its call.
 sub orphans {
     my ($api, $d) = @_;
@@ -187,8 +160,8 @@ for my $api (APIS) {
     my ($prev, $prev_marker, $cuts, $fitted, $broken) = ('', '', 0, 0, undef);
     my %prev_retired;
     for my $t (1 .. 30) {
-        push @messages, turn($api, $t);
-        my ($r, $sent) = send_to('/s', $api, session_body($api, @messages));
+        push @messages, agent_turn($api, $t, tool => tool_of($t), result => output($t));
+        my ($r, $sent) = send_to('/s', $api, agent_body($api, {}, @messages));
         my $d = eval { decode_json($sent) };
         unless ($r->{status} == 200 && $d) { $broken = "turn $t: status $r->{status}"; last }
         $fitted++ if ($r->{headers}{'x-transforms'} // '') =~ /(?:^|,)fit(?:,|$)/;

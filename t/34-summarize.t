@@ -16,6 +16,10 @@ use HeadroomTest qw(start_recorder start_server recorded read_message write_all)
 use Transport;
 use Bodies qw(jstr);
 use Retrieve qw(APIS api_uri credential);
+use Sessions;
+
+sub turn { my ($api, $t) = @_; return agent_turn($api, $t, result => output($t)) }
+sub body { my ($api, @m) = @_; return agent_body($api, {}, @m) }
 
 my $dir = File::Temp::tempdir('headroom-sum-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 my $sumdir = File::Temp::tempdir('headroom-sum2-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
@@ -98,34 +102,6 @@ my $gw = start_gateway(
 );
 
 sub output { my ($t) = @_; return "listing $t: " . join ' ', map { "t${t}w$_" } 1 .. 120 }
-
-sub turn {
-    my ($api, $t) = @_;
-    my ($q, $out) = (jstr("step $t"), jstr(output($t)));
-    return (qq({"role":"user","content":$q}),
-        qq({"role":"assistant","content":null,"tool_calls":[{"id":"call_$t","type":"function","function":{"name":"sh","arguments":"{}"}}]}),
-        qq({"role":"tool","tool_call_id":"call_$t","content":$out})) if $api eq 'openai_chat';
-    return (qq({"role":"user","content":$q}),
-        qq({"type":"function_call","call_id":"call_$t","name":"sh","arguments":"{}"}),
-        qq({"type":"function_call_output","call_id":"call_$t","output":$out})) if $api eq 'openai_responses';
-    return (qq({"role":"user","content":$q}),
-        qq({"role":"assistant","content":[{"type":"tool_use","id":"toolu_$t","name":"sh","input":{}}]}),
-        qq({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_$t","content":$out}]}))
-        if $api eq 'anthropic_messages';
-    return (qq({"role":"user","parts":[{"text":$q}]}),
-        qq({"role":"model","parts":[{"functionCall":{"name":"sh","args":{}}}]}),
-        qq({"role":"user","parts":[{"functionResponse":{"name":"sh","response":{"output":$out}}}]}));
-}
-
-sub body {
-    my ($api, @m) = @_;
-    my $list = join ',', @m;
-    return qq({"model":"gpt-4o","messages":[{"role":"system","content":"You are terse."},$list]}) if $api eq 'openai_chat';
-    return qq({"model":"gpt-4o","instructions":"You are terse.","input":[$list]}) if $api eq 'openai_responses';
-    return qq({"model":"claude-sonnet-4-5","max_tokens":1000,"system":"You are terse.","messages":[$list]})
-        if $api eq 'anthropic_messages';
-    return qq({"systemInstruction":{"parts":[{"text":"You are terse."}]},"contents":[$list]});
-}
 
 sub send_to {
     my ($prefix, $api, $body) = @_;

@@ -44,6 +44,25 @@ bool consume(std::string_view& s, std::string_view prefix) {
     return true;
 }
 
+// The end every text marker shares: "<way> id=<id>]", or "id=<id>]".
+void append_way_id(std::string& s, const std::string& way, const std::string& id) {
+    if (!way.empty()) {
+        s += way;
+        s += ' ';
+    }
+    s += "id=";
+    s += id;
+    s += ']';
+}
+
+// "<way> " read back, or "" for none; false for anything else.
+bool read_way(std::string_view way, std::string& out) {
+    if (way.empty()) return true;
+    if (way.size() < 2 || way.back() != ' ' || way.find(';') != std::string_view::npos) return false;
+    out = std::string(way.substr(0, way.size() - 1));
+    return true;
+}
+
 }  // namespace
 
 std::string output_id(std::string_view text) { return sha256_hex(text, 32); }
@@ -68,13 +87,7 @@ std::string write_text(const TextMarker& m) {
     s += m.lines.first == m.lines.last ? "; line " : "; lines ";
     s += range_text(m.lines);
     s += "; ";
-    if (!m.way.empty()) {
-        s += m.way;
-        s += ' ';
-    }
-    s += "id=";
-    s += m.id;
-    s += ']';
+    append_way_id(s, m.way, m.id);
     return s;
 }
 
@@ -89,11 +102,7 @@ std::optional<TextMarker> parse_text(std::string_view line) {
     // "; id=" or "; <way> id="
     std::size_t semi = id_at >= 2 ? line.rfind("; ", id_at - 2) : std::string_view::npos;
     if (semi == std::string_view::npos) return std::nullopt;
-    std::string_view way = line.substr(semi + 2, id_at - semi - 2);
-    if (!way.empty()) {
-        if (way.size() < 2 || way.back() != ' ' || way.find(';') != std::string_view::npos) return std::nullopt;
-        m.way = std::string(way.substr(0, way.size() - 1));
-    }
+    if (!read_way(line.substr(semi + 2, id_at - semi - 2), m.way)) return std::nullopt;
     line = line.substr(0, semi);
     std::size_t lines_at = line.rfind("; line");
     if (lines_at == std::string_view::npos) return std::nullopt;
@@ -131,13 +140,7 @@ std::string write_retired(const RetiredMarker& m) {
         s += m.first_line;
     }
     s += "); ";
-    if (!m.way.empty()) {
-        s += m.way;
-        s += ' ';
-    }
-    s += "id=";
-    s += m.id;
-    s += ']';
+    append_way_id(s, m.way, m.id);
     return s;
 }
 
@@ -151,11 +154,7 @@ std::optional<RetiredMarker> parse_retired(std::string_view text) {
     m.id = std::string(text.substr(id_at + 3));
     const std::size_t close = text.rfind("); ", id_at);
     if (close == std::string_view::npos) return std::nullopt;
-    std::string_view way = text.substr(close + 3, id_at - close - 3);
-    if (!way.empty()) {
-        if (way.size() < 2 || way.back() != ' ') return std::nullopt;
-        m.way = std::string(way.substr(0, way.size() - 1));
-    }
+    if (!read_way(text.substr(close + 3, id_at - close - 3), m.way)) return std::nullopt;
     text = text.substr(0, close);  // "<tool> retired (<N> tokens[; first line: ...]"
     const std::size_t retired = text.find(" retired (");
     if (retired == std::string_view::npos) return std::nullopt;
@@ -179,13 +178,7 @@ std::string write_dropped(const DroppedMarker& m) {
     s += m.summary.empty() ? " dropped to fit the context window (" : " summarized (";
     s += std::to_string(m.tokens);
     s += " tokens); ";
-    if (!m.way.empty()) {
-        s += m.way;
-        s += ' ';
-    }
-    s += "id=";
-    s += m.id;
-    s += ']';
+    append_way_id(s, m.way, m.id);
     if (!m.summary.empty()) {
         s += '\n';
         s += m.summary;
@@ -221,11 +214,7 @@ std::optional<DroppedMarker> parse_dropped(std::string_view text) {
     const std::size_t id_at = text.rfind("id=");
     if (id_at == std::string_view::npos || !is_output_id(text.substr(id_at + 3))) return std::nullopt;
     m.id = std::string(text.substr(id_at + 3));
-    std::string_view way = text.substr(0, id_at);
-    if (!way.empty()) {
-        if (way.size() < 2 || way.back() != ' ') return std::nullopt;
-        m.way = std::string(way.substr(0, way.size() - 1));
-    }
+    if (!read_way(text.substr(0, id_at), m.way)) return std::nullopt;
     return m;
 }
 

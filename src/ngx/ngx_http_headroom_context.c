@@ -40,14 +40,67 @@ ngx_http_headroom_context_count(ngx_str_t *arg, const char *name)
 }
 
 
+/*
+ * "after=N [min_tokens=M] [batch=T]" (min_tokens= where `min` is given),
+ * each once, T above 0; NGX_CONF_ERROR with the directive's error logged
+ */
+
+static char *
+ngx_http_headroom_context_batches(ngx_conf_t *cf, size_t *after, size_t *min,
+    size_t *batch)
+{
+    ssize_t      n;
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+    name = &value[0];
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        n = ngx_http_headroom_context_count(&value[i], "after");
+        if (n != NGX_ERROR && *after == NGX_CONF_UNSET_SIZE) {
+            *after = n;
+            continue;
+        }
+
+        n = ngx_http_headroom_context_count(&value[i], "min_tokens");
+        if (min && n != NGX_ERROR && *min == NGX_CONF_UNSET_SIZE) {
+            *min = n;
+            continue;
+        }
+
+        n = ngx_http_headroom_context_count(&value[i], "batch");
+        if (n > 0 && *batch == NGX_CONF_UNSET_SIZE) {
+            *batch = n;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" takes after=N %s[batch=T] (each once, T "
+                           "above 0) or off, not \"%V\"", name,
+                           min ? "[min_tokens=M] " : "", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (*after == NGX_CONF_UNSET_SIZE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs after=N: how many of the most "
+                           "recent %s stay", name,
+                           min ? "tool outputs" : "turns");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 char *
 ngx_http_headroom_retire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_headroom_loc_conf_t *hlcf = conf;
 
-    ssize_t      n;
-    ngx_str_t   *value;
-    ngx_uint_t   i, after;
+    ngx_str_t  *value;
 
     if (hlcf->retire != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -60,40 +113,11 @@ ngx_http_headroom_retire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    after = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        n = ngx_http_headroom_context_count(&value[i], "after");
-        if (n != NGX_ERROR && !after) {
-            hlcf->retire_after = n;
-            after = 1;
-            continue;
-        }
-
-        n = ngx_http_headroom_context_count(&value[i], "min_tokens");
-        if (n != NGX_ERROR && hlcf->retire_min_tokens == NGX_CONF_UNSET_SIZE) {
-            hlcf->retire_min_tokens = n;
-            continue;
-        }
-
-        n = ngx_http_headroom_context_count(&value[i], "batch");
-        if (n > 0 && hlcf->retire_batch == NGX_CONF_UNSET_SIZE) {
-            hlcf->retire_batch = n;
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_retire\" takes after=N "
-                           "[min_tokens=M] [batch=T] (each once, T above 0) "
-                           "or off, not \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (!after) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_retire\" needs after=N: how many of "
-                           "the most recent tool outputs stay");
+    if (ngx_http_headroom_context_batches(cf, &hlcf->retire_after,
+                                          &hlcf->retire_min_tokens,
+                                          &hlcf->retire_batch)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -280,9 +304,7 @@ ngx_http_headroom_summarize_turns(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_headroom_loc_conf_t *hlcf = conf;
 
-    ssize_t      n;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
+    ngx_str_t  *value;
 
     if (hlcf->summarize_turns != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -295,31 +317,10 @@ ngx_http_headroom_summarize_turns(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        n = ngx_http_headroom_context_count(&value[i], "after");
-        if (n > 0 && hlcf->summarize_after == NGX_CONF_UNSET_SIZE) {
-            hlcf->summarize_after = n;
-            continue;
-        }
-
-        n = ngx_http_headroom_context_count(&value[i], "batch");
-        if (n > 0 && hlcf->summarize_batch == NGX_CONF_UNSET_SIZE) {
-            hlcf->summarize_batch = n;
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_summarize_turns\" takes after=N "
-                           "[batch=T] (each once, above 0) or off, not "
-                           "\"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (hlcf->summarize_after == NGX_CONF_UNSET_SIZE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"headroom_summarize_turns\" needs after=N: how "
-                           "many of the most recent turns stay whole");
+    if (ngx_http_headroom_context_batches(cf, &hlcf->summarize_after, NULL,
+                                          &hlcf->summarize_batch)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
