@@ -224,6 +224,18 @@ SessionStats run_session(const AgentApi& api, const Settings& s, std::size_t n) 
     return st;
 }
 
+// Fitting on, in bytes (no tokenizers): a window of 60 KB for every
+// session's model, 4 KB reserved, no margin.
+Settings sixty_kb_window() {
+    Settings s;
+    s.ccr = true;
+    s.fit = true;
+    s.context_limits = {{"gpt-4o", 60000}, {"claude-", 60000}, {"gemini-", 60000}};
+    s.output_reserve = 4000;
+    s.fit_margin = 0;
+    return s;
+}
+
 }  // namespace
 
 // Outputs no marker may replace (retire_min_tokens past them): fitting
@@ -231,14 +243,8 @@ SessionStats run_session(const AgentApi& api, const Settings& s, std::size_t n) 
 TEST(Fit, FortyTurnSessionsInEachApiDropTheOldestTurns) {
     for (const AgentApi& api : kAgentApis) {
         SCOPED_TRACE(api.name);
-        Settings s;
-        s.ccr = true;
-        s.fit = true;
-        // Bytes stand in for tokens here: a window of 60 KB, 4 KB reserved,
-        // cuts down to 42 KB, so a quantum of 14 KB (about four turns).
-        s.context_limits = {{"gpt-4o", 60000}, {"claude-", 60000}, {"gemini-", 60000}};
-        s.output_reserve = 4000;
-        s.fit_margin = 0;
+        // Cuts go down to 42 KB, so a quantum of 14 KB (about four turns).
+        Settings s = sixty_kb_window();
         s.retire_min_tokens = 1000000;
         const SessionStats st = run_session(api, s, 40);
         EXPECT_GT(st.fitted, 20u);
@@ -255,12 +261,7 @@ TEST(Fit, FortyTurnSessionsInEachApiDropTheOldestTurns) {
 TEST(Fit, ThirtyTurnSessionsInEachApiRetireOutputsFirst) {
     for (const AgentApi& api : kAgentApis) {
         SCOPED_TRACE(api.name);
-        Settings s;
-        s.ccr = true;
-        s.fit = true;
-        s.context_limits = {{"gpt-4o", 60000}, {"claude-", 60000}, {"gemini-", 60000}};
-        s.output_reserve = 4000;
-        s.fit_margin = 0;
+        Settings s = sixty_kb_window();
         s.retire_batch = 12000;
         const SessionStats st = run_session(api, s, 30);
         EXPECT_GT(st.fitted, 10u);
