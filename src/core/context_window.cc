@@ -175,17 +175,16 @@ void Window::summarize_turns(RequestTokens& tokens) {
     if (nturns <= s.summarize_after) return;
     const std::size_t old = nturns - s.summarize_after;  // turns 1..old may go
 
-    // Each old turn's tokens and items; a turn with signed thinking ends
-    // what may go (a summary would take its signature away).
+    // Each old turn's tokens and items. (Only the current turn's thinking
+    // signatures are checked: older turns' thinking may go.)
+    count_raw(tokens);
     std::vector<std::size_t> size(old + 1, 0);
     std::vector<std::vector<std::size_t>> members(old + 1);
-    std::size_t last = old;
+    const std::size_t last = old;
     for (std::size_t j = 0; j < turns_->items.size(); ++j) {
         const std::size_t t = turn_of[j];
-        if (t == 0 || t > old) continue;
-        if (turns_->signed_thinking[j]) last = std::min(last, t - 1);
-        if (turns_->items[j] == Turns::Item::Pinned) continue;
-        size[t] += tokens.count_part(list->items[j]);
+        if (t == 0 || t > old || turns_->items[j] == Turns::Item::Pinned) continue;
+        size[t] += raw_items_[j];
         members[t].push_back(j);
     }
     std::size_t old_tokens = 0;
@@ -230,85 +229,146 @@ void Window::summarize_turns(RequestTokens& tokens) {
     count(r_, Transform::Summarize, replaced, r_.encoding[0] != '\0' ? saved : 0);
 }
 
+std::vector<bool> Window::to_retire_first(std::size_t n, std::size_t after, std::size_t batch) const {
+    std::vector<transforms::RetireCandidate> candidates(n);
+    for (std::size_t i = 0; i < n; ++i) candidates[i] = {outputs_[i].after, retirable_[i]};
+    transforms::RetireLimits limits;
+    limits.after = after;
+    limits.min_tokens = config_.settings().retire_min_tokens;
+    limits.batch = batch;
+    return transforms::outputs_to_retire(candidates, limits);
+}
+
+void Window::count_raw(RequestTokens& tokens) {
+    if (!raw_items_.empty()) return;
+    json::Value* list = items();
+    if (list == nullptr) return;
+    raw_items_.resize(list->items.size());
+    for (std::size_t j = 0; j < list->items.size(); ++j) raw_items_[j] = tokens.count_part(list->items[j]);
+    // What headroom_retire took is counted back in: as it came from the
+    // crushers.
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+        if (outputs_[i].retired) raw_items_[map_.outputs[i].message_index] += outputs_[i].after - mark_tokens_[i];
+    }
+}
+
+// How many of the oldest turns a request of the first `end` items cuts, as
+// fitting works it out from sizes that only grow (as the crushers left the
+// outputs, before any retiring or summary): its tool outputs retired in
+// batches first, then its oldest whole turns, in quanta of excess.
+std::optional<std::size_t> Window::cut_of(std::size_t end, const Fitting& f) const {
+    const Settings& s = config_.settings();
+    const std::size_t total = f.base + f.cum_raw[end];
+    if (total <= f.bounds.budget) return 0;
+    std::size_t outs = 0;  // outputs of the first `end` items
+    while (outs < outputs_.size() && map_.outputs[outs].message_index < end) ++outs;
+    std::vector<bool> go = to_retire_first(outs, s.keep_turns, f.batch);
+    if (s.retire) {
+        const std::vector<bool> also = to_retire_first(outs, s.retire_after, s.retire_batch);
+        for (std::size_t i = 0; i < outs; ++i) go[i] = go[i] || also[i];
+    }
+    std::vector<std::size_t> gain(end, 0);
+    std::size_t gained = 0;
+    for (std::size_t i = 0; i < outs; ++i) {
+        if (!go[i]) continue;
+        gain[map_.outputs[i].message_index] += outputs_[i].after - mark_tokens_[i];
+        gained += outputs_[i].after - mark_tokens_[i];
+    }
+    if (total - std::min(total, gained) <= f.bounds.budget) return 0;
+
+    // The turns of those items; the last keep_turns of them stay.
+    std::size_t nturns = end > 0 ? f.turn_of[end - 1] : 0;
+    const std::size_t droppable = nturns > s.keep_turns ? nturns - s.keep_turns : 0;
+    std::vector<transforms::FitTurn> turns(droppable);
+    for (std::size_t j = 0; j < end; ++j) {
+        const std::size_t t = f.turn_of[j];
+        if (t == 0 || t > droppable || turns_->items[j] == Turns::Item::Pinned) continue;
+        turns[t - 1].droppable = true;
+        turns[t - 1].tokens += f.raw[j] - std::min(gain[j], f.raw[j]);
+    }
+    const transforms::FitCut cut = transforms::turns_to_drop(total - gained, turns, f.bounds, f.marker);
+    if (!cut.fits) return std::nullopt;
+    return static_cast<std::size_t>(std::count(cut.drop.begin(), cut.drop.end(), true));
+}
+
 void Window::fit(RequestTokens& tokens, bool exact_model, std::size_t extra) {
     const Settings& s = config_.settings();
     const std::optional<std::size_t> limit = context_limit(r_.model, s.context_limits);
-    if (!limit || !turns_) return;
+    json::Value* list = items();
+    if (!limit || list == nullptr) return;
     const std::size_t reserve = dialect_.max_output_tokens(doc_).value_or(s.output_reserve);
     std::size_t budget = *limit > reserve ? *limit - reserve : 0;
-    // Counts of a tokenizer that is not the model's may fall short.
-    if (!exact_model) budget -= static_cast<std::size_t>(static_cast<double>(budget) * s.fit_margin);
-    const transforms::FitBounds bounds = transforms::fit_bounds(budget, s.fit_target);
     const std::size_t total = tokens.count(static_cast<std::size_t>(-1)) + extra;
     if (tokens.estimated()) r_.tokens_estimated = true;
+    // Counts of a tokenizer that is not the model's, or from samples, may
+    // fall short.
+    if (!exact_model || tokens.estimated()) {
+        budget -= static_cast<std::size_t>(static_cast<double>(budget) * s.fit_margin);
+    }
     r_.fit_limit = *limit;
     r_.fit_budget = budget;
     r_.fit_tokens_before = r_.fit_tokens_after = total;
-    if (total <= budget) return;
 
-    json::Value* list = items();
-    if (list == nullptr) {
-        r_.fit = FitState::Failed;
-        return;
+    // What every turn works out alike: sizes before retiring and summaries,
+    // which only grow as the conversation does.
+    Fitting f;
+    count_raw(tokens);
+    f.raw = raw_items_;
+    f.cum_raw.assign(f.raw.size() + 1, 0);
+    std::size_t items_now = 0;
+    for (std::size_t j = 0; j < f.raw.size(); ++j) {
+        f.cum_raw[j + 1] = f.cum_raw[j] + f.raw[j];
+        items_now += tokens.count_part(list->items[j]);
     }
-    // First, tool outputs, in batches, but the most recent keep_turns (an
-    // agent's loop is one long turn: its old outputs go too).
-    const std::vector<bool> go = to_retire(s.keep_turns);
-    std::vector<std::size_t> gain(turns_->items.size(), 0);  // by item
-    std::size_t gained = 0;
-    for (std::size_t i = 0; i < go.size(); ++i) {
-        if (!go[i] || outputs_[i].retired || outputs_[i].gone) continue;
-        const std::size_t g = outputs_[i].after - mark_tokens_[i];
-        gain[map_.outputs[i].message_index] += g;
-        gained += g;
-    }
-    const std::size_t retired_total = total - std::min(total, gained);
-
-    // Then, if that is not enough, the oldest whole turns.
-    std::vector<std::size_t> turn_of;
-    const std::size_t nturns = number_turns(turn_of);
-    const std::size_t from = kept_from(*turns_, s.keep_turns);
-    std::vector<transforms::FitTurn> fturns(nturns);
-    for (transforms::FitTurn& ft : fturns) ft.droppable = true;
-    for (std::size_t j = 0; j < turns_->items.size(); ++j) {
-        if (turn_of[j] == 0) continue;
-        transforms::FitTurn& ft = fturns[turn_of[j] - 1];
-        if (j >= from || turns_->signed_thinking[j]) ft.droppable = false;
-        if (turns_->items[j] == Turns::Item::Pinned) continue;
-        const std::size_t n = tokens.count_part(list->items[j]);
-        ft.tokens += n - std::min(gain[j], n);
-    }
+    f.base = total - std::min(total, items_now);
+    f.bounds = transforms::fit_bounds(budget, s.fit_target);
+    // Outputs go in batches no larger than a quantum: a small window gains
+    // from retiring too.
+    f.batch = std::max<std::size_t>(std::min(s.retire_batch, f.bounds.quantum()), 1);
+    number_turns(f.turn_of);
     markers::DroppedMarker m;
     m.turns = 99999;
     m.tokens = 99999999;
     m.id = std::string(32, 'f');
     m.way = std::string(config_.marker_way());
-    const std::size_t marker_most = measure_(markers::write_dropped(m));
-    transforms::FitCut cut;
-    if (retired_total > budget) {
-        cut = transforms::turns_to_drop(retired_total, fturns, bounds, marker_most);
-        if (!cut.fits) {
-            r_.fit = FitState::Failed;  // the provider's own error says it best
-            return;
-        }
+    f.marker = measure_(markers::write_dropped(m));
+    const std::size_t n = f.raw.size();
+    if (f.base + f.cum_raw[n] <= budget) return;
+
+    // The cut: the largest any earlier request of the conversation (each
+    // place a request may have ended: before a user's message, after a tool
+    // output) made, and this one's, so that a turn, once dropped, stays
+    // dropped. A request that cannot fit at all is sent as it is.
+    const std::optional<std::size_t> own = cut_of(n, f);
+    if (!own) {
+        r_.fit = FitState::Failed;  // the provider's own error says it best
+        return;
+    }
+    std::size_t cut = *own;
+    std::vector<bool> ends(n + 1, false);
+    for (std::size_t j = 0; j + 1 < n; ++j) ends[j + 1] = turns_->items[j + 1] == Turns::Item::Opens;
+    for (const ToolOutputSite& site : map_.outputs) ends[std::min(site.message_index + 1, n)] = true;
+    for (std::size_t e = 1; e < n; ++e) {
+        if (!ends[e] || f.base + f.cum_raw[e] <= budget) continue;
+        if (auto c = cut_of(e, f)) cut = std::max(cut, *c);
     }
 
-    // What goes: items of dropped turns but pinned ones and those gone.
+    // What goes: the items of the first `cut` turns but pinned ones and
+    // those gone already; the outputs retired in batches, but theirs.
     std::vector<std::size_t> dropped;
-    for (std::size_t j = 0; j < turns_->items.size(); ++j) {
+    for (std::size_t j = 0; j < n; ++j) {
         const bool gone = !gone_.empty() && gone_[j];
-        if (turn_of[j] != 0 && cut.drop.size() >= turn_of[j] && cut.drop[turn_of[j] - 1] && !gone &&
-            turns_->items[j] != Turns::Item::Pinned) {
+        if (f.turn_of[j] != 0 && f.turn_of[j] <= cut && !gone && turns_->items[j] != Turns::Item::Pinned) {
             dropped.push_back(j);
         }
     }
+    const std::vector<bool> go = to_retire_first(outputs_.size(), s.keep_turns, f.batch);
     std::size_t after = total;
     std::size_t retired = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {
-        // An output of a turn that goes goes with it, as it would be sent.
         if (!go[i] || std::binary_search(dropped.begin(), dropped.end(), map_.outputs[i].message_index)) continue;
-        if (auto n = retire_one(i)) {
-            after -= std::min(after, *n);
+        if (auto saved = retire_one(i)) {
+            after -= std::min(after, *saved);
             ++retired;
         }
     }
@@ -318,7 +378,7 @@ void Window::fit(RequestTokens& tokens, bool exact_model, std::size_t extra) {
         m.tokens = 0;
         for (std::size_t j : dropped) m.tokens += tokens.count_part(list->items[j]);
         after -= std::min(after, m.tokens);
-        m.turns = static_cast<std::size_t>(std::count(cut.drop.begin(), cut.drop.end(), true));
+        m.turns = cut;
         m.id = markers::output_id(original);
         m.summary = summary_of(m.id, original);
         std::string marker = markers::write_dropped(m);
@@ -331,7 +391,7 @@ void Window::fit(RequestTokens& tokens, bool exact_model, std::size_t extra) {
             r_.originals.push_back(Original{m.id, original});
         }
         replace_span(dropped, std::move(marker));
-        r_.fit_turns_dropped = m.turns;
+        r_.fit_turns_dropped = cut;
     }
     r_.fit = FitState::Fitted;
     r_.fit_outputs_retired = retired;

@@ -22,6 +22,7 @@
 #include "core/request_tokens.h"
 #include "core/retrieval.h"
 #include "core/transforms/crushed.h"
+#include "core/transforms/fit_window.h"
 
 namespace headroom::context_window {
 
@@ -71,6 +72,22 @@ public:
 
 private:
     std::vector<bool> to_retire(std::size_t after) const;
+    // Which of the first `n` outputs go, retired `after` / `batch` (by their
+    // sizes as the crushers left them, whatever went since).
+    std::vector<bool> to_retire_first(std::size_t n, std::size_t after, std::size_t batch) const;
+    // Each item's tokens as the crushers left it (raw_items_), once.
+    void count_raw(RequestTokens& tokens);
+    // What fitting works out once for every request point.
+    struct Fitting {
+        std::vector<std::size_t> raw, cum_raw, turn_of;
+        std::size_t base = 0;    // the request but its conversation, and what is to be added
+        std::size_t batch = 0;   // outputs retired at once
+        std::size_t marker = 0;  // what the marker costs at most
+        transforms::FitBounds bounds;
+    };
+    // How many turns a request of the first `end` items cuts; nullopt when
+    // it cannot fit.
+    std::optional<std::size_t> cut_of(std::size_t end, const Fitting& f) const;
     // Replaces the output's content by its marker; the tokens it saved, or
     // nullopt where it is not there to replace.
     std::optional<std::size_t> retire_one(std::size_t i);
@@ -102,6 +119,7 @@ private:
     std::vector<std::size_t> mark_tokens_;
     std::vector<bool> retirable_;
     std::vector<bool> gone_;  // by item, once any went
+    std::vector<std::size_t> raw_items_;  // by item, once counted
 };
 
 }  // namespace headroom::context_window

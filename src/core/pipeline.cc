@@ -685,12 +685,13 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
     // The outputs that may be retired or fitted away, as they came:
     // crushing replaces them.
+    const bool window = (s.retire || s.fit || s.summarize_turns) && wants.originals_kept;
     std::optional<Turns> turns;
-    if (s.fit || s.summarize_turns) turns = dialect->turns(doc);
+    if (window && (s.fit || s.summarize_turns)) turns = dialect->turns(doc);
     for (std::size_t i = 0; i < map.outputs.size(); ++i) {
         OutputPass::Prepared& p = prepared[i];
-        const bool old = (s.retire && i + s.retire_after < map.outputs.size()) ||
-                         (s.fit && turns && i + s.keep_turns < map.outputs.size());
+        const bool old = window && ((s.retire && i + s.retire_after < map.outputs.size()) ||
+                                    (s.fit && turns && i + s.keep_turns < map.outputs.size()));
         if (!old || !p.found || p.bytes < s.retire_min_tokens) continue;
         context_window::Output& w = p.window;
         w.original = p.value != nullptr ? p.received : OutputPass::joined(p.texts);
@@ -718,16 +719,17 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
 
     // Tool outputs' sizes as the output pass counted them, on their first
-    // strings, while those are where they were: not the outputs retired or
-    // gone with their turns, nor those a retrieval's answer replaced.
+    // strings, found where they are now (edits since, such as a cache mark,
+    // may have moved them): not the outputs retired or gone with their
+    // turns, nor those a retrieval's answer replaced.
     std::vector<context_window::Output> outs;
     auto known_sizes = [&]() {
         RequestTokens::Known known;
         for (std::size_t i = 0; i < prepared.size(); ++i) {
-            const OutputPass::Prepared& p = prepared[i];
-            const context_window::Output& w = outs.empty() ? p.window : outs[i];
-            if (!p.found || w.retired || w.gone ||
-                (fills_changed > 0 && map.outputs[i].tool_name == retrieval::kToolName)) {
+            const ToolOutputSite& site = map.outputs[i];
+            const context_window::Output& w = outs.empty() ? prepared[i].window : outs[i];
+            if (!prepared[i].found || w.retired || w.gone ||
+                (fills_changed > 0 && site.tool_name == retrieval::kToolName)) {
                 continue;
             }
             bool first = true;
@@ -735,8 +737,14 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
                 known.emplace(&t, first ? w.after : 0);
                 first = false;
             };
-            if (p.value != nullptr) for_each_string(*p.value, add);
-            for (const std::string* t : p.texts) add(*t);
+            if (site.structured) {
+                if (json::Value* v = json::resolve(doc, site.value)) for_each_string(*v, add);
+                continue;
+            }
+            for (const json::Path& part : site.parts) {
+                const json::Value* v = json::resolve(doc, part);
+                if (v != nullptr && v->is_string()) add(v->text);
+            }
         }
         return known;
     };
@@ -745,7 +753,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     // model's window fitted (before anything is added to the prefix: the
     // retrieval tool to be added is counted in), then what went erased.
     bool items_changed = false;
-    if (s.retire || s.fit || s.summarize_turns) {
+    if (window) {
         outs.reserve(prepared.size());
         for (OutputPass::Prepared& p : prepared) outs.push_back(std::move(p.window));
         context_window::Window window(*dialect, doc, map, config, outputs.measure(), outs, turns,

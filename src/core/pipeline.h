@@ -212,6 +212,10 @@ struct Wants {
     // Names the rules' place (nginx: the server and location), so that
     // places with rules of their own keep sessions of their own.
     std::string_view session_scope;
+    // The caller's store keeps this request's originals (false: no tenant
+    // to keep them under). Retiring, fitting and summarizing take whole
+    // outputs and turns away: without a store they do nothing.
+    bool originals_kept = true;
     // Result::request_tokens, whole, when the provider's answer will not
     // say what the call used (an OpenAI stream without include_usage):
     // spend is then estimated from it.

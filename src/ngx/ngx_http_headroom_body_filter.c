@@ -998,6 +998,12 @@ ngx_http_headroom_run(ngx_http_request_t *r, ngx_http_headroom_ctx_t *ctx,
         && ngx_http_headroom_ccr_before(r, ctx, &s) == NGX_OK)
     {
         store = &s;
+
+        /* no tenant, no original kept: nothing may be taken away whole */
+
+        if (ctx->ccr->anonymous) {
+            flags |= HEADROOM_ORIGINALS_NOT_KEPT;
+        }
     }
 
     if (ctx->threaded) {

@@ -557,6 +557,9 @@ int headroom_session_of_response(const char *scope, size_t scope_len,
 #define HEADROOM_ANSWER_KEY_OF_ORIGINAL  4  /* ... of the body as received */
 #define HEADROOM_WANT_REQUEST_TOKENS  8  /* result.request_tokens, whole,
                                             when the answer will not say */
+#define HEADROOM_ORIGINALS_NOT_KEPT   16  /* the store keeps nothing for this
+                                           request (no tenant): nothing is
+                                           retired, fitted or summarized */
 
 /*
  * Rewrites one request body. `path` is the request path without its query

@@ -733,6 +733,7 @@ void headroom_process_in(const headroom_config_t* config, unsigned flags, const 
     wants.answer_key = (flags & HEADROOM_WANT_ANSWER_KEY) != 0;
     wants.answer_key_of_original = (flags & HEADROOM_ANSWER_KEY_OF_ORIGINAL) != 0;
     wants.request_tokens = (flags & HEADROOM_WANT_REQUEST_TOKENS) != 0;
+    wants.originals_kept = (flags & HEADROOM_ORIGINALS_NOT_KEPT) == 0;
     wants.offload_above = env ? env->offload_above : 0;
     std::optional<headroom::retrieval::Lookup> lookup;
     if (store != nullptr && store->lookup != nullptr) {

@@ -190,6 +190,8 @@ SessionStats run_session(const AgentApi& api, const Settings& s, std::size_t n) 
         const std::size_t turns = r.fit == FitState::Fitted ? r.fit_turns_dropped : 0;
         EXPECT_EQ(found.size(), turns > 0 ? 1u : 0u);
         if (r.fit == FitState::Fitted) ++st.fitted;
+        // A turn once dropped stays dropped: the next turns' bytes hold.
+        EXPECT_GE(turns, prev_turns) << "a dropped turn came back";
         st.retired = std::max(st.retired, r.fit_outputs_retired);
         if (turns > 0 && !found.empty()) {
             EXPECT_EQ(found[0].turns, turns);
@@ -253,6 +255,21 @@ TEST(Fit, FortyTurnSessionsInEachApiDropTheOldestTurns) {
         // A cut per quantum of growth: 40 turns of 3.9 KB, over from turn 14.
         EXPECT_GE(st.changes, 3u);
         EXPECT_LE(st.changes, 26u * 3900 / 14000 + 2);
+    }
+}
+
+// Retiring in batches and dropping turns together, in a window that needs
+// both: a batch of outputs retired never brings a dropped turn back.
+TEST(Fit, RetiringNeverBringsADroppedTurnBack) {
+    for (const AgentApi& api : kAgentApis) {
+        SCOPED_TRACE(api.name);
+        Settings s = sixty_kb_window();
+        s.context_limits = {{"gpt-4o", 24000}, {"claude-", 24000}, {"gemini-", 24000}};
+        s.protect_tools = {"secret_*"};
+        s.retire_batch = 9000;
+        const SessionStats st = run_session(api, s, 40);
+        EXPECT_GT(st.retired, 0u);
+        EXPECT_GE(st.dropped, 10u);
     }
 }
 
@@ -332,7 +349,10 @@ TEST(Fit, AnOpenAIRequestOverByOneTokenIsCutAndOneAtItIsNot) {
     EXPECT_EQ(at.fit_limit, total + 1000);
 }
 
-TEST(Fit, SignedThinkingStaysAndARequestThatCannotFitIsSentAsItWas) {
+// The provider checks the signatures of the current turn's thinking (the
+// last turns stay whole); an older turn's thinking is not read, and goes
+// with its turn.
+TEST(Fit, TheCurrentTurnsThinkingStaysAndARequestThatCannotFitIsSentAsItWas) {
     Settings s;
     s.ccr = true;
     s.fit = true;
@@ -342,19 +362,30 @@ TEST(Fit, SignedThinkingStaysAndARequestThatCannotFitIsSentAsItWas) {
         std::string filler(2000, 'a' + t % 26);
         std::string m = R"(,{"role":"user","content":"q)" + std::to_string(t) + " " + filler + R"("})";
         m += R"(,{"role":"assistant","content":[)";
-        if (thinking) m += R"({"type":"thinking","thinking":"hmm )" + std::to_string(t) + R"(","signature":"sig"},)";
+        if (thinking) m += R"({"type":"thinking","thinking":"hmm )" + std::to_string(t) + R"(","signature":"sig)" + std::to_string(t) + R"("},)";
         m += R"({"type":"text","text":"a)" + std::to_string(t) + R"("}]})";
         return m;
     };
     std::string body = R"({"model":"acme-1","max_tokens":100,"system":"S","messages":[)";
-    body += turn(0, false).substr(1) + turn(1, true) + turn(2, false) + turn(3, false) + turn(4, false) + "]}";
+    body += turn(0, true).substr(1) + turn(1, true) + turn(2, false) + turn(3, true) + turn(4, true) + "]}";
     s.context_limits = {{"acme-", 8000}};
     headroom::Result r = process("/v1/messages", body, s);
     ASSERT_EQ(r.fit, FitState::Fitted);
     EXPECT_EQ(r.body.find("\"q0 "), std::string::npos);
-    EXPECT_NE(r.body.find("\"q1 "), std::string::npos) << "a turn with signed thinking went";
-    EXPECT_NE(r.body.find("\"signature\":\"sig\""), std::string::npos);
-    EXPECT_EQ(r.body.find("\"q2 "), std::string::npos);
+    EXPECT_EQ(r.body.find("\"sig0\""), std::string::npos);
+    EXPECT_NE(r.body.find("\"q4 "), std::string::npos);
+    EXPECT_NE(r.body.find("\"signature\":\"sig4\""), std::string::npos) << "the current turn's thinking went";
+    EXPECT_NE(r.body.find("\"signature\":\"sig3\""), std::string::npos);
+    // Oldest first, and a run: the marker stands where they were.
+    const std::size_t marker = r.body.find("earlier turns dropped");
+    ASSERT_NE(marker, std::string::npos);
+    const std::size_t first_kept = r.body.find("\"q", marker);
+    for (int t = 0; t < 5; ++t) {
+        const std::size_t at = r.body.find("\"q" + std::to_string(t) + " ");
+        if (at != std::string::npos) {
+            EXPECT_GE(at, first_kept) << t;
+        }
+    }
 
     // A window the last two turns alone are over: nothing goes.
     s.context_limits = {{"acme-", 3000}};

@@ -70,16 +70,12 @@ public:
         for (std::size_t i = 0; i < messages.size(); ++i) {
             json::Ref msg = messages.at(i);
             json::Ref content = msg.get("content");
-            bool results = false, thinking = false;
+            bool results = false;
             for (std::size_t k = 0; k < content.size(); ++k) {
-                json::Ref type = content.at(k).get("type");
-                results = results || type.equals("tool_result");
-                thinking = thinking || type.equals("redacted_thinking") ||
-                           (type.equals("thinking") && content.at(k).get("signature"));
+                results = results || content.at(k).get("type").equals("tool_result");
             }
             t.items.push_back(msg.get("role").equals("user") && !results ? Turns::Item::Opens
                                                                          : Turns::Item::Continues);
-            t.signed_thinking.push_back(thinking);
         }
         return t;
     }

@@ -100,9 +100,6 @@ struct Turns {
     };
     json::Path array;
     std::vector<Item> items;
-    // The item holds thinking whose signature the provider checks
-    // (Anthropic's thinking blocks, Gemini's thought signatures).
-    std::vector<bool> signed_thinking;
 };
 
 class Dialect {

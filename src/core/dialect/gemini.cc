@@ -121,15 +121,12 @@ public:
         for (std::size_t i = 0; i < contents.size(); ++i) {
             json::Ref content = contents.at(i);
             json::Ref parts = content.get("parts");
-            bool responses = false, signed_ = false;
+            bool responses = false;
             for (std::size_t k = 0; k < parts.size(); ++k) {
-                json::Ref part = parts.at(k);
-                responses = responses || part.get("functionResponse", "function_response");
-                signed_ = signed_ || part.get("thoughtSignature", "thought_signature");
+                responses = responses || parts.at(k).get("functionResponse", "function_response");
             }
-            json::Ref role = content.get("role");
-            t.items.push_back(!role.equals("model") && !responses ? Turns::Item::Opens : Turns::Item::Continues);
-            t.signed_thinking.push_back(signed_);
+            t.items.push_back(!content.get("role").equals("model") && !responses ? Turns::Item::Opens
+                                                                               : Turns::Item::Continues);
         }
         return t;
     }

@@ -63,7 +63,6 @@ public:
                               : role.equals("user")                             ? Turns::Item::Opens
                                                                                 : Turns::Item::Continues);
         }
-        t.signed_thinking.assign(t.items.size(), false);
         return t;
     }
 

@@ -81,7 +81,6 @@ public:
                               : message && item.get("role").equals("user") ? Turns::Item::Opens
                                                                           : Turns::Item::Continues);
         }
-        t.signed_thinking.assign(t.items.size(), false);
         return t;
     }
 
