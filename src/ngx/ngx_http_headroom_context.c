@@ -250,10 +250,13 @@ ngx_http_headroom_summarize(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (value[1].len == 0 || value[1].data[0] != '/') {
+    if (value[1].len == 0 || value[1].data[0] != '/'
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, '?'))
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"headroom_summarize\" takes the URI of a "
-                           "location (\"/...\"), not \"%V\"", &value[1]);
+                           "location (\"/...\", no arguments), not \"%V\"",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 

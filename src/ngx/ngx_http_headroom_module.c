@@ -524,7 +524,9 @@ ngx_http_headroom_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_headroom_usage_init(cf) != NGX_OK) {
+    if (ngx_http_headroom_usage_init(cf) != NGX_OK
+        || ngx_http_headroom_summarize_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

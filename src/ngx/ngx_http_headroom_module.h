@@ -261,6 +261,7 @@ char *ngx_http_headroom_summarize_turns(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_headroom_summarize.c */
+ngx_int_t ngx_http_headroom_summarize_init(ngx_conf_t *cf);
 ngx_uint_t ngx_http_headroom_summarize_must_ask(ngx_http_request_t *r,
     ngx_http_headroom_ctx_t *ctx, ngx_http_headroom_loc_conf_t *hlcf);
 ngx_uint_t ngx_http_headroom_summarize_waiting(ngx_http_headroom_ctx_t *ctx);
