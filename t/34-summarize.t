@@ -81,6 +81,23 @@ my $summarizer = qq(
                 proxy_pass http://127.0.0.1:$sum_port/v1/chat/completions;
                 proxy_set_header Authorization "Bearer operator-key";
             });
+# A location that fits a small window whose outputs stay (turns go, and
+# are summarized), with more directives of its own.
+sub fit_location {
+    my ($uri, $timeout, $more) = @_;
+    return qq(
+            location $uri {
+                headroom on;
+                headroom_ccr on;
+                headroom_fit on;
+                headroom_context_limit gpt-4o 8000;
+                headroom_protect_tools sh;
+                headroom_summarize /summarize timeout=$timeout;
+                $more
+                proxy_pass http://127.0.0.1:$rec_port/;
+            });
+}
+
 my $gw = start_gateway(
     workers => 2,
     http_config => "headroom_ccr_zone ccr 16m;\nheadroom_cache_zone results 8m;\n",
@@ -93,17 +110,7 @@ my $gw = start_gateway(
                 add_header X-Transforms \$headroom_transforms always;
                 proxy_pass http://127.0.0.1:$rec_port;
             }
-            location /fit/ {
-                headroom on;
-                headroom_ccr on;
-                headroom_fit on;
-                headroom_context_limit gpt-4o 8000;
-                # outputs that stay: turns go, and are summarized
-                headroom_protect_tools sh;
-                headroom_summarize /summarize timeout=1s;
-                add_header X-Transforms \$headroom_transforms always;
-                proxy_pass http://127.0.0.1:$rec_port/;
-            }
+            @{[ fit_location('/fit/', '1s', 'add_header X-Transforms $headroom_transforms always;') ]}
             $summarizer
             location /headroom/ccr/ { headroom_ccr_endpoint; }),
 );
@@ -281,26 +288,8 @@ SKIP: {
         http_config => "headroom_ccr_zone ccr 16m;\nheadroom_cache_zone results 8m;\n"
             . "headroom_redis 127.0.0.1:$redis->{port};\n",
         config => qq(
-            location /fit/ {
-                headroom on;
-                headroom_ccr on;
-                headroom_fit on;
-                headroom_context_limit gpt-4o 8000;
-                headroom_protect_tools sh;
-                headroom_summarize /summarize timeout=3s;
-                proxy_pass http://127.0.0.1:$rec_port/;
-            }
-            location /thread/ {
-                headroom on;
-                headroom_ccr on;
-                headroom_fit on;
-                headroom_context_limit gpt-4o 8000;
-                headroom_protect_tools sh;
-                headroom_summarize /summarize timeout=3s;
-                headroom_thread_pool headroom;
-                headroom_thread_offload 1k;
-                proxy_pass http://127.0.0.1:$rec_port/;
-            }
+            @{[ fit_location('/fit/', '3s', '') ]}
+            @{[ fit_location('/thread/', '3s', 'headroom_thread_pool headroom; headroom_thread_offload 1k;') ]}
             $summarizer),
     );
     my @m = map { turn('openai_chat', $_) } 501 .. 512;
