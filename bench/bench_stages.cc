@@ -219,6 +219,41 @@ void BM_PipelineReplayedRouted(benchmark::State& state, const Body* b) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
 }
 
+// The same with retiring and fitting on, a window of 8,000 tokens the agent
+// turns are well over: every turn retires and cuts (its counts from the
+// cache), the most the context window costs.
+std::shared_ptr<const headroom::Config> fitted_config() {
+    static const auto c = [] {
+        headroom::Settings s;
+        s.tokenizers = tokenizers();
+        s.ccr = true;
+        s.retire = true;
+        s.retire_after = 2;
+        s.fit = true;
+        s.context_limits = {{"claude-", 8000}, {"gpt-", 8000}};
+        std::string error;
+        auto c = headroom::Config::compile(s, error);
+        if (!c) throw std::runtime_error(error);
+        return c;
+    }();
+    return c;
+}
+
+void BM_PipelineReplayedFitted(benchmark::State& state, const Body* b) {
+    auto c = fitted_config();
+    oc::InProcess store;
+    const oc::Cache cache = store.cache();
+    headroom::Wants w;
+    w.cache = &cache;
+    headroom::process(b->path, b->bytes, *c, w);  // the earlier turn
+    for (auto _ : state) {
+        auto r = headroom::process(b->path, b->bytes, *c, w);
+        if (r.fit_limit == 0) state.SkipWithError("no window");
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
+}
+
 // `n` bytes of `text` repeated, cut at a line's end.
 std::string sized(const std::string& text, std::size_t n) {
     std::string s;
@@ -272,6 +307,7 @@ int main(int argc, char** argv) {
         reg("pipeline_new", BM_PipelineNew);
         reg("pipeline_replayed", BM_PipelineReplayed);
         reg("pipeline_replayed_routed", BM_PipelineReplayedRouted);
+        reg("pipeline_replayed_fitted", BM_PipelineReplayedFitted);
         if (b.name.rfind("agent", 0) == 0) continue;
         const std::size_t n = b.tool_text.size();
         benchmark::RegisterBenchmark(("crush_log/" + b.name).c_str(), BM_Crusher<std::function<bool(const std::string&)>>,
