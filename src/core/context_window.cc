@@ -12,12 +12,6 @@ namespace headroom::context_window {
 
 namespace {
 
-void count(Result& r, Transform t, std::size_t applied, std::size_t tokens_saved) {
-    TransformCounts& c = r.by_transform[static_cast<std::size_t>(t)];
-    c.applied += applied;
-    c.tokens_saved += tokens_saved;
-}
-
 // Whether a marker may take the place of the output's content: one
 // string, or text parts and nothing else (an image or a cache mark would
 // be lost), or a structured value.
@@ -87,19 +81,6 @@ std::size_t Window::number_turns(std::vector<std::size_t>& turn_of) const {
     return n;
 }
 
-std::vector<bool> Window::to_retire(std::size_t after) const {
-    const Settings& s = config_.settings();
-    std::vector<transforms::RetireCandidate> candidates(outputs_.size());
-    for (std::size_t i = 0; i < outputs_.size(); ++i) {
-        candidates[i] = {outputs_[i].after, retirable_[i] && !outputs_[i].gone};
-    }
-    transforms::RetireLimits limits;
-    limits.after = after;
-    limits.min_tokens = s.retire_min_tokens;
-    limits.batch = s.retire_batch;
-    return transforms::outputs_to_retire(candidates, limits);
-}
-
 std::optional<std::size_t> Window::retire_one(std::size_t i) {
     Output& o = outputs_[i];
     if (o.retired || o.gone) return std::nullopt;
@@ -107,17 +88,15 @@ std::optional<std::size_t> Window::retire_one(std::size_t i) {
     if (content == nullptr) return std::nullopt;
     *content = dialect_.output_value(std::move(marks_[i]));
     o.retired = true;
-    // Kept once, though a crusher may have kept it already.
-    const bool kept = std::any_of(r_.originals.begin(), r_.originals.end(),
-                                  [&](const Original& k) { return k.id == o.id; });
-    if (!kept) r_.originals.push_back(Original{o.id, std::move(*o.original)});
+    keep_original(o.id, std::move(*o.original));
     const std::size_t saved = o.after - mark_tokens_[i];
     if (r_.encoding[0] != '\0') r_.tokens_after -= std::min(r_.tokens_after, saved);
     return saved;
 }
 
 void Window::retire() {
-    const std::vector<bool> go = to_retire(config_.settings().retire_after);
+    const Settings& s = config_.settings();
+    const std::vector<bool> go = to_retire(outputs_.size(), s.retire_after, s.retire_batch);
     std::size_t retired = 0, saved = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {
         if (!go[i]) continue;
@@ -127,6 +106,13 @@ void Window::retire() {
         }
     }
     count(r_, Transform::Retire, retired, r_.encoding[0] != '\0' ? saved : 0);
+}
+
+void Window::keep_original(const std::string& id, std::string text) {
+    // Once, though a crusher may have kept it already.
+    const bool kept = std::any_of(r_.originals.begin(), r_.originals.end(),
+                                  [&](const Original& k) { return k.id == id; });
+    if (!kept) r_.originals.push_back(Original{id, std::move(text)});
 }
 
 std::string Window::original_of(const std::vector<std::size_t>& span) {
@@ -180,7 +166,6 @@ void Window::summarize_turns(RequestTokens& tokens) {
     count_raw(tokens);
     std::vector<std::size_t> size(old + 1, 0);
     std::vector<std::vector<std::size_t>> members(old + 1);
-    const std::size_t last = old;
     for (std::size_t j = 0; j < turns_->items.size(); ++j) {
         const std::size_t t = turn_of[j];
         if (t == 0 || t > old || turns_->items[j] == Turns::Item::Pinned) continue;
@@ -188,18 +173,18 @@ void Window::summarize_turns(RequestTokens& tokens) {
         members[t].push_back(j);
     }
     std::size_t old_tokens = 0;
-    for (std::size_t t = 1; t <= last; ++t) old_tokens += size[t];
+    for (std::size_t t = 1; t <= old; ++t) old_tokens += size[t];
     const std::size_t batch = std::max<std::size_t>(s.summarize_batch, 1);
     const std::size_t boundary = old_tokens / batch * batch;
 
     // Spans: the turns that begin in one batch, while before the boundary.
     std::size_t start = 0, replaced = 0, saved = 0;
     std::size_t t = 1;
-    while (t <= last && start < boundary) {
+    while (t <= old && start < boundary) {
         const std::size_t span_batch = start / batch;
         std::vector<std::size_t> span;
         std::size_t span_turns = 0, span_tokens = 0;
-        while (t <= last && start < boundary && start / batch == span_batch) {
+        while (t <= old && start < boundary && start / batch == span_batch) {
             span.insert(span.end(), members[t].begin(), members[t].end());
             span_tokens += size[t];
             start += size[t];
@@ -218,9 +203,7 @@ void Window::summarize_turns(RequestTokens& tokens) {
         std::string text = markers::write_dropped(m);
         const std::size_t cost = measure_(text);
         if (cost >= span_tokens) continue;  // never worse than nothing
-        if (std::none_of(r_.originals.begin(), r_.originals.end(), [&](const Original& k) { return k.id == m.id; })) {
-            r_.originals.push_back(Original{m.id, original});
-        }
+        keep_original(m.id, original);
         replace_span(span, std::move(text));
         replaced += span_turns;
         saved += span_tokens - cost;
@@ -229,7 +212,7 @@ void Window::summarize_turns(RequestTokens& tokens) {
     count(r_, Transform::Summarize, replaced, r_.encoding[0] != '\0' ? saved : 0);
 }
 
-std::vector<bool> Window::to_retire_first(std::size_t n, std::size_t after, std::size_t batch) const {
+std::vector<bool> Window::to_retire(std::size_t n, std::size_t after, std::size_t batch) const {
     std::vector<transforms::RetireCandidate> candidates(n);
     for (std::size_t i = 0; i < n; ++i) candidates[i] = {outputs_[i].after, retirable_[i]};
     transforms::RetireLimits limits;
@@ -262,9 +245,9 @@ std::optional<std::size_t> Window::cut_of(std::size_t end, const Fitting& f) con
     if (total <= f.bounds.budget) return 0;
     std::size_t outs = 0;  // outputs of the first `end` items
     while (outs < outputs_.size() && map_.outputs[outs].message_index < end) ++outs;
-    std::vector<bool> go = to_retire_first(outs, s.keep_turns, f.batch);
+    std::vector<bool> go = to_retire(outs, s.keep_turns, f.batch);
     if (s.retire) {
-        const std::vector<bool> also = to_retire_first(outs, s.retire_after, s.retire_batch);
+        const std::vector<bool> also = to_retire(outs, s.retire_after, s.retire_batch);
         for (std::size_t i = 0; i < outs; ++i) go[i] = go[i] || also[i];
     }
     std::vector<std::size_t> gain(end, 0);
@@ -362,7 +345,7 @@ void Window::fit(RequestTokens& tokens, bool exact_model, std::size_t extra) {
             dropped.push_back(j);
         }
     }
-    const std::vector<bool> go = to_retire_first(outputs_.size(), s.keep_turns, f.batch);
+    const std::vector<bool> go = to_retire(outputs_.size(), s.keep_turns, f.batch);
     std::size_t after = total;
     std::size_t retired = 0;
     for (std::size_t i = 0; i < go.size(); ++i) {
@@ -387,9 +370,7 @@ void Window::fit(RequestTokens& tokens, bool exact_model, std::size_t extra) {
             marker = markers::write_dropped(m);
         }
         after += measure_(marker);
-        if (std::none_of(r_.originals.begin(), r_.originals.end(), [&](const Original& k) { return k.id == m.id; })) {
-            r_.originals.push_back(Original{m.id, original});
-        }
+        keep_original(m.id, original);
         replace_span(dropped, std::move(marker));
         r_.fit_turns_dropped = cut;
     }

@@ -71,10 +71,12 @@ public:
     bool changed_items() const { return !gone_.empty(); }
 
 private:
-    std::vector<bool> to_retire(std::size_t after) const;
     // Which of the first `n` outputs go, retired `after` / `batch` (by their
-    // sizes as the crushers left them, whatever went since).
-    std::vector<bool> to_retire_first(std::size_t n, std::size_t after, std::size_t batch) const;
+    // sizes as the crushers left them, whatever went since: a summary or a
+    // cut does not move a batch's bounds).
+    std::vector<bool> to_retire(std::size_t n, std::size_t after, std::size_t batch) const;
+    // `text` kept under `id` in Result::originals, once.
+    void keep_original(const std::string& id, std::string text);
     // Each item's tokens as the crushers left it (raw_items_), once.
     void count_raw(RequestTokens& tokens);
     // What fitting works out once for every request point.

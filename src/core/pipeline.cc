@@ -50,6 +50,12 @@ const char* transform_name(Transform t) {
     return "unknown";
 }
 
+void count(Result& r, Transform t, std::size_t applied, std::size_t tokens_saved) {
+    TransformCounts& c = r.by_transform[static_cast<std::size_t>(t)];
+    c.applied += applied;
+    c.tokens_saved += tokens_saved;
+}
+
 namespace {
 
 // The crusher that made a rewrite of this kind; lossless JSON rewrites
@@ -61,12 +67,6 @@ Transform transform_of(ContentKind kind, std::size_t omitted) {
     case ContentKind::Search: return Transform::CrushSearch;
     default: return Transform::CrushLogs;
     }
-}
-
-void count(Result& r, Transform t, std::size_t applied, std::size_t tokens_saved = 0) {
-    TransformCounts& c = r.by_transform[static_cast<std::size_t>(t)];
-    c.applied += applied;
-    c.tokens_saved += tokens_saved;
 }
 
 Result passthrough(Result r, Reason reason, std::string detail = {}) {
@@ -685,12 +685,12 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     }
     // The outputs that may be retired or fitted away, as they came:
     // crushing replaces them.
-    const bool window = (s.retire || s.fit || s.summarize_turns) && wants.originals_kept;
+    const bool reshapes = (s.retire || s.fit || s.summarize_turns) && wants.originals_kept;
     std::optional<Turns> turns;
-    if (window && (s.fit || s.summarize_turns)) turns = dialect->turns(doc);
+    if (reshapes && (s.fit || s.summarize_turns)) turns = dialect->turns(doc);
     for (std::size_t i = 0; i < map.outputs.size(); ++i) {
         OutputPass::Prepared& p = prepared[i];
-        const bool old = window && ((s.retire && i + s.retire_after < map.outputs.size()) ||
+        const bool old = reshapes && ((s.retire && i + s.retire_after < map.outputs.size()) ||
                                     (s.fit && turns && i + s.keep_turns < map.outputs.size()));
         if (!old || !p.found || p.bytes < s.retire_min_tokens) continue;
         context_window::Output& w = p.window;
@@ -753,7 +753,7 @@ Result run(std::string_view path, std::string_view body, const Config& config, W
     // model's window fitted (before anything is added to the prefix: the
     // retrieval tool to be added is counted in), then what went erased.
     bool items_changed = false;
-    if (window) {
+    if (reshapes) {
         outs.reserve(prepared.size());
         for (OutputPass::Prepared& p : prepared) outs.push_back(std::move(p.window));
         context_window::Window window(*dialect, doc, map, config, outputs.measure(), outs, turns,

@@ -78,6 +78,11 @@ struct TransformCounts {
     std::size_t tokens_saved = 0;
 };
 
+struct Result;
+
+// Adds to what `t` did to a request.
+void count(Result& r, Transform t, std::size_t applied, std::size_t tokens_saved = 0);
+
 // A tool output that a crusher left something out of, as it came: what
 // the id in its markers names, to be kept where it can be had again.
 struct Original {
