@@ -488,11 +488,9 @@ ngx_http_headroom_ccr_lookup(void *data, const char *id,
     if (state == HEADROOM_STORE_FOUND) {
         /* once a request: the same id again is not copied again */
 
-        f = ngx_array_push(&ccr->fetched);
+        f = ngx_http_headroom_ccr_hold(ccr, id);
 
         if (f) {
-            ngx_memzero(f, sizeof(ngx_http_headroom_fetched_t));
-            ngx_memcpy(f->id, id, NGX_HTTP_HEADROOM_ID_LEN);
             f->state = HEADROOM_STORE_FOUND;
             f->text = s;
         }
@@ -552,6 +550,69 @@ ngx_http_headroom_ccr_must_wait(ngx_http_request_t *r,
 
 
 /*
+ * Keeps `text` under `key` in the zone and in Redis; what the zone has
+ * already (every turn resends what earlier turns kept) is renewed in
+ * Redis, not sent again.
+ */
+
+void
+ngx_http_headroom_ccr_keep(ngx_http_request_t *r, u_char *key, u_char *text,
+    size_t len)
+{
+    ngx_int_t                       rc;
+    ngx_http_headroom_ccr_zone_t   *zctx;
+    ngx_http_headroom_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_headroom_module);
+
+    rc = ngx_http_headroom_ccr_put(r, key, text, len);
+
+    if (hmcf->redis == NULL) {
+        return;
+    }
+
+    zctx = hmcf->ccr_zone->data;
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_headroom_redis_renew(hmcf->redis, key, zctx->ttl);
+
+    } else {
+        (void) ngx_http_headroom_redis_set(hmcf->redis, key, text, len,
+                                           zctx->ttl);
+    }
+}
+
+
+/*
+ * The entry of `id` among what the request holds, made (empty, "not
+ * available") when there is none; NULL when out of memory.
+ */
+
+ngx_http_headroom_fetched_t *
+ngx_http_headroom_ccr_hold(ngx_http_headroom_ccr_ctx_t *ccr, const char *id)
+{
+    ngx_http_headroom_fetched_t  *f;
+
+    f = ngx_http_headroom_ccr_id_in(&ccr->fetched, id);
+
+    if (f) {
+        return f;
+    }
+
+    f = ngx_array_push(&ccr->fetched);
+    if (f == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(f, sizeof(ngx_http_headroom_fetched_t));
+    ngx_memcpy(f->id, id, NGX_HTTP_HEADROOM_ID_LEN);
+    f->state = HEADROOM_STORE_UNAVAILABLE;
+
+    return f;
+}
+
+
+/*
  * After the core's last run: the fills counted, and the originals of what
  * the markers sent name kept, in the zone and in Redis. (Not called in
  * audit mode: the original body goes, with neither markers nor fills.)
@@ -563,9 +624,7 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
 {
     u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN], *p;
     size_t                          i;
-    ngx_int_t                       rc;
     headroom_result_t              *res;
-    ngx_http_headroom_ccr_zone_t   *zctx;
     ngx_http_headroom_ccr_ctx_t    *ccr;
     ngx_http_headroom_main_conf_t  *hmcf;
 
@@ -588,8 +647,6 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
         return;
     }
 
-    zctx = hmcf->ccr_zone->data;
-
     ccr->ids.data = ngx_pnalloc(r->pool, res->noriginals
                                          * (NGX_HTTP_HEADROOM_ID_LEN + 1));
     p = ccr->ids.data;
@@ -598,20 +655,8 @@ ngx_http_headroom_ccr_after(ngx_http_request_t *r,
         ngx_http_headroom_ccr_key(ccr, (const u_char *) res->originals[i].id,
                                   key);
 
-        rc = ngx_http_headroom_ccr_put(r, key,
-                                       (u_char *) res->originals[i].text,
-                                       res->originals[i].len);
-
-        /* every turn resends what earlier turns kept: renewed, not sent */
-
-        if (hmcf->redis && rc == NGX_DECLINED) {
-            ngx_http_headroom_redis_renew(hmcf->redis, key, zctx->ttl);
-
-        } else if (hmcf->redis) {
-            (void) ngx_http_headroom_redis_set(hmcf->redis, key,
-                                         (u_char *) res->originals[i].text,
-                                         res->originals[i].len, zctx->ttl);
-        }
+        ngx_http_headroom_ccr_keep(r, key, (u_char *) res->originals[i].text,
+                                   res->originals[i].len);
 
         if (p) {
             if (i) {

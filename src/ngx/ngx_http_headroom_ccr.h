@@ -93,6 +93,10 @@ headroom_store_e ngx_http_headroom_ccr_get(ngx_http_request_t *r,
     u_char *key, ngx_str_t *text);
 ngx_int_t ngx_http_headroom_ccr_put(ngx_http_request_t *r, u_char *key,
     u_char *text, size_t len);
+void ngx_http_headroom_ccr_keep(ngx_http_request_t *r, u_char *key,
+    u_char *text, size_t len);
+ngx_http_headroom_fetched_t *ngx_http_headroom_ccr_hold(
+    ngx_http_headroom_ccr_ctx_t *ccr, const char *id);
 void ngx_http_headroom_ccr_count(ngx_shm_zone_t *zone, ngx_uint_t way,
     headroom_store_e state, ngx_uint_t n);
 void ngx_http_headroom_ccr_count_redis(ngx_shm_zone_t *zone,

@@ -405,21 +405,10 @@ static void
 ngx_http_headroom_summary_keep(ngx_http_headroom_summarize_t *s,
     const u_char *id, u_char *text, size_t len)
 {
-    u_char                          key[NGX_HTTP_HEADROOM_KEY_LEN];
-    ngx_http_headroom_ccr_zone_t   *zctx;
-    ngx_http_headroom_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_get_module_main_conf(s->r, ngx_http_headroom_module);
+    u_char  key[NGX_HTTP_HEADROOM_KEY_LEN];
 
     ngx_http_headroom_ccr_key(s->ccr, id, key);
-
-    (void) ngx_http_headroom_ccr_put(s->r, key, text, len);
-
-    if (hmcf->redis) {
-        zctx = hmcf->ccr_zone->data;
-        (void) ngx_http_headroom_redis_set(hmcf->redis, key, text, len,
-                                           zctx->ttl);
-    }
+    ngx_http_headroom_ccr_keep(s->r, key, text, len);
 
     ngx_http_headroom_summary_held(s, id, text, len);
 }
@@ -442,23 +431,13 @@ ngx_http_headroom_summary_held(ngx_http_headroom_summarize_t *s,
     }
 
     copy = ngx_pnalloc(s->r->pool, len ? len : 1);
-    if (copy == NULL) {
+    f = ngx_http_headroom_ccr_hold(s->ccr, (const char *) id);
+
+    if (copy == NULL || f == NULL) {
         return;
     }
 
     ngx_memcpy(copy, text, len);
-
-    f = ngx_http_headroom_ccr_id_in(&s->ccr->fetched, (const char *) id);
-
-    if (f == NULL) {
-        f = ngx_array_push(&s->ccr->fetched);
-        if (f == NULL) {
-            return;
-        }
-
-        ngx_memzero(f, sizeof(ngx_http_headroom_fetched_t));
-        ngx_memcpy(f->id, id, NGX_HTTP_HEADROOM_ID_LEN);
-    }
 
     f->state = HEADROOM_STORE_FOUND;
     f->text.data = copy;
