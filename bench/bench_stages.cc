@@ -185,38 +185,37 @@ void BM_PipelineNew(benchmark::State& state, const Body* b) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
 }
 
-void BM_PipelineReplayed(benchmark::State& state, const Body* b) {
-    auto c = config();
+// A turn replayed with `c`: the earlier turn first, then each iteration;
+// `wrong` says what is wrong with a result, or nullptr.
+void replay(benchmark::State& state, const Body* b, const headroom::Config& c, headroom::Wants w,
+            const char* (*wrong)(const headroom::Result&)) {
     oc::InProcess store;
     const oc::Cache cache = store.cache();
-    headroom::Wants w;
     w.cache = &cache;
-    headroom::process(b->path, b->bytes, *c, w);  // the earlier turn
+    headroom::process(b->path, b->bytes, c, w);  // the earlier turn
     for (auto _ : state) {
-        auto r = headroom::process(b->path, b->bytes, *c, w);
-        if (r.cache_misses != 0) state.SkipWithError("not all in the cache");
+        auto r = headroom::process(b->path, b->bytes, c, w);
+        if (const char* why = wrong(r)) state.SkipWithError(why);
         benchmark::DoNotOptimize(r);
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
 }
 
+void BM_PipelineReplayed(benchmark::State& state, const Body* b) {
+    replay(state, b, *config(), {}, [](const headroom::Result& r) {
+        return r.cache_misses != 0 ? "not all in the cache" : nullptr;
+    });
+}
+
 // A replayed turn with routing: every part of the request counted (its
 // counts from the cache), the session looked up.
 void BM_PipelineReplayedRouted(benchmark::State& state, const Body* b) {
-    auto c = routed_config();
-    oc::InProcess store;
-    const oc::Cache cache = store.cache();
     Sessions sessions;
     headroom::Wants w;
-    w.cache = &cache;
     w.sessions = &sessions;
-    headroom::process(b->path, b->bytes, *c, w);  // the earlier turn
-    for (auto _ : state) {
-        auto r = headroom::process(b->path, b->bytes, *c, w);
-        if (r.request_tokens == 0) state.SkipWithError("not counted");
-        benchmark::DoNotOptimize(r);
-    }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
+    replay(state, b, *routed_config(), w, [](const headroom::Result& r) {
+        return r.request_tokens == 0 ? "not counted" : nullptr;
+    });
 }
 
 // The same with retiring and fitting on, a window of 8,000 tokens the agent
@@ -240,18 +239,9 @@ std::shared_ptr<const headroom::Config> fitted_config() {
 }
 
 void BM_PipelineReplayedFitted(benchmark::State& state, const Body* b) {
-    auto c = fitted_config();
-    oc::InProcess store;
-    const oc::Cache cache = store.cache();
-    headroom::Wants w;
-    w.cache = &cache;
-    headroom::process(b->path, b->bytes, *c, w);  // the earlier turn
-    for (auto _ : state) {
-        auto r = headroom::process(b->path, b->bytes, *c, w);
-        if (r.fit_limit == 0) state.SkipWithError("no window");
-        benchmark::DoNotOptimize(r);
-    }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b->bytes.size()));
+    replay(state, b, *fitted_config(), {}, [](const headroom::Result& r) {
+        return r.fit_limit == 0 ? "no window" : nullptr;
+    });
 }
 
 // `n` bytes of `text` repeated, cut at a line's end.
